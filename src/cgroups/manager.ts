@@ -1,0 +1,192 @@
+import * as fs from 'fs';
+import { dirname, isAbsolute, join, posix } from 'path';
+import { isErrno } from '../sys/errors';
+import { sleepSync } from '../util/wait';
+import type { DeviceRule, Resources } from '../spec/oci';
+import type { CgroupLayout, Hierarchy } from './hierarchy';
+
+export interface CgroupPlan {
+  mode: 'v1' | 'v2';
+  /** hierarchy key ("cpu,cpuacct", "unified", ...) → absolute directory of the container's cgroup */
+  paths: Record<string, string>;
+}
+
+function keyOf(h: Hierarchy): string {
+  return h.version === 2 ? 'unified' : h.controllers.join(',');
+}
+
+/**
+ * Where the container's cgroup lives in every hierarchy. A relative cgroupsPath is relative to the
+ * runtime's own cgroup (as runc does); no cgroupsPath means /<id>, as runc's cgroupfs driver does.
+ */
+export function planCgroups(layout: CgroupLayout, cgroupsPath: string | undefined, id: string): CgroupPlan {
+  const paths: Record<string, string> = {};
+  const rel = cgroupsPath ?? `/${id}`;
+  for (const h of layout.hierarchies) {
+    if (layout.mode === 'v2' && h.mountpoint !== '/sys/fs/cgroup') continue;
+    const inHierarchy = isAbsolute(rel) ? posix.normalize(rel) : posix.join(h.ownPath, rel);
+    if (inHierarchy === '/' || inHierarchy.split('/').includes('..')) {
+      throw new Error(`linux.cgroupsPath: "${cgroupsPath}" does not name a cgroup below the hierarchy root`);
+    }
+    paths[keyOf(h)] = join(h.mountpoint, inHierarchy);
+  }
+  return { mode: layout.mode, paths };
+}
+
+/** Creates the directories that are missing; returns the ones it created (only those may be removed). */
+export function createCgroups(plan: CgroupPlan, record: (dirs: string[]) => void = () => undefined): string[] {
+  const created: string[] = [];
+  for (const [key, dir] of Object.entries(plan.paths)) {
+    const missing: string[] = [];
+    for (let d = dir; !fs.existsSync(d); d = dirname(d)) missing.unshift(d);
+    // Record before creating: a runtime killed between the two leaves nothing delete can't find.
+    record([...created, ...missing]);
+    for (const d of missing) {
+      fs.mkdirSync(d);
+      created.push(d);
+      if (key.split(',').includes('cpuset')) inheritCpuset(d);
+    }
+  }
+  return created;
+}
+
+// A new v1 cpuset starts empty and refuses tasks until cpus and mems are set.
+function inheritCpuset(dir: string): void {
+  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+    const mine = join(dir, f);
+    if (fs.readFileSync(mine, 'utf8').trim() === '') {
+      fs.writeFileSync(mine, fs.readFileSync(join(dirname(dir), f), 'utf8').trim());
+    }
+  }
+}
+
+export function addProcess(plan: CgroupPlan, pid: number): void {
+  for (const dir of Object.values(plan.paths)) {
+    fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+  }
+}
+
+/** Pids in the container's cgroup (from the first hierarchy that can tell). */
+export function cgroupPids(paths: Record<string, string>): number[] {
+  const order = ['pids', 'freezer', 'memory', 'devices', 'unified'];
+  const keys = Object.keys(paths).sort((a, b) => rank(a) - rank(b));
+  function rank(k: string): number {
+    const i = order.findIndex((o) => k.split(',').includes(o));
+    return i < 0 ? order.length : i;
+  }
+  for (const k of keys) {
+    try {
+      return fs.readFileSync(join(paths[k], 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      // try the next hierarchy
+    }
+  }
+  return [];
+}
+
+/** Removes the directories this runtime created, deepest first; waits briefly for exiting tasks. */
+export function removeCgroups(created: readonly string[]): string[] {
+  const failed: string[] = [];
+  for (const d of [...created].sort((a, b) => b.length - a.length)) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmdirSync(d);
+        break;
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) break;
+        if (isErrno(e, 'EBUSY') && attempt < 100) {
+          sleepSync(10);
+          continue;
+        }
+        failed.push(`${d}: ${(e as Error).message}`);
+        break;
+      }
+    }
+  }
+  return failed;
+}
+
+// runc's default device allow-list, appended after the config's own rules.
+const DEFAULT_ALLOWED: DeviceRule[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' },
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
+];
+
+export function deviceRuleLine(r: DeviceRule): string {
+  const n = (v: number | undefined) => (v === undefined || v < 0 ? '*' : String(v));
+  return `${r.type ?? 'a'} ${n(r.major)}:${n(r.minor)} ${r.access ?? 'rwm'}`;
+}
+
+export interface ResourceResult { warnings: string[] }
+
+/**
+ * Applies linux.resources to the container's cgroup before the user program runs. What tsrunc
+ * cannot apply yet is an error, never silently skipped.
+ */
+export function applyResources(plan: CgroupPlan, res: Resources, extraDevices: DeviceRule[]): ResourceResult {
+  const warnings: string[] = [];
+  const write = (controller: string, file: string, value: string | number): void => {
+    const key = Object.keys(plan.paths).find((k) => k.split(',').includes(controller));
+    if (!key) throw new Error(`linux.resources: the ${controller} cgroup controller is not available on this host`);
+    const path = join(plan.paths[key], file);
+    try {
+      fs.writeFileSync(path, String(value));
+    } catch (e) {
+      throw new Error(`linux.resources: writing ${value} to ${path}: ${(e as Error).message}`);
+    }
+  };
+  const rules = [...(res.devices ?? []), ...extraDevices];
+  if (plan.mode === 'v2') {
+    if (rules.length) warnings.push('linux.resources.devices: device rules are not enforced on cgroup v2 by tsrunc yet');
+    for (const k of Object.keys(res) as (keyof Resources)[]) {
+      if (k !== 'devices' && res[k] !== undefined) throw new Error(`linux.resources.${k}: not supported on cgroup v2 by tsrunc yet`);
+    }
+    return { warnings };
+  }
+  if (rules.length) {
+    for (const r of [...rules, ...DEFAULT_ALLOWED]) write('devices', r.allow ? 'devices.allow' : 'devices.deny', deviceRuleLine(r));
+  }
+  const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
+  if (mem) {
+    for (const [k, v] of Object.entries(mem)) {
+      if (v === undefined) continue;
+      switch (k) {
+        case 'limit': write('memory', 'memory.limit_in_bytes', Number(v)); break;
+        case 'reservation': write('memory', 'memory.soft_limit_in_bytes', Number(v)); break;
+        case 'swap': write('memory', 'memory.memsw.limit_in_bytes', Number(v)); break;
+        case 'swappiness': write('memory', 'memory.swappiness', Number(v)); break;
+        case 'disableOOMKiller': if (v === true) write('memory', 'memory.oom_control', 1); break;
+        default: throw new Error(`linux.resources.memory.${k}: not supported by tsrunc yet`);
+      }
+    }
+  }
+  const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
+  if (cpu) {
+    for (const [k, v] of Object.entries(cpu)) {
+      if (v === undefined) continue;
+      switch (k) {
+        case 'shares': write('cpu', 'cpu.shares', Number(v)); break;
+        case 'period': write('cpu', 'cpu.cfs_period_us', Number(v)); break;
+        case 'quota': write('cpu', 'cpu.cfs_quota_us', Number(v)); break;
+        case 'cpus': write('cpuset', 'cpuset.cpus', String(v)); break;
+        case 'mems': write('cpuset', 'cpuset.mems', String(v)); break;
+        default: throw new Error(`linux.resources.cpu.${k}: not supported by tsrunc yet`);
+      }
+    }
+  }
+  if (res.pids?.limit !== undefined) write('pids', 'pids.max', res.pids.limit > 0 ? res.pids.limit : 'max');
+  for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified'] as const) {
+    const v = res[k];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Error(`linux.resources.${k}: not supported by tsrunc yet`);
+  }
+  return { warnings };
+}

@@ -1,0 +1,25 @@
+import type { CommandContext } from '../context';
+import { str } from '../context';
+import { createContainer, type CreateOptions } from '../../container/create';
+
+export function createOptions(ctx: CommandContext): CreateOptions {
+  const a = ctx.args;
+  return {
+    root: ctx.root,
+    id: String(a['container-id']),
+    bundle: str(a, 'bundle') ?? '.',
+    pidFile: str(a, 'pid-file'),
+    consoleSocket: str(a, 'console-socket'),
+    noPivot: a['no-pivot'] === true,
+    preserveFds: Number(a['preserve-fds'] ?? 0),
+    log: ctx.log,
+  };
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const { child } = await createContainer(createOptions(ctx));
+  // The init lives on without us; containerd's shim (a subreaper) or init adopts it.
+  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
+  child.unref();
+  return 0;
+}

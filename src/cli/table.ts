@@ -1,0 +1,83 @@
+// The command surface, declared once: yargs is built from this table, and so is the fast parser
+// that handles the plain invocations of the hot commands without paying for yargs.
+
+export type OptionType = 'string' | 'boolean' | 'number';
+
+export interface OptionSpec {
+  type: OptionType;
+  alias?: string;
+  describe: string;
+  default?: string | boolean | number;
+  choices?: readonly string[];
+}
+
+export interface CommandSpec {
+  name: string;
+  describe: string;
+  /** positional names, "?" suffix when optional */
+  positionals: string[];
+  options: Record<string, OptionSpec>;
+  /** module under cli/commands exporting `run(args, ctx)` */
+  module: string;
+}
+
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  root: { type: 'string', default: '/run/tsrunc', describe: 'directory for storage of container state' },
+  log: { type: 'string', describe: 'file to write log lines to (default: stderr only)' },
+  'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'log format' },
+  debug: { type: 'boolean', default: false, describe: 'enable debug logging' },
+  'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd to manage cgroups (not supported yet)' },
+};
+
+const createOptions: Record<string, OptionSpec> = {
+  bundle: { type: 'string', alias: 'b', default: '.', describe: 'path to the root of the bundle directory' },
+  'pid-file': { type: 'string', describe: 'file to write the process id to' },
+  'console-socket': { type: 'string', describe: 'unix socket to send the pty master to (terminal containers)' },
+  'no-pivot': { type: 'boolean', default: false, describe: 'do not use pivot_root to jail the process (MS_MOVE + chroot)' },
+  'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring' },
+  'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3) to the container' },
+};
+
+export const COMMANDS: CommandSpec[] = [
+  { name: 'create', describe: 'create a container', positionals: ['container-id'], options: createOptions, module: 'create' },
+  { name: 'start', describe: 'start the user process of a created container', positionals: ['container-id'], options: {}, module: 'start' },
+  { name: 'state', describe: 'output the state of a container', positionals: ['container-id'], options: {}, module: 'state' },
+  {
+    name: 'kill', describe: 'send a signal (default SIGTERM) to the container\'s init process',
+    positionals: ['container-id', 'signal?'],
+    options: { all: { type: 'boolean', alias: 'a', default: false, describe: 'send the signal to all processes in the container' } },
+    module: 'kill',
+  },
+  {
+    name: 'delete', describe: 'delete a container and everything it holds', positionals: ['container-id'],
+    options: { force: { type: 'boolean', alias: 'f', default: false, describe: 'kill the container first if it is running' } },
+    module: 'delete',
+  },
+  {
+    name: 'run', describe: 'create and start a container (and wait for it, unless --detach)', positionals: ['container-id'],
+    options: {
+      ...createOptions,
+      detach: { type: 'boolean', alias: 'd', default: false, describe: 'detach from the container\'s process' },
+      keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
+    },
+    module: 'run',
+  },
+  {
+    name: 'spec', describe: 'create a new specification file (config.json)', positionals: [],
+    options: {
+      bundle: { type: 'string', alias: 'b', default: '.', describe: 'path to the root of the bundle directory' },
+      rootless: { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
+    },
+    module: 'spec',
+  },
+  {
+    name: 'list', describe: 'list containers', positionals: [],
+    options: {
+      format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' },
+      quiet: { type: 'boolean', alias: 'q', default: false, describe: 'display only container ids' },
+    },
+    module: 'list',
+  },
+];
+
+export type ParsedArgs = Record<string, string | boolean | number | undefined>;

@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import { join } from 'path';
+import type { ChildProcess } from 'child_process';
+import { libc } from '../sys';
+import { UserError } from '../sys/errors';
+import { readSpec, buildConfig } from '../spec/load';
+import { hasNewNamespace, type ContainerConfig } from '../spec/config';
+import type { NamespaceType } from '../spec/oci';
+import { StateStore, type StoredState } from '../state/store';
+import { withDirLockAsync } from '../state/lock';
+import { procStat } from '../state/proc';
+import { hostLayout } from '../cgroups/hierarchy';
+import { planCgroups, createCgroups, addProcess, applyResources, removeCgroups } from '../cgroups/manager';
+import { checkSysctls } from '../process/sysctl';
+import { bearInit } from '../process/birth';
+import { encodeBootstrap, type InitBootstrap, type InitMessage } from '../process/bootstrap';
+import type { Logger } from '../util/log';
+import { killAndReap } from './destroy';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  log: Logger;
+}
+
+export interface Created {
+  state: StoredState;
+  child: ChildProcess;
+  config: ContainerConfig;
+}
+
+const INIT_TIMEOUT_MS = 60_000;
+
+function loadConfig(opts: CreateOptions): ContainerConfig {
+  const spec = readSpec(opts.bundle);
+  const cfg = buildConfig(spec, opts.bundle, opts.id, { warn: (m) => opts.log.warn(m) });
+  if (!cfg.namespaces.some((n) => n.type === 'mount')) {
+    throw new UserError('config.json: linux.namespaces: a mount namespace is required to set up the rootfs');
+  }
+  const fresh = new Set<NamespaceType>(cfg.namespaces.filter((n) => n.path === undefined).map((n) => n.type));
+  try {
+    checkSysctls(cfg.sysctl, fresh);
+  } catch (e) {
+    throw new UserError(`config.json: ${(e as Error).message}`);
+  }
+  return cfg;
+}
+
+/** Waits for init's verdict on the sync socket: ready, an error, or death. */
+function awaitInit(child: ChildProcess, syncFd: number): Promise<void> {
+  const sock = child.stdio[syncFd] as NodeJS.ReadableStream;
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => finish(new Error(`container init did not become ready within ${INIT_TIMEOUT_MS / 1000}s`)), INIT_TIMEOUT_MS);
+    const onExit = (code: number | null, sig: string | null) =>
+      finish(new Error(`container init exited before it was ready (${sig ?? `status ${code}`})`));
+    function finish(err?: Error): void {
+      clearTimeout(timer);
+      sock.removeAllListeners('data');
+      child.removeListener('exit', onExit);
+      if (err) reject(err); else resolve();
+    }
+    sock.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const msg = JSON.parse(buf.slice(0, nl)) as InitMessage;
+      if (msg.type === 'ready') finish();
+      else finish(new UserError(msg.msg));
+    });
+    child.once('exit', onExit);
+  });
+}
+
+function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, String(pid));
+  fs.renameSync(tmp, path);
+}
+
+/**
+ * create: everything up to a container whose init waits for start. On any failure everything done
+ * so far is undone before the error is reported.
+ */
+export async function createContainer(opts: CreateOptions): Promise<Created> {
+  if (opts.consoleSocket !== undefined) throw new UserError('--console-socket: terminals are not supported by tsrunc yet');
+  const store = new StateStore(opts.root);
+  const cfg = loadConfig(opts);
+  const dir = store.createDir(opts.id);
+  return withDirLockAsync(dir, async () => {
+    const self = procStat(process.pid);
+    const state: StoredState = {
+      ociVersion: cfg.ociVersion,
+      id: opts.id,
+      bundle: cfg.bundle,
+      rootfs: cfg.rootfs,
+      annotations: cfg.annotations,
+      created: new Date().toISOString(),
+      owner: '',
+      creatorPid: process.pid,
+      creatorStartTime: self?.startTime,
+      ready: false,
+      started: false,
+      newPidNamespace: hasNewNamespace(cfg, 'pid'),
+      namespaceTypes: cfg.namespaces.map((n) => n.type),
+    };
+    let child: ChildProcess | undefined;
+    try {
+      store.save(state);
+      const sys = libc();
+      const fifoPath = store.fifoPath(opts.id);
+      sys.mkfifo(fifoPath, 0o622);
+
+      const plan = planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
+      state.cgroup = { paths: plan.paths, createdDirs: [] };
+      createCgroups(plan, (dirs) => {
+        state.cgroup!.createdDirs = dirs;
+        store.save(state);
+      });
+
+      const boot: InitBootstrap = {
+        config: cfg,
+        fifoPath,
+        noPivot: opts.noPivot,
+        preserveFds: opts.preserveFds,
+        nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
+        cgroupMode: plan.mode,
+        cgroupPaths: plan.paths,
+        newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
+      };
+      const bootPath = join(dir, 'init.json');
+      fs.writeFileSync(bootPath, encodeBootstrap(boot), { mode: 0o600 });
+
+      const born = bearInit(sys, { namespaces: cfg.namespaces, bootstrapPath: bootPath, preserveFds: opts.preserveFds });
+      child = born.child;
+      state.pid = child.pid!;
+      state.pidStartTime = procStat(state.pid)?.startTime;
+      store.save(state);
+
+      addProcess(plan, state.pid);
+      const extraRules = cfg.devices.map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
+      const rules = cfg.deviceRules.length ? extraRules : [];
+      try {
+        for (const w of applyResources(plan, cfg.resources, rules).warnings) opts.log.warn(w);
+      } catch (e) {
+        throw new UserError(`config.json: ${(e as Error).message}`);
+      }
+      (child.stdio[born.syncFd] as NodeJS.WritableStream).write('go\n');
+      await awaitInit(child, born.syncFd);
+
+      if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
+      state.ready = true;
+      store.save(state);
+      return { state, child, config: cfg };
+    } catch (e) {
+      if (child?.pid !== undefined) killAndReap(child.pid, state.pidStartTime);
+      const left = removeCgroups(state.cgroup?.createdDirs ?? []);
+      for (const l of left) opts.log.warn(`cleanup: ${l}`);
+      store.remove(opts.id);
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,85 @@
+import * as fs from 'fs';
+import * as C from '../sys/constants';
+import { UserError, isErrno } from '../sys/errors';
+import { StateStore, deriveStatus, ociState } from '../state/store';
+import { withDirLock } from '../state/lock';
+import { cgroupPids } from '../cgroups/manager';
+import type { Logger } from '../util/log';
+import { destroyContainer } from './destroy';
+
+/** start: releases init, which execs the user program. */
+export function startContainer(store: StateStore, id: string): void {
+  const dir = store.dir(id);
+  store.load(id); // a clear "does not exist" before locking
+  withDirLock(dir, () => {
+    const st = store.load(id);
+    const status = deriveStatus(st);
+    if (status !== 'created') throw new UserError(`cannot start container "${id}": it is ${status}, not created`);
+    let fd: number;
+    try {
+      fd = fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC);
+    } catch (e) {
+      if (isErrno(e, 'ENXIO') || isErrno(e, 'ENOENT')) throw new UserError(`cannot start container "${id}": its init process is gone`);
+      throw e;
+    }
+    try {
+      fs.writeSync(fd, '0');
+    } finally {
+      fs.closeSync(fd);
+    }
+    st.started = true;
+    store.save(st);
+    fs.rmSync(store.fifoPath(id), { force: true });
+  });
+}
+
+export function containerState(store: StateStore, id: string): Record<string, unknown> {
+  return ociState(store.load(id));
+}
+
+/** kill: signals init (or, with all, every process of the container's cgroup). */
+export function killContainer(store: StateStore, id: string, sig: number, all: boolean): void {
+  const st = store.load(id);
+  const status = deriveStatus(st);
+  if (status !== 'created' && status !== 'running' && status !== 'paused') {
+    throw new UserError(`cannot kill container "${id}": container not running (${status})`);
+  }
+  const targets = new Set<number>([st.pid!]);
+  if (all && st.cgroup) for (const p of cgroupPids(st.cgroup.paths)) targets.add(p);
+  for (const pid of targets) {
+    try {
+      process.kill(pid, sig);
+    } catch (e) {
+      if (!isErrno(e, 'ESRCH')) throw e;
+    }
+  }
+}
+
+/** delete: a running container needs force; an unknown id with force is not an error (containerd). */
+export function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): void {
+  if (!store.exists(id)) {
+    if (force) return;
+    store.load(id); // throws "does not exist"
+  }
+  const dir = store.dir(id);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') && force) return; // deleted by someone else meanwhile
+    throw e;
+  }
+  fs.closeSync(fd);
+  withDirLock(dir, () => {
+    if (!store.exists(id)) {
+      if (force) return;
+      throw new UserError(`container "${id}" does not exist`);
+    }
+    const st = store.load(id);
+    const status = deriveStatus(st);
+    if (!force && (status === 'running' || status === 'paused' || status === 'creating')) {
+      throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
+    }
+    destroyContainer(store, st, log);
+  });
+}

@@ -1,0 +1,43 @@
+// tsrunc's entry point. Keep the top of this file cheap: every command pays for what loads here.
+import { writeSync } from 'fs';
+import { fastParse } from './cli/fast-parse';
+import type { CommandContext, CommandRun } from './cli/context';
+import type { CommandSpec, ParsedArgs } from './cli/table';
+import { Logger, type LogFormat } from './util/log';
+
+const VERSION = '0.1.0';
+
+async function parse(argv: string[]): Promise<{ command: CommandSpec; args: ParsedArgs } | number> {
+  const fast = fastParse(argv);
+  if (fast) return fast;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { yargsParse } = require('./cli/yargs-parse') as typeof import('./cli/yargs-parse');
+  const r = await yargsParse(argv, `tsrunc version ${VERSION}\nspec: 1.2.0`);
+  if (r.kind === 'command') return r;
+  if (r.output) writeSync(1, r.output.endsWith('\n') ? r.output : r.output + '\n');
+  if (r.error) writeSync(2, `tsrunc: ${r.error}\n`);
+  return r.code;
+}
+
+async function main(): Promise<number> {
+  const parsed = await parse(process.argv.slice(2));
+  if (typeof parsed === 'number') return parsed;
+  const { command, args } = parsed;
+  const log = new Logger(args.log as string | undefined, (args['log-format'] as LogFormat) ?? 'text', args.debug === true);
+  try {
+    if (args['systemd-cgroup'] === true) throw new Error('--systemd-cgroup: the systemd cgroup driver is not supported by tsrunc yet');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`./cli/commands/${command.module}`) as { run: CommandRun };
+    const ctx: CommandContext = { args, root: String(args.root), log };
+    return await mod.run(ctx);
+  } catch (e) {
+    log.error(e instanceof Error ? e.message : String(e));
+    if (args.debug === true && e instanceof Error && e.stack) writeSync(2, e.stack + '\n');
+    return 1;
+  }
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  writeSync(2, `tsrunc: ${String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import type { NamespaceConfig } from '../spec/config';
+import { PROC_NS_NAME } from './types';
+
+/**
+ * Runs fn with the calling (main) thread inside the container's namespaces: joined by path or
+ * newly unshared. Only this thread moves, and only a process forked from it (libuv forks from the
+ * main thread) is born inside; afterwards the thread goes back to the namespaces it came from.
+ * The cgroup namespace is left to the child, which unshares it once it sits in its cgroup.
+ */
+export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[], fn: () => T): T {
+  const touched = namespaces.filter((n) => n.type !== 'cgroup' || n.path !== undefined);
+  if (!touched.length) return fn();
+  const saved: { fd: number; flag: number; mnt: boolean }[] = [];
+  const joined: { fd: number; ns: NamespaceConfig }[] = [];
+  const cwd = process.cwd();
+  try {
+    for (const ns of touched) {
+      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY), flag: ns.flag, mnt: ns.type === 'mount' });
+    }
+    // Open every path before joining anything: joining a mount namespace changes what paths mean.
+    for (const ns of touched) {
+      if (ns.path === undefined) continue;
+      let fd: number;
+      try {
+        fd = fs.openSync(ns.path, C.O_RDONLY);
+      } catch (e) {
+        throw new Error(`linux.namespaces: ${ns.type} path ${ns.path}: ${(e as Error).message}`);
+      }
+      joined.push({ fd, ns });
+      let type: number;
+      try {
+        type = sys.nsType(fd);
+      } catch {
+        throw new Error(`linux.namespaces: ${ns.path} is not a namespace file`);
+      }
+      if (type !== ns.flag) throw new Error(`linux.namespaces: ${ns.path} is not a ${ns.type} namespace`);
+    }
+    // setns into a mount namespace needs a private fs_struct; unshare(CLONE_NEWNS) implies one.
+    if (touched.some((n) => n.type === 'mount')) sys.unshare(C.CLONE_FS);
+    const order = [...joined].sort((a, b) => Number(a.ns.type === 'mount') - Number(b.ns.type === 'mount'));
+    for (const { fd, ns } of order) sys.setns(fd, ns.flag);
+    const newFlags = touched.filter((n) => n.path === undefined).reduce((acc, n) => acc | n.flag, 0);
+    if (newFlags) sys.unshare(newFlags);
+    return fn();
+  } finally {
+    // Back to where we were; mount first, while the paths of the host are what we expect.
+    const restoreOrder = [...saved].sort((a, b) => Number(b.mnt) - Number(a.mnt));
+    for (const s of restoreOrder) sys.setns(s.fd, s.flag);
+    for (const s of saved) fs.closeSync(s.fd);
+    for (const j of joined) fs.closeSync(j.fd);
+    process.chdir(cwd);
+  }
+}

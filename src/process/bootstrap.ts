@@ -1,0 +1,30 @@
+import type { ContainerConfig } from '../spec/config';
+
+/** What the creating runtime hands to the container's init process (as a file in the state dir). */
+export interface InitBootstrap {
+  config: ContainerConfig;
+  fifoPath: string;
+  noPivot: boolean;
+  preserveFds: number;
+  /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
+  nofileSoft?: string;
+  cgroupMode: 'v1' | 'v2';
+  cgroupPaths: Record<string, string>;
+  newCgroupNs: boolean;
+}
+
+/** The fd on which init talks to the runtime that created it. */
+// The sync fd number comes as argv[3]: it sits just above the preserved fds.
+
+export type InitMessage = { type: 'ready' } | { type: 'error'; msg: string };
+
+// Capability masks and rlimits are 64-bit: carried as tagged strings through JSON.
+export function encodeBootstrap(b: InitBootstrap): string {
+  return JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
+}
+
+export function decodeBootstrap(text: string): InitBootstrap {
+  return JSON.parse(text, (_k, v: unknown) =>
+    (v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
+      ? BigInt((v as { $bigint: string }).$bigint) : v)) as InitBootstrap;
+}

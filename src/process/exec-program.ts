@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import { posix } from 'path';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import type { ProcessConfig } from '../spec/config';
+import { applyCapabilities, dropBounding } from '../security/capabilities';
+import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';
+
+function envValue(env: readonly string[], key: string): string | undefined {
+  const e = env.find((v) => v.startsWith(key + '='));
+  return e?.slice(key.length + 1);
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    const st = fs.statSync(p);
+    return st.isFile() && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** execvp's lookup, done inside the container's root with the container's PATH. */
+export function findExecutable(name: string, env: readonly string[], cwd: string): string {
+  if (name.includes('/')) {
+    const p = posix.resolve(cwd, name);
+    if (!fs.existsSync(p)) throw new Error(`exec: "${name}": no such file or directory`);
+    if (!isExecutableFile(p)) throw new Error(`exec: "${name}": permission denied`);
+    return p;
+  }
+  const path = envValue(env, 'PATH') ?? '';
+  for (const dir of path.split(':')) {
+    const p = posix.resolve(cwd, dir || '.', name);
+    if (isExecutableFile(p)) return p;
+  }
+  throw new Error(`exec: "${name}": executable file not found in $PATH`);
+}
+
+/** HOME as runc sets it when the config does not: the user's passwd entry, else "/". */
+export function withHome(env: readonly string[], uid: number): string[] {
+  if (envValue(env, 'HOME') !== undefined) return [...env];
+  let home = '/';
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== '') {
+        home = f[5] || '/';
+        break;
+      }
+    }
+  } catch {
+    // no passwd in the image
+  }
+  return [...env, `HOME=${home}`];
+}
+
+export interface ExecOptions {
+  preserveFds: number;
+  nofileSoft?: string;
+}
+
+/**
+ * The last steps of the container's init, on the main thread, ending in execve: from here on the
+ * process becomes the user's program, so everything the program must not inherit is undone here.
+ */
+export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: ExecOptions): never {
+  process.chdir(p.cwd);
+  process.umask(p.umask ?? 0o022);
+
+  applyRlimits(sys, p.rlimits);
+  if (opts.nofileSoft !== undefined && !p.rlimits.some((r) => r.resource === RLIMITS.RLIMIT_NOFILE)) {
+    const cur = sys.getrlimit(RLIMITS.RLIMIT_NOFILE);
+    const soft = opts.nofileSoft === 'unlimited' ? RLIM_INFINITY : BigInt(opts.nofileSoft);
+    if (soft <= cur.hard) sys.setrlimit(RLIMITS.RLIMIT_NOFILE, soft, cur.hard);
+  }
+
+  // Credentials: glibc applies set*id to every thread; capabilities are per thread and this is the
+  // thread that execs.
+  if (p.capabilities) {
+    dropBounding(sys, p.capabilities);
+    sys.prctl(C.PR_SET_KEEPCAPS, 1);
+  }
+  sys.setgroups(p.additionalGids);
+  sys.setresgid(p.gid);
+  sys.setresuid(p.uid);
+  if (p.capabilities) {
+    applyCapabilities(sys, p.capabilities);
+    sys.prctl(C.PR_SET_KEEPCAPS, 0);
+  }
+
+  const env = withHome(p.env, p.uid);
+  sys.resetSignals();
+  // Only stdio and the preserved fds reach the program; Node marks even stdio close-on-exec.
+  const keep = 3 + opts.preserveFds;
+  sys.closeRange(keep, 0xffffffff);
+  for (let fd = 0; fd < keep; fd++) {
+    try {
+      sys.fcntl(fd, C.F_SETFD, 0);
+    } catch {
+      // closed by the caller: nothing to keep
+    }
+  }
+  if (p.noNewPrivileges) sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);
+  return sys.execve(exe, p.args, env);
+}

@@ -1,0 +1,106 @@
+// The container's init process. Born by the creating runtime inside the new namespaces, it builds
+// the root filesystem, reports "ready", waits on the exec fifo for `start`, then execs the user's
+// program. Everything is loaded up front: after pivot_root, require() can no longer find modules.
+import * as fs from 'fs';
+import { libc } from '../sys';
+import * as C from '../sys/constants';
+import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
+import { applySysctls } from './sysctl';
+import { execProgram, findExecutable } from './exec-program';
+import { decodeBootstrap, type InitBootstrap, type InitMessage } from './bootstrap';
+
+const SYNC_FD = Number(process.argv[3]);
+
+const sys = libc();
+
+function send(msg: InitMessage): void {
+  fs.writeSync(SYNC_FD, JSON.stringify(msg) + '\n');
+}
+
+function readLineSync(fd: number): string {
+  const buf = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    const n = fs.readSync(fd, buf, 0, 1, null);
+    if (n === 0) return line;
+    const ch = buf.toString('latin1');
+    if (ch === '\n') return line;
+    line += ch;
+  }
+}
+
+function fail(err: unknown): never {
+  const msg = err instanceof Error ? err.message : String(err);
+  try {
+    send({ type: 'error', msg });
+  } catch {
+    fs.writeSync(2, `tsrunc init: ${msg}\n`);
+  }
+  process.exit(1);
+}
+
+function setup(boot: InitBootstrap): { exe: string; fifoFd: number } {
+  const cfg = boot.config;
+  if (readLineSync(SYNC_FD) !== 'go') process.exit(1); // the runtime went away
+  if (boot.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
+  if (cfg.process.oomScoreAdj !== undefined) {
+    try {
+      fs.writeFileSync('/proc/self/oom_score_adj', String(cfg.process.oomScoreAdj));
+    } catch (e) {
+      throw new Error(`process.oomScoreAdj: ${(e as Error).message}`);
+    }
+  }
+  prepareRootfs(sys, cfg, {
+    rootfs: cfg.rootfs,
+    cgroupPaths: boot.cgroupPaths,
+    cgroupMode: boot.cgroupMode,
+    newCgroupNs: boot.newCgroupNs,
+  });
+  if (cfg.hostname) sys.sethostname(cfg.hostname);
+  if (cfg.domainname) sys.setdomainname(cfg.domainname);
+  // Opened read-write so the open never blocks and `start` (a writer) finds a reader.
+  const fifoFd = fs.openSync(boot.fifoPath, C.O_RDWR | C.O_CLOEXEC);
+  enterRootfs(sys, cfg, boot.noPivot);
+  applySysctls(cfg.sysctl);
+  finalizeRootfs(sys, cfg);
+  const exe = findExecutable(cfg.process.args[0], cfg.process.env, cfg.process.cwd);
+  return { exe, fifoFd };
+}
+
+function main(): void {
+  let boot: InitBootstrap;
+  try {
+    const flags = sys.fcntl(SYNC_FD, C.F_GETFL, 0);
+    sys.fcntl(SYNC_FD, C.F_SETFL, flags & ~C.O_NONBLOCK);
+    boot = decodeBootstrap(fs.readFileSync(process.argv[2], 'utf8'));
+  } catch (e) {
+    fail(e);
+  }
+  let ready: { exe: string; fifoFd: number };
+  try {
+    ready = setup(boot);
+    send({ type: 'ready' });
+  } catch (e) {
+    fail(e);
+  }
+  // As PID 1 of its namespace, init only receives signals it handles: a created container must
+  // still die of kill's default signal.
+  const signals: [NodeJS.Signals, number][] = [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1], ['SIGQUIT', 3],
+    ['SIGUSR2', 12], ['SIGALRM', 14]];
+  for (const [name, num] of signals) process.on(name, () => process.exit(128 + num));
+
+  const buf = Buffer.alloc(1);
+  fs.read(ready.fifoFd, buf, 0, 1, null, (err, n) => {
+    if (err || n !== 1) process.exit(1);
+    try {
+      fs.closeSync(ready.fifoFd);
+      execProgram(sys, boot.config.process, ready.exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
+      process.exit(/EACCES|permission/.test(msg) ? 126 : 127);
+    }
+  });
+}
+
+main();

@@ -1,0 +1,75 @@
+import * as fs from 'fs';
+import { dirname } from 'path';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import { isErrno } from '../sys/errors';
+import type { Device } from '../spec/oci';
+import { secureJoin, openInRoot, fdPath } from './safe-path';
+
+/** Devices every container gets (as runc), unless the config defines the same path. */
+export const DEFAULT_DEVICES: Device[] = [
+  { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/random', type: 'c', major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
+  { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
+];
+
+const TYPE_BITS: Record<string, number> = { c: C.S_IFCHR, u: C.S_IFCHR, b: C.S_IFBLK, p: C.S_IFIFO };
+
+export function allDevices(configured: readonly Device[]): Device[] {
+  const paths = new Set(configured.map((d) => d.path));
+  return [...configured, ...DEFAULT_DEVICES.filter((d) => !paths.has(d.path))];
+}
+
+/** mknod each device inside rootfs; where mknod is refused, bind-mount the host's node instead. */
+export function createDevices(sys: Libc, rootfs: string, devices: readonly Device[]): void {
+  for (const d of devices) {
+    const dest = secureJoin(rootfs, d.path);
+    fs.mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    try {
+      const st = fs.lstatSync(dest);
+      if (st.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);
+      fs.unlinkSync(dest);
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+    const mode = (d.fileMode ?? 0o666) & 0o7777;
+    try {
+      sys.mknod(dest, TYPE_BITS[d.type] | mode, d.major ?? 0, d.minor ?? 0);
+      fs.chmodSync(dest, mode); // mknod is subject to the umask
+      fs.chownSync(dest, d.uid ?? 0, d.gid ?? 0);
+    } catch (e) {
+      if (!isErrno(e, 'EPERM')) throw e;
+      fs.writeFileSync(dest, '', { mode: 0o600 });
+      const fd = openInRoot(rootfs, dest);
+      try {
+        sys.mount(d.path, fdPath(fd), 'bind', C.MS_BIND, null);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+}
+
+/** The /dev symlinks every Linux program expects. */
+export function createDevSymlinks(rootfs: string, withPtmx: boolean): void {
+  const links: [string, string][] = [
+    ['/proc/self/fd', '/dev/fd'],
+    ['/proc/self/fd/0', '/dev/stdin'],
+    ['/proc/self/fd/1', '/dev/stdout'],
+    ['/proc/self/fd/2', '/dev/stderr'],
+  ];
+  if (fs.existsSync(secureJoin(rootfs, '/proc/kcore'))) links.push(['/proc/kcore', '/dev/core']);
+  if (withPtmx) links.push(['pts/ptmx', '/dev/ptmx']);
+  for (const [target, link] of links) {
+    const dest = secureJoin(rootfs, link);
+    try {
+      if (link === '/dev/ptmx') fs.rmSync(dest, { force: true });
+      fs.symlinkSync(target, dest);
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e;
+    }
+  }
+}

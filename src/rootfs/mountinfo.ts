@@ -1,0 +1,22 @@
+import { readFileSync } from 'fs';
+import * as C from '../sys/constants';
+
+const PER_MOUNT_FLAGS: Record<string, number> = {
+  ro: C.MS_RDONLY, nosuid: C.MS_NOSUID, nodev: C.MS_NODEV, noexec: C.MS_NOEXEC,
+  noatime: C.MS_NOATIME, nodiratime: C.MS_NODIRATIME, relatime: C.MS_RELATIME, nosymfollow: C.MS_NOSYMFOLLOW,
+};
+
+/**
+ * The per-mount flags of the topmost mount at `mountpoint`, so a bind remount keeps them (the
+ * kernel refuses or silently clears flags that a remount leaves out).
+ */
+export function mountFlags(mountpoint: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): number {
+  let flags = 0;
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 6 || f[4].replace(/\\040/g, ' ') !== mountpoint) continue;
+    flags = 0;
+    for (const o of f[5].split(',')) flags |= PER_MOUNT_FLAGS[o] ?? 0;
+  }
+  return flags;
+}

@@ -1,0 +1,106 @@
+import * as fs from 'fs';
+import { dirname, join } from 'path';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import type { MountConfig } from '../spec/config';
+import { secureJoin, openInRoot, fdPath } from './safe-path';
+
+export interface MountContext {
+  rootfs: string;
+  /** Host cgroup directories of the container, by hierarchy key (for cgroup mounts). */
+  cgroupPaths: Record<string, string>;
+  cgroupMode: 'v1' | 'v2';
+  newCgroupNs: boolean;
+}
+
+function ensureMountpoint(dest: string, isFile: boolean): void {
+  if (isFile) {
+    fs.mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    if (!fs.existsSync(dest)) fs.writeFileSync(dest, '', { mode: 0o644 });
+  } else {
+    fs.mkdirSync(dest, { recursive: true, mode: 0o755 });
+  }
+}
+
+/** Mounts onto `dest` (a host path inside rootfs) through a verified O_PATH fd. */
+function mountAt(sys: Libc, ctx: MountContext, dest: string, source: string | null, fstype: string | null,
+  flags: number, data: string | null): void {
+  const fd = openInRoot(ctx.rootfs, dest);
+  try {
+    sys.mount(source, fdPath(fd), fstype, flags, data);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Flag changes on an existing mount must target the mount's root, so re-open after mounting. */
+function remount(sys: Libc, ctx: MountContext, dest: string, flags: number): void {
+  mountAt(sys, ctx, dest, null, null, flags | C.MS_REMOUNT, null);
+}
+
+const BIND_REMOUNT_FLAGS = C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME |
+  C.MS_NODIRATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NOSYMFOLLOW;
+
+export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
+  const dest = secureJoin(ctx.rootfs, m.destination);
+  const where = `mounts[${m.index}] (${m.destination})`;
+  try {
+    if (m.type === 'cgroup' || m.type === 'cgroup2') {
+      mountCgroup(sys, ctx, m, dest);
+    } else if (m.bind) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(m.source);
+      } catch {
+        throw new Error(`source ${m.source} does not exist`);
+      }
+      ensureMountpoint(dest, !st.isDirectory());
+      mountAt(sys, ctx, dest, m.source, 'bind', C.MS_BIND | (m.recursive ? C.MS_REC : 0), null);
+      const extra = m.flags & BIND_REMOUNT_FLAGS;
+      if (extra) remount(sys, ctx, dest, C.MS_BIND | extra);
+    } else {
+      ensureMountpoint(dest, false);
+      mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), m.data || null);
+    }
+    for (const p of m.propagation) mountAt(sys, ctx, dest, null, null, p, null);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * cgroup v2: a fresh cgroup2 mount in a new cgroup namespace, else a bind of the container's
+ * cgroup. cgroup v1: a tmpfs with one bind of the container's cgroup per hierarchy, as runc does.
+ */
+function mountCgroup(sys: Libc, ctx: MountContext, m: MountConfig, dest: string): void {
+  const ro = m.flags & C.MS_RDONLY;
+  const base = (m.flags & (C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC)) | ro;
+  ensureMountpoint(dest, false);
+  if (ctx.cgroupMode === 'v2') {
+    if (ctx.newCgroupNs) {
+      mountAt(sys, ctx, dest, 'cgroup', 'cgroup2', base, null);
+    } else {
+      const src = ctx.cgroupPaths.unified;
+      mountAt(sys, ctx, dest, src, 'bind', C.MS_BIND | C.MS_REC, null);
+      if (base) remount(sys, ctx, dest, C.MS_BIND | base);
+    }
+    return;
+  }
+  mountAt(sys, ctx, dest, 'tmpfs', 'tmpfs', base & ~C.MS_RDONLY, 'mode=755');
+  for (const [key, hostDir] of Object.entries(ctx.cgroupPaths)) {
+    const name = key === 'unified' ? 'unified' : key.replace(/^name=/, '');
+    const sub = join(dest, name);
+    fs.mkdirSync(sub, { recursive: true });
+    mountAt(sys, ctx, sub, hostDir, 'bind', C.MS_BIND | C.MS_REC, null);
+    remount(sys, ctx, sub, C.MS_BIND | base);
+    // cpu,cpuacct is also reachable as cpu and cpuacct.
+    const parts = key.split(',');
+    if (parts.length > 1) {
+      for (const alias of parts) {
+        const link = join(dest, alias);
+        if (!fs.existsSync(link)) fs.symlinkSync(name, link);
+      }
+    }
+  }
+  if (ro) remount(sys, ctx, dest, C.MS_BIND | base);
+}

@@ -1,0 +1,62 @@
+import * as fs from 'fs';
+import { posix } from 'path';
+import * as C from '../sys/constants';
+
+const MAX_SYMLINKS = 255;
+
+/**
+ * Resolves `unsafe` as if `root` were "/": symlinks are followed but can never lead outside root,
+ * and ".." stops at root. Returns a host path inside root. Missing components are kept as they
+ * are (they will be created). This closes the static symlink escape; openInRoot closes the race.
+ */
+export function secureJoin(root: string, unsafe: string): string {
+  const parts = posix.normalize('/' + unsafe).split('/').filter(Boolean);
+  const resolved: string[] = [];
+  let links = 0;
+  while (parts.length) {
+    const part = parts.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const candidate = posix.join(root, ...resolved, part);
+    let target: string | undefined;
+    try {
+      if (fs.lstatSync(candidate).isSymbolicLink()) target = fs.readlinkSync(candidate);
+    } catch {
+      // missing: keep the remaining components literally
+    }
+    if (target === undefined) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) throw new Error(`${unsafe}: too many levels of symbolic links`);
+    if (target.startsWith('/')) resolved.length = 0;
+    parts.unshift(...target.split('/').filter(Boolean));
+  }
+  return posix.join(root, ...resolved);
+}
+
+export function isInside(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith('/') ? root : root + '/');
+}
+
+/**
+ * Opens an existing path with O_PATH|O_NOFOLLOW and checks, through the kernel's own view of the
+ * fd, that it really is inside root (a symlink swapped in after secureJoin is caught here).
+ * Mounting onto /proc/self/fd/<fd> then hits exactly the checked inode.
+ */
+export function openInRoot(root: string, hostPath: string): number {
+  const fd = fs.openSync(hostPath, C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC);
+  const real = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  if (!isInside(root, real)) {
+    fs.closeSync(fd);
+    throw new Error(`${hostPath} resolves to ${real}, outside the container's root ${root}`);
+  }
+  return fd;
+}
+
+export function fdPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
+}

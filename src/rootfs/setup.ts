@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import { isErrno } from '../sys/errors';
+import type { ContainerConfig } from '../spec/config';
+import { allDevices, createDevices, createDevSymlinks } from './devices';
+import { mountEntry, type MountContext } from './mounts';
+import { mountFlags } from './mountinfo';
+import { secureJoin } from './safe-path';
+
+/**
+ * Builds the container's filesystem inside its (already private) mount namespace, up to but not
+ * including pivot_root: propagation cut from the host, rootfs bound onto itself, every configured
+ * mount, devices and /dev symlinks.
+ */
+export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext): void {
+  // Nothing mounted from here on may propagate back to the host.
+  sys.mount(null, '/', null, C.MS_REC | C.MS_SLAVE, null);
+  sys.mount(cfg.rootfs, cfg.rootfs, 'bind', C.MS_BIND | C.MS_REC, null);
+
+  for (const m of cfg.mounts) mountEntry(sys, ctx, m);
+
+  const devIsBound = cfg.mounts.some((m) => m.destination === '/dev' && m.bind);
+  if (!devIsBound) {
+    createDevices(sys, cfg.rootfs, allDevices(cfg.devices));
+    createDevSymlinks(cfg.rootfs, cfg.mounts.some((m) => m.destination === '/dev/pts'));
+  } else if (cfg.devices.length) {
+    createDevices(sys, cfg.rootfs, cfg.devices);
+  }
+  // The process's cwd must exist (runc creates it too).
+  const cwd = secureJoin(cfg.rootfs, cfg.process.cwd);
+  if (!fs.existsSync(cwd)) fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
+}
+
+/**
+ * Makes rootfs the root of the mount namespace. pivot_root(".", ".") stacks the old root under
+ * the new one; it is then detached, so no host path stays reachable.
+ */
+export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean): void {
+  process.chdir(cfg.rootfs);
+  if (noPivot) {
+    sys.mount(cfg.rootfs, '/', null, C.MS_MOVE, null);
+    sys.chroot('.');
+  } else {
+    const oldRoot = fs.openSync('/', C.O_DIRECTORY | C.O_RDONLY);
+    const newRoot = fs.openSync(cfg.rootfs, C.O_DIRECTORY | C.O_RDONLY);
+    try {
+      sys.fchdir(newRoot);
+      sys.pivotRoot('.', '.');
+      sys.fchdir(oldRoot);
+      // Unmounting must not propagate to the host's copy of the old root.
+      sys.mount(null, '.', null, C.MS_SLAVE | C.MS_REC, null);
+      sys.umount2('.', C.MNT_DETACH);
+    } finally {
+      fs.closeSync(oldRoot);
+      fs.closeSync(newRoot);
+    }
+  }
+  process.chdir('/');
+  if (cfg.rootfsPropagation !== undefined) {
+    sys.mount(null, '/', null, cfg.rootfsPropagation, null);
+  } else {
+    sys.mount(null, '/', null, C.MS_PRIVATE | C.MS_REC, null);
+  }
+}
+
+/** masked and read-only paths, then a read-only root: run after pivot_root, inside the container. */
+export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
+  for (const p of cfg.readonlyPaths) {
+    try {
+      sys.mount(p, p, 'bind', C.MS_BIND | C.MS_REC, null);
+      sys.mount(null, p, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags(p), null);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) continue;
+      throw new Error(`linux.readonlyPaths: ${(e as Error).message}`);
+    }
+  }
+  for (const p of cfg.maskedPaths) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) continue;
+      throw e;
+    }
+    try {
+      if (st.isDirectory()) sys.mount('tmpfs', p, 'tmpfs', C.MS_RDONLY, null);
+      else sys.mount('/dev/null', p, 'bind', C.MS_BIND, null);
+    } catch (e) {
+      throw new Error(`linux.maskedPaths: ${(e as Error).message}`);
+    }
+  }
+  if (cfg.rootReadonly) {
+    sys.mount(null, '/', null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags('/'), null);
+  }
+}

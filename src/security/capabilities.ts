@@ -1,0 +1,87 @@
+import { readFileSync } from 'fs';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import type { Capabilities } from '../spec/oci';
+
+// Kernel capability numbers (include/uapi/linux/capability.h).
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
+  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
+  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+const CAP_INDEX = new Map(CAPABILITIES.map((name, i) => [name, i]));
+
+export type CapSetName = keyof Capabilities;
+export const CAP_SETS: readonly CapSetName[] = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'];
+
+/** Capability sets as bit masks, ready for capset/prctl. */
+export interface CapMasks {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export function lastCap(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+  } catch {
+    return CAPABILITIES.length - 1;
+  }
+}
+
+/**
+ * Unknown names are errors (they are typos or attacks on the parser); names the running kernel is
+ * too old for are dropped with a warning, as runc does.
+ */
+export function capabilityMasks(caps: Capabilities, warn: (msg: string) => void, last = lastCap()): CapMasks {
+  const masks: CapMasks = { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
+  for (const set of CAP_SETS) {
+    const names = caps[set] ?? [];
+    names.forEach((name, i) => {
+      const n = CAP_INDEX.get(name);
+      if (n === undefined) throw new Error(`process.capabilities.${set}[${i}]: unknown capability "${name}"`);
+      if (n > last) {
+        warn(`process.capabilities.${set}: ${name} is not supported by this kernel; ignored`);
+        return;
+      }
+      masks[set] |= 1n << BigInt(n);
+    });
+  }
+  return masks;
+}
+
+/** Drops what is not in the bounding set: needs CAP_SETPCAP, so it runs before the uid switch. */
+export function dropBounding(sys: Libc, masks: CapMasks, last = lastCap()): void {
+  for (let n = 0; n <= last; n++) {
+    if ((masks.bounding & (1n << BigInt(n))) === 0n) sys.prctl(C.PR_CAPBSET_DROP, n);
+  }
+}
+
+/**
+ * Sets effective/permitted/inheritable and raises ambient on the calling thread; runs after the
+ * uid switch (KEEPCAPS kept the permitted set across it) and right before execve from this thread.
+ */
+export function applyCapabilities(sys: Libc, masks: CapMasks, last = lastCap()): void {
+  sys.capset(masks.effective, masks.permitted, masks.inheritable);
+  sys.prctl(C.PR_CAP_AMBIENT, C.PR_CAP_AMBIENT_CLEAR_ALL);
+  for (let n = 0; n <= last; n++) {
+    if ((masks.ambient & (1n << BigInt(n))) !== 0n) sys.prctl(C.PR_CAP_AMBIENT, C.PR_CAP_AMBIENT_RAISE, n);
+  }
+}
+
+/** The kernel refuses an ambient capability that is not both permitted and inheritable. */
+export function checkAmbient(masks: CapMasks, warn: (msg: string) => void): CapMasks {
+  const allowed = masks.permitted & masks.inheritable;
+  const refused = masks.ambient & ~allowed;
+  if (refused === 0n) return masks;
+  const names = CAPABILITIES.filter((_, i) => (refused & (1n << BigInt(i))) !== 0n);
+  warn(`process.capabilities.ambient: ${names.join(', ')} not in both permitted and inheritable; ignored`);
+  return { ...masks, ambient: masks.ambient & allowed };
+}

@@ -1,0 +1,71 @@
+import type { Device, DeviceRule, Hooks, Namespace, NamespaceType, Resources, Spec } from './oci';
+import type { ParsedMountOptions } from '../rootfs/mount-options';
+import type { CapMasks } from '../security/capabilities';
+import type { ResolvedRlimit } from '../security/rlimits';
+
+/** A mount, normalised: absolute destination, parsed options. */
+export interface MountConfig extends ParsedMountOptions {
+  destination: string;
+  source: string;
+  type: string;
+  /** source resolved against the bundle for bind mounts */
+  index: number;
+}
+
+export interface NamespaceConfig {
+  type: NamespaceType;
+  flag: number;
+  path?: string;
+}
+
+export interface ProcessConfig {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number;
+  terminal: boolean;
+  capabilities?: CapMasks;
+  rlimits: ResolvedRlimit[];
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+}
+
+/**
+ * Everything downstream of validation works on this: checked, with paths resolved and options
+ * parsed, never on raw JSON.
+ */
+export interface ContainerConfig {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  rootReadonly: boolean;
+  process: ProcessConfig;
+  namespaces: NamespaceConfig[];
+  mounts: MountConfig[];
+  hostname?: string;
+  domainname?: string;
+  rootfsPropagation?: number;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  devices: Device[];
+  deviceRules: DeviceRule[];
+  resources: Resources;
+  cgroupsPath?: string;
+  sysctl: Record<string, string>;
+  hooks: Hooks;
+  annotations: Record<string, string>;
+  ociVersion: string;
+}
+
+export function hasNewNamespace(cfg: { namespaces: NamespaceConfig[] }, type: NamespaceType): boolean {
+  return cfg.namespaces.some((n) => n.type === type && n.path === undefined);
+}
+
+export function findNamespace(cfg: { namespaces: NamespaceConfig[] }, type: NamespaceType): NamespaceConfig | undefined {
+  return cfg.namespaces.find((n) => n.type === type);
+}
+
+export type { Spec, Namespace };

@@ -1,0 +1,193 @@
+import { readFileSync, statSync } from 'fs';
+import { isAbsolute, join, posix, resolve } from 'path';
+import { UserError, isErrno } from '../sys/errors';
+import { NAMESPACE_FLAGS } from '../namespaces/types';
+import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
+import { capabilityMasks, checkAmbient } from '../security/capabilities';
+import { resolveRlimits } from '../security/rlimits';
+import type { ContainerConfig, MountConfig, NamespaceConfig } from './config';
+import type { NamespaceType, Spec } from './oci';
+import { schemaProblems } from './validate';
+
+export interface LoadOptions {
+  warn?: (msg: string) => void;
+}
+
+/** Reads and validates <bundle>/config.json. Every problem is a UserError naming the field. */
+export function readSpec(bundle: string): Spec {
+  const file = join(resolve(bundle), 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new UserError(`${file}: no such file (is --bundle right?)`);
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+  const problems = schemaProblems('config', raw);
+  if (problems.length) throw new UserError(`config.json is invalid: ${problems.join('; ')}`);
+  return raw as Spec;
+}
+
+/** Turns a validated spec into the runtime's internal configuration; semantic checks live here. */
+export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOptions = {}): ContainerConfig {
+  const warn = opts.warn ?? (() => undefined);
+  const fail = (msg: string): never => {
+    throw new UserError(`config.json: ${msg}`);
+  };
+  bundle = resolve(bundle);
+
+  if (!spec.root) fail('root: is required on Linux');
+  const rootfs = resolve(bundle, spec.root!.path);
+  try {
+    if (!statSync(rootfs).isDirectory()) fail(`root.path: ${rootfs} is not a directory`);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    fail(`root.path: ${rootfs} does not exist`);
+  }
+
+  const p = spec.process;
+  if (!p) fail('process: is required to create a container');
+  const proc = p!;
+  if (!proc.args || proc.args.length === 0) fail('process.args: must contain at least one entry');
+  if (!isAbsolute(proc.cwd)) fail(`process.cwd: "${proc.cwd}" must be an absolute path`);
+  if (proc.commandLine !== undefined) fail('process.commandLine: is for Windows only');
+  if (proc.apparmorProfile) fail('process.apparmorProfile: AppArmor is not enabled on this system');
+  if (proc.selinuxLabel) fail('process.selinuxLabel: SELinux is not enabled on this system');
+  for (const f of ['scheduler', 'ioPriority', 'execCPUAffinity'] as const) {
+    if (proc[f] !== undefined) fail(`process.${f}: not supported by tsrunc yet`);
+  }
+  (proc.env ?? []).forEach((e, i) => {
+    if (!e.includes('=')) fail(`process.env[${i}]: "${e}" is not of the form KEY=value`);
+  });
+
+  const linux = spec.linux ?? {};
+  const namespaces: NamespaceConfig[] = [];
+  const seen = new Set<NamespaceType>();
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    const flag = NAMESPACE_FLAGS[ns.type];
+    if (flag === undefined) fail(`linux.namespaces[${i}].type: unknown namespace type "${ns.type}"`);
+    if (seen.has(ns.type)) fail(`linux.namespaces[${i}].type: duplicate namespace "${ns.type}"`);
+    seen.add(ns.type);
+    if (ns.path !== undefined && !isAbsolute(ns.path)) fail(`linux.namespaces[${i}].path: "${ns.path}" must be absolute`);
+    if (ns.type === 'user') fail(`linux.namespaces[${i}]: user namespaces are not supported by tsrunc yet`);
+    namespaces.push({ type: ns.type, flag, path: ns.path });
+  });
+  if (linux.uidMappings?.length || linux.gidMappings?.length) {
+    fail('linux.uidMappings/gidMappings: need a user namespace, which tsrunc does not support yet');
+  }
+  if (linux.timeOffsets) fail('linux.timeOffsets: not supported by tsrunc yet');
+  if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) {
+    fail('hostname: setting the hostname needs a uts namespace in linux.namespaces');
+  }
+  if (spec.domainname !== undefined && spec.domainname !== '' && !seen.has('uts')) {
+    fail('domainname: setting the domainname needs a uts namespace in linux.namespaces');
+  }
+  if (!seen.has('mount')) {
+    if ((spec.mounts ?? []).length) warn('mounts are ignored without a mount namespace');
+  }
+
+  const mounts: MountConfig[] = (spec.mounts ?? []).map((m, i) => {
+    let destination = m.destination;
+    if (!isAbsolute(destination)) destination = '/' + destination; // spec 1.2: relative means relative to /
+    destination = posix.normalize(destination);
+    if (destination === '/') fail(`mounts[${i}].destination: cannot mount over the root`);
+    let parsed;
+    try {
+      parsed = parseMountOptions(m.options ?? [], `mounts[${i}].options`);
+    } catch (e) {
+      return fail((e as Error).message.replace(/^mounts/, 'mounts'));
+    }
+    if (m.uidMappings || m.gidMappings) fail(`mounts[${i}]: idmapped mounts are not supported by tsrunc yet`);
+    const type = m.type ?? (parsed.bind ? 'bind' : '');
+    if (type === 'bind') {
+      parsed.bind = true;
+      parsed.flags |= 0x1000;
+    }
+    if (!parsed.bind && !type) fail(`mounts[${i}].type: required for a mount that is not a bind mount`);
+    let source = m.source ?? (parsed.bind ? '' : type);
+    if (parsed.bind) {
+      if (!source) fail(`mounts[${i}].source: required for a bind mount`);
+      source = resolve(bundle, source);
+    }
+    return { ...parsed, destination, source, type, index: i };
+  });
+
+  let rootfsPropagation: number | undefined;
+  if (linux.rootfsPropagation) {
+    rootfsPropagation = propagationFlag(linux.rootfsPropagation);
+    if (rootfsPropagation === undefined) fail(`linux.rootfsPropagation: unknown value "${linux.rootfsPropagation}"`);
+  }
+
+  (linux.devices ?? []).forEach((d, i) => {
+    if (!isAbsolute(d.path)) fail(`linux.devices[${i}].path: "${d.path}" must be absolute`);
+    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
+      fail(`linux.devices[${i}]: major and minor are required for type "${d.type}"`);
+    }
+  });
+  for (const key of ['maskedPaths', 'readonlyPaths'] as const) {
+    (linux[key] ?? []).forEach((path, i) => {
+      if (!isAbsolute(path)) fail(`linux.${key}[${i}]: "${path}" must be absolute`);
+    });
+  }
+  if (linux.seccomp !== undefined) fail('linux.seccomp: seccomp is not supported by tsrunc yet');
+  if (linux.mountLabel) fail('linux.mountLabel: SELinux is not enabled on this system');
+  if (linux.intelRdt !== undefined) fail('linux.intelRdt: not supported by tsrunc yet');
+  if (linux.personality !== undefined) fail('linux.personality: not supported by tsrunc yet');
+  if (spec.hooks) {
+    for (const [k, v] of Object.entries(spec.hooks)) {
+      if (Array.isArray(v) && v.length) fail(`hooks.${k}: hooks are not supported by tsrunc yet`);
+    }
+  }
+
+  let capabilities;
+  let rlimits;
+  try {
+    capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn) : undefined;
+    rlimits = resolveRlimits(proc.rlimits ?? []);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (proc.terminal) fail('process.terminal: terminals are not supported by tsrunc yet');
+
+  return {
+    id,
+    bundle,
+    rootfs,
+    rootReadonly: spec.root!.readonly === true,
+    process: {
+      args: proc.args!,
+      env: proc.env ?? [],
+      cwd: proc.cwd,
+      uid: proc.user.uid,
+      gid: proc.user.gid,
+      additionalGids: proc.user.additionalGids ?? [],
+      umask: proc.user.umask,
+      terminal: proc.terminal === true,
+      capabilities,
+      rlimits,
+      noNewPrivileges: proc.noNewPrivileges === true,
+      oomScoreAdj: proc.oomScoreAdj,
+    },
+    namespaces,
+    mounts,
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    rootfsPropagation,
+    maskedPaths: linux.maskedPaths ?? [],
+    readonlyPaths: linux.readonlyPaths ?? [],
+    devices: linux.devices ?? [],
+    deviceRules: linux.resources?.devices ?? [],
+    resources: linux.resources ?? {},
+    cgroupsPath: linux.cgroupsPath,
+    sysctl: linux.sysctl ?? {},
+    hooks: spec.hooks ?? {},
+    annotations: spec.annotations ?? {},
+    ociVersion: spec.ociVersion,
+  };
+}

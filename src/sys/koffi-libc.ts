@@ -1,0 +1,107 @@
+import koffi from 'koffi';
+import { arch } from 'os';
+import { SysError } from './errors';
+import type { Libc } from './libc';
+
+// pivot_root has no glibc wrapper.
+const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+// glibc reserves the first two real-time signals for its own use.
+const NSIG = 65;
+
+export function makeKoffiLibc(): Libc {
+  const lib = koffi.load('libc.so.6');
+  const f = <T extends (...args: never[]) => unknown>(decl: string): T => lib.func(decl) as unknown as T;
+
+  const unshare = f<(flags: number) => number>('int unshare(int)');
+  const setns = f<(fd: number, t: number) => number>('int setns(int, int)');
+  const ioctl = f<(fd: number, req: number, arg: number) => number>('int ioctl(int, unsigned long, unsigned long)');
+  const mount = f<(s: string | null, t: string, fs: string | null, fl: number, d: string | null) => number>(
+    'int mount(const char *, const char *, const char *, unsigned long, const char *)');
+  const umount2 = f<(t: string, fl: number) => number>('int umount2(const char *, int)');
+  const syscall2s = f<(nr: number, a: string, b: string) => number>('long syscall(long, const char *, const char *)');
+  const chroot = f<(p: string) => number>('int chroot(const char *)');
+  const fchdir = f<(fd: number) => number>('int fchdir(int)');
+  const sethostname = f<(n: string, l: number) => number>('int sethostname(const char *, size_t)');
+  const setdomainname = f<(n: string, l: number) => number>('int setdomainname(const char *, size_t)');
+  const mknod = f<(p: string, m: number, d: bigint) => number>('int mknod(const char *, uint32_t, uint64_t)');
+  const mkfifo = f<(p: string, m: number) => number>('int mkfifo(const char *, uint32_t)');
+  const fcntl = f<(fd: number, cmd: number, arg: number) => number>('int fcntl(int, int, int)');
+  const flock = f<(fd: number, op: number) => number>('int flock(int, int)');
+  const closeRange = f<(a: number, b: number, fl: number) => number>('int close_range(unsigned int, unsigned int, int)');
+  const setresuid = f<(a: number, b: number, c: number) => number>('int setresuid(uint32_t, uint32_t, uint32_t)');
+  const setresgid = f<(a: number, b: number, c: number) => number>('int setresgid(uint32_t, uint32_t, uint32_t)');
+  const setgroups = f<(n: number, g: Uint32Array | null) => number>('int setgroups(size_t, const uint32_t *)');
+  const prctl = f<(o: number, a: number, b: number, c: number, d: number) => number>(
+    'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+  const capset = f<(h: Buffer, d: Buffer) => number>('int capset(void *, void *)');
+  const getrlimit = f<(r: number, b: Buffer) => number>('int getrlimit(int, void *)');
+  const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
+  const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
+  const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
+  const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
+    'int execve(const char *, const char **, const char **)');
+
+  const check = (rc: number | bigint, op: string, path?: string): number => {
+    if (Number(rc) < 0) throw new SysError(op, koffi.errno(), path);
+    return Number(rc);
+  };
+
+  return {
+    unshare: (flags) => void check(unshare(flags), 'unshare'),
+    setns: (fd, t) => void check(setns(fd, t), 'setns'),
+    nsType: (fd) => check(ioctl(fd, 0xb703, 0), 'ioctl(NS_GET_NSTYPE)'),
+    mount: (s, t, fs, fl, d) => void check(mount(s, t, fs, fl, d), `mount(${fs ?? ''}${s ? ` from ${s}` : ''})`, t),
+    umount2: (t, fl) => void check(umount2(t, fl), 'umount2', t),
+    pivotRoot: (n, o) => void check(syscall2s(SYS_PIVOT_ROOT, n, o), 'pivot_root', n),
+    chroot: (p) => void check(chroot(p), 'chroot', p),
+    fchdir: (fd) => void check(fchdir(fd), 'fchdir'),
+    sethostname: (n) => void check(sethostname(n, Buffer.byteLength(n)), 'sethostname'),
+    setdomainname: (n) => void check(setdomainname(n, Buffer.byteLength(n)), 'setdomainname'),
+    mknod: (p, m, major, minor) => {
+      const dev = (BigInt(minor & 0xff) | (BigInt(major & 0xfff) << 8n) |
+        (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n));
+      check(mknod(p, m, dev), 'mknod', p);
+    },
+    mkfifo: (p, m) => void check(mkfifo(p, m), 'mkfifo', p),
+    fcntl: (fd, cmd, arg) => check(fcntl(fd, cmd, arg), 'fcntl'),
+    flock: (fd, op) => void check(flock(fd, op), 'flock'),
+    closeRange: (a, b) => void check(closeRange(a, b, 0), 'close_range'),
+    setresuid: (u) => void check(setresuid(u, u, u), 'setresuid'),
+    setresgid: (g) => void check(setresgid(g, g, g), 'setresgid'),
+    setgroups: (gids) => void check(setgroups(gids.length, gids.length ? Uint32Array.from(gids) : null), 'setgroups'),
+    prctl: (o, a, b = 0) => check(prctl(o, a, b, 0, 0), `prctl(${o})`),
+    capset: (eff, perm, inh) => {
+      const hdr = Buffer.alloc(8);
+      hdr.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+      const data = Buffer.alloc(24);
+      const lo = (v: bigint) => Number(v & 0xffffffffn);
+      const hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
+      data.writeUInt32LE(lo(eff), 0); data.writeUInt32LE(lo(perm), 4); data.writeUInt32LE(lo(inh), 8);
+      data.writeUInt32LE(hi(eff), 12); data.writeUInt32LE(hi(perm), 16); data.writeUInt32LE(hi(inh), 20);
+      check(capset(hdr, data), 'capset');
+    },
+    getrlimit: (r) => {
+      const b = Buffer.alloc(16);
+      check(getrlimit(r, b), 'getrlimit');
+      return { soft: b.readBigUInt64LE(0), hard: b.readBigUInt64LE(8) };
+    },
+    setrlimit: (r, soft, hard) => {
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64LE(soft, 0);
+      b.writeBigUInt64LE(hard, 8);
+      check(setrlimit(r, b), 'setrlimit');
+    },
+    resetSignals: () => {
+      for (let s = 1; s < NSIG; s++) {
+        if (s === 9 || s === 19 || s === 32 || s === 33) continue;
+        signal(s, null);
+      }
+      check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
+    },
+    execve: (p, argv, envp) => {
+      check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
+      throw new SysError('execve', 0, p);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The one typed seam between the runtime and the kernel. Everything that needs a system call that
+ * Node does not offer goes through this interface; tests substitute a recording fake.
+ * Every method throws SysError (errno name + operation + path) on failure.
+ */
+export interface Libc {
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  /** Returns the CLONE_NEW* type of a namespace file descriptor. */
+  nsType(fd: number): number;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  chroot(path: string): void;
+  fchdir(fd: number): void;
+  sethostname(name: string): void;
+  setdomainname(name: string): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  mkfifo(path: string, mode: number): void;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  flock(fd: number, op: number): void;
+  closeRange(first: number, last: number): void;
+  setresuid(uid: number): void;
+  setresgid(gid: number): void;
+  setgroups(gids: number[]): void;
+  prctl(option: number, arg2: number, arg3?: number): number;
+  /** Sets this thread's effective/permitted/inheritable capability sets (64-bit masks). */
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
+  getrlimit(resource: number): { soft: bigint; hard: bigint };
+  setrlimit(resource: number, soft: bigint, hard: bigint): void;
+  /** Restores the default disposition of every signal and unblocks all of them (before execve). */
+  resetSignals(): void;
+  /** Replaces the process image; returns only by throwing. */
+  execve(path: string, argv: string[], envp: string[]): never;
+}

@@ -1,0 +1,45 @@
+import { appendFileSync, writeSync } from 'fs';
+
+export type LogFormat = 'text' | 'json';
+
+/**
+ * Log lines go to --log (when given) in runc's formats; containerd's shim reports the last
+ * "level":"error" JSON line to its user. stdout/stderr are written with writeSync, never through
+ * process.stdout: Node would switch a shared pipe to non-blocking under the container's feet.
+ */
+export class Logger {
+  constructor(private file?: string, private format: LogFormat = 'text', private debugOn = false) {}
+
+  private line(level: string, msg: string): void {
+    if (!this.file) return;
+    const time = new Date().toISOString();
+    const text = this.format === 'json'
+      ? JSON.stringify({ level, msg, time }) + '\n'
+      : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+    try {
+      appendFileSync(this.file, text);
+    } catch {
+      // a broken log file must not turn into a second failure
+    }
+  }
+
+  error(msg: string): void {
+    this.line('error', msg);
+    writeSync(2, `tsrunc: ${msg}\n`);
+  }
+
+  warn(msg: string): void {
+    this.line('warning', msg);
+    writeSync(2, `tsrunc: warning: ${msg}\n`);
+  }
+
+  debug(msg: string): void {
+    if (!this.debugOn) return;
+    this.line('debug', msg);
+    writeSync(2, `tsrunc: debug: ${msg}\n`);
+  }
+}
+
+export function out(text: string): void {
+  writeSync(1, text);
+}

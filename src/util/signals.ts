@@ -1,0 +1,30 @@
+import { constants } from 'os';
+import { UserError } from '../sys/errors';
+
+const SIGNALS = constants.signals as Record<string, number>;
+const MAX_SIGNAL = 64;
+
+/** Accepts what runc accepts: a number, or a name with or without SIG, in any case. */
+export function parseSignal(raw: string): number {
+  const s = raw.trim();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > MAX_SIGNAL) throw new UserError(`invalid signal "${raw}": out of range 1-${MAX_SIGNAL}`);
+    return n;
+  }
+  let name = s.toUpperCase();
+  if (!name.startsWith('SIG')) name = 'SIG' + name;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) ?? /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+  if (rt) {
+    const off = Number(rt[1] ?? 0);
+    const n = name.startsWith('SIGRTMIN') ? 34 + off : 64 - off;
+    if (n >= 34 && n <= 64) return n;
+  }
+  const n = SIGNALS[name];
+  if (n === undefined) throw new UserError(`unknown signal "${raw}"`);
+  return n;
+}
+
+export function signalName(n: number): string {
+  return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? String(n);
+}
