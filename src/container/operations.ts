@@ -77,7 +77,8 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     }
     const st = store.load(id);
     const status = deriveStatus(st);
-    if (!force && (status === 'running' || status === 'paused' || status === 'creating')) {
+    // The spec: deleting a container that is not stopped (created included) is an error.
+    if (!force && status !== 'stopped') {
       throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
     }
     destroyContainer(store, st, log);

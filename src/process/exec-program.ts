@@ -54,9 +54,26 @@ export function withHome(env: readonly string[], uid: number): string[] {
   return [...env, `HOME=${home}`];
 }
 
+function listFds(): number[] {
+  try {
+    return fs.readdirSync('/proc/self/fd').map(Number);
+  } catch {
+    return Array.from({ length: 1024 }, (_, i) => i);
+  }
+}
+
+function trySetFd(sys: Libc, fd: number, flags: number): void {
+  try {
+    sys.fcntl(fd, C.F_SETFD, flags);
+  } catch {
+    // not open: nothing to do
+  }
+}
+
 export interface ExecOptions {
   preserveFds: number;
   nofileSoft?: string;
+  seccomp?: { program: Buffer; flags: number };
 }
 
 /**
@@ -74,6 +91,15 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     if (soft <= cur.hard) sys.setrlimit(RLIMITS.RLIMIT_NOFILE, soft, cur.hard);
   }
 
+  const env = withHome(p.env, p.uid);
+  const keep = 3 + opts.preserveFds;
+  // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
+  const openFds = listFds();
+
+  // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before capabilities go
+  // (the filter must then allow the few calls below, as with runc).
+  if (opts.seccomp && !p.noNewPrivileges) sys.seccomp(opts.seccomp.program, opts.seccomp.flags);
+
   // Credentials: glibc applies set*id to every thread; capabilities are per thread and this is the
   // thread that execs.
   if (p.capabilities) {
@@ -88,18 +114,19 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     sys.prctl(C.PR_SET_KEEPCAPS, 0);
   }
 
-  const env = withHome(p.env, p.uid);
   sys.resetSignals();
-  // Only stdio and the preserved fds reach the program; Node marks even stdio close-on-exec.
-  const keep = 3 + opts.preserveFds;
-  sys.closeRange(keep, 0xffffffff);
-  for (let fd = 0; fd < keep; fd++) {
-    try {
-      sys.fcntl(fd, C.F_SETFD, 0);
-    } catch {
-      // closed by the caller: nothing to keep
-    }
+  // Only stdio and the preserved fds reach the program. Nothing is closed under the feet of
+  // Node's other threads: the rest is marked close-on-exec and execve closes it atomically.
+  // Node marks even stdio close-on-exec, so that flag is cleared on what we keep.
+  try {
+    sys.closeRange(keep, 0xffffffff, true);
+  } catch {
+    for (const fd of openFds) if (fd >= keep) trySetFd(sys, fd, C.FD_CLOEXEC);
   }
-  if (p.noNewPrivileges) sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);
+  for (let fd = 0; fd < keep; fd++) trySetFd(sys, fd, 0);
+  if (p.noNewPrivileges) {
+    sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);
+    if (opts.seccomp) sys.seccomp(opts.seccomp.program, opts.seccomp.flags);
+  }
   return sys.execve(exe, p.args, env);
 }

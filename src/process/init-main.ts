@@ -39,11 +39,11 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-function setup(boot: InitBootstrap): { exe: string; fifoFd: number } {
+function setup(boot: InitBootstrap): number {
   const cfg = boot.config;
   if (readLineSync(SYNC_FD) !== 'go') process.exit(1); // the runtime went away
   if (boot.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
-  if (cfg.process.oomScoreAdj !== undefined) {
+  if (cfg.process?.oomScoreAdj !== undefined) {
     try {
       fs.writeFileSync('/proc/self/oom_score_adj', String(cfg.process.oomScoreAdj));
     } catch (e) {
@@ -63,8 +63,25 @@ function setup(boot: InitBootstrap): { exe: string; fifoFd: number } {
   enterRootfs(sys, cfg, boot.noPivot);
   applySysctls(cfg.sysctl);
   finalizeRootfs(sys, cfg);
-  const exe = findExecutable(cfg.process.args[0], cfg.process.env, cfg.process.cwd);
-  return { exe, fifoFd };
+  return fifoFd;
+}
+
+/**
+ * After start: the program is looked up only now (the spec lets create succeed for a program that
+ * is not there yet); failures go to the container's stderr with a shell-like exit status.
+ */
+function startProgram(boot: InitBootstrap): never {
+  const p = boot.config.process;
+  if (!p) process.exit(0); // a container without a process has nothing to run
+  try {
+    const exe = findExecutable(p.args[0], p.env, p.cwd);
+    const seccomp = boot.config.seccomp && { program: Buffer.from(boot.config.seccomp.program, 'base64'), flags: boot.config.seccomp.flags };
+    return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
+    process.exit(/EACCES|permission denied/.test(msg) ? 126 : 127);
+  }
 }
 
 function main(): void {
@@ -76,9 +93,9 @@ function main(): void {
   } catch (e) {
     fail(e);
   }
-  let ready: { exe: string; fifoFd: number };
+  let fifoFd: number;
   try {
-    ready = setup(boot);
+    fifoFd = setup(boot);
     send({ type: 'ready' });
   } catch (e) {
     fail(e);
@@ -90,16 +107,10 @@ function main(): void {
   for (const [name, num] of signals) process.on(name, () => process.exit(128 + num));
 
   const buf = Buffer.alloc(1);
-  fs.read(ready.fifoFd, buf, 0, 1, null, (err, n) => {
+  fs.read(fifoFd, buf, 0, 1, null, (err, n) => {
     if (err || n !== 1) process.exit(1);
-    try {
-      fs.closeSync(ready.fifoFd);
-      execProgram(sys, boot.config.process, ready.exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft });
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
-      process.exit(/EACCES|permission/.test(msg) ? 126 : 127);
-    }
+    fs.closeSync(fifoFd);
+    startProgram(boot);
   });
 }
 

@@ -28,8 +28,10 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
     createDevices(sys, cfg.rootfs, cfg.devices);
   }
   // The process's cwd must exist (runc creates it too).
-  const cwd = secureJoin(cfg.rootfs, cfg.process.cwd);
-  if (!fs.existsSync(cwd)) fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
+  if (cfg.process) {
+    const cwd = secureJoin(cfg.rootfs, cfg.process.cwd);
+    if (!fs.existsSync(cwd)) fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
+  }
 }
 
 /**

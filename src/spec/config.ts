@@ -33,6 +33,12 @@ export interface ProcessConfig {
   oomScoreAdj?: number;
 }
 
+/** A compiled seccomp filter: the BPF program as base64 (it travels to init as JSON). */
+export interface SeccompProgram {
+  program: string;
+  flags: number;
+}
+
 /**
  * Everything downstream of validation works on this: checked, with paths resolved and options
  * parsed, never on raw JSON.
@@ -42,7 +48,9 @@ export interface ContainerConfig {
   bundle: string;
   rootfs: string;
   rootReadonly: boolean;
-  process: ProcessConfig;
+  /** Absent: the container has no process (allowed until start, per the spec). */
+  process?: ProcessConfig;
+  seccomp?: SeccompProgram;
   namespaces: NamespaceConfig[];
   mounts: MountConfig[];
   hostname?: string;

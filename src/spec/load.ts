@@ -5,6 +5,7 @@ import { NAMESPACE_FLAGS } from '../namespaces/types';
 import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
 import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
+import { compileSeccomp, type SeccompConfig } from '../security/seccomp';
 import type { ContainerConfig, MountConfig, NamespaceConfig } from './config';
 import type { NamespaceType, Spec } from './oci';
 import { schemaProblems } from './validate';
@@ -51,10 +52,8 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     fail(`root.path: ${rootfs} does not exist`);
   }
 
-  const p = spec.process;
-  if (!p) fail('process: is required to create a container');
-  const proc = p!;
-  if (!proc.args || proc.args.length === 0) fail('process.args: must contain at least one entry');
+  const proc = spec.process ?? { user: { uid: 0, gid: 0 }, cwd: '/', args: [] };
+  if (spec.process && (!proc.args || proc.args.length === 0)) fail('process.args: must contain at least one entry');
   if (!isAbsolute(proc.cwd)) fail(`process.cwd: "${proc.cwd}" must be an absolute path`);
   if (proc.commandLine !== undefined) fail('process.commandLine: is for Windows only');
   if (proc.apparmorProfile) fail('process.apparmorProfile: AppArmor is not enabled on this system');
@@ -135,7 +134,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       if (!isAbsolute(path)) fail(`linux.${key}[${i}]: "${path}" must be absolute`);
     });
   }
-  if (linux.seccomp !== undefined) fail('linux.seccomp: seccomp is not supported by tsrunc yet');
   if (linux.mountLabel) fail('linux.mountLabel: SELinux is not enabled on this system');
   if (linux.intelRdt !== undefined) fail('linux.intelRdt: not supported by tsrunc yet');
   if (linux.personality !== undefined) fail('linux.personality: not supported by tsrunc yet');
@@ -154,13 +152,23 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     return fail((e as Error).message);
   }
   if (proc.terminal) fail('process.terminal: terminals are not supported by tsrunc yet');
+  let seccomp;
+  if (linux.seccomp) {
+    try {
+      const compiled = compileSeccomp(linux.seccomp as SeccompConfig, warn);
+      seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags };
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  }
 
   return {
     id,
     bundle,
     rootfs,
     rootReadonly: spec.root!.readonly === true,
-    process: {
+    seccomp,
+    process: spec.process && {
       args: proc.args!,
       env: proc.env ?? [],
       cwd: proc.cwd,

@@ -5,6 +5,8 @@ import type { Libc } from './libc';
 
 // pivot_root has no glibc wrapper.
 const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
+const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
+const SECCOMP_SET_MODE_FILTER = 1;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // glibc reserves the first two real-time signals for its own use.
 const NSIG = 65;
@@ -39,6 +41,9 @@ export function makeKoffiLibc(): Libc {
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
+  koffi.struct('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
+  const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
+    'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
 
@@ -66,7 +71,7 @@ export function makeKoffiLibc(): Libc {
     mkfifo: (p, m) => void check(mkfifo(p, m), 'mkfifo', p),
     fcntl: (fd, cmd, arg) => check(fcntl(fd, cmd, arg), 'fcntl'),
     flock: (fd, op) => void check(flock(fd, op), 'flock'),
-    closeRange: (a, b) => void check(closeRange(a, b, 0), 'close_range'),
+    closeRange: (a, b, cloexec = false) => void check(closeRange(a, b, cloexec ? 4 : 0), 'close_range'),
     setresuid: (u) => void check(setresuid(u, u, u), 'setresuid'),
     setresgid: (g) => void check(setresgid(g, g, g), 'setresgid'),
     setgroups: (gids) => void check(setgroups(gids.length, gids.length ? Uint32Array.from(gids) : null), 'setgroups'),
@@ -98,6 +103,9 @@ export function makeKoffiLibc(): Libc {
         signal(s, null);
       }
       check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
+    },
+    seccomp: (program, flags) => {
+      check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp');
     },
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);

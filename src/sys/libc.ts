@@ -19,7 +19,8 @@ export interface Libc {
   mkfifo(path: string, mode: number): void;
   fcntl(fd: number, cmd: number, arg: number): number;
   flock(fd: number, op: number): void;
-  closeRange(first: number, last: number): void;
+  /** close_range(2); with cloexec, marks the range close-on-exec instead of closing it. */
+  closeRange(first: number, last: number, cloexec?: boolean): void;
   setresuid(uid: number): void;
   setresgid(gid: number): void;
   setgroups(gids: number[]): void;
@@ -30,6 +31,8 @@ export interface Libc {
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
   /** Restores the default disposition of every signal and unblocks all of them (before execve). */
   resetSignals(): void;
+  /** Installs a seccomp BPF program (sock_filter array) on the calling thread. */
+  seccomp(program: Buffer, flags: number): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

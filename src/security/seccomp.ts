@@ -1,0 +1,270 @@
+// Compiles linux.seccomp into a classic-BPF program for seccomp(SECCOMP_SET_MODE_FILTER), in the
+// manner of libseccomp: dispatch on the audit architecture, then on the syscall number, then on
+// the argument conditions of each rule; anything unmatched gets the default action.
+import { arch } from 'os';
+import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
+
+export interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
+export interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
+export interface SeccompConfig {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: SeccompRule[];
+}
+
+export interface CompiledSeccomp {
+  /** sock_filter array, 8 bytes per instruction */
+  program: Buffer;
+  flags: number;
+}
+
+const EPERM = 1;
+const RET = {
+  KILL_PROCESS: 0x80000000, KILL_THREAD: 0x00000000, TRAP: 0x00030000, ERRNO: 0x00050000,
+  TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000,
+};
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+const AUDIT_ARCH_I386 = 0x40000003;
+const X32_SYSCALL_BIT = 0x40000000;
+
+const FLAGS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1, SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+};
+
+// BPF opcodes
+const LD_W_ABS = 0x20;
+const ALU_AND_K = 0x54;
+const JMP_JA = 0x05;
+const JEQ_K = 0x15;
+const JGT_K = 0x25;
+const JGE_K = 0x35;
+const RET_K = 0x06;
+
+function parseTable(s: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const pair of s.split(' ')) {
+    const i = pair.indexOf(':');
+    m.set(pair.slice(0, i), Number(pair.slice(i + 1)));
+  }
+  return m;
+}
+
+export function actionValue(action: string, errnoRet: number | undefined, where: string): number {
+  switch (action) {
+    case 'SCMP_ACT_KILL': case 'SCMP_ACT_KILL_THREAD': return RET.KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS': return RET.KILL_PROCESS;
+    case 'SCMP_ACT_TRAP': return RET.TRAP;
+    case 'SCMP_ACT_ERRNO': return (RET.ERRNO | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_TRACE': return (RET.TRACE | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_LOG': return RET.LOG;
+    case 'SCMP_ACT_ALLOW': return RET.ALLOW;
+    case 'SCMP_ACT_NOTIFY': throw new Error(`${where}: SCMP_ACT_NOTIFY is not supported by tsrunc yet`);
+    default: throw new Error(`${where}: unknown seccomp action "${action}"`);
+  }
+}
+
+/** A tiny assembler: instructions with symbolic jump targets, resolved at the end. */
+class Asm {
+  private ins: { code: number; k: number; jt: string | number; jf: string | number }[] = [];
+  private labels = new Map<string, number>();
+  private n = 0;
+
+  label(): string {
+    return `L${this.n++}`;
+  }
+  place(l: string): void {
+    this.labels.set(l, this.ins.length);
+  }
+  ld(off: number): void {
+    this.ins.push({ code: LD_W_ABS, k: off, jt: 0, jf: 0 });
+  }
+  and(k: number): void {
+    this.ins.push({ code: ALU_AND_K, k, jt: 0, jf: 0 });
+  }
+  /** conditional jump; '' means "the next instruction" */
+  j(code: number, k: number, jt: string, jf: string): void {
+    this.ins.push({ code, k, jt, jf });
+  }
+  /** Conditional jump to a label that may be farther than the 255 instructions jt/jf can reach. */
+  jFar(code: number, k: number, target: string): void {
+    const after = this.label();
+    this.j(code, k, '', after);
+    this.ja(target);
+    this.place(after);
+  }
+  ja(l: string): void {
+    this.ins.push({ code: JMP_JA, k: 0, jt: l, jf: 0 });
+  }
+  ret(k: number): void {
+    this.ins.push({ code: RET_K, k, jt: 0, jf: 0 });
+  }
+  build(): Buffer {
+    const buf = Buffer.alloc(this.ins.length * 8);
+    this.ins.forEach((x, i) => {
+      const rel = (t: string | number): number => {
+        if (typeof t === 'number') return t;
+        if (t === '') return 0;
+        const at = this.labels.get(t);
+        if (at === undefined) throw new Error(`seccomp: internal error, unplaced label ${t}`);
+        return at - i - 1;
+      };
+      let k = x.k;
+      let jt = 0;
+      let jf = 0;
+      if (x.code === JMP_JA) {
+        k = rel(x.jt);
+      } else if (x.code !== LD_W_ABS && x.code !== ALU_AND_K && x.code !== RET_K) {
+        jt = rel(x.jt);
+        jf = rel(x.jf);
+        if (jt > 255 || jf > 255) throw new Error('seccomp: a rule is too large to compile');
+      }
+      buf.writeUInt16LE(x.code, i * 8);
+      buf.writeUInt8(jt, i * 8 + 2);
+      buf.writeUInt8(jf, i * 8 + 3);
+      buf.writeUInt32LE(k >>> 0, i * 8 + 4);
+    });
+    if (this.ins.length > 4096) throw new Error(`seccomp: program of ${this.ins.length} instructions exceeds the kernel's 4096`);
+    return buf;
+  }
+}
+
+const split = (v: number): [number, number] => {
+  const big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+  return [Number(big >> 32n), Number(big & 0xffffffffn)];
+};
+
+/** Emits the checks of one argument condition: falls through when it holds, jumps to fail otherwise. */
+function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string): void {
+  if (arg.index < 0 || arg.index > 5) throw new Error(`${where}: argument index ${arg.index} out of range 0-5`);
+  const lo = 16 + arg.index * 8;
+  const hi = lo + 4;
+  const [vh, vl] = split(arg.value);
+  const pass = a.label();
+  switch (arg.op) {
+    case 'SCMP_CMP_EQ':
+      a.ld(hi); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JEQ_K, vl, '', fail);
+      break;
+    case 'SCMP_CMP_NE':
+      a.ld(hi); a.j(JEQ_K, vh, '', pass); a.ld(lo); a.j(JEQ_K, vl, fail, '');
+      break;
+    case 'SCMP_CMP_MASKED_EQ': {
+      const [eh, el] = split(arg.valueTwo ?? 0);
+      a.ld(hi); a.and(vh); a.j(JEQ_K, eh, '', fail); a.ld(lo); a.and(vl); a.j(JEQ_K, el, '', fail);
+      break;
+    }
+    case 'SCMP_CMP_GT':
+      a.ld(hi); a.j(JGT_K, vh, pass, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGT_K, vl, '', fail);
+      break;
+    case 'SCMP_CMP_GE':
+      a.ld(hi); a.j(JGT_K, vh, pass, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGE_K, vl, '', fail);
+      break;
+    case 'SCMP_CMP_LT':
+      a.ld(hi); a.j(JGE_K, vh, '', pass); a.j(JGT_K, vh, fail, ''); a.ld(lo); a.j(JGE_K, vl, fail, '');
+      break;
+    case 'SCMP_CMP_LE':
+      a.ld(hi); a.j(JGT_K, vh, fail, ''); a.j(JEQ_K, vh, '', pass); a.ld(lo); a.j(JGT_K, vl, fail, '');
+      break;
+    default:
+      throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
+  }
+  a.place(pass);
+}
+
+let known: Set<string> | undefined;
+// Names of any architecture: only a name no table knows is worth a warning (runc is silent).
+const KNOWN_ANYWHERE = (): Set<string> =>
+  (known ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
+
+interface ArchTable { audit: number; table: Map<string, number>; name: string }
+
+/** Rules for one syscall table, as a chain of "is it this number? then these rules". */
+function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: number, warn: (m: string) => void): void {
+  const byNr = new Map<number, { rule: SeccompRule; idx: number }[]>();
+  rules.forEach((rule, idx) => {
+    for (const name of rule.names) {
+      const nr = t.table.get(name);
+      if (nr === undefined) {
+        if (t.name === 'native' && !KNOWN_ANYWHERE().has(name)) warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
+        continue;
+      }
+      if (!byNr.has(nr)) byNr.set(nr, []);
+      byNr.get(nr)!.push({ rule, idx });
+    }
+  });
+  for (const [nr, list] of byNr) {
+    const next = a.label();
+    a.j(JEQ_K, nr, '', next);
+    for (const { rule, idx } of list) {
+      const where = `linux.seccomp.syscalls[${idx}]`;
+      const ret = actionValue(rule.action, rule.errnoRet, where);
+      const nextRule = a.label();
+      for (const arg of rule.args ?? []) emitArg(a, arg, nextRule, where);
+      a.ret(ret);
+      a.place(nextRule);
+      // The syscall number was clobbered by argument loads: reload it for the next rule.
+      a.ld(0);
+    }
+    a.ret(defaultRet);
+    a.place(next);
+  }
+  a.ret(defaultRet);
+}
+
+export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void): CompiledSeccomp {
+  if (arch() !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${arch()} yet`);
+  if (cfg.listenerPath) throw new Error('linux.seccomp.listenerPath: seccomp notify is not supported by tsrunc yet');
+  let flags = 0;
+  for (const f of cfg.flags ?? []) {
+    const v = FLAGS[f];
+    if (v === undefined) throw new Error(`linux.seccomp.flags: unknown flag "${f}"`);
+    flags |= v;
+  }
+  const defaultRet = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'linux.seccomp.defaultAction');
+  const rules = cfg.syscalls ?? [];
+  rules.forEach((r, i) => actionValue(r.action, r.errnoRet, `linux.seccomp.syscalls[${i}]`));
+  const archs = new Set(cfg.architectures?.length ? cfg.architectures : ['SCMP_ARCH_X86_64']);
+  for (const x of archs) {
+    if (!['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'].includes(x)) {
+      warn(`linux.seccomp.architectures: ${x} cannot run on this host; ignored`);
+    }
+  }
+  const a = new Asm();
+  const x64 = a.label();
+  const i386 = a.label();
+  const bad = a.label();
+  a.ld(4);
+  a.jFar(JEQ_K, AUDIT_ARCH_X86_64, x64);
+  a.jFar(JEQ_K, AUDIT_ARCH_I386, i386);
+  a.place(bad);
+  // A syscall from an architecture the profile does not cover could bypass it: kill.
+  a.ret(RET.KILL_PROCESS);
+
+  a.place(x64);
+  a.ld(0);
+  const x32 = a.label();
+  a.jFar(JGE_K, X32_SYSCALL_BIT, x32);
+  if (archs.has('SCMP_ARCH_X86_64')) {
+    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native' }, rules, defaultRet, warn);
+  } else {
+    a.ret(RET.KILL_PROCESS);
+  }
+  a.place(x32);
+  if (archs.has('SCMP_ARCH_X32')) {
+    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32' }, rules, defaultRet, warn);
+  } else {
+    a.ret(RET.KILL_PROCESS);
+  }
+  a.place(i386);
+  if (archs.has('SCMP_ARCH_X86')) {
+    a.ld(0);
+    emitRules(a, { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86' }, rules, defaultRet, warn);
+  } else {
+    a.ret(RET.KILL_PROCESS);
+  }
+  return { program: a.build(), flags };
+}

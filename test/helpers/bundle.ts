@@ -1,0 +1,54 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join, resolve } from 'path';
+
+export const REPO = resolve(__dirname, '..', '..');
+export const TSRUNC = join(REPO, 'bin', 'tsrunc');
+
+// The default busybox rootfs is built once per test process and copied (hard links) per bundle.
+let templateRoot: string | undefined;
+
+function template(): string {
+  if (!templateRoot) {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-template-'));
+    execFileSync(join(REPO, 'scripts', 'make-bundle.sh'), [dir], { stdio: 'inherit' });
+    templateRoot = dir;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return templateRoot;
+}
+
+/** A JSON object for config.json that tests edit freely. */
+export type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface Bundle {
+  dir: string;
+  config: Config;
+  write(): void;
+  remove(): void;
+}
+
+/** A fresh bundle: busybox rootfs and the default config, with process.args set to args. */
+export function makeBundle(args: string[], edit?: (c: Config) => void): Bundle {
+  const src = template();
+  const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-bundle-'));
+  execFileSync('cp', ['-al', join(src, 'rootfs'), join(dir, 'rootfs')]);
+  const config = JSON.parse(fs.readFileSync(join(src, 'config.json'), 'utf8')) as Config;
+  config.process.args = args;
+  edit?.(config);
+  const b: Bundle = {
+    dir,
+    config,
+    write: () => fs.writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2)),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+  b.write();
+  return b;
+}
+
+let seq = 0;
+/** Unique container ids, recognisable in leftovers. */
+export function uniqueId(prefix = 'tsr-test'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${seq++}`;
+}
