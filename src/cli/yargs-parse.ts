@@ -29,7 +29,7 @@ export function yargsParse(argv: readonly string[], version: string): Promise<Ya
   for (const c of COMMANDS) {
     const pos = c.positionals.map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`)).join(' ');
     y = y.command(`${c.name}${pos ? ' ' + pos : ''}`, c.describe, (b) => {
-      let bb = b;
+      let bb = b.parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false });
       for (const [k, o] of Object.entries(c.options)) bb = bb.option(k, toYargs(o));
       for (const p of c.positionals) bb = bb.positional(p.replace(/\?$/, ''), { type: 'string' });
       return bb;
@@ -40,7 +40,7 @@ export function yargsParse(argv: readonly string[], version: string): Promise<Ya
   return new Promise((resolve) => {
     void y.parse([...argv], {}, (err, parsed, output) => {
       if (err) {
-        resolve({ kind: 'exit', code: 1, output: '', error: `${err.message}\n${output ?? ''}`.trimEnd() });
+        resolve({ kind: 'exit', code: 1, output: '', error: `${err.message} (see tsrunc --help)` });
       } else if (!chosen) {
         resolve({ kind: 'exit', code: 0, output: output ?? '' });
       } else {

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'child_process';
 import { libc } from '../sys';
 import { UserError } from '../sys/errors';
 import { readSpec, buildConfig } from '../spec/load';
-import { hasNewNamespace, type ContainerConfig } from '../spec/config';
+import { hasNewNamespace, mountNsMode, type ContainerConfig } from '../spec/config';
 import type { NamespaceType } from '../spec/oci';
 import { StateStore, type StoredState } from '../state/store';
 import { withDirLockAsync } from '../state/lock';
@@ -15,7 +15,7 @@ import { checkSysctls } from '../process/sysctl';
 import { bearInit } from '../process/birth';
 import { encodeBootstrap, type InitBootstrap, type InitMessage } from '../process/bootstrap';
 import type { Logger } from '../util/log';
-import { killAndReap } from './destroy';
+import { killAndReap, unmountUnder } from './destroy';
 
 export interface CreateOptions {
   root: string;
@@ -39,9 +39,6 @@ const INIT_TIMEOUT_MS = 60_000;
 function loadConfig(opts: CreateOptions): ContainerConfig {
   const spec = readSpec(opts.bundle);
   const cfg = buildConfig(spec, opts.bundle, opts.id, { warn: (m) => opts.log.warn(m) });
-  if (!cfg.namespaces.some((n) => n.type === 'mount')) {
-    throw new UserError('config.json: linux.namespaces: a mount namespace is required to set up the rootfs');
-  }
   const fresh = new Set<NamespaceType>(cfg.namespaces.filter((n) => n.path === undefined).map((n) => n.type));
   try {
     checkSysctls(cfg.sysctl, fresh);
@@ -107,6 +104,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ready: false,
       started: false,
       newPidNamespace: hasNewNamespace(cfg, 'pid'),
+      hostMounts: mountNsMode(cfg) === 'host',
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };
     let child: ChildProcess | undefined;
@@ -159,6 +157,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       return { state, child, config: cfg };
     } catch (e) {
       if (child?.pid !== undefined) killAndReap(child.pid, state.pidStartTime);
+      if (state.hostMounts) unmountUnder(cfg.rootfs, opts.log);
       const left = removeCgroups(state.cgroup?.createdDirs ?? []);
       for (const l of left) opts.log.warn(`cleanup: ${l}`);
       store.remove(opts.id);

@@ -1,3 +1,6 @@
+import { readFileSync } from 'fs';
+import { libc } from '../sys';
+import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
 import { StateStore, type StoredState } from '../state/store';
 import { cgroupPids, removeCgroups } from '../cgroups/manager';
@@ -19,6 +22,26 @@ export function killAndReap(pid: number, startTime: string | undefined, timeoutM
   return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
 }
 
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Detaches every mount at or below dir in this mount namespace, deepest first. */
+export function unmountUnder(dir: string, log: Logger): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined)
+    .map(unescape)
+    .filter((m) => m === dir || m.startsWith(dir + '/'));
+  for (const m of points.reverse()) {
+    try {
+      libc().umount2(m, C.MNT_DETACH);
+    } catch (e) {
+      if (!/EINVAL|ENOENT/.test((e as Error).message)) log.warn(`cleanup: ${(e as Error).message}`);
+    }
+  }
+}
+
 /** Undoes everything create did: processes, cgroups, state. Mounts die with the mount namespace. */
 export function destroyContainer(store: StateStore, st: StoredState, log: Logger): void {
   if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime)) {
@@ -34,5 +57,6 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
     }, 5000, 10);
     for (const f of removeCgroups(st.cgroup.createdDirs)) log.warn(`cleanup: ${f}`);
   }
+  if (st.hostMounts) unmountUnder(st.rootfs, log);
   store.remove(st.id);
 }

@@ -6,6 +6,7 @@ import { libc } from '../sys';
 import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
+import { mountNsMode } from '../spec/config';
 import { execProgram, findExecutable } from './exec-program';
 import { decodeBootstrap, type InitBootstrap, type InitMessage } from './bootstrap';
 
@@ -50,17 +51,18 @@ function setup(boot: InitBootstrap): number {
       throw new Error(`process.oomScoreAdj: ${(e as Error).message}`);
     }
   }
+  const mode = mountNsMode(cfg);
   prepareRootfs(sys, cfg, {
     rootfs: cfg.rootfs,
     cgroupPaths: boot.cgroupPaths,
     cgroupMode: boot.cgroupMode,
     newCgroupNs: boot.newCgroupNs,
-  });
+  }, mode);
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);
   // Opened read-write so the open never blocks and `start` (a writer) finds a reader.
   const fifoFd = fs.openSync(boot.fifoPath, C.O_RDWR | C.O_CLOEXEC);
-  enterRootfs(sys, cfg, boot.noPivot);
+  enterRootfs(sys, cfg, boot.noPivot, mode);
   applySysctls(cfg.sysctl);
   finalizeRootfs(sys, cfg);
   return fifoFd;

@@ -54,6 +54,11 @@ export function openInRoot(root: string, hostPath: string): number {
     fs.closeSync(fd);
     throw new Error(`${hostPath} resolves to ${real}, outside the container's root ${root}`);
   }
+  // secureJoin resolved every link: one here was swapped in meanwhile.
+  if (fs.fstatSync(fd).isSymbolicLink()) {
+    fs.closeSync(fd);
+    throw new Error(`${hostPath} became a symbolic link while the rootfs was being set up`);
+  }
   return fd;
 }
 

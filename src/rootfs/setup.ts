@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
-import type { ContainerConfig } from '../spec/config';
+import type { ContainerConfig, MountNsMode } from '../spec/config';
 import { allDevices, createDevices, createDevSymlinks } from './devices';
 import { mountEntry, type MountContext } from './mounts';
 import { mountFlags } from './mountinfo';
@@ -13,9 +13,10 @@ import { secureJoin } from './safe-path';
  * including pivot_root: propagation cut from the host, rootfs bound onto itself, every configured
  * mount, devices and /dev symlinks.
  */
-export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext): void {
-  // Nothing mounted from here on may propagate back to the host.
-  sys.mount(null, '/', null, C.MS_REC | C.MS_SLAVE, null);
+export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext, mode: MountNsMode): void {
+  // Nothing mounted from here on may propagate back to the host. (In a namespace that is not ours
+  // the propagation of "/" is not ours to change.)
+  if (mode === 'new') sys.mount(null, '/', null, C.MS_REC | C.MS_SLAVE, null);
   sys.mount(cfg.rootfs, cfg.rootfs, 'bind', C.MS_BIND | C.MS_REC, null);
 
   for (const m of cfg.mounts) mountEntry(sys, ctx, m);
@@ -38,8 +39,14 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
  * Makes rootfs the root of the mount namespace. pivot_root(".", ".") stacks the old root under
  * the new one; it is then detached, so no host path stays reachable.
  */
-export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean): void {
+export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean, mode: MountNsMode): void {
   process.chdir(cfg.rootfs);
+  if (mode !== 'new') {
+    // pivot_root or MS_MOVE would change the root of every process sharing this namespace.
+    sys.chroot('.');
+    process.chdir('/');
+    return;
+  }
   if (noPivot) {
     sys.mount(cfg.rootfs, '/', null, C.MS_MOVE, null);
     sys.chroot('.');

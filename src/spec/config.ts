@@ -68,6 +68,17 @@ export interface ContainerConfig {
   ociVersion: string;
 }
 
+/**
+ * Where the rootfs is built: a new mount namespace (the normal case), one joined by path, or the
+ * runtime's own (no mount namespace configured: the spec says the container inherits it).
+ */
+export type MountNsMode = 'new' | 'joined' | 'host';
+
+export function mountNsMode(cfg: { namespaces: NamespaceConfig[] }): MountNsMode {
+  const ns = cfg.namespaces.find((n) => n.type === 'mount');
+  return !ns ? 'host' : ns.path === undefined ? 'new' : 'joined';
+}
+
 export function hasNewNamespace(cfg: { namespaces: NamespaceConfig[] }, type: NamespaceType): boolean {
   return cfg.namespaces.some((n) => n.type === type && n.path === undefined);
 }

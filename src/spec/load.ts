@@ -87,9 +87,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   if (spec.domainname !== undefined && spec.domainname !== '' && !seen.has('uts')) {
     fail('domainname: setting the domainname needs a uts namespace in linux.namespaces');
   }
-  if (!seen.has('mount')) {
-    if ((spec.mounts ?? []).length) warn('mounts are ignored without a mount namespace');
-  }
 
   const mounts: MountConfig[] = (spec.mounts ?? []).map((m, i) => {
     let destination = m.destination;

@@ -9,7 +9,8 @@ let validators: Validators | undefined;
 function load(): Validators {
   // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling at run time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  validators ??= require(join(__dirname, '..', 'validators.js')) as Validators;
+  // From dist/spec or (under ts-jest) src/spec alike: dist/validators.js at the package root.
+  validators ??= require(join(__dirname, '..', '..', 'dist', 'validators.js')) as Validators;
   return validators;
 }
 

@@ -27,6 +27,8 @@ export interface StoredState {
   /** Set once start has released the init process: it has exec'd (or is about to) the user program. */
   started: boolean;
   newPidNamespace: boolean;
+  /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */
+  hostMounts?: boolean;
   cgroup?: { paths: Record<string, string>; createdDirs: string[] };
   /** Namespaces of the container as /proc/<pid>/ns entries to join (for exec), by type. */
   namespaceTypes: string[];

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything tsrunc and its tests need on a fresh Debian machine (as root), then builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v busybox >/dev/null && busybox 2>&1 | head -1 | grep -q BusyBox && ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' || need+=(busybox-static)
+command -v runc >/dev/null || need+=(runc)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+npm run --silent build

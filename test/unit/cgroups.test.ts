@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import { parseLayout } from '../../src/cgroups/hierarchy';
+import { planCgroups, createCgroups, removeCgroups, deviceRuleLine, applyResources } from '../../src/cgroups/manager';
+
+const HYBRID_MOUNTINFO = `
+35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
+36 25 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,memory
+37 25 0:32 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup rw,cpu,cpuacct
+38 25 0:33 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup rw,xattr,name=systemd
+`;
+const HYBRID_SELF = '0::/user.slice\n3:memory:/user.slice\n4:cpu,cpuacct:/user.slice\n1:name=systemd:/user.slice\n';
+const V2_MOUNTINFO = '30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n';
+
+describe('cgroup layout', () => {
+  test('hybrid hosts are v1 with every hierarchy and the runtime\'s own paths', () => {
+    const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
+    expect(l.mode).toBe('v1');
+    expect(l.hierarchies.map((h) => [h.mountpoint, h.controllers.join(','), h.ownPath])).toEqual([
+      ['/sys/fs/cgroup/unified', '', '/user.slice'],
+      ['/sys/fs/cgroup/memory', 'memory', '/user.slice'],
+      ['/sys/fs/cgroup/cpu,cpuacct', 'cpu,cpuacct', '/user.slice'],
+      ['/sys/fs/cgroup/systemd', 'name=systemd', '/user.slice'],
+    ]);
+  });
+  test('pure v2 hosts', () => {
+    const l = parseLayout(V2_MOUNTINFO, '0::/init.scope\n', 'cpu memory pids');
+    expect(l.mode).toBe('v2');
+    expect(l.hierarchies[0].controllers).toEqual(['cpu', 'memory', 'pids']);
+  });
+  test('paths: default /<id>, absolute as given, relative under the runtime\'s cgroup', () => {
+    const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
+    expect(planCgroups(l, undefined, 'c1').paths.memory).toBe('/sys/fs/cgroup/memory/c1');
+    expect(planCgroups(l, '/a/b', 'c1').paths['cpu,cpuacct']).toBe('/sys/fs/cgroup/cpu,cpuacct/a/b');
+    expect(planCgroups(l, 'a/b', 'c1').paths.memory).toBe('/sys/fs/cgroup/memory/user.slice/a/b');
+    const v2 = planCgroups(parseLayout(V2_MOUNTINFO, '0::/init.scope\n'), 'x', 'c1');
+    expect(v2.paths).toEqual({ unified: '/sys/fs/cgroup/init.scope/x' });
+  });
+  test('a path escaping the hierarchy is refused', () => {
+    const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
+    expect(() => planCgroups(l, '../../..', 'c1')).toThrow(/cgroupsPath/);
+  });
+  test('device rules are written in the kernel\'s format', () => {
+    expect(deviceRuleLine({ allow: false, access: 'rwm' })).toBe('a *:* rwm');
+    expect(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3, access: 'rw' })).toBe('c 1:3 rw');
+    expect(deviceRuleLine({ allow: true, type: 'c', major: 136, access: 'rwm' })).toBe('c 136:* rwm');
+  });
+});
+
+describe('cgroup directories on a fake tree', () => {
+  const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg-'));
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+  test('only directories it created are recorded and removed; parents that existed stay', () => {
+    fs.mkdirSync(join(tree, 'memory', 'existing'), { recursive: true });
+    const plan = { mode: 'v1' as const, paths: { memory: join(tree, 'memory', 'existing', 'a', 'b') } };
+    const recorded: string[][] = [];
+    const created = createCgroups(plan, (d) => recorded.push(d));
+    expect(created).toEqual([join(tree, 'memory/existing/a'), join(tree, 'memory/existing/a/b')]);
+    expect(recorded[recorded.length - 1]).toEqual(created);
+    expect(removeCgroups(created)).toEqual([]);
+    expect(fs.existsSync(join(tree, 'memory', 'existing'))).toBe(true);
+    expect(fs.existsSync(join(tree, 'memory', 'existing', 'a'))).toBe(false);
+  });
+  test('v1 resources are written to their files; unsupported ones are errors', () => {
+    const mem = join(tree, 'memory', 'c');
+    const pids = join(tree, 'pids', 'c');
+    fs.mkdirSync(mem, { recursive: true });
+    fs.mkdirSync(pids, { recursive: true });
+    const plan = { mode: 'v1' as const, paths: { memory: mem, pids } };
+    applyResources(plan, { memory: { limit: 1048576 }, pids: { limit: 10 } }, []);
+    expect(fs.readFileSync(join(mem, 'memory.limit_in_bytes'), 'utf8')).toBe('1048576');
+    expect(fs.readFileSync(join(pids, 'pids.max'), 'utf8')).toBe('10');
+    expect(() => applyResources(plan, { blockIO: { weight: 10 } }, [])).toThrow(/linux.resources.blockIO/);
+    expect(() => applyResources(plan, { cpu: { shares: 10 } }, [])).toThrow(/cpu cgroup controller is not available/);
+  });
+});

@@ -1,0 +1,72 @@
+import { afterAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import { buildConfig, readSpec } from '../../src/spec/load';
+import { defaultSpec } from '../../src/spec/default-spec';
+import type { Spec } from '../../src/spec/oci';
+
+const bundle = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-bundle-'));
+fs.mkdirSync(join(bundle, 'rootfs'));
+afterAll(() => fs.rmSync(bundle, { recursive: true, force: true }));
+
+function spec(edit: (s: Spec & Record<string, any>) => void): Spec { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const s = defaultSpec() as Spec & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  edit(s);
+  return s;
+}
+const build = (s: Spec) => buildConfig(s, bundle, 'c1');
+
+describe('reading config.json', () => {
+  test('missing file names the path', () => {
+    expect(() => readSpec(join(bundle, 'nope'))).toThrow(/nope\/config.json: no such file/);
+  });
+  test('invalid JSON', () => {
+    fs.writeFileSync(join(bundle, 'config.json'), '{"ociVersion": ');
+    expect(() => readSpec(bundle)).toThrow(/invalid JSON/);
+  });
+  test('schema errors name the JSON path', () => {
+    const s = spec((x) => { x.process!.user.uid = '0' as unknown as number; });
+    fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
+    expect(() => readSpec(bundle)).toThrow(/\/process\/user\/uid/);
+  });
+  test('the default spec is valid', () => {
+    fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(defaultSpec()));
+    expect(readSpec(bundle).ociVersion).toBe('1.2.0');
+  });
+});
+
+describe('semantic checks', () => {
+  test('the default spec builds, with resolved paths and parsed mounts', () => {
+    const c = build(defaultSpec());
+    expect(c.rootfs).toBe(join(bundle, 'rootfs'));
+    expect(c.namespaces.map((n) => n.type)).toContain('mount');
+    expect(c.mounts.find((m) => m.destination === '/sys')!.flags & 1).toBe(1);
+    expect(c.process!.capabilities!.bounding).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
+  });
+  test.each([
+    ['root.path missing', (s: any) => { s.root.path = 'nope'; }, /root.path: .* does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['relative cwd', (s: any) => { s.process.cwd = 'tmp'; }, /process.cwd/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['duplicate namespace', (s: any) => { s.linux.namespaces.push({ type: 'pid' }); }, /linux.namespaces\[6\].type: duplicate/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['hostname without uts', (s: any) => { s.linux.namespaces = s.linux.namespaces.filter((n: any) => n.type !== 'uts'); }, /hostname/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['unknown capability', (s: any) => { s.process.capabilities.bounding.push('CAP_TEST'); }, /capabilities.bounding\[3\]: unknown capability "CAP_TEST"/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['soft rlimit above hard', (s: any) => { s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }]; }, /rlimits\[0\]: soft limit 10 is greater than hard limit 5/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['unknown rlimit', (s: any) => { s.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }]; }, /unknown rlimit/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['empty args', (s: any) => { s.process.args = []; }, /process.args/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['apparmor', (s: any) => { s.process.apparmorProfile = 'x'; }, /AppArmor is not enabled/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['bind without source', (s: any) => { s.mounts.push({ destination: '/x', type: 'bind', options: ['bind'] }); }, /mounts\[7\].source/], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ])('%s is refused with the field named', (_name, edit, re) => {
+    expect(() => build(spec(edit))).toThrow(re);
+  });
+  test('ambient capabilities the kernel would refuse are dropped with a warning', () => {
+    const warnings: string[] = [];
+    const s = spec((x) => { x.process!.capabilities!.ambient = ['CAP_KILL']; });
+    const c = buildConfig(s, bundle, 'c1', { warn: (m) => warnings.push(m) });
+    expect(c.process!.capabilities!.ambient).toBe(0n);
+    expect(warnings.join()).toMatch(/ambient: CAP_KILL/);
+  });
+  test('a container without process is allowed until start', () => {
+    const c = build(spec((x) => { delete x.process; }));
+    expect(c.process).toBeUndefined();
+  });
+});

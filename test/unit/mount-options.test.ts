@@ -1,0 +1,25 @@
+import { describe, expect, test } from '@jest/globals';
+import { parseMountOptions } from '../../src/rootfs/mount-options';
+import * as C from '../../src/sys/constants';
+
+describe('mount options', () => {
+  test('flags, data and propagation are separated', () => {
+    const r = parseMountOptions(['nosuid', 'noexec', 'mode=755', 'size=65536k', 'rslave', 'ro'], 'm');
+    expect(r.flags).toBe(C.MS_NOSUID | C.MS_NOEXEC | C.MS_RDONLY);
+    expect(r.data).toBe('mode=755,size=65536k');
+    expect(r.propagation).toEqual([C.MS_SLAVE | C.MS_REC]);
+    expect(r.bind).toBe(false);
+  });
+  test('later options override earlier ones', () => {
+    expect(parseMountOptions(['ro', 'rw'], 'm').flags & C.MS_RDONLY).toBe(0);
+    expect(parseMountOptions(['nosuid', 'suid'], 'm').flags & C.MS_NOSUID).toBe(0);
+  });
+  test('rbind is a recursive bind', () => {
+    const r = parseMountOptions(['rbind'], 'm');
+    expect(r).toMatchObject({ bind: true, recursive: true });
+    expect(r.flags & (C.MS_BIND | C.MS_REC)).toBe(C.MS_BIND | C.MS_REC);
+  });
+  test('unsupported options are refused, naming them', () => {
+    expect(() => parseMountOptions(['idmap'], 'mounts[2].options')).toThrow(/mounts\[2\]\.options.*idmap/);
+  });
+});

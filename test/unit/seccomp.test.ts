@@ -1,0 +1,105 @@
+import { describe, expect, test } from '@jest/globals';
+import { compileSeccomp, type SeccompConfig } from '../../src/security/seccomp';
+
+const X86_64 = 0xc000003e;
+const I386 = 0x40000003;
+const ALLOW = 0x7fff0000;
+const ERRNO = (e: number) => (0x00050000 | e) >>> 0;
+const KILL_PROCESS = 0x80000000;
+
+/** A classic-BPF interpreter for the instructions the compiler emits, over a seccomp_data. */
+function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
+  const data = Buffer.alloc(64);
+  data.writeInt32LE(nr, 0);
+  data.writeUInt32LE(arch, 4);
+  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
+  let A = 0;
+  for (let pc = 0; pc < program.length / 8; pc++) {
+    const code = program.readUInt16LE(pc * 8);
+    const jt = program.readUInt8(pc * 8 + 2);
+    const jf = program.readUInt8(pc * 8 + 3);
+    const k = program.readUInt32LE(pc * 8 + 4);
+    switch (code) {
+      case 0x20: A = data.readUInt32LE(k); break;
+      case 0x54: A = (A & k) >>> 0; break;
+      case 0x05: pc += k; break;
+      case 0x15: pc += A === k ? jt : jf; break;
+      case 0x25: pc += A > k ? jt : jf; break;
+      case 0x35: pc += A >= k ? jt : jf; break;
+      case 0x06: return k;
+      default: throw new Error(`unknown opcode ${code}`);
+    }
+  }
+  throw new Error('fell off the end');
+}
+
+const warn = () => undefined;
+
+describe('seccomp compiler', () => {
+  const cfg: SeccompConfig = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+    syscalls: [
+      { names: ['read', 'write', 'execve'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
+      { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0xffffffff, op: 'SCMP_CMP_EQ' }] },
+      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+      { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 3 },
+      { names: ['mmap'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 4096, op: 'SCMP_CMP_LE' }, { index: 2, value: 0, op: 'SCMP_CMP_NE' }] },
+      { names: ['lseek'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 2 ** 40, op: 'SCMP_CMP_GT' }] },
+      { names: ['dup'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_LT' }] },
+      { names: ['dup2'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_GE' }] },
+    ],
+  };
+  const { program } = compileSeccomp(cfg, warn);
+
+  test('plain allow rules and the default action', () => {
+    expect(run(program, X86_64, 0)).toBe(ALLOW); // read
+    expect(run(program, X86_64, 59)).toBe(ALLOW); // execve
+    expect(run(program, X86_64, 2)).toBe(ERRNO(1)); // open: default errno EPERM
+  });
+  test('argument conditions: EQ, MASKED_EQ and several rules per syscall', () => {
+    expect(run(program, X86_64, 135, [8n])).toBe(ALLOW);
+    expect(run(program, X86_64, 135, [0xffffffffn])).toBe(ALLOW);
+    expect(run(program, X86_64, 135, [0x1ffffffffn])).toBe(ERRNO(1)); // high word differs
+    expect(run(program, X86_64, 135, [1n])).toBe(ERRNO(1));
+    expect(run(program, X86_64, 56, [0x11n])).toBe(ALLOW); // clone without namespace flags
+    expect(run(program, X86_64, 56, [0x10000000n])).toBe(ERRNO(1)); // CLONE_NEWUSER
+  });
+  test('errnoRet, and 64-bit comparisons', () => {
+    expect(run(program, X86_64, 62)).toBe(ERRNO(3));
+    expect(run(program, X86_64, 9, [0n, 4096n, 1n])).toBe(ALLOW);
+    expect(run(program, X86_64, 9, [0n, 4097n, 1n])).toBe(ERRNO(1));
+    expect(run(program, X86_64, 9, [0n, 1n << 32n, 1n])).toBe(ERRNO(1));
+    expect(run(program, X86_64, 9, [0n, 10n, 0n])).toBe(ERRNO(1)); // second condition fails
+    expect(run(program, X86_64, 8, [0n, (1n << 40n) + 1n])).toBe(ALLOW);
+    expect(run(program, X86_64, 8, [0n, 1n << 40n])).toBe(ERRNO(1));
+    expect(run(program, X86_64, 32, [9n])).toBe(ALLOW);
+    expect(run(program, X86_64, 32, [10n])).toBe(ERRNO(1));
+    expect(run(program, X86_64, 33, [10n])).toBe(ALLOW);
+    expect(run(program, X86_64, 33, [9n])).toBe(ERRNO(1));
+  });
+  test('the i386 table is used for i386 calls; x32 and unknown architectures are killed', () => {
+    expect(run(program, I386, 3)).toBe(ALLOW); // read is 3 on i386
+    expect(run(program, I386, 0)).toBe(ERRNO(1)); // restart_syscall
+    expect(run(program, X86_64, 0x40000000)).toBe(KILL_PROCESS);
+    expect(run(program, 0xc00000b7, 0)).toBe(KILL_PROCESS);
+  });
+  test('a large profile compiles within the kernel\'s limit (far jumps)', () => {
+    const names = Array.from({ length: 300 }, (_, i) => ['read', 'write', 'open', 'close', 'stat'][i % 5] + (i < 5 ? '' : 'x'));
+    const big = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: [...names, 'getpid', 'gettid', 'futex', 'mmap', 'munmap', 'brk'], action: 'SCMP_ACT_ALLOW' }] }, warn);
+    expect(run(big.program, I386, 20)).toBe(ALLOW); // getpid on i386
+    expect(run(big.program, X86_64, 0x40000000 + 39)).toBe(ALLOW); // x32 getpid
+  });
+  test('bad actions and operators are errors naming the field', () => {
+    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_NOPE' }, warn)).toThrow(/defaultAction: unknown seccomp action/);
+    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_FOO' }] }] }, warn))
+      .toThrow(/syscalls\[0\]: unknown seccomp operator/);
+  });
+  test('unknown syscall names warn but do not fail', () => {
+    const w: string[] = [];
+    compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_call', 'chown32'], action: 'SCMP_ACT_ERRNO' }] }, (m) => w.push(m));
+    expect(w).toEqual([expect.stringMatching(/unknown syscall "no_such_call"/)]);
+  });
+});
