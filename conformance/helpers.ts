@@ -12,6 +12,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
+import { expect } from '@jest/globals';
 import { makeBundle, uniqueId, type Bundle, type Config } from '../test/helpers/bundle';
 import { Runtime, type Result, leftovers } from '../test/helpers/runtime';
 
@@ -133,6 +134,20 @@ export class Harness {
     this.rt.ok(['start', id]);
     await this.rt.waitStatus(id, 'stopped', timeoutMs);
     return this.rt.output(id, b.dir);
+  }
+
+  /**
+   * Runs the runtime with args and asserts that it generates an error (a non-zero exit status,
+   * not a crash by signal); the failure message names the command and shows its output.
+   */
+  expectFails(args: string[]): Result {
+    const r = this.rt.run(args);
+    if (r.status === 0) {
+      throw new Error(`expected \`${args.join(' ')}\` to fail, but it exited 0\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    }
+    expect(r.status).not.toBe(0);
+    expect(r.signal).toBeNull();
+    return r;
   }
 
   /** The state of a container, or null if the runtime says (non-zero exit) it does not exist. */

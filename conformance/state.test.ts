@@ -93,14 +93,13 @@ describe('state', () => {
 
   test('state of a container that does not exist fails', () => {
     // Query State: querying a container that does not exist MUST generate an error.
-    const r = rt.run(['state', h.id()]);
-    expect(r.status).not.toBe(0);
+    const r = h.expectFails(['state', h.id()]);
     expect(r.stdout.trim()).toBe('');
   });
 
   test('state without a container id fails', () => {
     // Query State: it MUST generate an error if it is not given a container ID.
-    expect(rt.run(['state']).status).not.toBe(0);
+    h.expectFails(['state']);
   });
 
   test('state of a deleted container fails', async () => {
@@ -109,6 +108,6 @@ describe('state', () => {
     const id = h.id();
     await h.runToCompletion(id, b);
     rt.ok(['delete', id]);
-    expect(rt.run(['state', id]).status).not.toBe(0);
+    h.expectFails(['state', id]);
   });
 });

@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
+npx tsc -p tsconfig.test.json || exit 1 # ts-jest only transpiles: type-check the tests here
 out=$(mktemp)
 npx jest --runInBand --json --outputFile="$out" "$@"
 rc=$?

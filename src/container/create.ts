@@ -104,6 +104,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ready: false,
       started: false,
       newPidNamespace: hasNewNamespace(cfg, 'pid'),
+      hasProcess: cfg.process !== undefined,
       hostMounts: mountNsMode(cfg) === 'host',
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as C from '../sys/constants';
 import { UserError, isErrno } from '../sys/errors';
-import { StateStore, deriveStatus, ociState } from '../state/store';
+import { StateStore, deriveStatus, ociState, validateId } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
 import type { Logger } from '../util/log';
@@ -15,6 +15,8 @@ export function startContainer(store: StateStore, id: string): void {
     const st = store.load(id);
     const status = deriveStatus(st);
     if (status !== 'created') throw new UserError(`cannot start container "${id}": it is ${status}, not created`);
+    // The spec: start MUST generate an error if process was not set.
+    if (st.hasProcess === false) throw new UserError(`cannot start container "${id}": config.json has no process to run`);
     let fd: number;
     try {
       fd = fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC);
@@ -57,7 +59,8 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
 
 /** delete: a running container needs force; an unknown id with force is not an error (containerd). */
 export function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): void {
-  if (!store.exists(id)) {
+  validateId(id);
+  if (!fs.existsSync(store.dir(id))) {
     if (force) return;
     store.load(id); // throws "does not exist"
   }
@@ -72,8 +75,10 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
   fs.closeSync(fd);
   withDirLock(dir, () => {
     if (!store.exists(id)) {
-      if (force) return;
-      throw new UserError(`container "${id}" does not exist`);
+      // A create killed before it wrote any state: only the directory is left.
+      if (force) store.remove(id);
+      else throw new UserError(`container "${id}" does not exist`);
+      return;
     }
     const st = store.load(id);
     const status = deriveStatus(st);

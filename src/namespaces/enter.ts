@@ -16,6 +16,7 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
   const saved: { fd: number; flag: number; mnt: boolean }[] = [];
   const joined: { fd: number; ns: NamespaceConfig }[] = [];
   const cwd = process.cwd();
+  let moved = false;
   try {
     for (const ns of touched) {
       saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY), flag: ns.flag, mnt: ns.type === 'mount' });
@@ -38,8 +39,9 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
       }
       if (type !== ns.flag) throw new Error(`linux.namespaces: ${ns.path} is not a ${ns.type} namespace`);
     }
-    // setns into a mount namespace needs a private fs_struct; unshare(CLONE_NEWNS) implies one.
+    // setns into a mount namespace (there and back) needs a private fs_struct.
     if (touched.some((n) => n.type === 'mount')) sys.unshare(C.CLONE_FS);
+    moved = true;
     const order = [...joined].sort((a, b) => Number(a.ns.type === 'mount') - Number(b.ns.type === 'mount'));
     for (const { fd, ns } of order) sys.setns(fd, ns.flag);
     const newFlags = touched.filter((n) => n.path === undefined).reduce((acc, n) => acc | n.flag, 0);
@@ -47,10 +49,15 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
     return fn();
   } finally {
     // Back to where we were; mount first, while the paths of the host are what we expect.
-    const restoreOrder = [...saved].sort((a, b) => Number(b.mnt) - Number(a.mnt));
-    for (const s of restoreOrder) sys.setns(s.fd, s.flag);
-    for (const s of saved) fs.closeSync(s.fd);
-    for (const j of joined) fs.closeSync(j.fd);
-    process.chdir(cwd);
+    try {
+      if (moved) {
+        const restoreOrder = [...saved].sort((a, b) => Number(b.mnt) - Number(a.mnt));
+        for (const s of restoreOrder) sys.setns(s.fd, s.flag);
+        process.chdir(cwd);
+      }
+    } finally {
+      for (const s of saved) fs.closeSync(s.fd);
+      for (const j of joined) fs.closeSync(j.fd);
+    }
   }
 }

@@ -27,6 +27,8 @@ export interface StoredState {
   /** Set once start has released the init process: it has exec'd (or is about to) the user program. */
   started: boolean;
   newPidNamespace: boolean;
+  /** config.json had a process (a container without one can be created but not started). */
+  hasProcess?: boolean;
   /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */
   hostMounts?: boolean;
   cgroup?: { paths: Record<string, string>; createdDirs: string[] };

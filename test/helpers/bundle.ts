@@ -6,17 +6,17 @@ import { join, resolve } from 'path';
 export const REPO = resolve(__dirname, '..', '..');
 export const TSRUNC = join(REPO, 'bin', 'tsrunc');
 
-// The default busybox rootfs is built once per test process and copied (hard links) per bundle.
-let templateRoot: string | undefined;
+// The default busybox bundle is built once into build/ (git-ignored) and hard-linked per test bundle.
+const TEMPLATE = join(REPO, 'build', 'test-bundle');
 
 function template(): string {
-  if (!templateRoot) {
-    const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-template-'));
-    execFileSync(join(REPO, 'scripts', 'make-bundle.sh'), [dir], { stdio: 'inherit' });
-    templateRoot = dir;
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  if (!fs.existsSync(join(TEMPLATE, 'config.json'))) {
+    const tmp = `${TEMPLATE}.${process.pid}`;
+    execFileSync(join(REPO, 'scripts', 'make-bundle.sh'), [tmp], { stdio: 'inherit' });
+    fs.rmSync(TEMPLATE, { recursive: true, force: true });
+    fs.renameSync(tmp, TEMPLATE);
   }
-  return templateRoot;
+  return TEMPLATE;
 }
 
 /** A JSON object for config.json that tests edit freely. */

@@ -53,10 +53,10 @@ export class Runtime {
    * create with the container's stdio on files: the init must not hold the test's pipes open
    * (spawnSync waits for EOF on them).
    */
-  create(id: string, bundle: string, extra: string[] = []): Result {
+  create(id: string, bundle: string, extra: string[] = [], command = 'create'): Result {
     const out = fs.openSync(join(bundle, `${id}.out`), 'w');
     try {
-      const r = spawnSync(this.binary, ['--root', this.root, 'create', '--bundle', bundle, ...extra, id], {
+      const r = spawnSync(this.binary, ['--root', this.root, command, '--bundle', bundle, ...extra, id], {
         stdio: ['ignore', out, out],
         encoding: 'utf8',
         timeout: 30000,

@@ -1,0 +1,120 @@
+// Bad input: a clear error naming the field, a non-zero exit, and nothing left behind.
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import { join } from 'path';
+import { makeBundle, uniqueId, TSRUNC, type Bundle } from '../helpers/bundle';
+import { Runtime, leftovers } from '../helpers/runtime';
+
+const rt = new Runtime();
+const bundles: Bundle[] = [];
+afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
+function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
+  const b = makeBundle(args, edit);
+  bundles.push(b);
+  return b;
+}
+
+function expectNothingLeft(id: string, b: Bundle): void {
+  expect(fs.existsSync(join(rt.root, id))).toBe(false);
+  expect(leftovers(id, b.dir)).toEqual([]);
+}
+
+describe('bad configurations', () => {
+  test.each([
+    ['a schema error', (c: any) => { c.process.user.uid = -1; }, /\/process\/user\/uid/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a missing rootfs', (c: any) => { c.root.path = 'nope'; }, /root.path: .*nope does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an unknown capability', (c: any) => { c.process.capabilities.bounding.push('CAP_TEST'); }, /unknown capability "CAP_TEST"/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a namespace path of the wrong type', (c: any) => { c.linux.namespaces[1] = { type: 'network', path: '/proc/self/ns/uts' }; }, /is not a network namespace/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a bind source that does not exist', (c: any) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] }); }, /mounts\[7\] \(\/x\): source \/no\/such\/dir does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a host-wide sysctl', (c: any) => { c.linux.sysctl = { 'kernel.panic': '1' }; }, /kernel.panic.*not namespaced/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a soft rlimit above the hard one', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }]; }, /soft limit 2048 is greater than hard limit 1024/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a hard rlimit this host cannot grant', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]; }, null], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ])('%s', (_name, edit, re) => {
+    const b = bundle(['true'], edit);
+    const id = uniqueId();
+    const r = rt.create(id, b.dir);
+    if (re === null) {
+      // Raising a hard limit fails only at exec time, after start (the process reports it).
+      if (r.status === 0) {
+        rt.ok(['start', id]);
+        return;
+      }
+    }
+    expect(r.status).not.toBe(0);
+    if (re) expect(r.stderr).toMatch(re);
+    expectNothingLeft(id, b);
+  });
+
+  test('invalid JSON', () => {
+    const b = bundle(['true']);
+    fs.writeFileSync(join(b.dir, 'config.json'), '{ not json');
+    const id = uniqueId();
+    const r = rt.create(id, b.dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/invalid JSON/);
+    expectNothingLeft(id, b);
+  });
+
+  test('errors also go to --log as JSON lines (what containerd\'s shim reports)', () => {
+    const b = bundle(['true'], (c) => { c.root.path = 'nope'; });
+    const log = join(b.dir, 'log.json');
+    const r = rt.run(['--log', log, '--log-format', 'json', 'create', '--bundle', b.dir, uniqueId()]);
+    expect(r.status).toBe(1);
+    const last = JSON.parse(fs.readFileSync(log, 'utf8').trim().split('\n').pop()!);
+    expect(last).toMatchObject({ level: 'error', msg: expect.stringMatching(/root.path/) });
+    expect(new Date(last.time).getTime()).toBeGreaterThan(0);
+  });
+});
+
+describe('wrong state or id', () => {
+  test('a duplicate id is refused and the first container is untouched', () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const pid = rt.state(id).pid;
+    const r = rt.create(id, b.dir);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/already exists/);
+    expect(rt.state(id)).toMatchObject({ status: 'created', pid });
+  });
+  test('invalid ids are refused', () => {
+    const b = bundle(['true']);
+    for (const id of ['../x', 'a/b', '..']) {
+      const r = rt.run(['create', '--bundle', b.dir, id]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/invalid container id/);
+    }
+  });
+  test('start twice, state/kill/start of unknown containers', async () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    expect(rt.run(['start', id]).stderr).toMatch(/running, not created/);
+    for (const cmd of [['state', 'nope'], ['kill', 'nope'], ['start', 'nope']]) {
+      const r = rt.run(cmd);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/"nope" does not exist/);
+    }
+    expect(rt.run(['kill', id, 'SIGFOO']).stderr).toMatch(/unknown signal/);
+  });
+});
+
+describe('a runtime killed in the middle of create leaves nothing delete --force cannot clean', () => {
+  test.each([0, 40, 80, 120, 160, 200])('SIGKILL after %d ms', async (ms) => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    const out = fs.openSync(join(b.dir, 'out'), 'w');
+    const child = spawn(TSRUNC, ['--root', rt.root, 'create', '--bundle', b.dir, id], { stdio: ['ignore', out, out] });
+    const exited = new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, ms));
+    child.kill('SIGKILL'); // may come after create finished: then delete has a whole container to remove
+    await exited;
+    fs.closeSync(out);
+    // Whatever state it reached, delete --force must succeed and clean up.
+    expect(rt.run(['delete', '--force', id]).status).toBe(0);
+    await new Promise((r) => setTimeout(r, 100)); // an orphaned init notices its runtime is gone
+    expectNothingLeft(id, b);
+  });
+});

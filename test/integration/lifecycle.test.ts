@@ -1,0 +1,172 @@
+// Real containers, as root, against the real kernel.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import { join } from 'path';
+import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
+import { Runtime, leftovers } from '../helpers/runtime';
+
+let rt: Runtime;
+const bundles: Bundle[] = [];
+beforeAll(() => { rt = new Runtime(); });
+afterEach(() => { rt.cleanup(); rt = new Runtime(); });
+afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
+function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
+  const b = makeBundle(args, edit);
+  bundles.push(b);
+  return b;
+}
+
+describe('run', () => {
+  test('runs the program in the foreground with its output and exit status 0', () => {
+    const b = bundle(['echo', 'hello from the container']);
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hello from the container\n');
+    expect(r.status).toBe(0);
+  });
+
+  test('propagates the exit status', () => {
+    const b = bundle(['sh', '-c', 'exit 7']);
+    expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).status).toBe(7);
+  });
+
+  test('a program killed by a signal gives 128+signal', async () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    const child = rt.spawnRun(id, b.dir);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await rt.waitStatus(id, 'running');
+    rt.ok(['kill', id, 'KILL']);
+    expect(await exited).toBe(137);
+  });
+
+  test('stdin is passed through', () => {
+    const b = bundle(['cat']);
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()], { input: 'through the pipe' });
+    expect(r.stdout).toBe('through the pipe');
+  });
+
+  test('forwards SIGTERM to the container and cleans up after it', async () => {
+    const b = bundle(['sh', '-c', 'trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.05; done']);
+    const id = uniqueId();
+    const child = rt.spawnRun(id, b.dir);
+    let out = '';
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { out += d; if (out.includes('ready')) resolve(); }));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(out).toContain('got TERM');
+    expect(code).toBe(3);
+    expect(rt.run(['state', id]).status).not.toBe(0);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
+  test('run --detach leaves a running container behind', async () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir, ['--detach'], 'run').status).toBe(0);
+    expect(rt.state(id).status).toBe('running');
+    rt.ok(['delete', '--force', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+});
+
+describe('create / start / state / kill / delete', () => {
+  test('the whole lifecycle, status derived from the real process at each step', async () => {
+    const b = bundle(['sh', '-c', 'echo started; exec sleep 30']);
+    const id = uniqueId();
+    const pidFile = join(b.dir, 'pid');
+    expect(rt.create(id, b.dir, ['--pid-file', pidFile]).status).toBe(0);
+    const st = rt.state(id);
+    expect(st).toMatchObject({ id, status: 'created', bundle: b.dir, ociVersion: '1.2.0' });
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(String(st.pid));
+    expect(fs.existsSync(`/proc/${st.pid}`)).toBe(true);
+    // The user program has not run before start.
+    expect(rt.output(id, b.dir)).toBe('');
+    rt.ok(['start', id]);
+    expect(rt.state(id).status).toBe('running');
+    await rt.waitStatus(id, 'running');
+    for (let i = 0; i < 100 && !rt.output(id, b.dir).includes('started'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(rt.output(id, b.dir)).toBe('started\n');
+    expect(rt.state(id).pid).toBe(st.pid); // the program replaced the init process
+    rt.ok(['kill', id, 'KILL']);
+    await rt.waitStatus(id, 'stopped');
+    expect(rt.run(['kill', id, 'KILL']).status).not.toBe(0); // not running any more
+    rt.ok(['delete', id]);
+    expect(rt.run(['state', id]).stderr).toMatch(/does not exist/);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
+  test('kill sends the named signal; the default is SIGTERM', async () => {
+    const b = bundle(['sh', '-c', 'trap "echo USR1" USR1; trap "echo TERM; exit 0" TERM; while :; do sleep 0.05; done']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    await new Promise((r) => setTimeout(r, 200));
+    rt.ok(['kill', id, 'USR1']);
+    await new Promise((r) => setTimeout(r, 200));
+    rt.ok(['kill', id]);
+    await rt.waitStatus(id, 'stopped');
+    expect(rt.output(id, b.dir)).toBe('USR1\nTERM\n');
+  });
+
+  test('kill --all reaches every process of a container without its own pid namespace', async () => {
+    const b = bundle(['sh', '-c', 'sleep 30 & sleep 30 & wait'], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    });
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    await new Promise((r) => setTimeout(r, 300));
+    rt.ok(['kill', '--all', id, 'KILL']);
+    await rt.waitStatus(id, 'stopped');
+    rt.ok(['delete', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
+  test('a created container can be killed, and deleted only with --force while not stopped', async () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const r = rt.run(['delete', id]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/not stopped: created/);
+    expect(rt.state(id).status).toBe('created');
+    rt.ok(['delete', '--force', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
+  test('delete --force of an unknown container succeeds (containerd relies on it); plain delete fails', () => {
+    expect(rt.run(['delete', '--force', 'no-such-container']).status).toBe(0);
+    expect(rt.run(['delete', 'no-such-container']).status).not.toBe(0);
+  });
+
+  test('a container without a process can be created; start is an error (runtime-spec), delete --force removes it', () => {
+    const b = bundle(['true'], (c) => { delete c.process; });
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const r = rt.run(['start', id]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no process to run/);
+    expect(rt.state(id).status).toBe('created');
+    rt.ok(['delete', '--force', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
+  test('a missing program is reported by the container after start, not by create', async () => {
+    const b = bundle(['/no/such/program']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    await rt.waitStatus(id, 'stopped');
+    expect(rt.output(id, b.dir)).toMatch(/no\/such\/program.*no such file/);
+  });
+
+  test('list shows containers with their status', () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const rows = JSON.parse(rt.ok(['list', '--format', 'json'])) as { id: string; status: string }[];
+    expect(rows).toEqual([expect.objectContaining({ id, status: 'created' })]);
+    expect(rt.ok(['list', '-q'])).toBe(`${id}\n`);
+  });
+});
