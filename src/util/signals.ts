@@ -9,7 +9,8 @@ export function parseSignal(raw: string): number {
   const s = raw.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > MAX_SIGNAL) throw new UserError(`invalid signal "${raw}": out of range 1-${MAX_SIGNAL}`);
+    // 0 only checks that the process exists, as kill(2) defines it.
+    if (n > MAX_SIGNAL) throw new UserError(`invalid signal "${raw}": out of range 0-${MAX_SIGNAL}`);
     return n;
   }
   let name = s.toUpperCase();
