@@ -1,7 +1,7 @@
 import * as fs from 'fs';
-import { join } from 'path';
-import type { ChildProcess } from 'child_process';
+import type { InitHandle } from '../process/init-handle';
 import { libc } from '../sys';
+import * as C from '../sys/constants';
 import { UserError } from '../sys/errors';
 import { readSpec, buildConfig } from '../spec/load';
 import { hasNewNamespace, mountNsMode, type ContainerConfig } from '../spec/config';
@@ -30,7 +30,7 @@ export interface CreateOptions {
 
 export interface Created {
   state: StoredState;
-  child: ChildProcess;
+  init: InitHandle;
   config: ContainerConfig;
 }
 
@@ -49,17 +49,18 @@ function loadConfig(opts: CreateOptions): ContainerConfig {
 }
 
 /** Waits for init's verdict on the sync socket: ready, an error, or death. */
-function awaitInit(child: ChildProcess, syncFd: number): Promise<void> {
-  const sock = child.stdio[syncFd] as NodeJS.ReadableStream;
+function awaitInit(init: InitHandle): Promise<void> {
+  const sock = init.sync;
   return new Promise((resolve, reject) => {
     let buf = '';
+    let done = false;
     const timer = setTimeout(() => finish(new Error(`container init did not become ready within ${INIT_TIMEOUT_MS / 1000}s`)), INIT_TIMEOUT_MS);
-    const onExit = (code: number | null, sig: string | null) =>
-      finish(new Error(`container init exited before it was ready (${sig ?? `status ${code}`})`));
+    void init.exited.then((e) => finish(new Error(`container init exited before it was ready (${e.signal ?? `status ${e.code}`})`)));
     function finish(err?: Error): void {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       sock.removeAllListeners('data');
-      child.removeListener('exit', onExit);
       if (err) reject(err); else resolve();
     }
     sock.on('data', (chunk: Buffer) => {
@@ -70,7 +71,6 @@ function awaitInit(child: ChildProcess, syncFd: number): Promise<void> {
       if (msg.type === 'ready') finish();
       else finish(new UserError(msg.msg));
     });
-    child.once('exit', onExit);
   });
 }
 
@@ -108,12 +108,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       hostMounts: mountNsMode(cfg) === 'host',
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };
-    let child: ChildProcess | undefined;
+    let init: InitHandle | undefined;
     try {
       store.save(state);
       const sys = libc();
       const fifoPath = store.fifoPath(opts.id);
       sys.mkfifo(fifoPath, 0o622);
+      // Read-write: the open does not block, and start finds a reader for as long as init lives.
+      const fifoFd = fs.openSync(fifoPath, C.O_RDWR | C.O_CLOEXEC);
 
       const plan = planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
       state.cgroup = { paths: plan.paths, createdDirs: [] };
@@ -124,7 +126,6 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
       const boot: InitBootstrap = {
         config: cfg,
-        fifoPath,
         noPivot: opts.noPivot,
         preserveFds: opts.preserveFds,
         nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
@@ -132,12 +133,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         cgroupPaths: plan.paths,
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
-      const bootPath = join(dir, 'init.json');
-      fs.writeFileSync(bootPath, encodeBootstrap(boot), { mode: 0o600 });
 
-      const born = bearInit(sys, { namespaces: cfg.namespaces, bootstrapPath: bootPath, preserveFds: opts.preserveFds });
-      child = born.child;
-      state.pid = child.pid!;
+      init = bearInit(sys, {
+        namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
+        fifoFd, preserveFds: opts.preserveFds,
+      });
+      fs.closeSync(fifoFd);
+      state.pid = init.pid;
       state.pidStartTime = procStat(state.pid)?.startTime;
       store.save(state);
 
@@ -149,15 +151,18 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       } catch (e) {
         throw new UserError(`config.json: ${(e as Error).message}`);
       }
-      (child.stdio[born.syncFd] as NodeJS.WritableStream).write('go\n');
-      await awaitInit(child, born.syncFd);
+      init.sync.write(encodeBootstrap(boot) + '\n');
+      await awaitInit(init);
 
       if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
       state.ready = true;
       store.save(state);
-      return { state, child, config: cfg };
+      return { state, init, config: cfg };
     } catch (e) {
-      if (child?.pid !== undefined) killAndReap(child.pid, state.pidStartTime);
+      if (init) {
+        killAndReap(init.pid, state.pidStartTime);
+        init.release();
+      }
       if (state.hostMounts) unmountUnder(cfg.rootfs, opts.log);
       const left = removeCgroups(state.cgroup?.createdDirs ?? []);
       for (const l of left) opts.log.warn(`cleanup: ${l}`);

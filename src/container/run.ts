@@ -1,4 +1,4 @@
-import { constants } from 'os';
+import { exitStatus } from '../process/init-handle';
 import { StateStore } from '../state/store';
 import { createContainer, type CreateOptions } from './create';
 import { startContainer, deleteContainer } from './operations';
@@ -12,11 +12,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runContainer(opts: CreateOptions, detach: boolean): Promise<number> {
   const store = new StateStore(opts.root);
-  const { child } = await createContainer(opts);
-  const exited = new Promise<number>((resolve) => {
-    child.once('exit', (code, sig) => resolve(sig ? 128 + (constants.signals[sig] ?? 0) : code ?? 0));
-  });
-  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
+  const { init } = await createContainer(opts);
+  init.sync.destroy();
   try {
     startContainer(store, opts.id);
   } catch (e) {
@@ -24,10 +21,10 @@ export async function runContainer(opts: CreateOptions, detach: boolean): Promis
     throw e;
   }
   if (detach) {
-    child.unref();
+    init.release();
     return 0;
   }
-  const pid = child.pid!;
+  const pid = init.pid;
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
@@ -36,7 +33,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean): Promis
     }
   };
   for (const s of FORWARDED) process.on(s, forward);
-  const status = await exited;
+  const status = exitStatus(await init.exited);
   for (const s of FORWARDED) process.removeListener(s, forward);
   deleteContainer(store, opts.id, true, opts.log);
   return status;

@@ -1,12 +1,22 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
+import { spawn, type StdioOptions } from 'child_process';
+import { childProcessHandle, type InitHandle } from './init-handle';
+import { bearInitInUserNamespace } from './birth-userns';
 import { join } from 'path';
 import type { Libc } from '../sys/libc';
 import type { NamespaceConfig } from '../spec/config';
+import type { IdMapping } from '../spec/oci';
 import { inNamespaces } from '../namespaces/enter';
+
+export function initScript(): string {
+  return join(__dirname, 'init-main.js');
+}
 
 export interface BirthOptions {
   namespaces: readonly NamespaceConfig[];
-  bootstrapPath: string;
+  uidMappings: readonly IdMapping[];
+  gidMappings: readonly IdMapping[];
+  /** the exec fifo, open read-write; it becomes init's fd syncFd + 1 */
+  fifoFd: number;
   preserveFds: number;
 }
 
@@ -14,16 +24,17 @@ export interface BirthOptions {
  * How the container's first process is born — the one place that knows. A fresh Node process is
  * forked (by libuv, from the main thread) while that thread sits in the container's namespaces, so
  * the child starts inside all of them, as PID 1 of a new pid namespace, with every one of its own
- * threads inside too. User namespaces will need a different birth (the caller must be
- * single-threaded to create one).
+ * threads inside too. With a user namespace the birth is different (see birth-userns.ts): a
+ * multi-threaded process can neither create nor join one.
  */
-export function bearInit(sys: Libc, opts: BirthOptions): { child: ChildProcess; syncFd: number } {
+export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
+  if (opts.namespaces.some((n) => n.type === 'user')) return bearInitInUserNamespace(sys, opts);
   const syncFd = 3 + opts.preserveFds;
   const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
+  stdio.push('pipe', opts.fifoFd);
   const child = inNamespaces(sys, opts.namespaces, () =>
-    spawn(process.execPath, [join(__dirname, 'init-main.js'), opts.bootstrapPath, String(syncFd)], {
+    spawn(process.execPath, [initScript(), String(syncFd)], {
       stdio,
       detached: true, // its own session, as runc's init
       env: {}, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init
@@ -31,5 +42,5 @@ export function bearInit(sys: Libc, opts: BirthOptions): { child: ChildProcess; 
   if (child.pid === undefined) {
     throw new Error('could not start the container init process');
   }
-  return { child, syncFd };
+  return childProcessHandle(child, syncFd);
 }

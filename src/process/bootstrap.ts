@@ -3,7 +3,6 @@ import type { ContainerConfig } from '../spec/config';
 /** What the creating runtime hands to the container's init process (as a file in the state dir). */
 export interface InitBootstrap {
   config: ContainerConfig;
-  fifoPath: string;
   noPivot: boolean;
   preserveFds: number;
   /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
@@ -14,7 +13,10 @@ export interface InitBootstrap {
 }
 
 /** The fd on which init talks to the runtime that created it. */
-// The sync fd number comes as argv[3]: it sits just above the preserved fds.
+// init's fds: stdio, the preserved fds from 3, then the sync socket (its number is init's argv[2])
+// and right above it the exec fifo, opened read-write by the runtime: init may not be able to open
+// the state directory itself (a user namespace maps it away from the directory's owner). The
+// bootstrap itself comes as the first line on the sync socket, once init sits in its cgroup.
 
 export type InitMessage = { type: 'ready' } | { type: 'error'; msg: string };
 

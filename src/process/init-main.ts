@@ -10,7 +10,8 @@ import { mountNsMode } from '../spec/config';
 import { execProgram, findExecutable } from './exec-program';
 import { decodeBootstrap, type InitBootstrap, type InitMessage } from './bootstrap';
 
-const SYNC_FD = Number(process.argv[3]);
+const SYNC_FD = Number(process.argv[2]);
+const FIFO_FD = SYNC_FD + 1;
 
 const sys = libc();
 
@@ -18,15 +19,16 @@ function send(msg: InitMessage): void {
   fs.writeSync(SYNC_FD, JSON.stringify(msg) + '\n');
 }
 
-function readLineSync(fd: number): string {
-  const buf = Buffer.alloc(1);
-  let line = '';
+/** One line from the sync socket; undefined when the runtime went away first. */
+function readLineSync(fd: number): string | undefined {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
   for (;;) {
-    const n = fs.readSync(fd, buf, 0, 1, null);
-    if (n === 0) return line;
-    const ch = buf.toString('latin1');
-    if (ch === '\n') return line;
-    line += ch;
+    const n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) return undefined;
+    const nl = buf.subarray(0, n).indexOf(10);
+    chunks.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)));
+    if (nl >= 0) return Buffer.concat(chunks).toString('utf8'); // the runtime sends nothing after it
   }
 }
 
@@ -42,7 +44,6 @@ function fail(err: unknown): never {
 
 function setup(boot: InitBootstrap): number {
   const cfg = boot.config;
-  if (readLineSync(SYNC_FD) !== 'go') process.exit(1); // the runtime went away
   if (boot.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   if (cfg.process?.oomScoreAdj !== undefined) {
     try {
@@ -60,8 +61,7 @@ function setup(boot: InitBootstrap): number {
   }, mode);
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);
-  // Opened read-write so the open never blocks and `start` (a writer) finds a reader.
-  const fifoFd = fs.openSync(boot.fifoPath, C.O_RDWR | C.O_CLOEXEC);
+  const fifoFd = FIFO_FD;
   enterRootfs(sys, cfg, boot.noPivot, mode);
   applySysctls(cfg.sysctl);
   finalizeRootfs(sys, cfg);
@@ -91,7 +91,9 @@ function main(): void {
   try {
     const flags = sys.fcntl(SYNC_FD, C.F_GETFL, 0);
     sys.fcntl(SYNC_FD, C.F_SETFL, flags & ~C.O_NONBLOCK);
-    boot = decodeBootstrap(fs.readFileSync(process.argv[2], 'utf8'));
+    const line = readLineSync(SYNC_FD);
+    if (line === undefined) process.exit(1); // the runtime went away
+    boot = decodeBootstrap(line);
   } catch (e) {
     fail(e);
   }

@@ -1,4 +1,4 @@
-import type { Device, DeviceRule, Hooks, Namespace, NamespaceType, Resources, Spec } from './oci';
+import type { Device, DeviceRule, Hooks, IdMapping, Namespace, NamespaceType, Resources, Spec } from './oci';
 import type { ParsedMountOptions } from '../rootfs/mount-options';
 import type { CapMasks } from '../security/capabilities';
 import type { ResolvedRlimit } from '../security/rlimits';
@@ -52,6 +52,8 @@ export interface ContainerConfig {
   process?: ProcessConfig;
   seccomp?: SeccompProgram;
   namespaces: NamespaceConfig[];
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
   mounts: MountConfig[];
   hostname?: string;
   domainname?: string;

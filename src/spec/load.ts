@@ -74,11 +74,18 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (seen.has(ns.type)) fail(`linux.namespaces[${i}].type: duplicate namespace "${ns.type}"`);
     seen.add(ns.type);
     if (ns.path !== undefined && !isAbsolute(ns.path)) fail(`linux.namespaces[${i}].path: "${ns.path}" must be absolute`);
-    if (ns.type === 'user') fail(`linux.namespaces[${i}]: user namespaces are not supported by tsrunc yet`);
     namespaces.push({ type: ns.type, flag, path: ns.path });
   });
-  if (linux.uidMappings?.length || linux.gidMappings?.length) {
-    fail('linux.uidMappings/gidMappings: need a user namespace, which tsrunc does not support yet');
+  const userNs = (linux.namespaces ?? []).find((n) => n.type === 'user');
+  if (!userNs && (linux.uidMappings?.length || linux.gidMappings?.length)) {
+    fail('linux.uidMappings/gidMappings: mappings need a user namespace in linux.namespaces');
+  }
+  if (userNs && userNs.path === undefined) {
+    for (const key of ['uidMappings', 'gidMappings'] as const) {
+      const maps = linux[key] ?? [];
+      if (!maps.length) fail(`linux.${key}: a new user namespace needs mappings`);
+      if (!maps.some((m) => m.containerID === 0)) fail(`linux.${key}: the container's root (id 0) must be mapped: the runtime sets up the container as root`);
+    }
   }
   if (linux.timeOffsets) fail('linux.timeOffsets: not supported by tsrunc yet');
   if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) {
@@ -180,6 +187,8 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       oomScoreAdj: proc.oomScoreAdj,
     },
     namespaces,
+    uidMappings: linux.uidMappings ?? [],
+    gidMappings: linux.gidMappings ?? [],
     mounts,
     hostname: spec.hostname,
     domainname: spec.domainname,

@@ -41,6 +41,13 @@ export function makeKoffiLibc(): Libc {
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
+  const fork = f<() => number>('int fork()');
+  const madvise = f<(a: bigint, l: bigint, adv: number) => number>('int madvise(uintptr_t, size_t, int)');
+  const exit_ = f<(s: number) => void>('void _exit(int)');
+  const waitpid = f<(pid: number, st: Int32Array, opt: number) => number>('int waitpid(int, int *, int)');
+  const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
+  const dup2 = f<(a: number, b: number) => number>('int dup2(int, int)');
+  const poll = f<(fds: Buffer, n: number, t: number) => number>('int poll(void *, unsigned long, int)');
   koffi.struct('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
@@ -106,6 +113,29 @@ export function makeKoffiLibc(): Libc {
     },
     seccomp: (program, flags) => {
       check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp');
+    },
+    fork: () => check(fork(), 'fork'),
+    madviseDofork: (a, l) => void check(madvise(a, l, 11 /* MADV_DOFORK */), 'madvise'),
+    exit: (s) => {
+      exit_(s);
+      throw new Error('unreachable');
+    },
+    waitpid: (pid, nohang) => {
+      const st = new Int32Array(1);
+      const r = check(waitpid(pid, st, nohang ? 1 : 0), 'waitpid');
+      return { pid: r, status: st[0] };
+    },
+    socketpair: () => {
+      const sv = new Int32Array(2);
+      check(socketpair(1 /* AF_UNIX */, 1 | 0o2000000 /* SOCK_STREAM|SOCK_CLOEXEC */, 0, sv), 'socketpair');
+      return [sv[0], sv[1]];
+    },
+    dup2: (a, b) => void check(dup2(a, b), 'dup2'),
+    pollIn: (fd, t) => {
+      const b = Buffer.alloc(8);
+      b.writeInt32LE(fd, 0);
+      b.writeInt16LE(1 /* POLLIN */, 4);
+      return check(poll(b, 1, t), 'poll') > 0;
     },
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);

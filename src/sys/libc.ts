@@ -33,6 +33,16 @@ export interface Libc {
   resetSignals(): void;
   /** Installs a seccomp BPF program (sock_filter array) on the calling thread. */
   seccomp(program: Buffer, flags: number): void;
+  /** glibc fork(): returns 0 in the child. See process/birth-userns.ts for why and how it is made safe. */
+  fork(): number;
+  /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
+  madviseDofork(addr: bigint, len: bigint): void;
+  exit(status: number): never;
+  waitpid(pid: number, nohang: boolean): { pid: number; status: number };
+  socketpair(): [number, number];
+  dup2(from: number, to: number): void;
+  /** poll for readability; true when fd is readable (or hung up) within timeoutMs */
+  pollIn(fd: number, timeoutMs: number): boolean;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

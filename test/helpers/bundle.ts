@@ -33,6 +33,7 @@ export interface Bundle {
 export function makeBundle(args: string[], edit?: (c: Config) => void): Bundle {
   const src = template();
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-bundle-'));
+  fs.chmodSync(dir, 0o755); // a user namespace's root (an unprivileged host uid) must reach the rootfs
   execFileSync('cp', ['-al', join(src, 'rootfs'), join(dir, 'rootfs')]);
   const config = JSON.parse(fs.readFileSync(join(src, 'config.json'), 'utf8')) as Config;
   config.process.args = args;

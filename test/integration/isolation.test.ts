@@ -170,3 +170,48 @@ describe('fd hygiene', () => {
     fs.closeSync(fd4);
   });
 });
+
+describe('user namespace (rootful)', () => {
+  const maps = (c: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  test('root inside is an unprivileged uid outside; files it creates belong to the mapped ids', () => {
+    const b = makeBundle(['sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$; touch /shared/made-inside; grep CapEff /proc/self/status'], (c) => {
+      maps(c);
+      c.mounts.push({ destination: '/shared', type: 'bind', source: 'shared', options: ['bind'] });
+    });
+    bundles.push(b);
+    fs.mkdirSync(join(b.dir, 'shared'));
+    fs.chownSync(join(b.dir, 'shared'), 100000, 100000);
+    fs.mkdirSync(join(b.dir, 'rootfs', 'shared')); // the mapped root cannot create it in a root-owned rootfs
+    const id = uniqueId();
+    const r = rt.run(['run', '--bundle', b.dir, id]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^0\n\s+0\s+100000\s+65536\n1\nCapEff:\t0000000020000420\n$/);
+    const st = fs.statSync(join(b.dir, 'shared', 'made-inside'));
+    expect([st.uid, st.gid]).toEqual([100000, 100000]);
+  });
+  test('the container\'s namespaces are owned by its user namespace: proc, sysfs and hostname work', () => {
+    const { out } = inContainer('hostname; ls /proc/self/ns/user >/dev/null && mount | grep -c -E " /proc | /sys "', (c) => {
+      maps(c);
+      c.hostname = 'userns-box';
+    });
+    expect(out).toBe('userns-box\n2\n');
+  });
+  test('a non-root user inside a user namespace', () => {
+    const { out } = inContainer('id -u; id -g', (c) => {
+      maps(c);
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    expect(out).toBe('1000\n1000\n');
+  });
+  test('a new user namespace without mappings is refused, naming the field', () => {
+    const b = makeBundle(['true'], (c) => { c.linux.namespaces.push({ type: 'user' }); });
+    bundles.push(b);
+    const r = rt.run(['create', '--bundle', b.dir, uniqueId()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/linux.uidMappings: a new user namespace needs mappings/);
+  });
+});

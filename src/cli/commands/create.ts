@@ -17,9 +17,8 @@ export function createOptions(ctx: CommandContext): CreateOptions {
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const { child } = await createContainer(createOptions(ctx));
+  const { init } = await createContainer(createOptions(ctx));
   // The init lives on without us; containerd's shim (a subreaper) or init adopts it.
-  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
-  child.unref();
+  init.release();
   return 0;
 }
