@@ -94,8 +94,8 @@ export function removeCgroups(created: readonly string[]): string[] {
         break;
       } catch (e) {
         if (isErrno(e, 'ENOENT')) break;
-        if (isErrno(e, 'EBUSY') && attempt < 100) {
-          sleepSync(10);
+        if (isErrno(e, 'EBUSY') && attempt < 500) {
+          sleepSync(2);
           continue;
         }
         failed.push(`${d}: ${(e as Error).message}`);

@@ -16,6 +16,8 @@ import { bearInit } from '../process/birth';
 import { encodeBootstrap, type InitBootstrap, type InitMessage } from '../process/bootstrap';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
+import { runHooks, runHooksWarn } from '../hooks/run';
+import { hookState } from './hook-state';
 
 export interface CreateOptions {
   root: string;
@@ -48,8 +50,8 @@ function loadConfig(opts: CreateOptions): ContainerConfig {
   return cfg;
 }
 
-/** Waits for init's verdict on the sync socket: ready, an error, or death. */
-function awaitInit(init: InitHandle): Promise<void> {
+/** Waits for init's verdict on the sync socket (running the create-time hooks when it asks). */
+function awaitInit(init: InitHandle, onHooks: () => void): Promise<void> {
   const sock = init.sync;
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -65,11 +67,20 @@ function awaitInit(init: InitHandle): Promise<void> {
     }
     sock.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const msg = JSON.parse(buf.slice(0, nl)) as InitMessage;
-      if (msg.type === 'ready') finish();
-      else finish(new UserError(msg.msg));
+      for (let nl = buf.indexOf('\n'); nl >= 0 && !done; nl = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, nl)) as InitMessage;
+        buf = buf.slice(nl + 1);
+        if (msg.type === 'ready') finish();
+        else if (msg.type === 'error') finish(new UserError(msg.msg));
+        else {
+          try {
+            onHooks();
+            sock.write('continue\n');
+          } catch (e) {
+            finish(e as Error);
+          }
+        }
+      }
     });
   });
 }
@@ -104,6 +115,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       ready: false,
       started: false,
       newPidNamespace: hasNewNamespace(cfg, 'pid'),
+      hooks: { poststart: cfg.hooks.poststart, poststop: cfg.hooks.poststop },
       hasProcess: cfg.process !== undefined,
       hostMounts: mountNsMode(cfg) === 'host',
       namespaceTypes: cfg.namespaces.map((n) => n.type),
@@ -126,6 +138,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
       const boot: InitBootstrap = {
         config: cfg,
+        hookState: {},
+        createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
         noPivot: opts.noPivot,
         preserveFds: opts.preserveFds,
         nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
@@ -143,8 +157,11 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       state.pidStartTime = procStat(state.pid)?.startTime;
       store.save(state);
 
+      boot.hookState = { ...hookState(state), pid: state.pid };
       addProcess(plan, state.pid);
-      const extraRules = cfg.devices.map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
+      // The device cgroup knows only block and char devices (a fifo needs no rule).
+      const extraRules = cfg.devices.filter((d) => d.type !== 'p')
+        .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
       const rules = cfg.deviceRules.length ? extraRules : [];
       try {
         for (const w of applyResources(plan, cfg.resources, rules).warnings) opts.log.warn(w);
@@ -152,7 +169,12 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         throw new UserError(`config.json: ${(e as Error).message}`);
       }
       init.sync.write(encodeBootstrap(boot) + '\n');
-      await awaitInit(init);
+      await awaitInit(init, () => {
+        // In the runtime's namespaces, after the container's mounts and before its pivot_root.
+        const st = { ...boot.hookState, status: 'creating' };
+        runHooks('prestart', cfg.hooks.prestart, st);
+        runHooks('createRuntime', cfg.hooks.createRuntime, st);
+      });
 
       if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
       state.ready = true;
@@ -162,6 +184,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       if (init) {
         killAndReap(init.pid, state.pidStartTime);
         init.release();
+        // The spec: a failed create-time hook continues the lifecycle with the poststop hooks.
+        runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => opts.log.warn(m));
       }
       if (state.hostMounts) unmountUnder(cfg.rootfs, opts.log);
       const left = removeCgroups(state.cgroup?.createdDirs ?? []);

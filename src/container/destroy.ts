@@ -54,7 +54,7 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
       const pids = cgroupPids(paths);
       for (const p of pids) signal(p, 9);
       return pids.length === 0;
-    }, 5000, 10);
+    }, 5000, 2);
     for (const f of removeCgroups(st.cgroup.createdDirs)) log.warn(`cleanup: ${f}`);
   }
   if (st.hostMounts) unmountUnder(st.rootfs, log);

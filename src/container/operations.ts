@@ -6,9 +6,37 @@ import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
 import type { Logger } from '../util/log';
 import { destroyContainer } from './destroy';
+import { hookState } from './hook-state';
+import { runHooksWarn } from '../hooks/run';
+import { procStat } from '../state/proc';
+import { INIT_COMM } from '../process/bootstrap';
+import { waitUntil } from '../util/wait';
 
-/** start: releases init, which execs the user program. */
-export function startContainer(store: StateStore, id: string): void {
+/**
+ * After the fifo is written: waits until init has exec'd the program (its comm changes) or died
+ * (a startContainer hook or the exec failed; init said why on the container's stderr).
+ */
+function awaitExec(pid: number, startTime: string | undefined, fifoRead: number): void {
+  waitUntil(() => {
+    const st = procStat(pid);
+    return !st || st.startTime !== startTime || st.state === 'Z' || st.comm !== INIT_COMM;
+  }, 10_000);
+  const buf = Buffer.alloc(8);
+  let n = 0;
+  try {
+    n = fs.readSync(fifoRead, buf, 0, buf.length, null);
+  } catch {
+    // EAGAIN: nothing written
+  }
+  // A startContainer hook failed: an error (runtime-spec). A program that cannot be exec'd is
+  // reported by the container on its stderr, and start succeeds (runtime-tools' misc_props).
+  if (buf.subarray(0, n).includes(0x48 /* H */)) {
+    throw new UserError('a startContainer hook failed; the container is stopped (its stderr says why)');
+  }
+}
+
+/** start: releases init, which execs the user program; then the poststart hooks. */
+export function startContainer(store: StateStore, id: string, log: Logger): void {
   const dir = store.dir(id);
   store.load(id); // a clear "does not exist" before locking
   withDirLock(dir, () => {
@@ -24,14 +52,19 @@ export function startContainer(store: StateStore, id: string): void {
       if (isErrno(e, 'ENXIO') || isErrno(e, 'ENOENT')) throw new UserError(`cannot start container "${id}": its init process is gone`);
       throw e;
     }
+    // Our own read end keeps what init writes back (a hook failure) after init is gone.
+    const readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
     try {
       fs.writeSync(fd, '0');
+      st.started = true;
+      store.save(st);
+      fs.rmSync(store.fifoPath(id), { force: true });
+      awaitExec(st.pid!, st.pidStartTime, readFd);
     } finally {
       fs.closeSync(fd);
+      fs.closeSync(readFd);
     }
-    st.started = true;
-    store.save(st);
-    fs.rmSync(store.fifoPath(id), { force: true });
+    runHooksWarn('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' }, (m) => log.warn(m));
   });
 }
 
@@ -87,5 +120,6 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
       throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
     }
     destroyContainer(store, st, log);
+    runHooksWarn('poststop', st.hooks?.poststop, { ...hookState(st), status: 'stopped' }, (m) => log.warn(m));
   });
 }

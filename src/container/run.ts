@@ -15,7 +15,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean): Promis
   const { init } = await createContainer(opts);
   init.sync.destroy();
   try {
-    startContainer(store, opts.id);
+    startContainer(store, opts.id, opts.log);
   } catch (e) {
     deleteContainer(store, opts.id, true, opts.log);
     throw e;

@@ -20,6 +20,8 @@ import { spawn, type StdioOptions } from 'child_process';
 import * as fs from 'fs';
 import { Socket } from 'net';
 import { constants } from 'os';
+import { setFlagsFromString } from 'v8';
+import { runInNewContext } from 'vm';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { IdMapping } from '../spec/oci';
@@ -30,16 +32,39 @@ import type { InitExit, InitHandle } from './init-handle';
 const PR_SET_CHILD_SUBREAPER = 36;
 const BIRTH_TIMEOUT_MS = 10_000;
 
+let collect: (() => void) | undefined;
+
+/**
+ * V8 marks new heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
+ * them. Collect garbage first (a scavenge leaves the young generation empty, so the few objects
+ * allocated below fit in pages that exist now), then mark every mapping MADV_DOFORK, re-reading
+ * the maps until a reading shows nothing new. The caller forks right after.
+ */
 function markAllDofork(sys: Libc): void {
-  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (!m || line.endsWith('[vsyscall]')) continue;
-    const start = BigInt('0x' + m[1]);
-    const end = BigInt('0x' + m[2]);
-    try {
-      sys.madviseDofork(start, end - start);
-    } catch {
-      // special mappings refuse it; they are not V8's
+  if (!collect) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+  const known = new Set<string>();
+  for (let pass = 0; pass < 8; pass++) {
+    const fresh: number[] = [];
+    for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
+      const dash = line.indexOf('-');
+      const space = line.indexOf(' ');
+      if (dash < 0 || line.endsWith('[vsyscall]')) continue;
+      const key = line.slice(0, space);
+      if (known.has(key)) continue;
+      known.add(key);
+      fresh.push(parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16));
+    }
+    if (pass > 0 && fresh.length === 0) return;
+    for (let i = 0; i < fresh.length; i += 2) {
+      try {
+        sys.madviseDofork(fresh[i], fresh[i + 1] - fresh[i]);
+      } catch {
+        // special mappings refuse it; they are not V8's
+      }
     }
   }
 }
@@ -110,7 +135,20 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
   }
 }
 
+/** A forked copy that died of a signal before doing anything: safe to try again. */
+class LostCopy extends Error {}
+
 export function bearInitInUserNamespace(sys: Libc, opts: BirthOptions): InitHandle {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return attemptBirth(sys, opts);
+    } catch (e) {
+      if (!(e instanceof LostCopy) || attempt >= 3) throw e;
+    }
+  }
+}
+
+function attemptBirth(sys: Libc, opts: BirthOptions): InitHandle {
   const syncFd = 3 + opts.preserveFds;
   const [ctlParent, ctlChild] = sys.socketpair();
   const [syncParent, syncChild] = sys.socketpair();
@@ -123,9 +161,11 @@ export function bearInitInUserNamespace(sys: Libc, opts: BirthOptions): InitHand
   fs.closeSync(syncChild);
   const deadline = Date.now() + BIRTH_TIMEOUT_MS;
   let initPid: number;
+  let heard = false;
   try {
     const user = opts.namespaces.find((n) => n.type === 'user')!;
     let msg = readLine(sys, ctlParent, deadline, 'creating the user namespace');
+    heard = true;
     if (msg === 'U') {
       if (user.path === undefined) {
         try {
@@ -147,9 +187,10 @@ export function bearInitInUserNamespace(sys: Libc, opts: BirthOptions): InitHand
     } catch {
       // gone
     }
-    sys.waitpid(c1, false);
+    const w = sys.waitpid(c1, false);
     fs.closeSync(ctlParent);
     fs.closeSync(syncParent);
+    if (!heard && (w.status & 0x7f) !== 0 && (w.status & 0x7f) !== 9) throw new LostCopy(String(e));
     throw e;
   }
   sys.waitpid(c1, false);

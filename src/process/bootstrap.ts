@@ -3,6 +3,10 @@ import type { ContainerConfig } from '../spec/config';
 /** What the creating runtime hands to the container's init process (as a file in the state dir). */
 export interface InitBootstrap {
   config: ContainerConfig;
+  /** The state document hooks get on stdin (init cannot compute its own host pid). */
+  hookState: Record<string, unknown>;
+  /** prestart/createRuntime hooks: init pauses for the runtime to run them before pivot_root. */
+  createHooks: boolean;
   noPivot: boolean;
   preserveFds: number;
   /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
@@ -18,7 +22,10 @@ export interface InitBootstrap {
 // the state directory itself (a user namespace maps it away from the directory's owner). The
 // bootstrap itself comes as the first line on the sync socket, once init sits in its cgroup.
 
-export type InitMessage = { type: 'ready' } | { type: 'error'; msg: string };
+export type InitMessage = { type: 'ready' } | { type: 'hooks' } | { type: 'error'; msg: string };
+
+/** init's comm while it waits: `start` knows the program was exec'd when it changes. */
+export const INIT_COMM = 'tsrunc:init';
 
 // Capability masks and rlimits are 64-bit: carried as tagged strings through JSON.
 export function encodeBootstrap(b: InitBootstrap): string {

@@ -115,7 +115,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
   }
 
   sys.resetSignals();
-  // Only stdio and the preserved fds reach the program. Nothing is closed under the feet of
+  // Only stdio and the preserved fds reach the program (the exec fifo and sync socket included). Nothing is closed under the feet of
   // Node's other threads: the rest is marked close-on-exec and execve closes it atomically.
   // Node marks even stdio close-on-exec, so that flag is cleared on what we keep.
   try {

@@ -8,7 +8,8 @@ import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
 import { mountNsMode } from '../spec/config';
 import { execProgram, findExecutable } from './exec-program';
-import { decodeBootstrap, type InitBootstrap, type InitMessage } from './bootstrap';
+import { decodeBootstrap, INIT_COMM, type InitBootstrap, type InitMessage } from './bootstrap';
+import { runHooks } from '../hooks/run';
 
 const SYNC_FD = Number(process.argv[2]);
 const FIFO_FD = SYNC_FD + 1;
@@ -59,6 +60,13 @@ function setup(boot: InitBootstrap): number {
     cgroupMode: boot.cgroupMode,
     newCgroupNs: boot.newCgroupNs,
   }, mode);
+  if (boot.createHooks) {
+    // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
+    send({ type: 'hooks' });
+    if (readLineSync(SYNC_FD) !== 'continue') process.exit(1);
+  }
+  // In the container's namespaces, with host paths still reachable (before pivot_root).
+  runHooks('createContainer', cfg.hooks.createContainer, { ...boot.hookState, status: 'creating' });
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);
   const fifoFd = FIFO_FD;
@@ -76,6 +84,14 @@ function startProgram(boot: InitBootstrap): never {
   const p = boot.config.process;
   if (!p) process.exit(0); // a container without a process has nothing to run
   try {
+    runHooks('startContainer', boot.config.hooks.startContainer, { ...boot.hookState, status: 'created' });
+  } catch (e) {
+    // Tell `start` (it holds the fifo open for this) that a hook failed: the spec makes that an error.
+    fs.writeSync(FIFO_FD, 'H');
+    fs.writeSync(2, `tsrunc: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  try {
     const exe = findExecutable(p.args[0], p.env, p.cwd);
     const seccomp = boot.config.seccomp && { program: Buffer.from(boot.config.seccomp.program, 'base64'), flags: boot.config.seccomp.flags };
     return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
@@ -89,6 +105,11 @@ function startProgram(boot: InitBootstrap): never {
 function main(): void {
   let boot: InitBootstrap;
   try {
+    sys.setThreadName(INIT_COMM);
+    // Non-dumpable: no process of the container can reach our /proc entries (exe: the node
+    // binary, root and cwd: the host before pivot_root) without CAP_SYS_PTRACE. execve resets it
+    // for the user's program. (CVE-2019-5736 class.)
+    sys.prctl(C.PR_SET_DUMPABLE, 0);
     const flags = sys.fcntl(SYNC_FD, C.F_GETFL, 0);
     sys.fcntl(SYNC_FD, C.F_SETFL, flags & ~C.O_NONBLOCK);
     const line = readLineSync(SYNC_FD);
@@ -113,7 +134,6 @@ function main(): void {
   const buf = Buffer.alloc(1);
   fs.read(fifoFd, buf, 0, 1, null, (err, n) => {
     if (err || n !== 1) process.exit(1);
-    fs.closeSync(fifoFd);
     startProgram(boot);
   });
 }

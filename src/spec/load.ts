@@ -141,11 +141,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   if (linux.mountLabel) fail('linux.mountLabel: SELinux is not enabled on this system');
   if (linux.intelRdt !== undefined) fail('linux.intelRdt: not supported by tsrunc yet');
   if (linux.personality !== undefined) fail('linux.personality: not supported by tsrunc yet');
-  if (spec.hooks) {
-    for (const [k, v] of Object.entries(spec.hooks)) {
-      if (Array.isArray(v) && v.length) fail(`hooks.${k}: hooks are not supported by tsrunc yet`);
-    }
-  }
 
   let capabilities;
   let rlimits;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 
-export interface ProcStat { state: string; startTime: string; ppid: number }
+export interface ProcStat { comm: string; state: string; startTime: string; ppid: number }
 
 /** Reads /proc/<pid>/stat; undefined when the process does not exist. */
 export function procStat(pid: number): ProcStat | undefined {
@@ -12,7 +12,8 @@ export function procStat(pid: number): ProcStat | undefined {
   }
   // comm may contain spaces and parentheses: fields start after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
+  const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+  return { comm, state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
 }
 
 /** True when pid is alive (not a zombie) and is the same process that was recorded (pid reuse). */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { UserError, isErrno } from '../sys/errors';
-import type { OciState } from '../spec/oci';
+import type { Hook, OciState } from '../spec/oci';
 import { isSameLiveProcess } from './proc';
 
 export const DEFAULT_ROOT = '/run/tsrunc';
@@ -27,6 +27,8 @@ export interface StoredState {
   /** Set once start has released the init process: it has exec'd (or is about to) the user program. */
   started: boolean;
   newPidNamespace: boolean;
+  /** The hooks that run after create (poststart in start, poststop in delete). */
+  hooks?: { poststart?: Hook[]; poststop?: Hook[] };
   /** config.json had a process (a container without one can be created but not started). */
   hasProcess?: boolean;
   /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */

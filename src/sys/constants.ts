@@ -64,6 +64,7 @@ export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 
 export const PR_SET_PDEATHSIG = 1;
+export const PR_SET_DUMPABLE = 4;
 export const PR_SET_KEEPCAPS = 8;
 export const PR_CAPBSET_READ = 23;
 export const PR_CAPBSET_DROP = 24;

@@ -36,13 +36,15 @@ export function makeKoffiLibc(): Libc {
   const setgroups = f<(n: number, g: Uint32Array | null) => number>('int setgroups(size_t, const uint32_t *)');
   const prctl = f<(o: number, a: number, b: number, c: number, d: number) => number>(
     'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+  const prctlStr = f<(o: number, a: string, b: number, c: number, d: number) => number>(
+    'int prctl(int, const char *, unsigned long, unsigned long, unsigned long)');
   const capset = f<(h: Buffer, d: Buffer) => number>('int capset(void *, void *)');
   const getrlimit = f<(r: number, b: Buffer) => number>('int getrlimit(int, void *)');
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
   const fork = f<() => number>('int fork()');
-  const madvise = f<(a: bigint, l: bigint, adv: number) => number>('int madvise(uintptr_t, size_t, int)');
+  const madvise = f<(a: number, l: number, adv: number) => number>('int madvise(uintptr_t, size_t, int)');
   const exit_ = f<(s: number) => void>('void _exit(int)');
   const waitpid = f<(pid: number, st: Int32Array, opt: number) => number>('int waitpid(int, int *, int)');
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
@@ -83,6 +85,7 @@ export function makeKoffiLibc(): Libc {
     setresgid: (g) => void check(setresgid(g, g, g), 'setresgid'),
     setgroups: (gids) => void check(setgroups(gids.length, gids.length ? Uint32Array.from(gids) : null), 'setgroups'),
     prctl: (o, a, b = 0) => check(prctl(o, a, b, 0, 0), `prctl(${o})`),
+    setThreadName: (name) => void check(prctlStr(15 /* PR_SET_NAME */, name, 0, 0, 0), 'prctl(PR_SET_NAME)'),
     capset: (eff, perm, inh) => {
       const hdr = Buffer.alloc(8);
       hdr.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);

@@ -25,6 +25,8 @@ export interface Libc {
   setresgid(gid: number): void;
   setgroups(gids: number[]): void;
   prctl(option: number, arg2: number, arg3?: number): number;
+  /** PR_SET_NAME: the calling thread's comm. */
+  setThreadName(name: string): void;
   /** Sets this thread's effective/permitted/inheritable capability sets (64-bit masks). */
   capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
   getrlimit(resource: number): { soft: bigint; hard: bigint };
@@ -36,7 +38,7 @@ export interface Libc {
   /** glibc fork(): returns 0 in the child. See process/birth-userns.ts for why and how it is made safe. */
   fork(): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
-  madviseDofork(addr: bigint, len: bigint): void;
+  madviseDofork(addr: number, len: number): void;
   exit(status: number): never;
   waitpid(pid: number, nohang: boolean): { pid: number; status: number };
   socketpair(): [number, number];

@@ -4,7 +4,7 @@ export function sleepSync(ms: number): void {
 }
 
 /** Polls cond every few ms until it holds or timeoutMs passes; returns whether it held. */
-export function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 5): boolean {
+export function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 1): boolean {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (cond()) return true;
