@@ -20,6 +20,8 @@ import { runHooks, runHooksWarn } from '../hooks/run';
 import { hookState } from './hook-state';
 
 export interface CreateOptions {
+  /** run in the foreground: with process.terminal and no --console-socket, the runtime keeps the pty. */
+  foreground?: boolean;
   root: string;
   id: string;
   bundle: string;
@@ -33,6 +35,8 @@ export interface CreateOptions {
 export interface Created {
   state: StoredState;
   init: InitHandle;
+  /** the pty master, when create kept it (foreground run with a terminal) */
+  consoleMaster?: number;
   config: ContainerConfig;
 }
 
@@ -96,9 +100,15 @@ function writePidFile(path: string, pid: number): void {
  * so far is undone before the error is reported.
  */
 export async function createContainer(opts: CreateOptions): Promise<Created> {
-  if (opts.consoleSocket !== undefined) throw new UserError('--console-socket: terminals are not supported by tsrunc yet');
   const store = new StateStore(opts.root);
   const cfg = loadConfig(opts);
+  const terminal = cfg.process?.terminal === true;
+  if (terminal && opts.consoleSocket === undefined && !opts.foreground) {
+    throw new UserError('process.terminal is true: --console-socket is required to receive the pty master');
+  }
+  if (!terminal && opts.consoleSocket !== undefined) {
+    throw new UserError('--console-socket is only for a process with process.terminal set to true');
+  }
   const dir = store.createDir(opts.id);
   return withDirLockAsync(dir, async () => {
     const self = procStat(process.pid);
@@ -121,6 +131,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };
     let init: InitHandle | undefined;
+    let consoleFd: number | undefined;
+    let consolePeer: number | undefined;
     try {
       store.save(state);
       const sys = libc();
@@ -148,11 +160,23 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
 
+      if (terminal) {
+        if (opts.consoleSocket !== undefined) {
+          try {
+            consoleFd = sys.connectUnix(opts.consoleSocket);
+          } catch (e) {
+            throw new UserError(`--console-socket: ${(e as Error).message}`);
+          }
+        } else {
+          [consoleFd, consolePeer] = sys.socketpair();
+        }
+      }
       init = bearInit(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fifoFd, preserveFds: opts.preserveFds,
+        fifoFd, consoleFd, preserveFds: opts.preserveFds,
       });
       fs.closeSync(fifoFd);
+      if (consoleFd !== undefined) fs.closeSync(consoleFd);
       state.pid = init.pid;
       state.pidStartTime = procStat(state.pid)?.startTime;
       store.save(state);
@@ -179,7 +203,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
       state.ready = true;
       store.save(state);
-      return { state, init, config: cfg };
+      const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
+      if (consolePeer !== undefined) fs.closeSync(consolePeer);
+      return { state, init, config: cfg, consoleMaster };
     } catch (e) {
       if (init) {
         killAndReap(init.pid, state.pidStartTime);

@@ -1,4 +1,6 @@
 import { exitStatus } from '../process/init-handle';
+import { libc } from '../sys';
+import { proxyConsole } from './console-proxy';
 import { StateStore } from '../state/store';
 import { createContainer, type CreateOptions } from './create';
 import { startContainer, deleteContainer } from './operations';
@@ -12,8 +14,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runContainer(opts: CreateOptions, detach: boolean): Promise<number> {
   const store = new StateStore(opts.root);
-  const { init } = await createContainer(opts);
+  const { init, consoleMaster } = await createContainer({ ...opts, foreground: !detach });
   init.sync.destroy();
+  const stopProxy = consoleMaster !== undefined ? proxyConsole(libc(), consoleMaster) : undefined;
   try {
     startContainer(store, opts.id, opts.log);
   } catch (e) {
@@ -34,6 +37,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean): Promis
   };
   for (const s of FORWARDED) process.on(s, forward);
   const status = exitStatus(await init.exited);
+  await stopProxy?.();
   for (const s of FORWARDED) process.removeListener(s, forward);
   deleteContainer(store, opts.id, true, opts.log);
   return status;

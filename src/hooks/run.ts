@@ -45,7 +45,8 @@ function runOne(h: Hook, state: object): string | undefined {
   });
   const stderr = r.stderr ? r.stderr.toString().trim() : '';
   const tail = stderr ? `: ${stderr.slice(-500)}` : '';
-  if (r.error) {
+  // EPIPE: the hook did not read its stdin, which it need not do.
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') return `timed out after ${h.timeout}s`;
     return `${r.error.message}${tail}`;

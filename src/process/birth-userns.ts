@@ -27,6 +27,7 @@ import * as C from '../sys/constants';
 import type { IdMapping } from '../spec/oci';
 import type { BirthOptions } from './birth';
 import { initScript } from './birth';
+import { protectRuntime } from './protect-runtime';
 import type { InitExit, InitHandle } from './init-handle';
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -119,9 +120,11 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
     const fresh = opts.namespaces.filter((n) => n.type !== 'user' && n.type !== 'cgroup' && n.path === undefined)
       .reduce((acc, n) => acc | n.flag, 0);
     if (fresh) sys.unshare(fresh);
+    if (fresh & C.CLONE_NEWNS) protectRuntime(sys);
     const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
     for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
     stdio.push(syncChild, opts.fifoFd);
+    if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
     const c2 = spawn(process.execPath, [initScript(), String(syncFd)], { stdio, detached: true, env: {} });
     if (c2.pid === undefined) throw new Error('could not start the container init process');
     send(ctl, `P${c2.pid}\n`);

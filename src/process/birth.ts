@@ -6,6 +6,7 @@ import type { Libc } from '../sys/libc';
 import type { NamespaceConfig } from '../spec/config';
 import type { IdMapping } from '../spec/oci';
 import { inNamespaces } from '../namespaces/enter';
+import { protectRuntime } from './protect-runtime';
 
 export function initScript(): string {
   return join(__dirname, 'init-main.js');
@@ -17,6 +18,8 @@ export interface BirthOptions {
   gidMappings: readonly IdMapping[];
   /** the exec fifo, open read-write; it becomes init's fd syncFd + 1 */
   fifoFd: number;
+  /** the connected console socket (process.terminal); init's fd syncFd + 2 */
+  consoleFd?: number;
   preserveFds: number;
 }
 
@@ -33,12 +36,16 @@ export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
   const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
   stdio.push('pipe', opts.fifoFd);
-  const child = inNamespaces(sys, opts.namespaces, () =>
-    spawn(process.execPath, [initScript(), String(syncFd)], {
+  if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
+  const newMountNs = opts.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
+  const child = inNamespaces(sys, opts.namespaces, () => {
+    if (newMountNs) protectRuntime(sys);
+    return spawn(process.execPath, [initScript(), String(syncFd)], {
       stdio,
       detached: true, // its own session, as runc's init
       env: {}, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init
-    }));
+    });
+  });
   if (child.pid === undefined) {
     throw new Error('could not start the container init process');
   }

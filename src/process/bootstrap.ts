@@ -17,8 +17,8 @@ export interface InitBootstrap {
 }
 
 /** The fd on which init talks to the runtime that created it. */
-// init's fds: stdio, the preserved fds from 3, then the sync socket (its number is init's argv[2])
-// and right above it the exec fifo, opened read-write by the runtime: init may not be able to open
+// init's fds: stdio, the preserved fds from 3, then the sync socket (its number is init's argv[2]),
+// right above it the exec fifo, then (with process.terminal) the console socket; the fifo is opened read-write by the runtime: init may not be able to open
 // the state directory itself (a user namespace maps it away from the directory's owner). The
 // bootstrap itself comes as the first line on the sync socket, once init sits in its cgroup.
 

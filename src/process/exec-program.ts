@@ -74,6 +74,8 @@ export interface ExecOptions {
   preserveFds: number;
   nofileSoft?: string;
   seccomp?: { program: Buffer; flags: number };
+  /** the pty slave: becomes the controlling terminal and stdio */
+  terminalFd?: number;
 }
 
 /**
@@ -93,6 +95,10 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
 
   const env = withHome(p.env, p.uid);
   const keep = 3 + opts.preserveFds;
+  if (opts.terminalFd !== undefined) {
+    sys.setControllingTerminal(opts.terminalFd);
+    for (const fd of [0, 1, 2]) sys.dup2(opts.terminalFd, fd);
+  }
   // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
   const openFds = listFds();
 

@@ -10,9 +10,33 @@ import { mountNsMode } from '../spec/config';
 import { execProgram, findExecutable } from './exec-program';
 import { decodeBootstrap, INIT_COMM, type InitBootstrap, type InitMessage } from './bootstrap';
 import { runHooks } from '../hooks/run';
+import type { ProcessConfig } from '../spec/config';
 
 const SYNC_FD = Number(process.argv[2]);
 const FIFO_FD = SYNC_FD + 1;
+const CONSOLE_FD = SYNC_FD + 2;
+let ptySlave: number | undefined;
+
+/**
+ * A pty from the container's own devpts (after pivot_root, so /dev/ptmx is the container's): the
+ * master goes to whoever listens on --console-socket, the slave becomes /dev/console and, at
+ * exec, the program's controlling terminal and stdio.
+ */
+function setupConsole(p: ProcessConfig): number {
+  const { master, slavePath } = sys.openPty();
+  const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
+  if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
+  try {
+    if (!fs.existsSync('/dev/console')) fs.writeFileSync('/dev/console', '', { mode: 0o600 });
+    sys.mount(slavePath, '/dev/console', 'bind', C.MS_BIND, null);
+  } catch (e) {
+    throw new Error(`process.terminal: binding ${slavePath} to /dev/console: ${(e as Error).message}`);
+  }
+  sys.sendFd(CONSOLE_FD, master, slavePath);
+  fs.closeSync(master);
+  fs.closeSync(CONSOLE_FD);
+  return slave;
+}
 
 const sys = libc();
 
@@ -72,6 +96,7 @@ function setup(boot: InitBootstrap): number {
   const fifoFd = FIFO_FD;
   enterRootfs(sys, cfg, boot.noPivot, mode);
   applySysctls(cfg.sysctl);
+  if (cfg.process?.terminal) ptySlave = setupConsole(cfg.process);
   finalizeRootfs(sys, cfg);
   return fifoFd;
 }
@@ -94,7 +119,7 @@ function startProgram(boot: InitBootstrap): never {
   try {
     const exe = findExecutable(p.args[0], p.env, p.cwd);
     const seccomp = boot.config.seccomp && { program: Buffer.from(boot.config.seccomp.program, 'base64'), flags: boot.config.seccomp.flags };
-    return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
+    return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp, terminalFd: ptySlave });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);

@@ -27,6 +27,7 @@ export interface ProcessConfig {
   additionalGids: number[];
   umask?: number;
   terminal: boolean;
+  consoleSize?: { height: number; width: number };
   capabilities?: CapMasks;
   rlimits: ResolvedRlimit[];
   noNewPrivileges: boolean;

@@ -150,7 +150,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   } catch (e) {
     return fail((e as Error).message);
   }
-  if (proc.terminal) fail('process.terminal: terminals are not supported by tsrunc yet');
   let seccomp;
   if (linux.seccomp) {
     try {
@@ -176,6 +175,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       additionalGids: proc.user.additionalGids ?? [],
       umask: proc.user.umask,
       terminal: proc.terminal === true,
+      consoleSize: proc.consoleSize,
       capabilities,
       rlimits,
       noNewPrivileges: proc.noNewPrivileges === true,

@@ -50,6 +50,21 @@ export function makeKoffiLibc(): Libc {
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
   const dup2 = f<(a: number, b: number) => number>('int dup2(int, int)');
   const poll = f<(fds: Buffer, n: number, t: number) => number>('int poll(void *, unsigned long, int)');
+  koffi.struct('tsrunc_iovec', { base: 'void *', len: 'size_t' });
+  koffi.struct('tsrunc_msghdr', {
+    name: 'void *', namelen: 'uint32_t', iov: 'tsrunc_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
+  });
+  type Msghdr = { name: null; namelen: number; iov: { base: Buffer; len: number }[]; iovlen: number; control: Buffer; controllen: number; flags: number };
+  const sendmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long sendmsg(int, const tsrunc_msghdr *, int)');
+  const recvmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long recvmsg(int, _Inout_ tsrunc_msghdr *, int)');
+  const socket = f<(d: number, t: number, p: number) => number>('int socket(int, int, int)');
+  const connect = f<(fd: number, addr: Buffer, len: number) => number>('int connect(int, void *, uint32_t)');
+  const close = f<(fd: number) => number>('int close(int)');
+  const posixOpenpt = f<(fl: number) => number>('int posix_openpt(int)');
+  const grantpt = f<(fd: number) => number>('int grantpt(int)');
+  const unlockpt = f<(fd: number) => number>('int unlockpt(int)');
+  const ptsnameR = f<(fd: number, b: Buffer, l: number) => number>('int ptsname_r(int, _Out_ char *, size_t)');
+  const ioctlPtr = f<(fd: number, req: number, arg: Buffer) => number>('int ioctl(int, unsigned long, void *)');
   koffi.struct('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
@@ -140,6 +155,53 @@ export function makeKoffiLibc(): Libc {
       b.writeInt16LE(1 /* POLLIN */, 4);
       return check(poll(b, 1, t), 'poll') > 0;
     },
+    sendFd: (sock, fd, name) => {
+      const cmsg = Buffer.alloc(24);
+      cmsg.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
+      cmsg.writeInt32LE(1, 8); // SOL_SOCKET
+      cmsg.writeInt32LE(1, 12); // SCM_RIGHTS
+      cmsg.writeInt32LE(fd, 16);
+      const data = Buffer.from(name || ' ');
+      check(sendmsg(sock, { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control: cmsg, controllen: 24, flags: 0 }, 0x4000 /* MSG_NOSIGNAL */), 'sendmsg');
+    },
+    recvFd: (sock) => {
+      const data = Buffer.alloc(4096);
+      const control = Buffer.alloc(64);
+      const m: Msghdr = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: 64, flags: 0 };
+      const n = check(recvmsg(sock, m, 0x40000000 /* MSG_CMSG_CLOEXEC */), 'recvmsg');
+      if (m.controllen < 20 || control.readInt32LE(8) !== 1 || control.readInt32LE(12) !== 1) throw new Error('recvmsg: no file descriptor received');
+      return { fd: control.readInt32LE(16), name: data.toString('utf8', 0, n) };
+    },
+    connectUnix: (path) => {
+      const fd = check(socket(1, 1 | 0o2000000, 0), 'socket');
+      const addr = Buffer.alloc(110);
+      addr.writeUInt16LE(1, 0); // AF_UNIX
+      if (Buffer.byteLength(path) > 107) throw new Error(`${path}: socket path too long`);
+      addr.write(path, 2);
+      const rc = connect(fd, addr, 110);
+      if (rc < 0) {
+        const e = new SysError('connect', koffi.errno(), path);
+        close(fd);
+        throw e;
+      }
+      return fd;
+    },
+    openPty: () => {
+      const master = check(posixOpenpt(2 | 0o400 | 0o2000000 /* O_RDWR|O_NOCTTY|O_CLOEXEC */), 'posix_openpt');
+      check(grantpt(master), 'grantpt');
+      check(unlockpt(master), 'unlockpt');
+      const buf = Buffer.alloc(128);
+      const rc = ptsnameR(master, buf, 128);
+      if (rc !== 0) throw new SysError('ptsname_r', rc);
+      return { master, slavePath: buf.toString('utf8', 0, buf.indexOf(0)) };
+    },
+    setWinsize: (fd, rows, cols) => {
+      const ws = Buffer.alloc(8);
+      ws.writeUInt16LE(rows, 0);
+      ws.writeUInt16LE(cols, 2);
+      check(ioctlPtr(fd, 0x5414 /* TIOCSWINSZ */, ws), 'ioctl(TIOCSWINSZ)');
+    },
+    setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
       throw new SysError('execve', 0, p);

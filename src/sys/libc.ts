@@ -45,6 +45,16 @@ export interface Libc {
   dup2(from: number, to: number): void;
   /** poll for readability; true when fd is readable (or hung up) within timeoutMs */
   pollIn(fd: number, timeoutMs: number): boolean;
+  /** Sends fd over a unix socket with SCM_RIGHTS, with name as the payload (runc's console protocol). */
+  sendFd(sock: number, fd: number, name: string): void;
+  recvFd(sock: number): { fd: number; name: string };
+  /** socket(AF_UNIX) + connect to path; the fd is close-on-exec. */
+  connectUnix(path: string): number;
+  /** posix_openpt + grantpt + unlockpt; returns the master (close-on-exec) and the slave's path. */
+  openPty(): { master: number; slavePath: string };
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** TIOCSCTTY: makes fd the calling process's controlling terminal. */
+  setControllingTerminal(fd: number): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

@@ -1,0 +1,128 @@
+// Protections that must hold against a hostile container. Each test fails if its protection is removed.
+import { afterAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
+import { Runtime } from '../helpers/runtime';
+
+const rt = new Runtime();
+const bundles: Bundle[] = [];
+const dirs: string[] = [];
+afterAll(() => {
+  rt.cleanup();
+  for (const b of bundles) b.remove();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
+  const b = makeBundle(args, edit);
+  bundles.push(b);
+  return b;
+}
+
+describe('the runtime cannot be reached from a container (CVE-2019-5736 class)', () => {
+  test('a process sharing the pid namespace of a waiting init cannot open its executable or its root', () => {
+    // Container A is created: its init (node, running tsrunc's code) waits for start.
+    const a = bundle(['sleep', '30']);
+    const idA = uniqueId();
+    expect(rt.create(idA, a.dir).status).toBe(0);
+    const pidA = rt.state(idA).pid;
+    // Container B joins A's pid namespace, where A's init is pid 1, and attacks it as root.
+    const b = bundle(['sh', '-c', [
+      'cat /proc/1/comm',
+      'echo x >> /proc/1/exe 2>/dev/null && echo WROTE-EXE || echo exe-write-refused',
+      'head -c1 /proc/1/exe >/dev/null 2>&1 && echo OPENED-EXE || echo exe-open-refused',
+      'ls /proc/1/root/ >/dev/null 2>&1 && echo ROOT-VISIBLE || echo root-refused',
+      'ls /proc/1/cwd/ >/dev/null 2>&1 && echo CWD-VISIBLE || echo cwd-refused',
+      'for f in /proc/1/fd/*; do head -c0 $f 2>/dev/null && echo OPENED-FD-$f; done; echo fds-refused',
+    ].join('; ')], (c) => {
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n));
+    });
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stdout).toBe('tsrunc:init\nexe-write-refused\nexe-open-refused\nroot-refused\ncwd-refused\nfds-refused\n');
+    // and the node binary is untouched
+    expect(fs.statSync(process.execPath).size).toBeGreaterThan(1 << 20);
+  });
+
+  test('even with CAP_SYS_PTRACE, init\'s executable can only be reopened read-only', () => {
+    const a = bundle(['sleep', '30']);
+    const idA = uniqueId();
+    expect(rt.create(idA, a.dir).status).toBe(0);
+    const pidA = rt.state(idA).pid;
+    const all = ['CAP_SYS_PTRACE', 'CAP_DAC_OVERRIDE', 'CAP_CHOWN', 'CAP_FOWNER', 'CAP_KILL'];
+    // The attack: hold the executable open, then reopen it for writing through /proc/self/fd.
+    // (The file is busy while any node runs; opening with O_TRUNC checks the mount first, so the
+    // error tells a read-only mount apart.)
+    const b = bundle(['sh', '-c', 'exec 3</proc/1/exe && echo held; : > /proc/self/fd/3'], (c) => {
+      c.process.capabilities = { bounding: all, effective: all, permitted: all };
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n));
+    });
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stdout).toBe('held\n');
+    expect(r.stderr).toMatch(/Read-only file system/);
+  });
+});
+
+describe('mount destinations stay inside the rootfs (CVE-2021-30465 class)', () => {
+  test.each([
+    ['an absolute symlink', (target: string) => target],
+    ['a relative symlink climbing out', (target: string) => '../../../../../../../..' + target],
+  ])('through %s', (_name, link) => {
+    const outside = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-outside-'));
+    dirs.push(outside);
+    const b = bundle(['sh', '-c', `mount | grep -c " ${outside}/sub " ; ls -d ${outside}/sub`], (c) => {
+      c.mounts.push({ destination: '/evil/sub', type: 'tmpfs', source: 'tmpfs' });
+      c.root.readonly = false;
+    });
+    fs.symlinkSync(link(outside), join(b.dir, 'rootfs', 'evil'));
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.status).toBe(0);
+    // Inside, the mount sits at the link's target as seen from the container's root...
+    expect(r.stdout).toBe(`1\n${outside}/sub\n`);
+    // ...which is inside the rootfs; the host directory was never touched.
+    expect(fs.existsSync(join(outside, 'sub'))).toBe(false);
+    expect(fs.existsSync(join(b.dir, 'rootfs', outside, 'sub'))).toBe(true);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(outside);
+  });
+});
+
+describe('masked and read-only paths', () => {
+  test('masked files read empty, masked directories are empty and read-only, read-only paths refuse writes', () => {
+    const b = bundle(['sh', '-c', [
+      'wc -c < /proc/cpuinfo',
+      'ls /sys/firmware | wc -l',
+      'touch /sys/firmware/x 2>/dev/null && echo WROTE-MASKED || echo masked-ro',
+      'echo evil > /proc/sys/kernel/domainname 2>/dev/null && echo WROTE-RO || echo ro-refused',
+      'cat /proc/sys/kernel/ostype',
+    ].join('; ')], (c) => {
+      c.linux.maskedPaths = ['/proc/cpuinfo', '/sys/firmware', '/does/not/exist'];
+      c.linux.readonlyPaths = ['/proc/sys'];
+    });
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stdout).toBe('0\n0\nmasked-ro\nro-refused\nLinux\n');
+    expect(fs.readFileSync('/proc/cpuinfo', 'utf8').length).toBeGreaterThan(0);
+  });
+});
+
+describe('seccomp', () => {
+  test('a denied syscall fails with the configured errno; the rest works', () => {
+    const b = bundle(['sh', '-c', 'mkdir /tmp/d 2>&1; echo still-running'], (c) => {
+      c.root.readonly = false;
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+      };
+    });
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stdout).toMatch(/Permission denied\nstill-running\n$/);
+    expect(fs.existsSync(join(b.dir, 'rootfs', 'tmp', 'd'))).toBe(false);
+  });
+  test('with noNewPrivileges the filter is installed last, and the program sees it', () => {
+    const b = bundle(['grep', '-E', 'Seccomp:|NoNewPrivs', '/proc/self/status'], (c) => {
+      c.process.noNewPrivileges = true;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['reboot'], action: 'SCMP_ACT_ERRNO' }] };
+    });
+    expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).stdout).toBe('NoNewPrivs:\t1\nSeccomp:\t2\n');
+  });
+});
