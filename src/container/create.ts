@@ -89,6 +89,17 @@ function awaitInit(init: InitHandle, onHooks: () => void): Promise<void> {
   });
 }
 
+/**
+ * systemd socket activation, as runc does it: LISTEN_FDS in the runtime's environment passes those
+ * fds (from 3) on before any --preserve-fds, and tells the program with LISTEN_FDS and LISTEN_PID=1.
+ */
+function socketActivation(cfg: ContainerConfig): number {
+  const n = Number(process.env.LISTEN_FDS ?? 0);
+  if (!Number.isInteger(n) || n <= 0 || !cfg.process) return 0;
+  cfg.process.env = [...cfg.process.env.filter((e) => !/^LISTEN_(FDS|PID)=/.test(e)), `LISTEN_FDS=${n}`, 'LISTEN_PID=1'];
+  return n;
+}
+
 function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, String(pid));
@@ -102,6 +113,7 @@ function writePidFile(path: string, pid: number): void {
 export async function createContainer(opts: CreateOptions): Promise<Created> {
   const store = new StateStore(opts.root);
   const cfg = loadConfig(opts);
+  opts = { ...opts, preserveFds: opts.preserveFds + socketActivation(cfg) };
   const terminal = cfg.process?.terminal === true;
   if (terminal && opts.consoleSocket === undefined && !opts.foreground) {
     throw new UserError('process.terminal is true: --console-socket is required to receive the pty master');

@@ -168,6 +168,15 @@ describe('fd hygiene', () => {
     expect(one.stdout).toBe('0 1 2 3 4 preserved fd 3\n');
     fs.closeSync(fd3);
     fs.closeSync(fd4);
+    const g3 = fs.openSync(extra, 'r');
+    const g4 = fs.openSync(extra, 'r');
+    const activated = spawnSync(TSRUNC, ['--root', rt.root, 'run', '--bundle', b.dir, uniqueId()], {
+      stdio: ['ignore', 'pipe', 'pipe', g3, g4], encoding: 'utf8', env: { ...process.env, LISTEN_FDS: '2' },
+    });
+    // LISTEN_FDS=2: fds 3 and 4 pass (ls's own dir fd is then 5)
+    expect(activated.stdout).toBe('0 1 2 3 4 5 preserved fd 3\n');
+    fs.closeSync(g3);
+    fs.closeSync(g4);
   });
 });
 
