@@ -165,6 +165,15 @@ export function applyResources(plan: CgroupPlan, res: Resources, extraDevices: D
         case 'swap': write('memory', 'memory.memsw.limit_in_bytes', Number(v)); break;
         case 'swappiness': write('memory', 'memory.swappiness', Number(v)); break;
         case 'disableOOMKiller': if (v === true) write('memory', 'memory.oom_control', 1); break;
+        case 'kernelTCP': write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(v)); break;
+        case 'kernel': {
+          // Deprecated: newer kernels dropped kmem limits (the file may be gone, or ignore writes).
+          const key = Object.keys(plan.paths).find((x) => x.split(',').includes('memory'));
+          if (key && fs.existsSync(join(plan.paths[key], 'memory.kmem.limit_in_bytes'))) write('memory', 'memory.kmem.limit_in_bytes', Number(v));
+          else warnings.push('linux.resources.memory.kernel: this kernel has no kernel memory limits; ignored');
+          break;
+        }
+        case 'checkBeforeUpdate': break;
         default: throw new Error(`linux.resources.memory.${k}: not supported by tsrunc yet`);
       }
     }
