@@ -61,7 +61,9 @@ export function fastParse(argv: readonly string[]): { command: CommandSpec; args
     positionals.push(tok);
   }
   if (!command) return undefined;
-  const names = command.positionals;
+  // Variadic positionals ("name..?") are left to yargs.
+  const names = command.positionals.filter((n) => !n.includes('..'));
+  if (names.length !== command.positionals.length && positionals.length > names.length) return undefined;
   const required = names.filter((n) => !n.endsWith('?')).length;
   if (positionals.length < required || positionals.length > names.length) return undefined;
   names.forEach((n, i) => {

@@ -62,6 +62,14 @@ export const COMMANDS: CommandSpec[] = [
     },
     module: 'run',
   },
+  { name: 'pause', describe: 'freeze every process of a running container', positionals: ['container-id'], options: {}, module: 'pause' },
+  { name: 'resume', describe: 'thaw a paused container', positionals: ['container-id'], options: {}, module: 'resume' },
+  {
+    name: 'ps', describe: 'list the processes of a container', positionals: ['container-id', 'ps-args..?'],
+    options: { format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' } },
+    module: 'ps',
+  },
+  { name: 'features', describe: 'print the features of this runtime (runtime-spec features.md)', positionals: [], options: {}, module: 'features' },
   {
     name: 'spec', describe: 'create a new specification file (config.json)', positionals: [],
     options: {
@@ -80,4 +88,4 @@ export const COMMANDS: CommandSpec[] = [
   },
 ];
 
-export type ParsedArgs = Record<string, string | boolean | number | undefined>;
+export type ParsedArgs = Record<string, string | boolean | number | string[] | undefined>;

@@ -31,7 +31,7 @@ export function yargsParse(argv: readonly string[], version: string): Promise<Ya
     y = y.command(`${c.name}${pos ? ' ' + pos : ''}`, c.describe, (b) => {
       let bb = b.parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false });
       for (const [k, o] of Object.entries(c.options)) bb = bb.option(k, toYargs(o));
-      for (const p of c.positionals) bb = bb.positional(p.replace(/\?$/, ''), { type: 'string' });
+      for (const p of c.positionals) bb = bb.positional(p.replace(/(\.\.)?\?$/, ''), { type: 'string' });
       return bb;
     }, () => {
       chosen = c;
@@ -47,6 +47,7 @@ export function yargsParse(argv: readonly string[], version: string): Promise<Ya
         const args: ParsedArgs = {};
         for (const [k, v] of Object.entries(parsed)) {
           if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') args[k] = v;
+          else if (Array.isArray(v)) args[k] = v.map(String);
         }
         resolve({ kind: 'command', command: chosen, args });
       }

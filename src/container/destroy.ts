@@ -4,6 +4,7 @@ import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
 import { StateStore, type StoredState } from '../state/store';
 import { cgroupPids, removeCgroups } from '../cgroups/manager';
+import { isFrozen, setFrozen } from '../cgroups/freezer';
 import { waitUntil } from '../util/wait';
 import type { Logger } from '../util/log';
 
@@ -44,6 +45,10 @@ export function unmountUnder(dir: string, log: Logger): void {
 
 /** Undoes everything create did: processes, cgroups, state. Mounts die with the mount namespace. */
 export function destroyContainer(store: StateStore, st: StoredState, log: Logger): void {
+  // A frozen process cannot die: thaw after the kill is queued.
+  const frozen = st.cgroup !== undefined && isFrozen(st.cgroup.paths);
+  if (frozen && st.pid !== undefined) signal(st.pid, 9);
+  if (frozen) setFrozen(st.cgroup!.paths, false);
   if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime)) {
     log.warn(`container init ${st.pid} did not die after SIGKILL`);
   }

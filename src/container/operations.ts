@@ -4,6 +4,7 @@ import { UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus, ociState, validateId } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
+import { setFrozen } from '../cgroups/freezer';
 import type { Logger } from '../util/log';
 import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
@@ -88,6 +89,25 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
       if (!isErrno(e, 'ESRCH')) throw e;
     }
   }
+}
+
+/** pause/resume: freeze or thaw every process of a running (paused) container. */
+export function setPaused(store: StateStore, id: string, paused: boolean): void {
+  withDirLock(store.dir(id), () => {
+    const st = store.load(id);
+    const status = deriveStatus(st);
+    const want = paused ? 'running' : 'paused';
+    if (status !== want) throw new UserError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${want}`);
+    if (!st.cgroup) throw new UserError(`container "${id}" has no cgroup to freeze`);
+    setFrozen(st.cgroup.paths, paused);
+  });
+}
+
+/** The pids of every process of the container (its cgroup). */
+export function containerPids(store: StateStore, id: string): number[] {
+  const st = store.load(id);
+  if (deriveStatus(st) === 'stopped' || !st.cgroup) return [];
+  return cgroupPids(st.cgroup.paths);
 }
 
 /** delete: a running container needs force; an unknown id with force is not an error (containerd). */

@@ -3,6 +3,7 @@ import { join } from 'path';
 import { UserError, isErrno } from '../sys/errors';
 import type { Hook, OciState } from '../spec/oci';
 import { isSameLiveProcess } from './proc';
+import { isFrozen } from '../cgroups/freezer';
 
 export const DEFAULT_ROOT = '/run/tsrunc';
 const ID_PATTERN = /^[A-Za-z0-9_+\-.]+$/;
@@ -115,6 +116,7 @@ export function deriveStatus(st: StoredState): Status {
     return isSameLiveProcess(st.creatorPid, st.creatorStartTime) ? 'creating' : 'stopped';
   }
   if (st.pid === undefined || !isSameLiveProcess(st.pid, st.pidStartTime)) return 'stopped';
+  if (st.cgroup && isFrozen(st.cgroup.paths)) return 'paused';
   return st.started ? 'running' : 'created';
 }
 

@@ -1,0 +1,22 @@
+import { execFileSync } from 'child_process';
+import type { CommandContext } from '../context';
+import { StateStore } from '../../state/store';
+import { containerPids } from '../../container/operations';
+import { out } from '../../util/log';
+
+/** ps: json prints the pids; table runs ps(1) (default -ef) and keeps the container's lines, as runc. */
+export function run(ctx: CommandContext): number {
+  const pids = containerPids(new StateStore(ctx.root), String(ctx.args['container-id']));
+  if (ctx.args.format === 'json') {
+    out(JSON.stringify(pids) + '\n');
+    return 0;
+  }
+  const extra = ctx.args['ps-args'];
+  const args = Array.isArray(extra) && extra.length ? extra : ['-ef'];
+  const lines = execFileSync('ps', args, { encoding: 'utf8' }).split('\n');
+  const pidCol = lines[0].trim().split(/\s+/).indexOf('PID');
+  if (pidCol < 0) throw new Error(`ps ${args.join(' ')}: no PID column in its output`);
+  const wanted = new Set(pids);
+  out([lines[0], ...lines.slice(1).filter((l) => wanted.has(Number(l.trim().split(/\s+/)[pidCol])))].join('\n') + '\n');
+  return 0;
+}
