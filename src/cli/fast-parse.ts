@@ -44,6 +44,7 @@ export function fastParse(argv: readonly string[]): { command: CommandSpec; args
         if (i + 1 >= argv.length) return undefined;
         value = argv[++i];
       }
+      if (spec.type === 'strings') return undefined; // repeatable options: yargs
       if (spec.type === 'number') {
         if (!/^\d+$/.test(value)) return undefined;
         args[key] = Number(value);

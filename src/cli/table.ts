@@ -1,7 +1,8 @@
 // The command surface, declared once: yargs is built from this table, and so is the fast parser
 // that handles the plain invocations of the hot commands without paying for yargs.
 
-export type OptionType = 'string' | 'boolean' | 'number';
+/** 'strings': a string option that may be repeated (--env A --env B). */
+export type OptionType = 'string' | 'boolean' | 'number' | 'strings';
 
 export interface OptionSpec {
   type: OptionType;
@@ -19,6 +20,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** module under cli/commands exporting `run(args, ctx)` */
   module: string;
+  /** options end at the first positional (exec ID CMD -c …: -c belongs to CMD) */
+  haltAtPositional?: boolean;
 }
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -61,6 +64,27 @@ export const COMMANDS: CommandSpec[] = [
       keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
     },
     module: 'run',
+  },
+  {
+    name: 'exec', describe: 'run a new process inside a container', positionals: ['container-id', 'command..?'],
+    haltAtPositional: true,
+    options: {
+      process: { type: 'string', alias: 'p', describe: 'path to a process.json (OCI process) to run' },
+      tty: { type: 'boolean', alias: 't', default: false, describe: 'allocate a pseudo-TTY' },
+      'console-socket': { type: 'string', describe: 'unix socket to send the pty master to' },
+      detach: { type: 'boolean', alias: 'd', default: false, describe: 'detach from the process' },
+      'pid-file': { type: 'string', describe: 'file to write the process id to' },
+      cwd: { type: 'string', describe: 'current working directory in the container' },
+      env: { type: 'strings', alias: 'e', describe: 'set an environment variable (repeatable)' },
+      user: { type: 'string', alias: 'u', describe: 'UID[:GID]' },
+      'additional-gids': { type: 'strings', alias: 'g', describe: 'additional group id (repeatable)' },
+      cap: { type: 'strings', alias: 'c', describe: 'add a capability (repeatable)' },
+      'no-new-privs': { type: 'boolean', default: false, describe: 'set no_new_privs' },
+      'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3)' },
+      apparmor: { type: 'string', describe: 'AppArmor profile (AppArmor is not supported here)' },
+      'process-label': { type: 'string', describe: 'SELinux label (SELinux is not supported here)' },
+    },
+    module: 'exec',
   },
   { name: 'pause', describe: 'freeze every process of a running container', positionals: ['container-id'], options: {}, module: 'pause' },
   { name: 'resume', describe: 'thaw a paused container', positionals: ['container-id'], options: {}, module: 'resume' },

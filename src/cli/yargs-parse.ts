@@ -6,15 +6,51 @@ export type YargsOutcome =
   | { kind: 'exit'; code: number; output: string; error?: string };
 
 function toYargs(o: OptionSpec): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: o.type, describe: o.describe };
+  const out: Record<string, unknown> = { type: o.type === 'strings' ? 'string' : o.type, describe: o.describe };
   if (o.alias) out.alias = o.alias;
   if (o.default !== undefined) out.default = o.default;
   if (o.choices) out.choices = o.choices;
   return out;
 }
 
+function takesValue(name: string, short: boolean, tables: Record<string, OptionSpec>[]): boolean {
+  for (const t of tables) {
+    for (const [k, o] of Object.entries(t)) {
+      if (short ? o.alias === name : k === name) return o.type !== 'boolean';
+    }
+  }
+  return false;
+}
+
+/**
+ * For commands whose options end at the first positional (exec ID CMD ARGS…): splits argv into
+ * what yargs parses (up to the container id) and the command to run, untouched.
+ */
+function splitAtPositional(argv: readonly string[]): { head: string[]; rest?: string[] } {
+  let command: CommandSpec | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    const tables = command ? [command.options, GLOBAL_OPTIONS] : [GLOBAL_OPTIONS];
+    if (tok === '--') return { head: [...argv] };
+    if (tok.startsWith('-') && tok !== '-') {
+      if (tok.includes('=')) continue;
+      const long = tok.startsWith('--');
+      if (takesValue(tok.slice(long ? 2 : 1), !long, tables)) i++;
+      continue;
+    }
+    if (!command) {
+      command = COMMANDS.find((c) => c.name === tok);
+      if (!command?.haltAtPositional) return { head: [...argv] };
+      continue;
+    }
+    return { head: argv.slice(0, i + 1), rest: argv.slice(i + 1) };
+  }
+  return { head: [...argv] };
+}
+
 /** Full parsing with yargs: help, version, and every error message for malformed command lines. */
-export function yargsParse(argv: readonly string[], version: string): Promise<YargsOutcome> {
+export function yargsParse(fullArgv: readonly string[], version: string): Promise<YargsOutcome> {
+  const { head: argv, rest } = splitAtPositional(fullArgv);
   let chosen: CommandSpec | undefined;
   let y = yargs([...argv])
     .scriptName('tsrunc')
@@ -49,6 +85,7 @@ export function yargsParse(argv: readonly string[], version: string): Promise<Ya
           if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') args[k] = v;
           else if (Array.isArray(v)) args[k] = v.map(String);
         }
+        if (rest) args.command = rest;
         resolve({ kind: 'command', command: chosen, args });
       }
     });

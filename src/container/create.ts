@@ -13,7 +13,8 @@ import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups, createCgroups, addProcess, applyResources, removeCgroups } from '../cgroups/manager';
 import { checkSysctls } from '../process/sysctl';
 import { bearInit } from '../process/birth';
-import { encodeBootstrap, type InitBootstrap, type InitMessage } from '../process/bootstrap';
+import { encodeBootstrap, encodeJson, type InitBootstrap, type InitMessage } from '../process/bootstrap';
+import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
@@ -147,6 +148,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     let consolePeer: number | undefined;
     try {
       store.save(state);
+      // Kept for exec: the normalised configuration (mode 0600: it may hold secrets in env).
+      fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       const sys = libc();
       const fifoPath = store.fifoPath(opts.id);
       sys.mkfifo(fifoPath, 0o622);

@@ -110,7 +110,7 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
     sys.setresgid(0);
     sys.setresuid(0);
     // Paths first: joining a mount namespace changes what paths mean.
-    const joined = opts.namespaces.filter((n) => n.type !== 'user' && n.type !== 'cgroup' && n.path !== undefined)
+    const joined = opts.namespaces.filter((n) => n.type !== 'user' && n.path !== undefined)
       .map((n) => ({ n, fd: fs.openSync(n.path!, C.O_RDONLY) }));
     if (opts.namespaces.some((n) => n.type === 'mount')) sys.unshare(C.CLONE_FS);
     for (const { n, fd } of joined.sort((a, b) => Number(a.n.type === 'mount') - Number(b.n.type === 'mount'))) {
@@ -123,9 +123,10 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
     if (fresh & C.CLONE_NEWNS) protectRuntime(sys);
     const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
     for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-    stdio.push(syncChild, opts.fifoFd);
+    stdio.push(syncChild);
+    if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
     if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
-    const c2 = spawn(process.execPath, [initScript(), String(syncFd)], { stdio, detached: true, env: {} });
+    const c2 = spawn(process.execPath, [initScript(opts.script), String(syncFd)], { stdio, detached: true, env: {} });
     if (c2.pid === undefined) throw new Error('could not start the container init process');
     send(ctl, `P${c2.pid}\n`);
     sys.exit(0);

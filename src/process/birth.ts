@@ -8,16 +8,18 @@ import type { IdMapping } from '../spec/oci';
 import { inNamespaces } from '../namespaces/enter';
 import { protectRuntime } from './protect-runtime';
 
-export function initScript(): string {
-  return join(__dirname, 'init-main.js');
+export function initScript(script = 'init-main.js'): string {
+  return join(__dirname, script);
 }
 
 export interface BirthOptions {
   namespaces: readonly NamespaceConfig[];
   uidMappings: readonly IdMapping[];
   gidMappings: readonly IdMapping[];
-  /** the exec fifo, open read-write; it becomes init's fd syncFd + 1 */
-  fifoFd: number;
+  /** the exec fifo, open read-write; it becomes init's fd syncFd + 1 (not for exec) */
+  fifoFd?: number;
+  /** the program to run: init-main.js (create) or exec-main.js (exec) */
+  script?: string;
   /** the connected console socket (process.terminal); init's fd syncFd + 2 */
   consoleFd?: number;
   preserveFds: number;
@@ -35,12 +37,13 @@ export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
   const syncFd = 3 + opts.preserveFds;
   const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe', opts.fifoFd);
+  stdio.push('pipe');
+  if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
   if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
   const newMountNs = opts.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
   const child = inNamespaces(sys, opts.namespaces, () => {
     if (newMountNs) protectRuntime(sys);
-    return spawn(process.execPath, [initScript(), String(syncFd)], {
+    return spawn(process.execPath, [initScript(opts.script), String(syncFd)], {
       stdio,
       detached: true, // its own session, as runc's init
       env: {}, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init

@@ -1,4 +1,4 @@
-import type { ContainerConfig } from '../spec/config';
+import type { ContainerConfig, ProcessConfig, SeccompProgram } from '../spec/config';
 
 /** What the creating runtime hands to the container's init process (as a file in the state dir). */
 export interface InitBootstrap {
@@ -28,12 +28,27 @@ export type InitMessage = { type: 'ready' } | { type: 'hooks' } | { type: 'error
 export const INIT_COMM = 'tsrunc:init';
 
 // Capability masks and rlimits are 64-bit: carried as tagged strings through JSON.
-export function encodeBootstrap(b: InitBootstrap): string {
+export function encodeJson(b: unknown): string {
   return JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
 }
 
-export function decodeBootstrap(text: string): InitBootstrap {
+export function decodeJson<T>(text: string): T {
   return JSON.parse(text, (_k, v: unknown) =>
     (v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
-      ? BigInt((v as { $bigint: string }).$bigint) : v)) as InitBootstrap;
+      ? BigInt((v as { $bigint: string }).$bigint) : v)) as T;
 }
+
+export const encodeBootstrap = (b: InitBootstrap): string => encodeJson(b);
+export const decodeBootstrap = (text: string): InitBootstrap => decodeJson<InitBootstrap>(text);
+
+/** What `exec` hands to the process it starts inside a running container. */
+export interface ExecBootstrap {
+  process: ProcessConfig;
+  /** the container's mount namespace, joined by the exec process's own main thread */
+  mountNs: string;
+  seccomp?: SeccompProgram;
+  preserveFds: number;
+  nofileSoft?: string;
+}
+
+export const EXEC_COMM = 'tsrunc:exec';

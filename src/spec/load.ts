@@ -6,8 +6,8 @@ import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
 import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
 import { compileSeccomp, type SeccompConfig } from '../security/seccomp';
-import type { ContainerConfig, MountConfig, NamespaceConfig } from './config';
-import type { NamespaceType, Spec } from './oci';
+import type { ContainerConfig, MountConfig, NamespaceConfig, ProcessConfig } from './config';
+import type { NamespaceType, Process, Spec } from './oci';
 import { schemaProblems } from './validate';
 
 export interface LoadOptions {
@@ -35,6 +35,50 @@ export function readSpec(bundle: string): Spec {
   return raw as Spec;
 }
 
+/**
+ * The semantic checks and normalisation of an OCI process (config.json's, or exec's --process).
+ * `where` names the field in messages.
+ */
+export function buildProcess(proc: Process, where: string, warn: (msg: string) => void): ProcessConfig {
+  const fail = (msg: string): never => {
+    throw new UserError(`${where === 'process' ? 'config.json: ' : ''}${where}${msg}`);
+  };
+  if (!proc.args || proc.args.length === 0) fail('.args: must contain at least one entry');
+  if (!isAbsolute(proc.cwd)) fail(`.cwd: "${proc.cwd}" must be an absolute path`);
+  if (proc.commandLine !== undefined) fail('.commandLine: is for Windows only');
+  if (proc.apparmorProfile) fail('.apparmorProfile: AppArmor is not enabled on this system');
+  if (proc.selinuxLabel) fail('.selinuxLabel: SELinux is not enabled on this system');
+  for (const f of ['scheduler', 'ioPriority', 'execCPUAffinity'] as const) {
+    if (proc[f] !== undefined) fail(`.${f}: not supported by tsrunc yet`);
+  }
+  (proc.env ?? []).forEach((e, i) => {
+    if (!e.includes('=')) fail(`.env[${i}]: "${e}" is not of the form KEY=value`);
+  });
+  let capabilities;
+  let rlimits;
+  try {
+    capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn) : undefined;
+    rlimits = resolveRlimits(proc.rlimits ?? []);
+  } catch (e) {
+    return fail(`.${(e as Error).message.replace(/^process\./, '')}`);
+  }
+  return {
+    args: proc.args!,
+    env: proc.env ?? [],
+    cwd: proc.cwd,
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    additionalGids: proc.user.additionalGids ?? [],
+    umask: proc.user.umask,
+    terminal: proc.terminal === true,
+    consoleSize: proc.consoleSize,
+    capabilities,
+    rlimits,
+    noNewPrivileges: proc.noNewPrivileges === true,
+    oomScoreAdj: proc.oomScoreAdj,
+  };
+}
+
 /** Turns a validated spec into the runtime's internal configuration; semantic checks live here. */
 export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOptions = {}): ContainerConfig {
   const warn = opts.warn ?? (() => undefined);
@@ -52,18 +96,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     fail(`root.path: ${rootfs} does not exist`);
   }
 
-  const proc = spec.process ?? { user: { uid: 0, gid: 0 }, cwd: '/', args: [] };
-  if (spec.process && (!proc.args || proc.args.length === 0)) fail('process.args: must contain at least one entry');
-  if (!isAbsolute(proc.cwd)) fail(`process.cwd: "${proc.cwd}" must be an absolute path`);
-  if (proc.commandLine !== undefined) fail('process.commandLine: is for Windows only');
-  if (proc.apparmorProfile) fail('process.apparmorProfile: AppArmor is not enabled on this system');
-  if (proc.selinuxLabel) fail('process.selinuxLabel: SELinux is not enabled on this system');
-  for (const f of ['scheduler', 'ioPriority', 'execCPUAffinity'] as const) {
-    if (proc[f] !== undefined) fail(`process.${f}: not supported by tsrunc yet`);
-  }
-  (proc.env ?? []).forEach((e, i) => {
-    if (!e.includes('=')) fail(`process.env[${i}]: "${e}" is not of the form KEY=value`);
-  });
+  const processConfig = spec.process && buildProcess(spec.process, 'process', warn);
 
   const linux = spec.linux ?? {};
   const namespaces: NamespaceConfig[] = [];
@@ -142,14 +175,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   if (linux.intelRdt !== undefined) fail('linux.intelRdt: not supported by tsrunc yet');
   if (linux.personality !== undefined) fail('linux.personality: not supported by tsrunc yet');
 
-  let capabilities;
-  let rlimits;
-  try {
-    capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn) : undefined;
-    rlimits = resolveRlimits(proc.rlimits ?? []);
-  } catch (e) {
-    return fail((e as Error).message);
-  }
   let seccomp;
   if (linux.seccomp) {
     try {
@@ -166,21 +191,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     rootfs,
     rootReadonly: spec.root!.readonly === true,
     seccomp,
-    process: spec.process && {
-      args: proc.args!,
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      uid: proc.user.uid,
-      gid: proc.user.gid,
-      additionalGids: proc.user.additionalGids ?? [],
-      umask: proc.user.umask,
-      terminal: proc.terminal === true,
-      consoleSize: proc.consoleSize,
-      capabilities,
-      rlimits,
-      noNewPrivileges: proc.noNewPrivileges === true,
-      oomScoreAdj: proc.oomScoreAdj,
-    },
+    process: processConfig,
     namespaces,
     uidMappings: linux.uidMappings ?? [],
     gidMappings: linux.gidMappings ?? [],

@@ -1,0 +1,77 @@
+import * as fs from 'fs';
+import type { CommandContext } from '../context';
+import { str } from '../context';
+import { UserError } from '../../sys/errors';
+import { execInContainer } from '../../container/exec';
+import { buildProcess } from '../../spec/load';
+import { schemaProblems } from '../../spec/validate';
+import { CAPABILITIES } from '../../security/capabilities';
+import type { ProcessConfig } from '../../spec/config';
+import type { Process } from '../../spec/oci';
+
+function list(v: unknown): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+function fromFile(file: string, warn: (m: string) => void): ProcessConfig {
+  let proc: unknown;
+  try {
+    proc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`--process ${file}: ${(e as Error).message}`);
+  }
+  // The process schema is part of config.json's: validate it in that frame.
+  const problems = schemaProblems('config', { ociVersion: '1.0.0', root: { path: '/' }, process: proc });
+  if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
+  return buildProcess(proc as Process, '--process', warn);
+}
+
+/** runc's rules: the container's own process is the base; flags override it. */
+function fromFlags(ctx: CommandContext, base: ProcessConfig | undefined): ProcessConfig {
+  const a = ctx.args;
+  const args = list(a.command);
+  if (!args.length) throw new UserError('exec: a command (or --process) is required');
+  const p: ProcessConfig = base
+    ? { ...base, args, terminal: a.tty === true, consoleSize: undefined }
+    : { args, env: [], cwd: '/', uid: 0, gid: 0, additionalGids: [], terminal: a.tty === true, rlimits: [], noNewPrivileges: false };
+  if (str(a, 'cwd')) p.cwd = str(a, 'cwd')!;
+  p.env = [...p.env, ...list(a.env)];
+  const user = str(a, 'user');
+  if (user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(user);
+    if (!m) throw new UserError(`--user "${user}": expected UID[:GID] (numeric)`);
+    p.uid = Number(m[1]);
+    p.gid = m[2] !== undefined ? Number(m[2]) : p.gid;
+  }
+  const gids = list(a['additional-gids']);
+  if (gids.length) {
+    if (gids.some((g) => !/^\d+$/.test(g))) throw new UserError('--additional-gids: numeric group ids only');
+    p.additionalGids = gids.map(Number);
+  }
+  for (const cap of list(a.cap)) {
+    const n = CAPABILITIES.indexOf(cap);
+    if (n < 0) throw new UserError(`--cap: unknown capability "${cap}"`);
+    const bit = 1n << BigInt(n);
+    const c = p.capabilities ?? { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
+    p.capabilities = { ...c, bounding: c.bounding | bit, effective: c.effective | bit, permitted: c.permitted | bit };
+  }
+  if (a['no-new-privs'] === true) p.noNewPrivileges = true;
+  return p;
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const a = ctx.args;
+  if (str(a, 'apparmor')) throw new UserError('--apparmor: AppArmor is not enabled on this system');
+  if (str(a, 'process-label')) throw new UserError('--process-label: SELinux is not enabled on this system');
+  const file = str(a, 'process');
+  return execInContainer({
+    root: ctx.root,
+    id: String(a['container-id']),
+    process: (base) => (file ? fromFile(file, (m) => ctx.log.warn(m)) : fromFlags(ctx, base)),
+    detach: a.detach === true,
+    pidFile: str(a, 'pid-file'),
+    consoleSocket: str(a, 'console-socket'),
+    preserveFds: Number(a['preserve-fds'] ?? 0),
+    log: ctx.log,
+  });
+}
