@@ -11,6 +11,16 @@ const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // glibc reserves the first two real-time signals for its own use.
 const NSIG = 65;
 
+// Named koffi types live as long as the native module, which may outlive this module's instance
+// (test runners reload JavaScript, not native code): declare each once.
+function structOnce(name: string, def: Record<string, string>): void {
+  try {
+    koffi.struct(name, def);
+  } catch (e) {
+    if (!/Duplicate type name/.test((e as Error).message)) throw e;
+  }
+}
+
 export function makeKoffiLibc(): Libc {
   const lib = koffi.load('libc.so.6');
   const f = <T extends (...args: never[]) => unknown>(decl: string): T => lib.func(decl) as unknown as T;
@@ -50,8 +60,8 @@ export function makeKoffiLibc(): Libc {
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
   const dup2 = f<(a: number, b: number) => number>('int dup2(int, int)');
   const poll = f<(fds: Buffer, n: number, t: number) => number>('int poll(void *, unsigned long, int)');
-  koffi.struct('tsrunc_iovec', { base: 'void *', len: 'size_t' });
-  koffi.struct('tsrunc_msghdr', {
+  structOnce('tsrunc_iovec', { base: 'void *', len: 'size_t' });
+  structOnce('tsrunc_msghdr', {
     name: 'void *', namelen: 'uint32_t', iov: 'tsrunc_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
   });
   type Msghdr = { name: null; namelen: number; iov: { base: Buffer; len: number }[]; iovlen: number; control: Buffer; controllen: number; flags: number };
@@ -65,7 +75,7 @@ export function makeKoffiLibc(): Libc {
   const unlockpt = f<(fd: number) => number>('int unlockpt(int)');
   const ptsnameR = f<(fd: number, b: Buffer, l: number) => number>('int ptsname_r(int, _Out_ char *, size_t)');
   const ioctlPtr = f<(fd: number, req: number, arg: Buffer) => number>('int ioctl(int, unsigned long, void *)');
-  koffi.struct('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
+  structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
