@@ -93,6 +93,31 @@ export const COMMANDS: CommandSpec[] = [
     options: { format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' } },
     module: 'ps',
   },
+  {
+    name: 'update', describe: 'update the resource limits of a container', positionals: ['container-id'],
+    options: {
+      resources: { type: 'string', alias: 'r', describe: 'path to a JSON linux.resources object, or - for stdin' },
+      memory: { type: 'string', describe: 'memory limit (bytes, or 512m, 1g…)' },
+      'memory-reservation': { type: 'string', describe: 'memory soft limit' },
+      'memory-swap': { type: 'string', describe: 'memory plus swap limit' },
+      'cpu-shares': { type: 'string', describe: 'CPU shares (relative weight)' },
+      'cpu-period': { type: 'string', describe: 'CPU CFS period in microseconds' },
+      'cpu-quota': { type: 'string', describe: 'CPU CFS quota in microseconds' },
+      'cpuset-cpus': { type: 'string', describe: 'CPUs to use (0-3, 0,1)' },
+      'cpuset-mems': { type: 'string', describe: 'memory nodes to use' },
+      'pids-limit': { type: 'string', describe: 'maximum number of pids' },
+      'blkio-weight': { type: 'string', describe: 'block IO weight (not supported yet)' },
+    },
+    module: 'update',
+  },
+  {
+    name: 'events', describe: 'print container events and resource statistics', positionals: ['container-id'],
+    options: {
+      stats: { type: 'boolean', default: false, describe: 'print the statistics once and exit' },
+      interval: { type: 'string', default: '5s', describe: 'time between statistics events' },
+    },
+    module: 'events',
+  },
   { name: 'features', describe: 'print the features of this runtime (runtime-spec features.md)', positionals: [], options: {}, module: 'features' },
   {
     name: 'spec', describe: 'create a new specification file (config.json)', positionals: [],

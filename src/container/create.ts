@@ -203,7 +203,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
       const rules = cfg.deviceRules.length ? extraRules : [];
       try {
-        for (const w of applyResources(plan, cfg.resources, rules).warnings) opts.log.warn(w);
+        // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
+        for (const w of applyResources(plan, { ...cfg.resources, pids: undefined }, rules).warnings) opts.log.warn(w);
       } catch (e) {
         throw new UserError(`config.json: ${(e as Error).message}`);
       }
@@ -215,6 +216,13 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         runHooks('createRuntime', cfg.hooks.createRuntime, st);
       });
 
+      if (cfg.resources.pids) {
+        try {
+          applyResources(plan, { pids: cfg.resources.pids }, []);
+        } catch (e) {
+          throw new UserError(`config.json: ${(e as Error).message}`);
+        }
+      }
       if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
       state.ready = true;
       store.save(state);

@@ -26,7 +26,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { IdMapping } from '../spec/oci';
 import type { BirthOptions } from './birth';
-import { initScript } from './birth';
+import { initScript, INIT_ENV, INIT_NODE_FLAGS } from './birth';
 import { protectRuntime } from './protect-runtime';
 import type { InitExit, InitHandle } from './init-handle';
 
@@ -126,7 +126,7 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
     stdio.push(syncChild);
     if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
     if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
-    const c2 = spawn(process.execPath, [initScript(opts.script), String(syncFd)], { stdio, detached: true, env: {} });
+    const c2 = spawn(process.execPath, [...INIT_NODE_FLAGS, initScript(opts.script), String(syncFd)], { stdio, detached: true, env: INIT_ENV });
     if (c2.pid === undefined) throw new Error('could not start the container init process');
     send(ctl, `P${c2.pid}\n`);
     sys.exit(0);

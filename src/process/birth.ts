@@ -8,6 +8,10 @@ import type { IdMapping } from '../spec/oci';
 import { inNamespaces } from '../namespaces/enter';
 import { protectRuntime } from './protect-runtime';
 
+// As few threads as can be: the container's pids limit counts them until init execs.
+export const INIT_NODE_FLAGS = ['--single-threaded'];
+export const INIT_ENV = { UV_THREADPOOL_SIZE: '1' };
+
 export function initScript(script = 'init-main.js'): string {
   return join(__dirname, script);
 }
@@ -43,10 +47,10 @@ export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
   const newMountNs = opts.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
   const child = inNamespaces(sys, opts.namespaces, () => {
     if (newMountNs) protectRuntime(sys);
-    return spawn(process.execPath, [initScript(opts.script), String(syncFd)], {
+    return spawn(process.execPath, [...INIT_NODE_FLAGS, initScript(opts.script), String(syncFd)], {
       stdio,
       detached: true, // its own session, as runc's init
-      env: {}, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init
+      env: INIT_ENV, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init
     });
   });
   if (child.pid === undefined) {

@@ -146,7 +146,6 @@ function main(): void {
   let fifoFd: number;
   try {
     fifoFd = setup(boot);
-    send({ type: 'ready' });
   } catch (e) {
     fail(e);
   }
@@ -161,6 +160,13 @@ function main(): void {
     if (err || n !== 1) process.exit(1);
     startProgram(boot);
   });
+  // Only now: the read above started the thread pool. After ready, a pids limit may be applied,
+  // and init must not need to create another thread.
+  try {
+    send({ type: 'ready' });
+  } catch (e) {
+    fail(e);
+  }
 }
 
 main();

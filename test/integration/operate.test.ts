@@ -63,3 +63,47 @@ test('features describes what tsrunc supports', () => {
   expect(f.linux.seccomp.enabled).toBe(true);
   expect(f.linux.apparmor.enabled).toBe(false);
 });
+
+describe('resources (cgroup v1 on this host)', () => {
+  test('a memory limit OOM-kills a hog', async () => {
+    const b = makeBundle(['sh', '-c', 'a=xxxxxxxxxxxxxxxx; while :; do a="$a$a"; done'], (c) => {
+      c.linux.resources.memory = { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 };
+    });
+    bundles.push(b);
+    const id = uniqueId();
+    const r = rt.run(['run', '--bundle', b.dir, id]);
+    expect(r.status).toBe(137); // SIGKILL from the OOM killer
+  });
+
+  test('a pids limit stops a fork bomb', () => {
+    const b = makeBundle(['sh', '-c', 'for i in $(seq 30); do (sleep 2 &) 2>/dev/null || echo refused; done | sort | uniq -c; ls /proc | grep -c "^[0-9]"'], (c) => {
+      c.linux.resources.pids = { limit: 10 };
+    });
+    bundles.push(b);
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    const [refused, procs] = r.stdout.trim().split('\n');
+    // at most 10 tasks: most of the 30 forks were refused
+    expect(Number(refused.trim().split(/\s+/)[0])).toBeGreaterThanOrEqual(20);
+    expect(refused).toMatch(/refused$/);
+    expect(Number(procs)).toBeLessThanOrEqual(10);
+  });
+
+  test('update changes a limit the container sees; events --stats reports usage and limits', () => {
+    const b = makeBundle(['sleep', '30'], (c) => {
+      c.mounts = c.mounts.map((m: { destination: string; options?: string[] }) => (m.destination === '/sys/fs/cgroup' ? { ...m, options: ['ro'] } : m));
+    });
+    bundles.push(b);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    const seen = () => rt.ok(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max']).trim().split('\n');
+    rt.ok(['update', '--memory', '64m', '--pids-limit', '42', id]);
+    expect(seen()).toEqual([String(64 * 1024 * 1024), '42']);
+    rt.ok(['update', '--resources', '-', id], { input: JSON.stringify({ memory: { limit: 48 * 1024 * 1024 } }) });
+    expect(seen()[0]).toBe(String(48 * 1024 * 1024));
+    const ev = JSON.parse(rt.ok(['events', '--stats', id]));
+    expect(ev).toMatchObject({ type: 'stats', id, data: { memory: { usage: { limit: 48 * 1024 * 1024 } }, pids: { limit: 42 } } });
+    expect(ev.data.pids.current).toBeGreaterThanOrEqual(1);
+    expect(rt.run(['update', '--memory', 'lots', id]).stderr).toMatch(/--memory: "lots" is not a size/);
+  });
+});
