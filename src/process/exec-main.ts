@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
-import { execProgram, findExecutable } from './exec-program';
+import { adoptTerminal, execProgram, findExecutable } from './exec-program';
 import { decodeJson, EXEC_COMM, type ExecBootstrap, type InitMessage } from './bootstrap';
 
 const sys = libc();
@@ -30,7 +30,7 @@ function readLine(fd: number): string | undefined {
 
 function main(): void {
   let boot: ExecBootstrap;
-  let slave: number | undefined;
+  let slave: number;
   let exe: string;
   try {
     sys.setThreadName(EXEC_COMM);
@@ -52,6 +52,7 @@ function main(): void {
       sys.sendFd(CONSOLE_FD, master, slavePath);
       fs.closeSync(master);
       fs.closeSync(CONSOLE_FD);
+      adoptTerminal(sys, slave);
     }
     exe = findExecutable(p.args[0], p.env, p.cwd);
     send({ type: 'ready' });
@@ -64,7 +65,7 @@ function main(): void {
   }
   try {
     const seccomp = boot.seccomp && { program: Buffer.from(boot.seccomp.program, 'base64'), flags: boot.seccomp.flags };
-    execProgram(sys, boot.process, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp, terminalFd: slave });
+    execProgram(sys, boot.process, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
   } catch (e) {
     fs.writeSync(2, `tsrunc exec: ${(e as Error).message}\n`);
     process.exit(127);

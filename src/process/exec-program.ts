@@ -74,8 +74,16 @@ export interface ExecOptions {
   preserveFds: number;
   nofileSoft?: string;
   seccomp?: { program: Buffer; flags: number };
-  /** the pty slave: becomes the controlling terminal and stdio */
-  terminalFd?: number;
+}
+
+/**
+ * The pty slave becomes the controlling terminal and stdio right away, at create: the caller's
+ * stdio must be let go (containerd's shim waits for EOF on the pipes it gave `create`).
+ */
+export function adoptTerminal(sys: Libc, slave: number): void {
+  sys.setControllingTerminal(slave);
+  for (const fd of [0, 1, 2]) sys.dup2(slave, fd);
+  fs.closeSync(slave);
 }
 
 /**
@@ -95,10 +103,6 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
 
   const env = withHome(p.env, p.uid);
   const keep = 3 + opts.preserveFds;
-  if (opts.terminalFd !== undefined) {
-    sys.setControllingTerminal(opts.terminalFd);
-    for (const fd of [0, 1, 2]) sys.dup2(opts.terminalFd, fd);
-  }
   // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
   const openFds = listFds();
 

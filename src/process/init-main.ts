@@ -7,7 +7,7 @@ import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
 import { mountNsMode } from '../spec/config';
-import { execProgram, findExecutable } from './exec-program';
+import { adoptTerminal, execProgram, findExecutable } from './exec-program';
 import { decodeBootstrap, INIT_COMM, type InitBootstrap, type InitMessage } from './bootstrap';
 import { runHooks } from '../hooks/run';
 import type { ProcessConfig } from '../spec/config';
@@ -15,7 +15,6 @@ import type { ProcessConfig } from '../spec/config';
 const SYNC_FD = Number(process.argv[2]);
 const FIFO_FD = SYNC_FD + 1;
 const CONSOLE_FD = SYNC_FD + 2;
-let ptySlave: number | undefined;
 
 /**
  * A pty from the container's own devpts (after pivot_root, so /dev/ptmx is the container's): the
@@ -35,6 +34,7 @@ function setupConsole(p: ProcessConfig): number {
   sys.sendFd(CONSOLE_FD, master, slavePath);
   fs.closeSync(master);
   fs.closeSync(CONSOLE_FD);
+  adoptTerminal(sys, slave);
   return slave;
 }
 
@@ -96,7 +96,7 @@ function setup(boot: InitBootstrap): number {
   const fifoFd = FIFO_FD;
   enterRootfs(sys, cfg, boot.noPivot, mode);
   applySysctls(cfg.sysctl);
-  if (cfg.process?.terminal) ptySlave = setupConsole(cfg.process);
+  if (cfg.process?.terminal) setupConsole(cfg.process);
   finalizeRootfs(sys, cfg);
   return fifoFd;
 }
@@ -119,7 +119,7 @@ function startProgram(boot: InitBootstrap): never {
   try {
     const exe = findExecutable(p.args[0], p.env, p.cwd);
     const seccomp = boot.config.seccomp && { program: Buffer.from(boot.config.seccomp.program, 'base64'), flags: boot.config.seccomp.flags };
-    return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp, terminalFd: ptySlave });
+    return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
