@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v busybox >/dev/null && busybox 2>&1 | head -1 | grep -q BusyBox && ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' || need+=(busybox-static)
 command -v runc >/dev/null || need+=(runc)
+command -v containerd >/dev/null && command -v ctr >/dev/null && command -v containerd-shim-runc-v2 >/dev/null || need+=(containerd)
+command -v script >/dev/null || need+=(bsdutils)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

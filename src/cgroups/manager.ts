@@ -84,16 +84,23 @@ export function cgroupPids(paths: Record<string, string>): number[] {
   return [];
 }
 
-/** Removes the directories this runtime created, deepest first; waits briefly for exiting tasks. */
+/**
+ * Removes the directories this runtime created, deepest first. The container's own cgroups may
+ * need a moment for exiting tasks; a parent it created stays while other cgroups live in it
+ * (containerd puts a namespace's containers under one parent).
+ */
 export function removeCgroups(created: readonly string[]): string[] {
   const failed: string[] = [];
-  for (const d of [...created].sort((a, b) => b.length - a.length)) {
+  const sorted = [...created].sort((a, b) => b.length - a.length);
+  const leaves = new Set(sorted.filter((d) => !sorted.some((o) => o !== d && o.startsWith(d + '/'))));
+  for (const d of sorted) {
     for (let attempt = 0; ; attempt++) {
       try {
         fs.rmdirSync(d);
         break;
       } catch (e) {
         if (isErrno(e, 'ENOENT')) break;
+        if (!leaves.has(d) && (isErrno(e, 'EBUSY') || isErrno(e, 'ENOTEMPTY'))) break; // shared parent
         if (isErrno(e, 'EBUSY') && attempt < 500) {
           sleepSync(2);
           continue;

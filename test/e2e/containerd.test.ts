@@ -1,0 +1,160 @@
+// containerd drives tsrunc through its runc v2 shim (`ctr run --runc-binary`), end to end: our own
+// containerd (unix socket only, CRI off, no TCP listener), a busybox image built here and imported
+// (no registry). Every scenario runs against tsrunc and against Debian's runc.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import { REPO, TSRUNC, makeBundle } from '../helpers/bundle';
+import { buildOciArchive } from '../helpers/oci-image';
+
+const IMAGE = 'docker.io/library/busybox:tsrunc-e2e';
+const NS = `tsrunc-e2e-${process.pid}`;
+const RUNC = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim();
+let dir: string;
+let daemon: ChildProcess;
+let sock: string;
+
+function ctr(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
+  const argv = ['-a', sock, '-n', NS, ...args];
+  // --tty needs a terminal on ctr's side: script(1) provides one.
+  const r = opts.tty
+    ? spawnSync('script', ['-qec', ['ctr', ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnSync('ctr', argv, { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-containerd-'));
+  sock = join(dir, 'containerd.sock');
+  fs.writeFileSync(join(dir, 'config.toml'), [
+    'version = 2',
+    `root = "${dir}/root"`,
+    `state = "${dir}/state"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]',
+    '[grpc]', `  address = "${sock}"`,
+    '[ttrpc]', `  address = "${sock}.ttrpc"`,
+    '[debug]', '  address = ""',
+    '[metrics]', '  address = ""',
+  ].join('\n') + '\n');
+  const log = fs.openSync(join(dir, 'containerd.log'), 'w');
+  daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', log, log], detached: true });
+  for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(fs.existsSync(sock)).toBe(true);
+  // A busybox image from the same rootfs the other tests use.
+  const b = makeBundle(['true']);
+  buildOciArchive(join(b.dir, 'rootfs'), IMAGE, join(dir, 'image.tar'), join(dir, 'image'));
+  b.remove();
+  const imp = ctr(['images', 'import', join(dir, 'image.tar')]);
+  expect(imp.stderr).toBe('');
+}, 120000);
+
+afterAll(() => {
+  for (const t of ctr(['task', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    ctr(['task', 'kill', '-s', 'SIGKILL', t]);
+  }
+  for (const c of ctr(['containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    ctr(['task', 'delete', '-f', c]);
+    ctr(['containers', 'delete', c]);
+  }
+  if (daemon?.pid) process.kill(daemon.pid, 'SIGTERM');
+  // containerd's mounts (rootfs snapshots) are gone with their containers; detach any left anyway.
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
+    const mp = line.split(' ')[4];
+    if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(`/run/containerd/runc/${NS}`, { recursive: true, force: true });
+  // containerd puts a namespace's containers under /<namespace> in every hierarchy; runc leaves
+  // that parent behind, and tsrunc keeps it while other containers use it: remove what is empty.
+  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+    try {
+      fs.rmdirSync(join('/sys/fs/cgroup', h, NS));
+    } catch {
+      // not there, or not a hierarchy
+    }
+  }
+}, 60000);
+
+const runtimes: [string, string][] = [['tsrunc', TSRUNC], ['runc', RUNC]];
+
+describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
+
+  const id = (s: string) => `${name}-${s}`;
+
+  test('echo: output and exit code 0', () => {
+    const r = ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id('echo'), 'echo', 'hello from containerd']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hello from containerd\n');
+    expect(r.status).toBe(0);
+  });
+
+  test('exit code 7 is propagated', () => {
+    expect(ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id('exit7'), 'sh', '-c', 'exit 7']).status).toBe(7);
+  });
+
+  test('a detached task: exec into it, ps, pause and resume, kill --all', async () => {
+    const t = id('detached');
+    expect(ctr(['run', '-d', '--runc-binary', binary, IMAGE, t, 'sh', '-c', 'sleep 60 & sleep 61']).status).toBe(0);
+    const e = ctr(['task', 'exec', '--exec-id', 'e1', t, 'sh', '-c', 'echo exec-ok; cat /proc/1/cmdline | tr "\\0" " "']);
+    // busybox sh execs its last command: pid 1 is "sleep 61"
+    expect(e.stdout).toBe('exec-ok\nsleep 61 ');
+    expect(e.status).toBe(0);
+    const ps = ctr(['task', 'ps', t]).stdout.trim().split('\n');
+    expect(ps.length).toBe(1 + 2); // header + the two sleeps
+    expect(ctr(['task', 'pause', t]).status).toBe(0);
+    expect(ctr(['task', 'ls']).stdout).toMatch(new RegExp(`${t}\\s+\\d+\\s+PAUSED`));
+    expect(ctr(['task', 'resume', t]).status).toBe(0);
+    expect(ctr(['task', 'ls']).stdout).toMatch(new RegExp(`${t}\\s+\\d+\\s+RUNNING`));
+    expect(ctr(['task', 'kill', '--all', '-s', 'SIGKILL', t]).status).toBe(0);
+    for (let i = 0; i < 100 && !/STOPPED/.test(ctr(['task', 'ls']).stdout.split('\n').find((l) => l.startsWith(t)) ?? ''); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ctr(['task', 'delete', t]).status).toBe(0);
+    expect(ctr(['containers', 'delete', t]).status).toBe(0);
+  });
+
+  test('--tty', () => {
+    const r = ctr(['run', '--rm', '-t', '--runc-binary', binary, IMAGE, id('tty'), 'sh', '-c', 'tty; echo tty-ok'], { tty: true });
+    // script(1) shows the NUL that the pty relay starts with as ^@
+    expect(r.stdout.replace(/\r/g, '').replace(/^(\^@|\0)/, '')).toBe('/dev/pts/0\ntty-ok\n');
+  });
+
+  test('a memory limit seen inside', () => {
+    const r = ctr(['run', '--rm', '--runc-binary', binary, '--memory-limit', String(32 * 1024 * 1024),
+      '--mount', 'type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro', IMAGE, id('mem'), 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    expect(r.stdout).toBe(`${32 * 1024 * 1024}\n`);
+  });
+
+  test('a read-only rootfs', () => {
+    const r = ctr(['run', '--rm', '--read-only', '--runc-binary', binary, IMAGE, id('ro'), 'sh', '-c', 'touch /x 2>&1; echo done']);
+    expect(r.stdout).toMatch(/Read-only file system\ndone\n$/);
+  });
+
+  test('20 sequential run --rm leave no mounts, cgroups, state or processes', () => {
+    const start = Date.now();
+    for (let i = 0; i < 20; i++) {
+      const r = ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id(`seq${i}`), 'true']);
+      expect([i, r.status, r.stderr]).toEqual([i, 0, '']);
+    }
+    const perRun = (Date.now() - start) / 20;
+    process.stdout.write(`ctr run --rm with ${name}: ${perRun.toFixed(0)} ms per run\n`);
+    expect(ctr(['containers', 'ls', '-q']).stdout.split('\n').filter((l) => l.startsWith(id('seq')))).toEqual([]);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toMatch(new RegExp(id('seq')));
+    const cg = fs.readdirSync('/sys/fs/cgroup/memory').concat(fs.existsSync(`/sys/fs/cgroup/memory/${NS}`) ? fs.readdirSync(`/sys/fs/cgroup/memory/${NS}`) : []);
+    expect(cg.filter((c) => c.startsWith(id('seq')))).toEqual([]);
+    const stateRoot = `/run/containerd/runc/${NS}`;
+    const left = fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot).filter((c) => c.startsWith(id('seq'))) : [];
+    expect(left).toEqual([]);
+    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(id('seq')));
+    expect(procs).toEqual([]);
+  }, 120000);
+});
+
+test('the README documents the containerd configuration', () => {
+  const readme = fs.readFileSync(join(REPO, 'README.md'), 'utf8');
+  expect(readme).toMatch(/BinaryName = ".*tsrunc"/);
+  expect(readme).toMatch(/--runc-binary/);
+});
