@@ -38,6 +38,10 @@ export function proxyConsole(sys: Libc, master: number): () => Promise<void> {
     if (raw) stdin.setRawMode(false);
     stdin.pause();
     out.destroy();
-    fs.closeSync(master);
+    try {
+      fs.closeSync(master);
+    } catch {
+      // the stream closed it after the final EIO
+    }
   };
 }
