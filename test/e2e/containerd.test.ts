@@ -153,6 +153,36 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
   }, 120000);
 });
 
+test('what the shim asks of the runtime binary, captured by a logging wrapper, and no shim fd reaches the container', async () => {
+  const log = join(dir, 'argv.log');
+  const wrapper = join(dir, 'tsrunc-logging');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${log}\nexec ${TSRUNC} "$@"\n`, { mode: 0o755 });
+  const fds = ctr(['run', '--rm', '--runc-binary', wrapper, IMAGE, 'wrapped-fds', 'ls', '/proc/self/fd']);
+  expect(fds.stdout.trim().split('\n')).toEqual(['0', '1', '2', '3']); // 3: ls's own directory
+  const t = 'wrapped-task';
+  expect(ctr(['run', '-d', '--runc-binary', wrapper, IMAGE, t, 'sleep', '60']).status).toBe(0);
+  expect(ctr(['task', 'exec', '--exec-id', 'x', t, 'true']).status).toBe(0);
+  ctr(['task', 'ps', t]);
+  ctr(['task', 'pause', t]);
+  ctr(['task', 'resume', t]);
+  ctr(['task', 'kill', '-s', 'SIGKILL', t]);
+  for (let i = 0; i < 100 && !/STOPPED/.test(ctr(['task', 'ls']).stdout); i++) await new Promise((r) => setTimeout(r, 50));
+  ctr(['task', 'delete', t]);
+  ctr(['containers', 'delete', t]);
+  const calls = fs.readFileSync(log, 'utf8');
+  const g = `--root /run/containerd/runc/${NS} --log \\S+/log.json --log-format json`;
+  for (const re of [
+    `${g} create --bundle \\S+ --pid-file \\S+/init.pid wrapped-task`,
+    `${g} start wrapped-task`,
+    `${g} exec --process \\S+ --detach --pid-file \\S+ wrapped-task`,
+    `${g} ps --format json wrapped-task`,
+    `${g} pause wrapped-task`,
+    `${g} resume wrapped-task`,
+    `${g} kill wrapped-task 9`,
+    `${g} delete wrapped-task`,
+  ]) expect(calls).toMatch(new RegExp(`^${re}$`, 'm'));
+});
+
 test('the README documents the containerd configuration', () => {
   const readme = fs.readFileSync(join(REPO, 'README.md'), 'utf8');
   expect(readme).toMatch(/BinaryName = ".*tsrunc"/);
