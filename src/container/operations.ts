@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as C from '../sys/constants';
 import { UserError, isErrno } from '../sys/errors';
-import { StateStore, deriveStatus, ociState, validateId } from '../state/store';
+import { StateStore, deriveStatus, validateId } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
 import { setFrozen } from '../cgroups/freezer';
@@ -67,28 +67,6 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
     }
     runHooksWarn('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' }, (m) => log.warn(m));
   });
-}
-
-export function containerState(store: StateStore, id: string): Record<string, unknown> {
-  return ociState(store.load(id));
-}
-
-/** kill: signals init (or, with all, every process of the container's cgroup). */
-export function killContainer(store: StateStore, id: string, sig: number, all: boolean): void {
-  const st = store.load(id);
-  const status = deriveStatus(st);
-  if (status !== 'created' && status !== 'running' && status !== 'paused') {
-    throw new UserError(`cannot kill container "${id}": container not running (${status})`);
-  }
-  const targets = new Set<number>([st.pid!]);
-  if (all && st.cgroup) for (const p of cgroupPids(st.cgroup.paths)) targets.add(p);
-  for (const pid of targets) {
-    try {
-      process.kill(pid, sig);
-    } catch (e) {
-      if (!isErrno(e, 'ESRCH')) throw e;
-    }
-  }
 }
 
 /** pause/resume: freeze or thaw every process of a running (paused) container. */

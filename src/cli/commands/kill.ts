@@ -1,6 +1,6 @@
 import type { CommandContext } from '../context';
 import { StateStore } from '../../state/store';
-import { killContainer } from '../../container/operations';
+import { killContainer } from '../../container/kill';
 import { parseSignal } from '../../util/signals';
 
 export function run(ctx: CommandContext): number {
