@@ -154,9 +154,7 @@ export function applyResources(plan: CgroupPlan, res: Resources, extraDevices: D
   const rules = [...(res.devices ?? []), ...extraDevices];
   if (plan.mode === 'v2') {
     if (rules.length) warnings.push('linux.resources.devices: device rules are not enforced on cgroup v2 by tsrunc yet');
-    for (const k of Object.keys(res) as (keyof Resources)[]) {
-      if (k !== 'devices' && res[k] !== undefined) throw new Error(`linux.resources.${k}: not supported on cgroup v2 by tsrunc yet`);
-    }
+    applyV2(plan.paths.unified, res, warnings);
     return { warnings };
   }
   if (rules.length) {
@@ -205,4 +203,94 @@ export function applyResources(plan: CgroupPlan, res: Resources, extraDevices: D
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Error(`linux.resources.${k}: not supported by tsrunc yet`);
   }
   return { warnings };
+}
+
+/** runc's conversion of cgroup v1 cpu.shares (2..262144) to v2 cpu.weight (1..10000). */
+export function sharesToWeight(shares: number): number {
+  return shares === 0 ? 0 : Math.floor(1 + ((shares - 2) * 9999) / 262142);
+}
+
+/**
+ * Makes the controllers the container needs available to it: each ancestor below the v2 root
+ * must list them in cgroup.subtree_control.
+ */
+export function enableV2Controllers(mountpoint: string, dir: string, wanted: readonly string[]): void {
+  const rel = dir.slice(mountpoint.length).split('/').filter(Boolean);
+  let cur = mountpoint;
+  for (const part of rel) {
+    let available: string[] = [];
+    try {
+      available = fs.readFileSync(join(cur, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    } catch {
+      return;
+    }
+    const add = wanted.filter((c) => available.includes(c)).map((c) => `+${c}`);
+    if (add.length) {
+      try {
+        fs.writeFileSync(join(cur, 'cgroup.subtree_control'), add.join(' '));
+      } catch {
+        // a parent with processes of its own cannot delegate (no internal processes): the writes below will say so
+      }
+    }
+    cur = join(cur, part);
+  }
+}
+
+function applyV2(dir: string | undefined, res: Resources, warnings: string[]): void {
+  if (!dir) throw new Error('linux.resources: no cgroup v2 hierarchy for the container');
+  const write = (file: string, value: string | number, field: string): void => {
+    try {
+      fs.writeFileSync(join(dir, file), String(value));
+    } catch (e) {
+      throw new Error(`linux.resources.${field}: writing ${value} to ${join(dir, file)}: ${(e as Error).message}`);
+    }
+  };
+  const max = (v: number) => (v < 0 ? 'max' : v);
+  const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
+  if (mem) {
+    const limit = mem.limit as number | undefined;
+    for (const [k, v] of Object.entries(mem)) {
+      if (v === undefined) continue;
+      switch (k) {
+        case 'limit': write('memory.max', max(Number(v)), 'memory.limit'); break;
+        case 'reservation': write('memory.low', max(Number(v)), 'memory.reservation'); break;
+        case 'swap': {
+          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone.
+          const sw = Number(v);
+          write('memory.swap.max', sw < 0 ? 'max' : limit !== undefined && limit >= 0 ? Math.max(0, sw - limit) : sw, 'memory.swap');
+          break;
+        }
+        case 'swappiness': case 'kernel': case 'kernelTCP':
+          warnings.push(`linux.resources.memory.${k}: has no cgroup v2 equivalent; ignored`);
+          break;
+        case 'disableOOMKiller': if (v === true) throw new Error('linux.resources.memory.disableOOMKiller: not possible on cgroup v2'); break;
+        case 'checkBeforeUpdate': break;
+        default: throw new Error(`linux.resources.memory.${k}: not supported by tsrunc yet`);
+      }
+    }
+  }
+  const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
+  if (cpu) {
+    if (cpu.shares !== undefined) write('cpu.weight', sharesToWeight(Number(cpu.shares)), 'cpu.shares');
+    if (cpu.quota !== undefined || cpu.period !== undefined) {
+      const quota = cpu.quota === undefined || Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
+      write('cpu.max', `${quota} ${cpu.period ?? 100000}`, 'cpu.quota');
+    }
+    if (cpu.cpus !== undefined) write('cpuset.cpus', String(cpu.cpus), 'cpu.cpus');
+    if (cpu.mems !== undefined) write('cpuset.mems', String(cpu.mems), 'cpu.mems');
+    for (const k of Object.keys(cpu)) {
+      if (!['shares', 'quota', 'period', 'cpus', 'mems'].includes(k) && cpu[k] !== undefined) {
+        throw new Error(`linux.resources.cpu.${k}: not supported on cgroup v2 by tsrunc yet`);
+      }
+    }
+  }
+  if (res.pids?.limit !== undefined) write('pids.max', res.pids.limit > 0 ? res.pids.limit : 'max', 'pids.limit');
+  for (const [k, v] of Object.entries(res.unified ?? {})) {
+    if (k.includes('/') || k.startsWith('.')) throw new Error(`linux.resources.unified: "${k}" is not a cgroup file name`);
+    write(k, v, `unified.${k}`);
+  }
+  for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma'] as const) {
+    const v = res[k];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Error(`linux.resources.${k}: not supported on cgroup v2 by tsrunc yet`);
+  }
 }

@@ -10,7 +10,7 @@ import { StateStore, type StoredState } from '../state/store';
 import { withDirLockAsync } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
-import { planCgroups, createCgroups, addProcess, applyResources, removeCgroups } from '../cgroups/manager';
+import { planCgroups, createCgroups, addProcess, applyResources, removeCgroups, enableV2Controllers } from '../cgroups/manager';
 import { checkSysctls } from '../process/sysctl';
 import { bearInit } from '../process/birth';
 import { encodeBootstrap, encodeJson, type InitBootstrap, type InitMessage } from '../process/bootstrap';
@@ -162,6 +162,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         state.cgroup!.createdDirs = dirs;
         store.save(state);
       });
+      if (plan.mode === 'v2' && plan.paths.unified) {
+        enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb']);
+      }
 
       const boot: InitBootstrap = {
         config: cfg,

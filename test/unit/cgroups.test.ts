@@ -76,3 +76,39 @@ describe('cgroup directories on a fake tree', () => {
     expect(() => applyResources(plan, { cpu: { shares: 10 } }, [])).toThrow(/cpu cgroup controller is not available/);
   });
 });
+
+describe('cgroup v2 resources on a fake tree', () => {
+  const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg2-'));
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+  const { enableV2Controllers, sharesToWeight } = require('../../src/cgroups/manager') as typeof import('../../src/cgroups/manager'); // eslint-disable-line @typescript-eslint/no-require-imports
+  test('controllers are enabled down the path; limits land in the v2 files', () => {
+    fs.writeFileSync(join(tree, 'cgroup.controllers'), 'cpuset cpu io memory pids');
+    fs.mkdirSync(join(tree, 'a', 'c1'), { recursive: true });
+    fs.writeFileSync(join(tree, 'a', 'cgroup.controllers'), 'cpu memory pids');
+    enableV2Controllers(tree, join(tree, 'a', 'c1'), ['memory', 'pids', 'cpu', 'hugetlb']);
+    expect(fs.readFileSync(join(tree, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
+    expect(fs.readFileSync(join(tree, 'a', 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
+    const dir = join(tree, 'a', 'c1');
+    const r = applyResources({ mode: 'v2', paths: { unified: dir } }, {
+      memory: { limit: 64 << 20, swap: 96 << 20, reservation: 32 << 20 },
+      cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0' },
+      pids: { limit: 0 },
+      unified: { 'memory.high': '50000000' },
+    }, []);
+    const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
+    expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([String(64 << 20), String(32 << 20), String(32 << 20)]);
+    expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')])
+      .toEqual([String(sharesToWeight(1024)), '50000 100000', '0', 'max', '50000000']);
+    expect(r.warnings).toEqual([]);
+    expect(sharesToWeight(2)).toBe(1);
+    expect(sharesToWeight(262144)).toBe(10000);
+  });
+  test('what v2 cannot do is an error or a warning, never silent', () => {
+    const dir = join(tree, 'a', 'c1');
+    const plan = { mode: 'v2' as const, paths: { unified: dir } };
+    expect(() => applyResources(plan, { memory: { disableOOMKiller: true } }, [])).toThrow(/disableOOMKiller: not possible on cgroup v2/);
+    expect(() => applyResources(plan, { unified: { '../x': '1' } }, [])).toThrow(/not a cgroup file name/);
+    expect(applyResources(plan, { memory: { swappiness: 10 } }, []).warnings).toEqual([expect.stringMatching(/swappiness: has no cgroup v2 equivalent/)]);
+    expect(applyResources(plan, {}, [{ allow: false, access: 'rwm' }]).warnings).toEqual([expect.stringMatching(/not enforced on cgroup v2/)]);
+  });
+});
