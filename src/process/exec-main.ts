@@ -4,6 +4,7 @@
 // then it becomes the requested program.
 import * as fs from 'fs';
 import { libc } from '../sys';
+import { readLineSync, sendMessage } from './sync-socket';
 import * as C from '../sys/constants';
 import { adoptTerminal, execProgram, findExecutable } from './exec-program';
 import { decodeJson, EXEC_COMM, type ExecBootstrap, type InitMessage } from './bootstrap';
@@ -12,21 +13,8 @@ const sys = libc();
 const SYNC_FD = Number(process.argv[2]);
 const CONSOLE_FD = SYNC_FD + 1;
 
-function send(msg: InitMessage): void {
-  fs.writeSync(SYNC_FD, JSON.stringify(msg) + '\n');
-}
+const send = (msg: InitMessage): void => sendMessage(SYNC_FD, msg);
 
-function readLine(fd: number): string | undefined {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) return undefined;
-    const nl = buf.subarray(0, n).indexOf(10);
-    chunks.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)));
-    if (nl >= 0) return Buffer.concat(chunks).toString('utf8');
-  }
-}
 
 function main(): void {
   let boot: ExecBootstrap;
@@ -36,7 +24,7 @@ function main(): void {
     sys.setThreadName(EXEC_COMM);
     sys.prctl(C.PR_SET_DUMPABLE, 0);
     sys.fcntl(SYNC_FD, C.F_SETFL, sys.fcntl(SYNC_FD, C.F_GETFL, 0) & ~C.O_NONBLOCK);
-    const line = readLine(SYNC_FD);
+    const line = readLineSync(SYNC_FD);
     if (line === undefined) process.exit(1); // the runtime went away
     boot = decodeJson<ExecBootstrap>(line);
     const ns = fs.openSync(boot.mountNs, C.O_RDONLY | C.O_CLOEXEC);

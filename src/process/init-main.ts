@@ -3,6 +3,7 @@
 // program. Everything is loaded up front: after pivot_root, require() can no longer find modules.
 import * as fs from 'fs';
 import { libc } from '../sys';
+import { readLineSync, sendMessage } from './sync-socket';
 import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
@@ -40,22 +41,7 @@ function setupConsole(p: ProcessConfig): number {
 
 const sys = libc();
 
-function send(msg: InitMessage): void {
-  fs.writeSync(SYNC_FD, JSON.stringify(msg) + '\n');
-}
-
-/** One line from the sync socket; undefined when the runtime went away first. */
-function readLineSync(fd: number): string | undefined {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) return undefined;
-    const nl = buf.subarray(0, n).indexOf(10);
-    chunks.push(Buffer.from(buf.subarray(0, nl < 0 ? n : nl)));
-    if (nl >= 0) return Buffer.concat(chunks).toString('utf8'); // the runtime sends nothing after it
-  }
-}
+const send = (msg: InitMessage): void => sendMessage(SYNC_FD, msg);
 
 function fail(err: unknown): never {
   const msg = err instanceof Error ? err.message : String(err);
