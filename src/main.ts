@@ -19,6 +19,14 @@ async function parse(argv: string[]): Promise<{ command: CommandSpec; args: Pars
   return r.code;
 }
 
+/** A non-root caller's default state lives under $XDG_RUNTIME_DIR, as runc's rootless mode. */
+function stateRoot(args: ParsedArgs): string {
+  const root = String(args.root);
+  if (root !== '/run/tsrunc' || process.geteuid?.() === 0) return root;
+  const runtimeDir = process.env.XDG_RUNTIME_DIR || `/tmp/tsrunc-${process.geteuid?.()}`;
+  return `${runtimeDir}/tsrunc`;
+}
+
 async function main(): Promise<number> {
   const parsed = await parse(process.argv.slice(2));
   if (typeof parsed === 'number') return parsed;
@@ -28,7 +36,7 @@ async function main(): Promise<number> {
     if (args['systemd-cgroup'] === true) throw new Error('--systemd-cgroup: the systemd cgroup driver is not supported by tsrunc yet');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(`./cli/commands/${command.module}`) as { run: CommandRun };
-    const ctx: CommandContext = { args, root: String(args.root), log };
+    const ctx: CommandContext = { args, root: stateRoot(args), log };
     return await mod.run(ctx);
   } catch (e) {
     log.error(e instanceof Error ? e.message : String(e));

@@ -101,6 +101,18 @@ function socketActivation(cfg: ContainerConfig): number {
   return n;
 }
 
+/** What an unprivileged caller cannot have: clear errors, not half a container. */
+function checkRootless(cfg: ContainerConfig, log: Logger): void {
+  if (!cfg.namespaces.some((n) => n.type === 'user')) {
+    throw new UserError('config.json: linux.namespaces: a non-root caller needs a user namespace (see tsrunc spec --rootless)');
+  }
+  for (const [k, v] of Object.entries(cfg.resources)) {
+    if (v === undefined || k === 'devices') continue;
+    throw new UserError(`config.json: linux.resources.${k}: a non-root caller has no cgroups to apply it`);
+  }
+  if (cfg.deviceRules.some((r) => r.allow)) log.warn('linux.resources.devices: no device cgroup for a non-root caller; rules ignored');
+}
+
 function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, String(pid));
@@ -116,6 +128,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
   const cfg = loadConfig(opts);
   opts = { ...opts, preserveFds: opts.preserveFds + socketActivation(cfg) };
   const terminal = cfg.process?.terminal === true;
+  const rootless = process.geteuid?.() !== 0;
+  if (rootless) checkRootless(cfg, opts.log);
   if (terminal && opts.consoleSocket === undefined && !opts.foreground) {
     throw new UserError('process.terminal is true: --console-socket is required to receive the pty master');
   }
@@ -156,7 +170,8 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // Read-write: the open does not block, and start finds a reader for as long as init lives.
       const fifoFd = fs.openSync(fifoPath, C.O_RDWR | C.O_CLOEXEC);
 
-      const plan = planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
+      // Rootless: no cgroups (an unprivileged caller cannot create them here).
+      const plan = rootless ? { mode: hostLayout().mode, paths: {} } : planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
       state.cgroup = { paths: plan.paths, createdDirs: [] };
       createCgroups(plan, (dirs) => {
         state.cgroup!.createdDirs = dirs;
@@ -204,7 +219,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // The device cgroup knows only block and char devices (a fifo needs no rule).
       const extraRules = cfg.devices.filter((d) => d.type !== 'p')
         .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
-      const rules = cfg.deviceRules.length ? extraRules : [];
+      const rules = cfg.deviceRules.length && !rootless ? extraRules : [];
       try {
         // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
         for (const w of applyResources(plan, { ...cfg.resources, pids: undefined }, rules).warnings) opts.log.warn(w);

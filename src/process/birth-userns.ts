@@ -174,6 +174,8 @@ function attemptBirth(sys: Libc, opts: BirthOptions): InitHandle {
       if (user.path === undefined) {
         try {
           fs.writeFileSync(`/proc/${c1}/uid_map`, mapText(opts.uidMappings));
+          // An unprivileged writer may map its own gid only after giving up setgroups.
+          if (process.geteuid?.() !== 0) fs.writeFileSync(`/proc/${c1}/setgroups`, 'deny');
           fs.writeFileSync(`/proc/${c1}/gid_map`, mapText(opts.gidMappings));
         } catch (e) {
           throw new Error(`linux.uidMappings/gidMappings: writing the user namespace's maps: ${(e as Error).message}`);

@@ -116,7 +116,12 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     dropBounding(sys, p.capabilities);
     sys.prctl(C.PR_SET_KEEPCAPS, 1);
   }
-  sys.setgroups(p.additionalGids);
+  try {
+    sys.setgroups(p.additionalGids);
+  } catch (e) {
+    // A user namespace made by an unprivileged caller denies setgroups; with none to set, fine.
+    if (p.additionalGids.length || !/EPERM/.test((e as Error).message)) throw e;
+  }
   sys.setresgid(p.gid);
   sys.setresuid(p.uid);
   if (p.capabilities) {

@@ -5,6 +5,25 @@ import { OCI_VERSION } from './oci';
  * The configuration `tsrunc spec` writes: runc's defaults, except that process.terminal is false
  * until tsrunc supports terminals (a config tsrunc itself refuses would be a poor default).
  */
+/**
+ * runc's `spec --rootless` changes: the caller's uid and gid mapped to root in a user namespace,
+ * /sys bound instead of mounted, no cgroup mount, no resources, devpts without gid=5 (unmapped).
+ */
+export function toRootless(spec: Spec, uid: number, gid: number): Spec {
+  const linux = spec.linux ?? {};
+  linux.namespaces = [...(linux.namespaces ?? []).filter((n) => n.type !== 'user'), { type: 'user' }];
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  delete linux.resources;
+  spec.linux = linux;
+  spec.mounts = (spec.mounts ?? []).filter((m) => m.type !== 'cgroup').map((m) => {
+    if (m.type === 'sysfs') return { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    if (m.type === 'devpts') return { ...m, options: (m.options ?? []).filter((o) => !o.startsWith('gid=')) };
+    return m;
+  });
+  return spec;
+}
+
 export function defaultSpec(): Spec {
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
