@@ -13,6 +13,7 @@ import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups, createCgroups, addProcess, applyResources, removeCgroups, enableV2Controllers } from '../cgroups/manager';
 import { checkSysctls } from '../process/sysctl';
 import { bearInit } from '../process/birth';
+import { createUserNamespace } from '../process/birth-userns';
 import { encodeBootstrap, encodeJson, type InitBootstrap, type InitMessage } from '../process/bootstrap';
 import { join } from 'path';
 import type { Logger } from '../util/log';
@@ -184,6 +185,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       const boot: InitBootstrap = {
         config: cfg,
         hookState: {},
+        idmapFds: {},
         createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
         noPivot: opts.noPivot,
         preserveFds: opts.preserveFds,
@@ -204,10 +206,28 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
           [consoleFd, consolePeer] = sys.socketpair();
         }
       }
+      // Idmapped mounts are made here, in the runtime's namespaces (idmapping needs CAP_SYS_ADMIN
+      // in the initial user namespace): detached trees handed to init as fds, which it moves into place.
+      const idmapped = cfg.mounts.filter((m) => m.uidMappings?.length);
+      const usernsFds = idmapped.map((m) => {
+        const userns = createUserNamespace(sys, m.uidMappings!, m.gidMappings!);
+        try {
+          const tree = sys.openTreeClone(m.source, m.recursive);
+          sys.idmapTree(tree, userns);
+          return tree;
+        } catch (e) {
+          throw new UserError(`config.json: mounts[${m.index}] (${m.destination}): idmapping ${m.source}: ${(e as Error).message}`);
+        } finally {
+          fs.closeSync(userns);
+        }
+      });
+      const firstExtra = 3 + opts.preserveFds + 2 + (consoleFd !== undefined ? 1 : 0);
+      boot.idmapFds = Object.fromEntries(idmapped.map((m, i) => [m.index, firstExtra + i]));
       init = bearInit(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fifoFd, consoleFd, preserveFds: opts.preserveFds,
+        fifoFd, consoleFd, preserveFds: opts.preserveFds, extraFds: usernsFds,
       });
+      for (const fd of usernsFds) fs.closeSync(fd);
       fs.closeSync(fifoFd);
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
       state.pid = init.pid;

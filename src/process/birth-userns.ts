@@ -126,6 +126,7 @@ function childOne(sys: Libc, opts: BirthOptions, ctl: number, syncChild: number,
     stdio.push(syncChild);
     if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
     if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
+    stdio.push(...(opts.extraFds ?? []));
     const c2 = spawn(process.execPath, [...INIT_NODE_FLAGS, initScript(opts.script), String(syncFd)], { stdio, detached: true, env: INIT_ENV });
     if (c2.pid === undefined) throw new Error('could not start the container init process');
     send(ctl, `P${c2.pid}\n`);
@@ -228,4 +229,39 @@ function attemptBirth(sys: Libc, opts: BirthOptions): InitHandle {
 
 function signalName(n: number): NodeJS.Signals {
   return (Object.keys(constants.signals) as NodeJS.Signals[]).find((k) => constants.signals[k] === n) ?? 'SIGKILL';
+}
+
+/**
+ * A user namespace with the given maps, as an fd (for idmapped mounts): a forked single-threaded
+ * copy creates it and waits, the maps are written, the namespace is opened, the copy is killed.
+ */
+export function createUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): number {
+  const [parent, child] = sys.socketpair();
+  markAllDofork(sys);
+  const pid = sys.fork();
+  if (pid === 0) {
+    try {
+      sys.unshare(C.CLONE_NEWUSER);
+      send(child, 'U\n');
+      fs.readSync(child, Buffer.alloc(1), 0, 1, null); // until the runtime is done with us
+    } finally {
+      sys.exit(0);
+    }
+  }
+  fs.closeSync(child);
+  try {
+    const msg = readLine(sys, parent, Date.now() + BIRTH_TIMEOUT_MS, 'creating a user namespace for an idmapped mount');
+    if (msg !== 'U') throw new Error(`unexpected message: ${msg}`);
+    fs.writeFileSync(`/proc/${pid}/uid_map`, mapText(uidMappings));
+    fs.writeFileSync(`/proc/${pid}/gid_map`, mapText(gidMappings));
+    return fs.openSync(`/proc/${pid}/ns/user`, C.O_RDONLY | C.O_CLOEXEC);
+  } finally {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    sys.waitpid(pid, false);
+    fs.closeSync(parent);
+  }
 }

@@ -26,6 +26,8 @@ export interface BirthOptions {
   script?: string;
   /** the connected console socket (process.terminal); init's fd syncFd + 2 */
   consoleFd?: number;
+  /** more fds for init, in order after the others (user namespaces of idmapped mounts) */
+  extraFds?: number[];
   preserveFds: number;
 }
 
@@ -44,6 +46,7 @@ export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
   stdio.push('pipe');
   if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
   if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
+  stdio.push(...(opts.extraFds ?? []));
   const newMountNs = opts.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
   const child = inNamespaces(sys, opts.namespaces, () => {
     if (newMountNs) protectRuntime(sys);

@@ -5,6 +5,8 @@ export interface InitBootstrap {
   config: ContainerConfig;
   /** The state document hooks get on stdin (init cannot compute its own host pid). */
   hookState: Record<string, unknown>;
+  /** mounts[index] → init's fd of the idmapped tree to move into place */
+  idmapFds: Record<number, number>;
   /** prestart/createRuntime hooks: init pauses for the runtime to run them before pivot_root. */
   createHooks: boolean;
   noPivot: boolean;

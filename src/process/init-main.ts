@@ -69,6 +69,7 @@ function setup(boot: InitBootstrap): number {
     cgroupPaths: boot.cgroupPaths,
     cgroupMode: boot.cgroupMode,
     newCgroupNs: boot.newCgroupNs,
+    idmapFds: boot.idmapFds,
   }, mode);
   if (boot.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.

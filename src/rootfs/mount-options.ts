@@ -16,6 +16,9 @@ const FLAG_OPTIONS: Record<string, [number, number]> = {
   async: [0, C.MS_SYNCHRONOUS],
   atime: [0, C.MS_NOATIME],
   defaults: [0, 0],
+  // runtime-spec 1.2: idmapped with the mount's own uid/gid mappings (applied by the runtime).
+  idmap: [0, 0],
+  ridmap: [0, 0],
   dev: [0, C.MS_NODEV],
   diratime: [0, C.MS_NODIRATIME],
   dirsync: [C.MS_DIRSYNC, 0],
@@ -56,7 +59,7 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
 };
 
 // Recognised but not implemented yet: refusing them beats silently mounting something else.
-const UNSUPPORTED = new Set(['idmap', 'ridmap', 'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev',
+const UNSUPPORTED = new Set(['rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev',
   'rnoexec', 'rexec', 'rnodiratime', 'rdiratime', 'rrelatime', 'rnorelatime', 'rnoatime', 'ratime',
   'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow']);
 

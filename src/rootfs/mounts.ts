@@ -7,6 +7,8 @@ import { secureJoin, openInRoot, fdPath } from './safe-path';
 
 export interface MountContext {
   rootfs: string;
+  /** mounts[index] → fd of the detached, idmapped tree the runtime made for that bind mount */
+  idmapFds?: Record<number, number>;
   /** Host cgroup directories of the container, by hierarchy key (for cgroup mounts). */
   cgroupPaths: Record<string, string>;
   cgroupMode: 'v1' | 'v2';
@@ -55,7 +57,18 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
         throw new Error(`source ${m.source} does not exist`);
       }
       ensureMountpoint(dest, !st.isDirectory());
-      mountAt(sys, ctx, dest, m.source, 'bind', C.MS_BIND | (m.recursive ? C.MS_REC : 0), null);
+      const tree = ctx.idmapFds?.[m.index];
+      if (tree !== undefined) {
+        const target = openInRoot(ctx.rootfs, dest);
+        try {
+          sys.moveMountToFd(tree, target);
+        } finally {
+          fs.closeSync(tree);
+          fs.closeSync(target);
+        }
+      } else {
+        mountAt(sys, ctx, dest, m.source, 'bind', C.MS_BIND | (m.recursive ? C.MS_REC : 0), null);
+      }
       const extra = m.flags & BIND_REMOUNT_FLAGS;
       if (extra) remount(sys, ctx, dest, C.MS_BIND | extra);
     } else {

@@ -8,8 +8,11 @@ export interface MountConfig extends ParsedMountOptions {
   destination: string;
   source: string;
   type: string;
-  /** source resolved against the bundle for bind mounts */
+  /** position in config.json's mounts (for messages) */
   index: number;
+  /** idmapped bind mount */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export interface NamespaceConfig {

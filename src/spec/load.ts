@@ -139,7 +139,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     } catch (e) {
       return fail((e as Error).message.replace(/^mounts/, 'mounts'));
     }
-    if (m.uidMappings || m.gidMappings) fail(`mounts[${i}]: idmapped mounts are not supported by tsrunc yet`);
+
     const type = m.type ?? (parsed.bind ? 'bind' : '');
     if (type === 'bind') {
       parsed.bind = true;
@@ -151,7 +151,11 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       if (!source) fail(`mounts[${i}].source: required for a bind mount`);
       source = resolve(bundle, source);
     }
-    return { ...parsed, destination, source, type, index: i };
+    if ((m.uidMappings || m.gidMappings) && !parsed.bind) fail(`mounts[${i}]: only bind mounts can be idmapped`);
+    if (m.uidMappings?.length !== m.gidMappings?.length && (!m.uidMappings?.length || !m.gidMappings?.length)) {
+      fail(`mounts[${i}]: uidMappings and gidMappings go together`);
+    }
+    return { ...parsed, destination, source, type, index: i, uidMappings: m.uidMappings, gidMappings: m.gidMappings };
   });
 
   let rootfsPropagation: number | undefined;

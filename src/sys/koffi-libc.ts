@@ -6,6 +6,10 @@ import type { Libc } from './libc';
 // pivot_root has no glibc wrapper.
 const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
 const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
+// The new mount API has the same numbers on every architecture.
+const SYS_OPEN_TREE = 428;
+const SYS_MOVE_MOUNT = 429;
+const SYS_MOUNT_SETATTR = 442;
 const SECCOMP_SET_MODE_FILTER = 1;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // glibc reserves the first two real-time signals for its own use.
@@ -78,6 +82,11 @@ export function makeKoffiLibc(): Libc {
   structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
+  const openTree = f<(nr: number, dfd: number, p: string, fl: number) => number>('long syscall(long, int, const char *, unsigned int)');
+  const mountSetattr = f<(nr: number, dfd: number, p: string, fl: number, attr: Buffer, size: number) => number>(
+    'long syscall(long, int, const char *, unsigned int, void *, size_t)');
+  const moveMount = f<(nr: number, fd: number, fp: string, tfd: number, tp: string, fl: number) => number>(
+    'long syscall(long, int, const char *, int, const char *, unsigned int)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
 
@@ -212,6 +221,16 @@ export function makeKoffiLibc(): Libc {
       check(ioctlPtr(fd, 0x5414 /* TIOCSWINSZ */, ws), 'ioctl(TIOCSWINSZ)');
     },
     setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
+    openTreeClone: (p, recursive) =>
+      check(openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)), 'open_tree', p),
+    idmapTree: (tree, userns) => {
+      const attr = Buffer.alloc(32); // struct mount_attr
+      attr.writeBigUInt64LE(0x100000n, 0); // attr_set = MOUNT_ATTR_IDMAP
+      attr.writeBigUInt64LE(BigInt(userns), 24);
+      check(mountSetattr(SYS_MOUNT_SETATTR, tree, '', 0x1000 /* AT_EMPTY_PATH */, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
+    },
+    moveMountToFd: (tree, target) =>
+      void check(moveMount(SYS_MOVE_MOUNT, tree, '', target, '', 0x4 | 0x40 /* F_EMPTY_PATH | T_EMPTY_PATH */), 'move_mount'),
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
       throw new SysError('execve', 0, p);

@@ -55,6 +55,12 @@ export interface Libc {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** TIOCSCTTY: makes fd the calling process's controlling terminal. */
   setControllingTerminal(fd: number): void;
+  /** open_tree(OPEN_TREE_CLONE) of path (recursive: AT_RECURSIVE): a detached copy of the mount. */
+  openTreeClone(path: string, recursive: boolean): number;
+  /** mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree with a user namespace fd. */
+  idmapTree(treeFd: number, usernsFd: number): void;
+  /** move_mount of a detached tree onto the object an O_PATH fd refers to. */
+  moveMountToFd(treeFd: number, targetFd: number): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

@@ -224,3 +224,40 @@ describe('user namespace (rootful)', () => {
     expect(r.stderr).toMatch(/linux.uidMappings: a new user namespace needs mappings/);
   });
 });
+
+describe('idmapped mounts', () => {
+  const idmap = (hostID: number, size: number) => [{ containerID: 0, hostID, size }];
+  test('on-disk ids are shown through the mount\'s mapping (disk 0 → 1000)', () => {
+    const b = makeBundle(['stat', '-c', '%u %g', '/data/f'], (c) => {
+      c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind'], uidMappings: idmap(1000, 1), gidMappings: idmap(1000, 1) });
+    });
+    bundles.push(b);
+    fs.mkdirSync(join(b.dir, 'hostdata'));
+    fs.writeFileSync(join(b.dir, 'hostdata', 'f'), 'x');
+    expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).stdout).toBe('1000 1000\n');
+  });
+  test('in a user namespace, root-owned host files are root\'s inside, and what root writes is root\'s on disk', () => {
+    const b = makeBundle(['sh', '-c', 'stat -c "%u %g" /data/f; echo new > /data/g && echo wrote'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = idmap(100000, 65536);
+      c.linux.gidMappings = idmap(100000, 65536);
+      c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind'], uidMappings: idmap(100000, 65536), gidMappings: idmap(100000, 65536) });
+    });
+    bundles.push(b);
+    fs.mkdirSync(join(b.dir, 'hostdata'));
+    fs.writeFileSync(join(b.dir, 'hostdata', 'f'), 'x');
+    fs.mkdirSync(join(b.dir, 'rootfs', 'data'));
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0 0\nwrote\n');
+    const st = fs.statSync(join(b.dir, 'hostdata', 'g'));
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+  });
+  test('only bind mounts can be idmapped', () => {
+    const b = makeBundle(['true'], (c) => {
+      c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', uidMappings: idmap(1000, 1), gidMappings: idmap(1000, 1) });
+    });
+    bundles.push(b);
+    expect(rt.run(['create', '--bundle', b.dir, uniqueId()]).stderr).toMatch(/mounts\[7\]: only bind mounts can be idmapped/);
+  });
+});
