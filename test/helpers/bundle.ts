@@ -53,3 +53,18 @@ let seq = 0;
 export function uniqueId(prefix = 'tsr-test'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${seq++}`;
 }
+
+/** Bundles a test file makes, removed together in its afterAll. */
+export function bundleTracker(): { make: typeof makeBundle; removeAll: () => void } {
+  const made: Bundle[] = [];
+  return {
+    make: (args, edit) => {
+      const b = makeBundle(args, edit);
+      made.push(b);
+      return b;
+    },
+    removeAll: () => {
+      for (const b of made.splice(0)) b.remove();
+    },
+  };
+}

@@ -3,17 +3,13 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { join } from 'path';
-import { makeBundle, uniqueId, TSRUNC, type Bundle } from '../helpers/bundle';
+import { bundleTracker, uniqueId, TSRUNC, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
 
 const rt = new Runtime();
-const bundles: Bundle[] = [];
-afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
+const tracked = bundleTracker();
+const bundle = tracked.make;
+afterAll(() => { rt.cleanup(); tracked.removeAll(); });
 
 function expectNothingLeft(id: string, b: Bundle): void {
   expect(fs.existsSync(join(rt.root, id))).toBe(false);

@@ -2,19 +2,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import { join } from 'path';
-import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
+import { bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
 
 let rt: Runtime;
-const bundles: Bundle[] = [];
+const tracked = bundleTracker();
+const bundle = tracked.make;
 beforeAll(() => { rt = new Runtime(); });
 afterEach(() => { rt.cleanup(); rt = new Runtime(); });
-afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
+afterAll(() => { rt.cleanup(); tracked.removeAll(); });
 
 describe('run', () => {
   test('runs the program in the foreground with its output and exit status 0', () => {

@@ -2,18 +2,14 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import { join } from 'path';
-import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
+import { bundleTracker, uniqueId, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
 import { ConsoleSocket } from '../helpers/console';
 
 const rt = new Runtime();
-const bundles: Bundle[] = [];
-afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
+const tracked = bundleTracker();
+const bundle = tracked.make;
+afterAll(() => { rt.cleanup(); tracked.removeAll(); });
 
 /** A hook that appends its name, the status it was given on stdin and where it ran, to a log. */
 function hook(b: Bundle, name: string, log: string, extra = ''): Record<string, unknown> {

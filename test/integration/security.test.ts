@@ -3,22 +3,18 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
+import { bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime } from '../helpers/runtime';
 
 const rt = new Runtime();
-const bundles: Bundle[] = [];
+const tracked = bundleTracker();
+const bundle = tracked.make;
 const dirs: string[] = [];
 afterAll(() => {
   rt.cleanup();
-  for (const b of bundles) b.remove();
+  tracked.removeAll();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
 
 describe('the runtime cannot be reached from a container (CVE-2019-5736 class)', () => {
   test('a process sharing the pid namespace of a waiting init cannot open its executable or its root', () => {
