@@ -46,6 +46,14 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** A refused operation had no effect: same status, same live process. */
+export function expectUnchanged(rt: Runtime, id: string, status: string, pid: number): void {
+  const s = rt.state(id);
+  expect(s.status).toBe(status);
+  expect(s.pid).toBe(pid);
+  expect(pidAlive(pid)).toBe(true);
+}
+
 /** The namespace link of a process (e.g. 'pid:[4026531836]'), or undefined if unreadable. */
 export function nsLink(pid: number | 'self', type: string): string | undefined {
   try {

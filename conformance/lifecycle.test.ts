@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { Harness, leftovers, pidAlive, sleep, waitFor } from './helpers';
+import { Harness, expectUnchanged, leftovers, pidAlive, sleep, waitFor } from './helpers';
 
 const h = new Harness();
 const rt = h.rt;
@@ -141,10 +141,7 @@ describe('start', () => {
 
     h.expectFails(['start', id]);
     await sleep(300);
-    const s = rt.state(id);
-    expect(s.status).toBe('running');
-    expect(s.pid).toBe(pid);
-    expect(pidAlive(pid)).toBe(true);
+    expectUnchanged(rt, id, 'running', pid);
     // The program was not run a second time.
     expect(fs.readFileSync(join(out, 'runs'), 'utf8')).toBe('x\n');
   });
@@ -282,10 +279,7 @@ describe('delete', () => {
 
     h.expectFails(['delete', id]);
     await sleep(300);
-    const s = rt.state(id);
-    expect(s.status).toBe('running');
-    expect(s.pid).toBe(pid);
-    expect(pidAlive(pid)).toBe(true);
+    expectUnchanged(rt, id, 'running', pid);
   });
 
   test('delete of a created container (without --force)', async () => {
@@ -304,10 +298,7 @@ describe('delete', () => {
       return;
     }
     h.expectFails(['delete', id]);
-    const s = rt.state(id);
-    expect(s.status).toBe('created');
-    expect(s.pid).toBe(pid);
-    expect(pidAlive(pid)).toBe(true);
+    expectUnchanged(rt, id, 'created', pid);
     // It is still usable.
     rt.ok(['start', id]);
     await waitFor(() => fs.existsSync(join(out, 'ran')), () => 'the program to run');
