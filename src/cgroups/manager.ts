@@ -4,6 +4,12 @@ import { isErrno } from '../sys/errors';
 import { sleepSync } from '../util/wait';
 import type { DeviceRule, Resources } from '../spec/oci';
 import type { CgroupLayout, Hierarchy } from './hierarchy';
+import { libc } from '../sys';
+import { emulateDeviceRules } from './devices/rules';
+import { applyV1 } from './resources-v1';
+import { applyV2, type BpfLibc } from './resources-v2';
+
+export { sharesToWeight } from './resources-v2';
 
 export interface CgroupPlan {
   mode: 'v1' | 'v2';
@@ -128,86 +134,20 @@ const DEFAULT_ALLOWED: DeviceRule[] = [
   { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
 ];
 
-export function deviceRuleLine(r: DeviceRule): string {
-  const n = (v: number | undefined) => (v === undefined || v < 0 ? '*' : String(v));
-  return `${r.type ?? 'a'} ${n(r.major)}:${n(r.minor)} ${r.access ?? 'rwm'}`;
-}
-
 export interface ResourceResult { warnings: string[] }
 
 /**
- * Applies linux.resources to the container's cgroup before the user program runs. What tsrunc
- * cannot apply yet is an error, never silently skipped.
+ * Applies linux.resources to the container's cgroup before the user program runs. `devices`, when
+ * given, is the device policy (the config's rules and the devices it creates), enforced on top of
+ * "deny all" and followed by runc's defaults; update passes none, leaving the policy as it is.
+ * What tsrunc cannot apply is an error naming the field, never silently skipped.
  */
-export function applyResources(plan: CgroupPlan, res: Resources, extraDevices: DeviceRule[]): ResourceResult {
+export function applyResources(plan: CgroupPlan, res: Resources, devices?: DeviceRule[], sys: () => BpfLibc = libc): ResourceResult {
   const warnings: string[] = [];
-  const write = (controller: string, file: string, value: string | number): void => {
-    const key = Object.keys(plan.paths).find((k) => k.split(',').includes(controller));
-    if (!key) throw new Error(`linux.resources: the ${controller} cgroup controller is not available on this host`);
-    const path = join(plan.paths[key], file);
-    try {
-      fs.writeFileSync(path, String(value));
-    } catch (e) {
-      throw new Error(`linux.resources: writing ${value} to ${path}: ${(e as Error).message}`);
-    }
-  };
-  const rules = [...(res.devices ?? []), ...extraDevices];
-  if (plan.mode === 'v2') {
-    if (rules.length) warnings.push('linux.resources.devices: device rules are not enforced on cgroup v2 by tsrunc yet');
-    applyV2(plan.paths.unified, res, warnings);
-    return { warnings };
-  }
-  if (rules.length) {
-    for (const r of [...rules, ...DEFAULT_ALLOWED]) write('devices', r.allow ? 'devices.allow' : 'devices.deny', deviceRuleLine(r));
-  }
-  const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
-  if (mem) {
-    for (const [k, v] of Object.entries(mem)) {
-      if (v === undefined) continue;
-      switch (k) {
-        case 'limit': write('memory', 'memory.limit_in_bytes', Number(v)); break;
-        case 'reservation': write('memory', 'memory.soft_limit_in_bytes', Number(v)); break;
-        case 'swap': write('memory', 'memory.memsw.limit_in_bytes', Number(v)); break;
-        case 'swappiness': write('memory', 'memory.swappiness', Number(v)); break;
-        case 'disableOOMKiller': if (v === true) write('memory', 'memory.oom_control', 1); break;
-        case 'kernelTCP': write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(v)); break;
-        case 'kernel': {
-          // Deprecated: newer kernels dropped kmem limits (the file may be gone, or ignore writes).
-          const key = Object.keys(plan.paths).find((x) => x.split(',').includes('memory'));
-          if (key && fs.existsSync(join(plan.paths[key], 'memory.kmem.limit_in_bytes'))) write('memory', 'memory.kmem.limit_in_bytes', Number(v));
-          else warnings.push('linux.resources.memory.kernel: this kernel has no kernel memory limits; ignored');
-          break;
-        }
-        case 'checkBeforeUpdate': break;
-        default: throw new Error(`linux.resources.memory.${k}: not supported by tsrunc yet`);
-      }
-    }
-  }
-  const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
-  if (cpu) {
-    for (const [k, v] of Object.entries(cpu)) {
-      if (v === undefined) continue;
-      switch (k) {
-        case 'shares': write('cpu', 'cpu.shares', Number(v)); break;
-        case 'period': write('cpu', 'cpu.cfs_period_us', Number(v)); break;
-        case 'quota': write('cpu', 'cpu.cfs_quota_us', Number(v)); break;
-        case 'cpus': write('cpuset', 'cpuset.cpus', String(v)); break;
-        case 'mems': write('cpuset', 'cpuset.mems', String(v)); break;
-        default: throw new Error(`linux.resources.cpu.${k}: not supported by tsrunc yet`);
-      }
-    }
-  }
-  if (res.pids?.limit !== undefined) write('pids', 'pids.max', res.pids.limit > 0 ? res.pids.limit : 'max');
-  for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified'] as const) {
-    const v = res[k];
-    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Error(`linux.resources.${k}: not supported by tsrunc yet`);
-  }
+  const ruleset = devices ? emulateDeviceRules([...devices, ...DEFAULT_ALLOWED]) : undefined;
+  if (plan.mode === 'v2') applyV2(plan.paths.unified, res, ruleset, warnings, sys);
+  else applyV1(plan, res, ruleset, warnings);
   return { warnings };
-}
-
-/** runc's conversion of cgroup v1 cpu.shares (2..262144) to v2 cpu.weight (1..10000). */
-export function sharesToWeight(shares: number): number {
-  return shares === 0 ? 0 : Math.floor(1 + ((shares - 2) * 9999) / 262142);
 }
 
 /**
@@ -233,64 +173,5 @@ export function enableV2Controllers(mountpoint: string, dir: string, wanted: rea
       }
     }
     cur = join(cur, part);
-  }
-}
-
-function applyV2(dir: string | undefined, res: Resources, warnings: string[]): void {
-  if (!dir) throw new Error('linux.resources: no cgroup v2 hierarchy for the container');
-  const write = (file: string, value: string | number, field: string): void => {
-    try {
-      fs.writeFileSync(join(dir, file), String(value));
-    } catch (e) {
-      throw new Error(`linux.resources.${field}: writing ${value} to ${join(dir, file)}: ${(e as Error).message}`);
-    }
-  };
-  const max = (v: number) => (v < 0 ? 'max' : v);
-  const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
-  if (mem) {
-    const limit = mem.limit as number | undefined;
-    for (const [k, v] of Object.entries(mem)) {
-      if (v === undefined) continue;
-      switch (k) {
-        case 'limit': write('memory.max', max(Number(v)), 'memory.limit'); break;
-        case 'reservation': write('memory.low', max(Number(v)), 'memory.reservation'); break;
-        case 'swap': {
-          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone.
-          const sw = Number(v);
-          write('memory.swap.max', sw < 0 ? 'max' : limit !== undefined && limit >= 0 ? Math.max(0, sw - limit) : sw, 'memory.swap');
-          break;
-        }
-        case 'swappiness': case 'kernel': case 'kernelTCP':
-          warnings.push(`linux.resources.memory.${k}: has no cgroup v2 equivalent; ignored`);
-          break;
-        case 'disableOOMKiller': if (v === true) throw new Error('linux.resources.memory.disableOOMKiller: not possible on cgroup v2'); break;
-        case 'checkBeforeUpdate': break;
-        default: throw new Error(`linux.resources.memory.${k}: not supported by tsrunc yet`);
-      }
-    }
-  }
-  const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
-  if (cpu) {
-    if (cpu.shares !== undefined) write('cpu.weight', sharesToWeight(Number(cpu.shares)), 'cpu.shares');
-    if (cpu.quota !== undefined || cpu.period !== undefined) {
-      const quota = cpu.quota === undefined || Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
-      write('cpu.max', `${quota} ${cpu.period ?? 100000}`, 'cpu.quota');
-    }
-    if (cpu.cpus !== undefined) write('cpuset.cpus', String(cpu.cpus), 'cpu.cpus');
-    if (cpu.mems !== undefined) write('cpuset.mems', String(cpu.mems), 'cpu.mems');
-    for (const k of Object.keys(cpu)) {
-      if (!['shares', 'quota', 'period', 'cpus', 'mems'].includes(k) && cpu[k] !== undefined) {
-        throw new Error(`linux.resources.cpu.${k}: not supported on cgroup v2 by tsrunc yet`);
-      }
-    }
-  }
-  if (res.pids?.limit !== undefined) write('pids.max', res.pids.limit > 0 ? res.pids.limit : 'max', 'pids.limit');
-  for (const [k, v] of Object.entries(res.unified ?? {})) {
-    if (k.includes('/') || k.startsWith('.')) throw new Error(`linux.resources.unified: "${k}" is not a cgroup file name`);
-    write(k, v, `unified.${k}`);
-  }
-  for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma'] as const) {
-    const v = res[k];
-    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new Error(`linux.resources.${k}: not supported on cgroup v2 by tsrunc yet`);
   }
 }

@@ -239,12 +239,16 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // The device cgroup knows only block and char devices (a fifo needs no rule).
       const extraRules = cfg.devices.filter((d) => d.type !== 'p')
         .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
-      const rules = cfg.deviceRules.length && !rootless ? extraRules : [];
-      try {
-        // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
-        for (const w of applyResources(plan, { ...cfg.resources, pids: undefined }, rules).warnings) opts.log.warn(w);
-      } catch (e) {
-        throw new UserError(`config.json: ${(e as Error).message}`);
+      // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
+      // from "deny all", whatever the config's rules say.
+      if (!rootless) {
+        try {
+          // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
+          const res = { ...cfg.resources, pids: undefined, devices: undefined };
+          for (const w of applyResources(plan, res, [...cfg.deviceRules, ...extraRules]).warnings) opts.log.warn(w);
+        } catch (e) {
+          throw new UserError(`config.json: ${(e as Error).message}`);
+        }
       }
       init.sync.write(encodeBootstrap(boot) + '\n');
       await awaitInit(init, () => {
@@ -256,7 +260,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
       if (cfg.resources.pids) {
         try {
-          applyResources(plan, { pids: cfg.resources.pids }, []);
+          applyResources(plan, { pids: cfg.resources.pids });
         } catch (e) {
           throw new UserError(`config.json: ${(e as Error).message}`);
         }

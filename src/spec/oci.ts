@@ -80,15 +80,30 @@ export interface Device {
 
 export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
 
+export interface WeightDevice { major: number; minor: number; weight?: number; leafWeight?: number }
+export interface ThrottleDevice { major: number; minor: number; rate: number }
+export interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+export interface HugepageLimit { pageSize: string; limit: number }
+export interface Network { classID?: number; priorities?: { name: string; priority: number }[] }
+export interface RdmaLimit { hcaHandles?: number; hcaObjects?: number }
+
 export interface Resources {
   devices?: DeviceRule[];
   memory?: Record<string, unknown>;
   cpu?: Record<string, unknown>;
   pids?: { limit?: number };
-  blockIO?: Record<string, unknown>;
-  hugepageLimits?: unknown[];
-  network?: Record<string, unknown>;
-  rdma?: Record<string, unknown>;
+  blockIO?: BlockIO;
+  hugepageLimits?: HugepageLimit[];
+  network?: Network;
+  rdma?: Record<string, RdmaLimit>;
   unified?: Record<string, string>;
 }
 

@@ -14,9 +14,9 @@ export class SysError extends Error {
   readonly op: string;
   readonly path?: string;
 
-  constructor(op: string, errno: number, path?: string) {
+  constructor(op: string, errno: number, path?: string, detail?: string) {
     const code = errnoName(errno);
-    super(`${op}${path !== undefined ? ` ${path}` : ''}: ${code}`);
+    super(`${op}${path !== undefined ? ` ${path}` : ''}: ${code}${detail ? ` (${detail})` : ''}`);
     this.name = 'SysError';
     this.errno = errno;
     this.code = code;

@@ -10,6 +10,11 @@ const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
 const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
 const SYS_MOUNT_SETATTR = 442;
+const SYS_BPF = arch() === 'arm64' ? 280 : 321;
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
 const SECCOMP_SET_MODE_FILTER = 1;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // glibc reserves the first two real-time signals for its own use.
@@ -87,6 +92,7 @@ export function makeKoffiLibc(): Libc {
     'long syscall(long, int, const char *, unsigned int, void *, size_t)');
   const moveMount = f<(nr: number, fd: number, fp: string, tfd: number, tp: string, fl: number) => number>(
     'long syscall(long, int, const char *, int, const char *, unsigned int)');
+  const bpfRaw = f<(nr: number, cmd: number, attr: Buffer, size: number) => number>('long syscall(long, int, void *, unsigned int)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
 
@@ -231,6 +237,37 @@ export function makeKoffiLibc(): Libc {
     },
     moveMountToFd: (tree, target) =>
       void check(moveMount(SYS_MOVE_MOUNT, tree, '', target, '', 0x4 | 0x40 /* F_EMPTY_PATH | T_EMPTY_PATH */), 'move_mount'),
+    bpfLoadCgroupDeviceProgram: (insns, license) => {
+      // union bpf_attr's BPF_PROG_LOAD part; pointers are the addresses of buffers that live
+      // (and, being off-heap, stay put) until the call returns.
+      const lic = Buffer.from(`${license}\0`);
+      const log = Buffer.alloc(65536);
+      const attr = Buffer.alloc(48);
+      attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0);
+      attr.writeUInt32LE(insns.length / 8, 4);
+      attr.writeBigUInt64LE(koffi.address(insns), 8);
+      attr.writeBigUInt64LE(koffi.address(lic), 16);
+      for (let tries = 0; ; tries++) {
+        const fd = Number(bpfRaw(SYS_BPF, BPF_PROG_LOAD, attr, 48));
+        if (fd >= 0) return fd;
+        const errno = koffi.errno();
+        // The verifier may be interrupted by a signal.
+        if (errno === 11 /* EAGAIN */ && tries < 30) continue;
+        if (attr.readUInt32LE(24)) throw new SysError('bpf(BPF_PROG_LOAD)', errno, undefined, log.toString('utf8', 0, log.indexOf(0)).trim());
+        // Again with the verifier's log, so the error says why.
+        attr.writeUInt32LE(1, 24);
+        attr.writeUInt32LE(log.length, 28);
+        attr.writeBigUInt64LE(koffi.address(log), 32);
+      }
+    },
+    bpfAttachCgroupDevice: (cgroupFd, progFd, allowMulti) => {
+      const attr = Buffer.alloc(20);
+      attr.writeUInt32LE(cgroupFd, 0);
+      attr.writeUInt32LE(progFd, 4);
+      attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
+      attr.writeUInt32LE(allowMulti ? 2 /* BPF_F_ALLOW_MULTI */ : 0, 12);
+      check(bpfRaw(SYS_BPF, BPF_PROG_ATTACH, attr, 20), 'bpf(BPF_PROG_ATTACH)');
+    },
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
       throw new SysError('execve', 0, p);

@@ -61,6 +61,10 @@ export interface Libc {
   idmapTree(treeFd: number, usernsFd: number): void;
   /** move_mount of a detached tree onto the object an O_PATH fd refers to. */
   moveMountToFd(treeFd: number, targetFd: number): void;
+  /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (eBPF instructions); returns its fd. */
+  bpfLoadCgroupDeviceProgram(insns: Buffer, license: string): number;
+  /** bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) of a loaded program to a cgroup v2 directory fd. */
+  bpfAttachCgroupDevice(cgroupFd: number, progFd: number, allowMulti: boolean): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

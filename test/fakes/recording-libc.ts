@@ -14,7 +14,8 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     flock: rec('flock'), closeRange: rec('closeRange'), setresuid: rec('setresuid'), setresgid: rec('setresgid'),
     setgroups: rec('setgroups'), prctl: rec('prctl'), capset: rec('capset'),
     getrlimit: () => ({ soft: 1024n, hard: 4096n }), setrlimit: rec('setrlimit'), resetSignals: rec('resetSignals'),
-    seccomp: rec('seccomp'),
+    seccomp: rec('seccomp'), bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
+    bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'),
     execve: (...args: unknown[]) => {
       calls.push(['execve', ...args]);
       throw new Error('execve (fake)');

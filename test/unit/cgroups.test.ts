@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
-import { planCgroups, createCgroups, removeCgroups, deviceRuleLine, applyResources } from '../../src/cgroups/manager';
+import { planCgroups, createCgroups, removeCgroups, applyResources } from '../../src/cgroups/manager';
+import { recordingLibc } from '../fakes/recording-libc';
 
 const HYBRID_MOUNTINFO = `
 35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
@@ -42,11 +43,6 @@ describe('cgroup layout', () => {
     const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
     expect(() => planCgroups(l, '../../..', 'c1')).toThrow(/cgroupsPath/);
   });
-  test('device rules are written in the kernel\'s format', () => {
-    expect(deviceRuleLine({ allow: false, access: 'rwm' })).toBe('a *:* rwm');
-    expect(deviceRuleLine({ allow: true, type: 'c', major: 1, minor: 3, access: 'rw' })).toBe('c 1:3 rw');
-    expect(deviceRuleLine({ allow: true, type: 'c', major: 136, access: 'rwm' })).toBe('c 136:* rwm');
-  });
 });
 
 describe('cgroup directories on a fake tree', () => {
@@ -63,17 +59,41 @@ describe('cgroup directories on a fake tree', () => {
     expect(fs.existsSync(join(tree, 'memory', 'existing'))).toBe(true);
     expect(fs.existsSync(join(tree, 'memory', 'existing', 'a'))).toBe(false);
   });
-  test('v1 resources are written to their files; unsupported ones are errors', () => {
+  test('v1 resources are written to their files; what the host lacks is an error naming the field', () => {
     const mem = join(tree, 'memory', 'c');
     const pids = join(tree, 'pids', 'c');
-    fs.mkdirSync(mem, { recursive: true });
-    fs.mkdirSync(pids, { recursive: true });
-    const plan = { mode: 'v1' as const, paths: { memory: mem, pids } };
-    applyResources(plan, { memory: { limit: 1048576 }, pids: { limit: 10 } }, []);
-    expect(fs.readFileSync(join(mem, 'memory.limit_in_bytes'), 'utf8')).toBe('1048576');
-    expect(fs.readFileSync(join(pids, 'pids.max'), 'utf8')).toBe('10');
-    expect(() => applyResources(plan, { blockIO: { weight: 10 } }, [])).toThrow(/linux.resources.blockIO/);
-    expect(() => applyResources(plan, { cpu: { shares: 10 } }, [])).toThrow(/cpu cgroup controller is not available/);
+    const blkio = join(tree, 'blkio', 'c');
+    const cpu = join(tree, 'cpu,cpuacct', 'c');
+    for (const d of [mem, pids, blkio, cpu]) fs.mkdirSync(d, { recursive: true });
+    // A kernel without BFQ/CFQ has the throttle files but no weight.
+    for (const f of ['blkio.throttle.read_bps_device', 'blkio.throttle.write_iops_device']) fs.writeFileSync(join(blkio, f), '');
+    for (const f of ['cpu.rt_period_us', 'cpu.rt_runtime_us', 'cpu.cfs_period_us', 'cpu.cfs_quota_us']) fs.writeFileSync(join(cpu, f), '');
+    const plan = { mode: 'v1' as const, paths: { memory: mem, pids, blkio, 'cpu,cpuacct': cpu } };
+    const written: string[] = [];
+    const read = (d: string, f: string) => fs.readFileSync(join(d, f), 'utf8');
+    applyResources(plan, {
+      memory: { limit: 1048576 }, pids: { limit: 10 },
+      cpu: { quota: 20000, realtimeRuntime: 950, realtimePeriod: 1000, period: 50000 },
+      blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 100 }] },
+    });
+    written.push(read(mem, 'memory.limit_in_bytes'), read(pids, 'pids.max'), read(blkio, 'blkio.throttle.read_bps_device'),
+      read(blkio, 'blkio.throttle.write_iops_device'), read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'),
+      read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us'));
+    expect(written).toEqual(['1048576', '10', '8:0 1048576', '8:0 100', '50000', '20000', '1000', '950']);
+    expect(() => applyResources(plan, { blockIO: { weight: 10 } })).toThrow(/linux.resources.blockIO.weight: not supported by this kernel \(none of blkio.weight, blkio.bfq.weight\)/);
+    expect(() => applyResources(plan, { cpu: { cpus: '0' } })).toThrow(/linux.resources.cpu.cpus: the cpuset cgroup controller is not available/);
+    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(/hugepageLimits\[0\]: the hugetlb cgroup controller is not available/);
+    expect(() => applyResources(plan, { network: { classID: 1 } })).toThrow(/network.classID: the net_cls cgroup controller/);
+    expect(() => applyResources(plan, { unified: { 'memory.high': '1' } })).toThrow(/unified: needs a cgroup v2 host/);
+    expect(() => applyResources(plan, { cpu: { bogus: 1 } })).toThrow(/cpu.bogus: unknown cpu setting/);
+  });
+  test('v1 device policy: reset to deny, then the exceptions, runc\'s defaults included', () => {
+    const dev = join(tree, 'devices', 'c');
+    fs.mkdirSync(dev, { recursive: true });
+    applyResources({ mode: 'v1', paths: { devices: dev } }, {}, [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' }]);
+    // One file write each: the reset went to devices.deny, the exceptions (in order) to devices.allow.
+    expect(fs.readFileSync(join(dev, 'devices.deny'), 'utf8')).toBe('a');
+    expect(fs.readFileSync(join(dev, 'devices.allow'), 'utf8')).toBe('c 10:200 rwm');
   });
 });
 
@@ -85,6 +105,7 @@ describe('cgroup v2 resources on a fake tree', () => {
     fs.writeFileSync(join(tree, 'cgroup.controllers'), 'cpuset cpu io memory pids');
     fs.mkdirSync(join(tree, 'a', 'c1'), { recursive: true });
     fs.writeFileSync(join(tree, 'a', 'cgroup.controllers'), 'cpu memory pids');
+    fs.writeFileSync(join(tree, 'a', 'c1', 'cgroup.controllers'), 'cpuset cpu io memory pids');
     enableV2Controllers(tree, join(tree, 'a', 'c1'), ['memory', 'pids', 'cpu', 'hugetlb']);
     expect(fs.readFileSync(join(tree, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
     expect(fs.readFileSync(join(tree, 'a', 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
@@ -94,11 +115,13 @@ describe('cgroup v2 resources on a fake tree', () => {
       cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0' },
       pids: { limit: 0 },
       unified: { 'memory.high': '50000000' },
-    }, []);
+      blockIO: { weight: 500, throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }] },
+    });
     const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
     expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([String(64 << 20), String(32 << 20), String(32 << 20)]);
     expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')])
       .toEqual([String(sharesToWeight(1024)), '50000 100000', '0', 'max', '50000000']);
+    expect([read('io.weight'), read('io.max')]).toEqual(['default 4950', '8:16 wbps=max']);
     expect(r.warnings).toEqual([]);
     expect(sharesToWeight(2)).toBe(1);
     expect(sharesToWeight(262144)).toBe(10000);
@@ -106,9 +129,21 @@ describe('cgroup v2 resources on a fake tree', () => {
   test('what v2 cannot do is an error or a warning, never silent', () => {
     const dir = join(tree, 'a', 'c1');
     const plan = { mode: 'v2' as const, paths: { unified: dir } };
-    expect(() => applyResources(plan, { memory: { disableOOMKiller: true } }, [])).toThrow(/disableOOMKiller: not possible on cgroup v2/);
-    expect(() => applyResources(plan, { unified: { '../x': '1' } }, [])).toThrow(/not a cgroup file name/);
-    expect(applyResources(plan, { memory: { swappiness: 10 } }, []).warnings).toEqual([expect.stringMatching(/swappiness: has no cgroup v2 equivalent/)]);
-    expect(applyResources(plan, {}, [{ allow: false, access: 'rwm' }]).warnings).toEqual([expect.stringMatching(/not enforced on cgroup v2/)]);
+    expect(() => applyResources(plan, { memory: { disableOOMKiller: true } })).toThrow(/disableOOMKiller: not possible on cgroup v2/);
+    expect(() => applyResources(plan, { unified: { '../x': '1' } })).toThrow(/not a cgroup file name/);
+    expect(() => applyResources(plan, { cpu: { realtimeRuntime: 1 } })).toThrow(/realtimeRuntime: cgroup v2 has no real-time/);
+    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(/hugepageLimits\[0\]: the hugetlb cgroup controller is not available/);
+    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2M', limit: 1 }] })).toThrow(/pageSize: "2M" is not a page size/);
+    expect(applyResources(plan, { memory: { swappiness: 10 } }).warnings).toEqual([expect.stringMatching(/swappiness: has no cgroup v2 equivalent/)]);
+    expect(applyResources(plan, { network: { classID: 7 } }).warnings).toEqual([expect.stringMatching(/network: cgroup v2 has no net_cls/)]);
+  });
+  test('v2 device policy: a compiled program loaded and attached to the cgroup directory', () => {
+    const dir = join(tree, 'a', 'c1');
+    const progFd = fs.openSync('/dev/null', 'r'); // closed by the code under test, as a real program fd is
+    const sys = recordingLibc({ bpfLoadCgroupDeviceProgram: (insns: Buffer, license: string) => { sys.calls.push(['load', insns.length, license]); return progFd; } });
+    applyResources({ mode: 'v2', paths: { unified: dir } }, {}, [{ allow: false, access: 'rwm' }], () => sys);
+    expect(sys.calls[0]).toEqual(['load', expect.any(Number), 'Apache']);
+    expect(sys.calls[1]).toEqual(['bpfAttachCgroupDevice', expect.any(Number), progFd, true]);
+    expect(() => fs.fstatSync(progFd)).toThrow(/EBADF/);
   });
 });

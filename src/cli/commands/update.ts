@@ -64,7 +64,7 @@ export function run(ctx: CommandContext): number {
     if (status === 'stopped' || !st.cgroup) throw new UserError(`cannot update container "${id}": it is ${status}`);
     const mode = st.cgroup.paths.unified !== undefined && Object.keys(st.cgroup.paths).length === 1 ? 'v2' : 'v1';
     try {
-      for (const w of applyResources({ mode, paths: st.cgroup.paths }, res, []).warnings) ctx.log.warn(w);
+      for (const w of applyResources({ mode, paths: st.cgroup.paths }, res).warnings) ctx.log.warn(w);
     } catch (e) {
       throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
     }

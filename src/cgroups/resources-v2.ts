@@ -1,0 +1,139 @@
+import * as fs from 'fs';
+import { join } from 'path';
+import { isErrno } from '../sys/errors';
+import type { Libc } from '../sys/libc';
+import type { Resources } from '../spec/oci';
+import type { DeviceRuleset } from './devices/rules';
+import { attachDeviceProgram } from './devices/attach';
+import { hugepageSize, rdmaLine } from './resources-v1';
+
+/** runc's conversion of cgroup v1 cpu.shares (2..262144) to v2 cpu.weight (1..10000). */
+export function sharesToWeight(shares: number): number {
+  return shares === 0 ? 0 : Math.floor(1 + ((shares - 2) * 9999) / 262142);
+}
+
+/** runc's conversion of a blkio weight (10..1000) to io.weight (1..10000). */
+export function blkioToIoWeight(weight: number): number {
+  return weight === 0 ? 0 : Math.floor(1 + ((weight - 10) * 9999) / 990);
+}
+
+export type BpfLibc = Pick<Libc, 'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice'>;
+
+export function applyV2(dir: string | undefined, res: Resources, devices: DeviceRuleset | undefined, warnings: string[], sys: () => BpfLibc): void {
+  if (!dir) throw new Error('linux.resources: no cgroup v2 hierarchy for the container');
+  const R = 'linux.resources';
+  let enabled: string[] | undefined;
+  const need = (controller: string, field: string): void => {
+    enabled ??= fs.readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    if (!enabled.includes(controller)) throw new Error(`${field}: the ${controller} cgroup controller is not available to ${dir}`);
+  };
+  const write = (file: string, value: string | number, field: string): void => {
+    const controller = file.split('.')[0];
+    if (controller !== 'cgroup') need(controller, field);
+    const path = join(dir, file);
+    try {
+      fs.writeFileSync(path, String(value));
+    } catch (e) {
+      // cgroupfs refuses to create a file it lacks (EACCES, not ENOENT).
+      if (isErrno(e, 'ENOENT') || !fs.existsSync(path)) throw new Error(`${field}: not supported by this kernel (no ${file})`);
+      throw new Error(`${field}: writing ${value} to ${path}: ${(e as Error).message}`);
+    }
+  };
+  const has = (file: string) => fs.existsSync(join(dir, file));
+  const max = (v: number) => (v < 0 ? 'max' : v);
+
+  if (devices) {
+    try {
+      attachDeviceProgram(sys(), dir, devices);
+    } catch (e) {
+      throw new Error(`${R}.devices: ${(e as Error).message}`);
+    }
+  }
+  const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
+  if (mem) {
+    const limit = mem.limit as number | undefined;
+    for (const [k, v] of Object.entries(mem)) {
+      if (v === undefined) continue;
+      const field = `${R}.memory.${k}`;
+      switch (k) {
+        case 'limit': write('memory.max', max(Number(v)), field); break;
+        case 'reservation': write('memory.low', max(Number(v)), field); break;
+        case 'swap': {
+          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone.
+          const sw = Number(v);
+          write('memory.swap.max', sw < 0 ? 'max' : limit !== undefined && limit >= 0 ? Math.max(0, sw - limit) : sw, field);
+          break;
+        }
+        case 'swappiness': case 'kernel': case 'kernelTCP':
+          warnings.push(`${field}: has no cgroup v2 equivalent; ignored`);
+          break;
+        case 'disableOOMKiller': if (v === true) throw new Error(`${field}: not possible on cgroup v2`); break;
+        case 'useHierarchy': case 'checkBeforeUpdate': break;
+        default: throw new Error(`${field}: unknown memory setting`);
+      }
+    }
+  }
+  const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
+  if (cpu) {
+    const f = `${R}.cpu`;
+    for (const k of Object.keys(cpu)) {
+      if (cpu[k] === undefined) continue;
+      if (k === 'realtimePeriod' || k === 'realtimeRuntime') throw new Error(`${f}.${k}: cgroup v2 has no real-time scheduling limits`);
+      if (!['shares', 'quota', 'period', 'burst', 'idle', 'cpus', 'mems'].includes(k)) throw new Error(`${f}.${k}: unknown cpu setting`);
+    }
+    if (cpu.shares !== undefined) write('cpu.weight', sharesToWeight(Number(cpu.shares)), `${f}.shares`);
+    if (cpu.quota !== undefined || cpu.period !== undefined) {
+      const quota = cpu.quota === undefined || Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
+      write('cpu.max', `${quota} ${cpu.period ?? 100000}`, `${f}.quota`);
+    }
+    if (cpu.burst !== undefined) write('cpu.max.burst', Number(cpu.burst), `${f}.burst`);
+    if (cpu.idle !== undefined) write('cpu.idle', Number(cpu.idle), `${f}.idle`);
+    if (cpu.cpus !== undefined) write('cpuset.cpus', String(cpu.cpus), `${f}.cpus`);
+    if (cpu.mems !== undefined) write('cpuset.mems', String(cpu.mems), `${f}.mems`);
+  }
+  if (res.pids?.limit !== undefined) write('pids.max', res.pids.limit > 0 ? res.pids.limit : 'max', `${R}.pids.limit`);
+  const bio = res.blockIO;
+  if (bio) {
+    const f = `${R}.blockIO`;
+    if (bio.weight !== undefined) {
+      need('io', `${f}.weight`);
+      // BFQ's weight keeps blkio's 1..1000 range; io.weight (1..10000) is scaled.
+      if (has('io.bfq.weight')) write('io.bfq.weight', bio.weight, `${f}.weight`);
+      else write('io.weight', `default ${blkioToIoWeight(bio.weight)}`, `${f}.weight`);
+    }
+    if (bio.leafWeight !== undefined) throw new Error(`${f}.leafWeight: cgroup v2 has no leaf weights`);
+    (bio.weightDevice ?? []).forEach((d, i) => {
+      const field = `${f}.weightDevice[${i}]`;
+      if (d.leafWeight !== undefined) throw new Error(`${field}.leafWeight: cgroup v2 has no leaf weights`);
+      if (d.weight === undefined) return;
+      need('io', field);
+      if (has('io.bfq.weight')) write('io.bfq.weight', `${d.major}:${d.minor} ${d.weight}`, field);
+      else write('io.weight', `${d.major}:${d.minor} ${blkioToIoWeight(d.weight)}`, field);
+    });
+    const throttles = [
+      ['throttleReadBpsDevice', 'rbps'], ['throttleWriteBpsDevice', 'wbps'],
+      ['throttleReadIOPSDevice', 'riops'], ['throttleWriteIOPSDevice', 'wiops'],
+    ] as const;
+    for (const [key, name] of throttles) {
+      // blkio's 0 means "no limit"; io.max says that with "max".
+      (bio[key] ?? []).forEach((d, i) => write('io.max', `${d.major}:${d.minor} ${name}=${d.rate === 0 ? 'max' : d.rate}`, `${f}.${key}[${i}]`));
+    }
+  }
+  (res.hugepageLimits ?? []).forEach((h, i) => {
+    const field = `${R}.hugepageLimits[${i}]`;
+    const size = hugepageSize(h.pageSize, field);
+    need('hugetlb', field);
+    if (!has(`hugetlb.${size}.max`)) throw new Error(`${field}.pageSize: this host has no ${size} huge pages`);
+    write(`hugetlb.${size}.max`, h.limit, field);
+    if (has(`hugetlb.${size}.rsvd.max`)) write(`hugetlb.${size}.rsvd.max`, h.limit, field);
+  });
+  if (res.network && (res.network.classID !== undefined || res.network.priorities?.length)) {
+    // As runc: v2 has no net_cls/net_prio (an eBPF or nftables policy does that job).
+    warnings.push(`${R}.network: cgroup v2 has no net_cls or net_prio controller; ignored`);
+  }
+  for (const [dev, l] of Object.entries(res.rdma ?? {})) write('rdma.max', rdmaLine(dev, l), `${R}.rdma.${dev}`);
+  for (const [k, v] of Object.entries(res.unified ?? {})) {
+    if (k.includes('/') || k.startsWith('.') || !k.includes('.')) throw new Error(`${R}.unified: "${k}" is not a cgroup file name`);
+    write(k, v, `${R}.unified.${k}`);
+  }
+}
