@@ -10,6 +10,7 @@ import { applyV1 } from './resources-v1';
 import { applyV2, type BpfLibc } from './resources-v2';
 
 export { sharesToWeight } from './resources-v2';
+export { enableV2Controllers } from './v2-controllers';
 
 export interface CgroupPlan {
   mode: 'v1' | 'v2';
@@ -148,30 +149,4 @@ export function applyResources(plan: CgroupPlan, res: Resources, devices?: Devic
   if (plan.mode === 'v2') applyV2(plan.paths.unified, res, ruleset, warnings, sys);
   else applyV1(plan, res, ruleset, warnings);
   return { warnings };
-}
-
-/**
- * Makes the controllers the container needs available to it: each ancestor below the v2 root
- * must list them in cgroup.subtree_control.
- */
-export function enableV2Controllers(mountpoint: string, dir: string, wanted: readonly string[]): void {
-  const rel = dir.slice(mountpoint.length).split('/').filter(Boolean);
-  let cur = mountpoint;
-  for (const part of rel) {
-    let available: string[] = [];
-    try {
-      available = fs.readFileSync(join(cur, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-    } catch {
-      return;
-    }
-    const add = wanted.filter((c) => available.includes(c)).map((c) => `+${c}`);
-    if (add.length) {
-      try {
-        fs.writeFileSync(join(cur, 'cgroup.subtree_control'), add.join(' '));
-      } catch {
-        // a parent with processes of its own cannot delegate (no internal processes): the writes below will say so
-      }
-    }
-    cur = join(cur, part);
-  }
 }

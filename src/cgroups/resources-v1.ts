@@ -3,6 +3,8 @@ import { join } from 'path';
 import { isErrno } from '../sys/errors';
 import type { Resources } from '../spec/oci';
 import type { CgroupPlan } from './manager';
+import { enableV2Controllers } from './v2-controllers';
+import { hostLayout } from './hierarchy';
 import { v1DeviceWrites, type DeviceRuleset } from './devices/rules';
 
 /** Writes one file of a v1 controller; errors name the field, the file and the errno. */
@@ -13,6 +15,10 @@ class V1Writer {
     const key = Object.keys(this.plan.paths).find((k) => k.split(',').includes(controller));
     if (!key) throw new Error(`${field}: the ${controller} cgroup controller is not available on this host`);
     return this.plan.paths[key];
+  }
+
+  hasController(controller: string): boolean {
+    return Object.keys(this.plan.paths).some((k) => k.split(',').includes(controller));
   }
 
   has(controller: string, file: string): boolean {
@@ -123,9 +129,24 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
       (bio[key] ?? []).forEach((d, i) => w.write('blkio', file, `${d.major}:${d.minor} ${d.rate}`, `${f}.${key}[${i}]`));
     }
   }
+  const hugetlbOnUnified = res.hugepageLimits?.length && !w.hasController('hugetlb') && unifiedHas(plan, 'hugetlb');
   (res.hugepageLimits ?? []).forEach((h, i) => {
     const field = `${R}.hugepageLimits[${i}]`;
     const size = hugepageSize(h.pageSize, field);
+    if (hugetlbOnUnified) {
+      // A hybrid host may bind hugetlb to the unified (v2) hierarchy alone: limit it there.
+      const dir = plan.paths.unified;
+      if (!fs.existsSync(join(dir, `hugetlb.${size}.max`))) throw new Error(`${field}.pageSize: this host has no ${size} huge pages`);
+      for (const f of [`hugetlb.${size}.max`, `hugetlb.${size}.rsvd.max`]) {
+        if (f.includes('rsvd') && !fs.existsSync(join(dir, f))) continue;
+        try {
+          fs.writeFileSync(join(dir, f), String(h.limit));
+        } catch (e) {
+          throw new Error(`${field}: writing ${h.limit} to ${join(dir, f)}: ${(e as Error).message}`);
+        }
+      }
+      return;
+    }
     w.dir('hugetlb', field);
     if (!w.has('hugetlb', `hugetlb.${size}.limit_in_bytes`)) throw new Error(`${field}.pageSize: this host has no ${size} huge pages`);
     w.write('hugetlb', `hugetlb.${size}.limit_in_bytes`, h.limit, field);
@@ -138,6 +159,23 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
   }
   for (const [dev, l] of Object.entries(res.rdma ?? {})) w.write('rdma', 'rdma.max', rdmaLine(dev, l), `${R}.rdma.${dev}`);
   if (res.unified && Object.keys(res.unified).length) throw new Error(`${R}.unified: needs a cgroup v2 host; this one is cgroup v1`);
+}
+
+/**
+ * Whether the container's cgroup in a hybrid host's unified hierarchy can use a controller that no
+ * v1 hierarchy has, enabling it down the path as on a v2 host.
+ */
+function unifiedHas(plan: CgroupPlan, controller: string): boolean {
+  const dir = plan.paths.unified;
+  if (!dir) return false;
+  const root = hostLayout().hierarchies.find((h) => h.version === 2 && dir.startsWith(`${h.mountpoint}/`));
+  if (!root) return false;
+  enableV2Controllers(root.mountpoint, dir, [controller]);
+  try {
+    return fs.readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).includes(controller);
+  } catch {
+    return false;
+  }
 }
 
 /** "2MB" → "2MB" after checking the form the kernel names its files by (64KB, 2MB, 1GB, ...). */
