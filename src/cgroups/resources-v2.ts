@@ -40,6 +40,18 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
     }
   };
   const has = (file: string) => fs.existsSync(join(dir, file));
+  const readText = (file: string): string | undefined => {
+    try {
+      return fs.readFileSync(join(dir, file), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  /** A "max"-or-number file as a number, -1 for max. */
+  const readMax = (file: string): number | undefined => {
+    const t = readText(file);
+    return t === undefined || t === '' ? undefined : t === 'max' ? -1 : Number(t);
+  };
   const max = (v: number) => (v < 0 ? 'max' : v);
 
   if (devices) {
@@ -59,9 +71,18 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
         case 'limit': write('memory.max', max(Number(v)), field); break;
         case 'reservation': write('memory.low', max(Number(v)), field); break;
         case 'swap': {
-          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone.
+          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone. An update that gives
+          // swap alone is measured against the limit in force.
           const sw = Number(v);
-          write('memory.swap.max', sw < 0 ? 'max' : limit !== undefined && limit >= 0 ? Math.max(0, sw - limit) : sw, field);
+          if (sw === 0) {
+            // 0 is "unset" (runc: unlimited memory without a swap value means unlimited swap too).
+            if (limit === -1) write('memory.swap.max', 'max', field);
+            break;
+          }
+          const mem = limit ?? readMax('memory.max');
+          if (sw >= 0 && (mem === undefined || mem < 0)) throw new Error(`${field}: a swap limit needs a memory limit on cgroup v2`);
+          if (sw >= 0 && sw < mem!) throw new Error(`${field}: ${sw} is below the memory limit ${mem} (swap counts memory plus swap)`);
+          write('memory.swap.max', sw < 0 ? 'max' : sw - mem!, field);
           break;
         }
         case 'swappiness': case 'kernel': case 'kernelTCP':
@@ -83,8 +104,11 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
     }
     if (cpu.shares !== undefined) write('cpu.weight', sharesToWeight(Number(cpu.shares)), `${f}.shares`);
     if (cpu.quota !== undefined || cpu.period !== undefined) {
-      const quota = cpu.quota === undefined || Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
-      write('cpu.max', `${quota} ${cpu.period ?? 100000}`, `${f}.quota`);
+      // cpu.max holds both: what the config leaves out keeps its value in force.
+      const [curQuota, curPeriod] = (readText('cpu.max') ?? 'max 100000').split(/\s+/);
+      const quota = cpu.quota === undefined ? curQuota : Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
+      const period = cpu.period === undefined || Number(cpu.period) === 0 ? (curPeriod ?? 100000) : Number(cpu.period);
+      write('cpu.max', `${quota} ${period}`, cpu.quota !== undefined ? `${f}.quota` : `${f}.period`);
     }
     if (cpu.burst !== undefined) write('cpu.max.burst', Number(cpu.burst), `${f}.burst`);
     if (cpu.idle !== undefined) write('cpu.idle', Number(cpu.idle), `${f}.idle`);

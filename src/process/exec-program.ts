@@ -4,6 +4,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { ProcessConfig } from '../spec/config';
 import { applyCapabilities, dropBounding } from '../security/capabilities';
+import { applyAppArmorOnExec } from '../security/apparmor';
 import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';
 
 function envValue(env: readonly string[], key: string): string | undefined {
@@ -105,6 +106,9 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
   const keep = 3 + opts.preserveFds;
   // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
   const openFds = listFds();
+
+  // Before seccomp and the capabilities change, as runc: the profile takes effect at execve.
+  if (p.apparmorProfile) applyAppArmorOnExec(p.apparmorProfile);
 
   // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before capabilities go
   // (the filter must then allow the few calls below, as with runc).

@@ -35,6 +35,7 @@ export interface ProcessConfig {
   rlimits: ResolvedRlimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  apparmorProfile?: string;
 }
 
 /** A compiled seccomp filter: the BPF program as base64 (it travels to init as JSON). */

@@ -1,3 +1,4 @@
+import { appArmorEnabled } from '../security/apparmor';
 import { readFileSync, statSync } from 'fs';
 import { isAbsolute, join, posix, resolve } from 'path';
 import { UserError, isErrno } from '../sys/errors';
@@ -46,7 +47,7 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
   if (!proc.args || proc.args.length === 0) fail('.args: must contain at least one entry');
   if (!isAbsolute(proc.cwd)) fail(`.cwd: "${proc.cwd}" must be an absolute path`);
   if (proc.commandLine !== undefined) fail('.commandLine: is for Windows only');
-  if (proc.apparmorProfile) fail('.apparmorProfile: AppArmor is not enabled on this system');
+  if (proc.apparmorProfile && !appArmorEnabled()) fail('.apparmorProfile: AppArmor is not enabled on this system');
   if (proc.selinuxLabel) fail('.selinuxLabel: SELinux is not enabled on this system');
   for (const f of ['scheduler', 'ioPriority', 'execCPUAffinity'] as const) {
     if (proc[f] !== undefined) fail(`.${f}: not supported by tsrunc yet`);
@@ -76,6 +77,7 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
     rlimits,
     noNewPrivileges: proc.noNewPrivileges === true,
     oomScoreAdj: proc.oomScoreAdj,
+    apparmorProfile: proc.apparmorProfile || undefined,
   };
 }
 

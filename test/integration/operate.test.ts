@@ -65,7 +65,7 @@ test('features describes what tsrunc supports', () => {
   expect(f.ociVersionMax).toBe('1.2.0');
   expect(f.linux.namespaces).toContain('user');
   expect(f.linux.seccomp.enabled).toBe(true);
-  expect(f.linux.apparmor.enabled).toBe(false);
+  expect(f.linux.apparmor.enabled).toBe(true); // support built in (runtime-spec features), used where the host has AppArmor
 });
 
 describe(`resources (cgroup ${MODE} on this host)`, () => {
@@ -111,6 +111,12 @@ describe(`resources (cgroup ${MODE} on this host)`, () => {
     expect(ev).toMatchObject({ type: 'stats', id, data: { memory: { usage: { limit: 48 * 1024 * 1024 } }, pids: { limit: 42 } } });
     expect(ev.data.pids.current).toBeGreaterThanOrEqual(1);
     expect(rt.run(['update', '--memory', 'lots', id]).stderr).toMatch(/--memory: "lots" is not a size/);
+    // runc's flag names; a quota given alone keeps the period in force.
+    rt.ok(['update', '--cpu-share', '512', '--cpu-period', '50000', '--cpu-quota', '20000', id]);
+    rt.ok(['update', '--cpu-quota', '30000', id]);
+    const cpu = MODE === 'v2' ? ['/sys/fs/cgroup/cpu.weight', '/sys/fs/cgroup/cpu.max']
+      : ['/sys/fs/cgroup/cpu/cpu.shares', '/sys/fs/cgroup/cpu/cpu.cfs_period_us', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us'];
+    expect(rt.ok(['exec', id, 'cat', ...cpu]).trim().split('\n')).toEqual(MODE === 'v2' ? ['20', '30000 50000'] : ['512', '50000', '30000']);
   });
 
   test('device policy: a device outside the allow-list is refused even to a process that can mknod it', () => {

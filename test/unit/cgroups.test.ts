@@ -146,4 +146,40 @@ describe('cgroup v2 resources on a fake tree', () => {
     expect(sys.calls[1]).toEqual(['bpfAttachCgroupDevice', expect.any(Number), progFd, true]);
     expect(() => fs.fstatSync(progFd)).toThrow(/EBADF/);
   });
+  test('an update that gives part of cpu.max or swap alone keeps what is in force', () => {
+    const dir = join(tree, 'a', 'c1');
+    const plan = { mode: 'v2' as const, paths: { unified: dir } };
+    const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
+    fs.writeFileSync(join(dir, 'cpu.max'), '20000 50000');
+    applyResources(plan, { cpu: { quota: 30000 } });
+    expect(read('cpu.max')).toBe('30000 50000');
+    applyResources(plan, { cpu: { period: 200000 } });
+    expect(read('cpu.max')).toBe('30000 200000');
+    fs.writeFileSync(join(dir, 'memory.max'), String(64 << 20));
+    applyResources(plan, { memory: { swap: 80 << 20 } });
+    expect(read('memory.swap.max')).toBe(String(16 << 20));
+    expect(() => applyResources(plan, { memory: { swap: 32 << 20 } })).toThrow(/memory.swap: 33554432 is below the memory limit/);
+    fs.writeFileSync(join(dir, 'memory.max'), 'max');
+    expect(() => applyResources(plan, { memory: { swap: 80 << 20 } })).toThrow(/memory.swap: a swap limit needs a memory limit/);
+    applyResources(plan, { memory: { limit: -1, swap: 0 } });
+    expect(read('memory.swap.max')).toBe('max');
+  });
+});
+
+describe('update flags (runc\'s names)', () => {
+  const { resourcesFromFlags } = require('../../src/cli/commands/update') as typeof import('../../src/cli/commands/update'); // eslint-disable-line @typescript-eslint/no-require-imports
+  test('each flag lands in its linux.resources field', () => {
+    expect(resourcesFromFlags({
+      memory: '512m', 'memory-swap': '1g', 'memory-reservation': '256m', 'kernel-memory-tcp': '8m',
+      'cpu-share': '512', 'cpu-period': '100000', 'cpu-quota': '50000', 'cpu-burst': '1000', 'cpu-rt-period': '1000000',
+      'cpu-rt-runtime': '950', 'cpu-idle': '1', 'cpuset-cpus': '0-1', 'cpuset-mems': '0', 'pids-limit': '99', 'blkio-weight': '300',
+    })).toEqual({
+      memory: { limit: 512 << 20, swap: 1 << 30, reservation: 256 << 20, kernelTCP: 8 << 20 },
+      cpu: { shares: 512, period: 100000, quota: 50000, burst: 1000, realtimePeriod: 1000000, realtimeRuntime: 950, idle: 1, cpus: '0-1', mems: '0' },
+      pids: { limit: 99 },
+      blockIO: { weight: 300 },
+    });
+    expect(() => resourcesFromFlags({ 'l3-cache-schema': 'L3:0=f' })).toThrow(/--l3-cache-schema: Intel RDT is not supported/);
+    expect(() => resourcesFromFlags({ 'cpu-quota': 'half' })).toThrow(/--cpu-quota: "half" is not an integer/);
+  });
 });

@@ -1,3 +1,4 @@
+import { appArmorEnabled } from '../../security/apparmor';
 import * as fs from 'fs';
 import type { CommandContext } from '../context';
 import { str } from '../context';
@@ -56,12 +57,13 @@ function fromFlags(ctx: CommandContext, base: ProcessConfig | undefined): Proces
     p.capabilities = { ...c, bounding: c.bounding | bit, effective: c.effective | bit, permitted: c.permitted | bit };
   }
   if (a['no-new-privs'] === true) p.noNewPrivileges = true;
+  if (str(a, 'apparmor')) p.apparmorProfile = str(a, 'apparmor');
   return p;
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
   const a = ctx.args;
-  if (str(a, 'apparmor')) throw new UserError('--apparmor: AppArmor is not enabled on this system');
+  if (str(a, 'apparmor') && !appArmorEnabled()) throw new UserError('--apparmor: AppArmor is not enabled on this system');
   if (str(a, 'process-label')) throw new UserError('--process-label: SELinux is not enabled on this system');
   const file = str(a, 'process');
   return execInContainer({

@@ -25,14 +25,30 @@ export function resourcesFromFlags(a: CommandContext['args']): Resources {
   const memory: Record<string, number> = {};
   const cpu: Record<string, number | string> = {};
   const s = (k: string) => str(a, k);
-  if (s('memory') !== undefined) memory.limit = parseBytes('memory', s('memory')!);
-  if (s('memory-reservation') !== undefined) memory.reservation = parseBytes('memory-reservation', s('memory-reservation')!);
-  if (s('memory-swap') !== undefined) memory.swap = parseBytes('memory-swap', s('memory-swap')!);
-  if (s('cpu-shares') !== undefined) cpu.shares = intFlag('cpu-shares', s('cpu-shares')!);
-  if (s('cpu-period') !== undefined) cpu.period = intFlag('cpu-period', s('cpu-period')!);
-  if (s('cpu-quota') !== undefined) cpu.quota = intFlag('cpu-quota', s('cpu-quota')!);
+  const size = (flag: string, into: Record<string, number>, key: string) => {
+    if (s(flag) !== undefined) into[key] = parseBytes(flag, s(flag)!);
+  };
+  const int = (flag: string, into: Record<string, number | string>, key: string) => {
+    if (s(flag) !== undefined) into[key] = intFlag(flag, s(flag)!);
+  };
+  size('memory', memory, 'limit');
+  size('memory-reservation', memory, 'reservation');
+  size('memory-swap', memory, 'swap');
+  size('kernel-memory', memory, 'kernel');
+  size('kernel-memory-tcp', memory, 'kernelTCP');
+  int('cpu-shares', cpu, 'shares');
+  int('cpu-share', cpu, 'shares'); // runc's spelling
+  int('cpu-period', cpu, 'period');
+  int('cpu-quota', cpu, 'quota');
+  int('cpu-burst', cpu, 'burst');
+  int('cpu-rt-period', cpu, 'realtimePeriod');
+  int('cpu-rt-runtime', cpu, 'realtimeRuntime');
+  int('cpu-idle', cpu, 'idle');
   if (s('cpuset-cpus') !== undefined) cpu.cpus = s('cpuset-cpus')!;
   if (s('cpuset-mems') !== undefined) cpu.mems = s('cpuset-mems')!;
+  for (const f of ['l3-cache-schema', 'mem-bw-schema']) {
+    if (s(f) !== undefined) throw new UserError(`--${f}: Intel RDT is not supported by tsrunc`);
+  }
   if (Object.keys(memory).length) r.memory = memory;
   if (Object.keys(cpu).length) r.cpu = cpu;
   if (s('pids-limit') !== undefined) r.pids = { limit: intFlag('pids-limit', s('pids-limit')!) };
