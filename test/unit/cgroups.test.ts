@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
-import { planCgroups, createCgroups, removeCgroups, applyResources } from '../../src/cgroups/manager';
+import { planCgroups, createCgroups, removeCgroups } from '../../src/cgroups/manager';
+import { applyResources } from '../../src/cgroups/resources';
 import { recordingLibc } from '../fakes/recording-libc';
 
 const HYBRID_MOUNTINFO = `
@@ -100,7 +101,8 @@ describe('cgroup directories on a fake tree', () => {
 describe('cgroup v2 resources on a fake tree', () => {
   const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg2-'));
   afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
-  const { enableV2Controllers, sharesToWeight } = require('../../src/cgroups/manager') as typeof import('../../src/cgroups/manager'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const { enableV2Controllers } = require('../../src/cgroups/manager') as typeof import('../../src/cgroups/manager'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const { sharesToWeight } = require('../../src/cgroups/resources') as typeof import('../../src/cgroups/resources'); // eslint-disable-line @typescript-eslint/no-require-imports
   test('controllers are enabled down the path; limits land in the v2 files', () => {
     fs.writeFileSync(join(tree, 'cgroup.controllers'), 'cpuset cpu io memory pids');
     fs.mkdirSync(join(tree, 'a', 'c1'), { recursive: true });

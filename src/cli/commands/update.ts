@@ -4,7 +4,7 @@ import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { StateStore, deriveStatus } from '../../state/store';
 import { withDirLock } from '../../state/lock';
-import { applyResources } from '../../cgroups/manager';
+import { applyResources } from '../../cgroups/resources';
 import type { Resources } from '../../spec/oci';
 
 /** Bytes with runc's unit suffixes (k, m, g, t; b optional), or -1 for unlimited. */
