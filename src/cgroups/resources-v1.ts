@@ -37,6 +37,17 @@ class V1Writer {
     }
   }
 
+  /** A write the caller may retry later: false when the kernel refused the value (EINVAL). */
+  tryWrite(controller: string, file: string, value: string | number, field: string): boolean {
+    try {
+      fs.writeFileSync(join(this.dir(controller, field), file), String(value));
+      return true;
+    } catch (e) {
+      if (isErrno(e, 'EINVAL')) return false;
+      throw e;
+    }
+  }
+
   /** The first of several files this kernel has (e.g. blkio.weight, or blkio.bfq.weight under BFQ). */
   pick(controller: string, files: string[], field: string): string {
     const dir = this.dir(controller, field);
@@ -54,61 +65,64 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
   }
   const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
   if (mem) {
-    const limit = mem.limit as number | undefined;
-    const swap = mem.swap as number | undefined;
-    if (limit !== undefined && swap !== undefined) {
-      // memsw must stay >= the limit: raising both needs swap first, lowering both the limit first.
-      try {
-        w.write('memory', 'memory.limit_in_bytes', limit, `${R}.memory.limit`);
-        w.write('memory', 'memory.memsw.limit_in_bytes', swap, `${R}.memory.swap`);
-      } catch {
-        w.write('memory', 'memory.memsw.limit_in_bytes', swap, `${R}.memory.swap`);
-        w.write('memory', 'memory.limit_in_bytes', limit, `${R}.memory.limit`);
+    for (const k of Object.keys(mem)) {
+      if (!['limit', 'swap', 'reservation', 'swappiness', 'disableOOMKiller', 'kernel', 'kernelTCP', 'useHierarchy', 'checkBeforeUpdate'].includes(k)) {
+        throw new Error(`${R}.memory.${k}: unknown memory setting`);
       }
     }
-    for (const [k, v] of Object.entries(mem)) {
-      if (v === undefined) continue;
-      const field = `${R}.memory.${k}`;
-      switch (k) {
-        case 'limit': if (swap === undefined) w.write('memory', 'memory.limit_in_bytes', Number(v), field); break;
-        case 'swap': if (limit === undefined) w.write('memory', 'memory.memsw.limit_in_bytes', Number(v), field); break;
-        case 'reservation': w.write('memory', 'memory.soft_limit_in_bytes', Number(v), field); break;
-        case 'swappiness': w.write('memory', 'memory.swappiness', Number(v), field); break;
-        case 'disableOOMKiller': if (v === true) w.write('memory', 'memory.oom_control', 1, field); break;
-        case 'kernelTCP': w.write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(v), field); break;
-        case 'kernel':
-          // Deprecated: newer kernels dropped kmem limits (the file may be gone, or ignore writes).
-          if (w.has('memory', 'memory.kmem.limit_in_bytes')) w.write('memory', 'memory.kmem.limit_in_bytes', Number(v), field);
-          else warnings.push(`${field}: this kernel has no kernel memory limits; ignored`);
-          break;
-        case 'useHierarchy': case 'checkBeforeUpdate': break;
-        default: throw new Error(`${field}: unknown memory setting`);
-      }
+    // 0 means "not set" for the byte limits, as runc reads them.
+    const limit = Number(mem.limit ?? 0);
+    let swap = Number(mem.swap ?? 0);
+    const hasSwap = w.has('memory', 'memory.memsw.limit_in_bytes');
+    // An unlimited memory without a swap value lifts the swap limit too (else the kernel refuses).
+    if (limit === -1 && swap === 0 && hasSwap) swap = -1;
+    const setLimit = () => { if (limit !== 0) w.write('memory', 'memory.limit_in_bytes', limit, `${R}.memory.limit`); };
+    const setSwap = () => { if (swap !== 0) w.write('memory', 'memory.memsw.limit_in_bytes', swap, `${R}.memory.swap`); };
+    // memsw must stay >= the limit: raising needs swap first, lowering the limit first.
+    const current = limit !== 0 && swap !== 0 ? Number(fs.readFileSync(join(w.dir('memory', `${R}.memory`), 'memory.limit_in_bytes'), 'utf8')) : 0;
+    if (limit !== 0 && swap !== 0 && (swap === -1 || current < swap)) {
+      setSwap();
+      setLimit();
+    } else {
+      setLimit();
+      setSwap();
+    }
+    const field = (k: string) => `${R}.memory.${k}`;
+    if (mem.reservation !== undefined && mem.reservation !== 0) w.write('memory', 'memory.soft_limit_in_bytes', Number(mem.reservation), field('reservation'));
+    if (mem.swappiness !== undefined) w.write('memory', 'memory.swappiness', Number(mem.swappiness), field('swappiness'));
+    if (mem.disableOOMKiller === true) w.write('memory', 'memory.oom_control', 1, field('disableOOMKiller'));
+    if (mem.kernelTCP !== undefined && mem.kernelTCP !== 0) w.write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(mem.kernelTCP), field('kernelTCP'));
+    if (mem.kernel !== undefined && mem.kernel !== 0) {
+      // Deprecated: newer kernels dropped kmem limits (the file may be gone, or ignore writes).
+      if (w.has('memory', 'memory.kmem.limit_in_bytes')) w.write('memory', 'memory.kmem.limit_in_bytes', Number(mem.kernel), field('kernel'));
+      else warnings.push(`${field('kernel')}: this kernel has no kernel memory limits; ignored`);
     }
   }
   const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
   if (cpu) {
-    // Fixed order: a period before its quota and runtime (the kernel checks them against each other).
-    const order = ['shares', 'period', 'quota', 'burst', 'realtimePeriod', 'realtimeRuntime', 'idle', 'cpus', 'mems'];
-    for (const k of Object.keys(cpu)) if (!order.includes(k) && cpu[k] !== undefined) throw new Error(`${R}.cpu.${k}: unknown cpu setting`);
-    for (const k of order) {
-      const v = cpu[k];
-      if (v === undefined) continue;
-      const field = `${R}.cpu.${k}`;
-      switch (k) {
-        case 'shares': w.write('cpu', 'cpu.shares', Number(v), field); break;
-        case 'period': w.write('cpu', 'cpu.cfs_period_us', Number(v), field); break;
-        case 'quota': w.write('cpu', 'cpu.cfs_quota_us', Number(v), field); break;
-        case 'burst': w.write('cpu', 'cpu.cfs_burst_us', Number(v), field); break;
-        case 'realtimePeriod': w.write('cpu', 'cpu.rt_period_us', Number(v), field); break;
-        case 'realtimeRuntime': w.write('cpu', 'cpu.rt_runtime_us', Number(v), field); break;
-        case 'idle': w.write('cpu', 'cpu.idle', Number(v), field); break;
-        case 'cpus': w.write('cpuset', 'cpuset.cpus', String(v), field); break;
-        case 'mems': w.write('cpuset', 'cpuset.mems', String(v), field); break;
-      }
-    }
+    const known = ['shares', 'period', 'quota', 'burst', 'realtimePeriod', 'realtimeRuntime', 'idle', 'cpus', 'mems'];
+    for (const k of Object.keys(cpu)) if (!known.includes(k) && cpu[k] !== undefined) throw new Error(`${R}.cpu.${k}: unknown cpu setting`);
+    const field = (k: string) => `${R}.cpu.${k}`;
+    const set = (k: string) => cpu[k] !== undefined && Number(cpu[k]) !== 0;
+    if (set('shares')) w.write('cpu', 'cpu.shares', Number(cpu.shares), field('shares'));
+    // Period, burst and quota are checked against each other: what the kernel refuses before the
+    // quota is in place is tried again after it (as runc does).
+    const again: [string, string, number][] = [];
+    const early = (k: string, file: string, v: number) => {
+      if (!w.tryWrite('cpu', file, v, field(k))) again.push([k, file, v]);
+    };
+    if (set('period')) early('period', 'cpu.cfs_period_us', Number(cpu.period));
+    if (cpu.burst !== undefined) early('burst', 'cpu.cfs_burst_us', Number(cpu.burst));
+    if (set('quota')) w.write('cpu', 'cpu.cfs_quota_us', Number(cpu.quota), field('quota'));
+    for (const [k, file, v] of again) w.write('cpu', file, v, field(k));
+    if (set('realtimePeriod')) w.write('cpu', 'cpu.rt_period_us', Number(cpu.realtimePeriod), field('realtimePeriod'));
+    if (set('realtimeRuntime')) w.write('cpu', 'cpu.rt_runtime_us', Number(cpu.realtimeRuntime), field('realtimeRuntime'));
+    if (cpu.idle !== undefined) w.write('cpu', 'cpu.idle', Number(cpu.idle), field('idle'));
+    if (cpu.cpus) w.write('cpuset', 'cpuset.cpus', String(cpu.cpus), field('cpus'));
+    if (cpu.mems) w.write('cpuset', 'cpuset.mems', String(cpu.mems), field('mems'));
   }
-  if (res.pids?.limit !== undefined) w.write('pids', 'pids.max', res.pids.limit > 0 ? res.pids.limit : 'max', `${R}.pids.limit`);
+  // The spec: 0 is a valid pids limit (no new tasks), -1 none. runc writes 1 for 0; we keep 0.
+  if (res.pids?.limit !== undefined) w.write('pids', 'pids.max', res.pids.limit >= 0 ? res.pids.limit : 'max', `${R}.pids.limit`);
   const bio = res.blockIO;
   if (bio) {
     const f = `${R}.blockIO`;
@@ -184,8 +198,12 @@ export function hugepageSize(pageSize: string, field: string): string {
   return pageSize;
 }
 
+/** rdma.max's line for a device: only the limits given (the kernel keeps the others). */
 export function rdmaLine(dev: string, l: { hcaHandles?: number; hcaObjects?: number }): string {
   if (!/^[^\s=]+$/.test(dev)) throw new Error(`linux.resources.rdma: "${dev}" is not a device name`);
-  const v = (n: number | undefined) => (n === undefined ? 'max' : String(n));
-  return `${dev} hca_handle=${v(l.hcaHandles)} hca_object=${v(l.hcaObjects)}`;
+  const parts = [dev];
+  if (l.hcaHandles !== undefined) parts.push(`hca_handle=${l.hcaHandles}`);
+  if (l.hcaObjects !== undefined) parts.push(`hca_object=${l.hcaObjects}`);
+  if (parts.length === 1) throw new Error(`linux.resources.rdma.${dev}: gives neither hcaHandles nor hcaObjects`);
+  return parts.join(' ');
 }

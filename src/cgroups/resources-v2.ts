@@ -1,15 +1,21 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { isErrno } from '../sys/errors';
-import type { Libc } from '../sys/libc';
 import type { Resources } from '../spec/oci';
 import type { DeviceRuleset } from './devices/rules';
-import { attachDeviceProgram } from './devices/attach';
+import { attachDeviceProgram, type DeviceProgramLibc } from './devices/attach';
 import { hugepageSize, rdmaLine } from './resources-v1';
 
-/** runc's conversion of cgroup v1 cpu.shares (2..262144) to v2 cpu.weight (1..10000). */
+/**
+ * cgroup v1 cpu.shares (2..262144, default 1024) to v2 cpu.weight (1..10000, default 100): the curve
+ * current runc uses, through log2(shares), so that the defaults meet.
+ */
 export function sharesToWeight(shares: number): number {
-  return shares === 0 ? 0 : Math.floor(1 + ((shares - 2) * 9999) / 262142);
+  if (shares === 0) return 0;
+  if (shares <= 2) return 1;
+  if (shares >= 262144) return 10000;
+  const l = Math.log2(shares);
+  return Math.ceil(10 ** ((l * l + 125 * l) / 612 - 7 / 34));
 }
 
 /** runc's conversion of a blkio weight (10..1000) to io.weight (1..10000). */
@@ -17,7 +23,7 @@ export function blkioToIoWeight(weight: number): number {
   return weight === 0 ? 0 : Math.floor(1 + ((weight - 10) * 9999) / 990);
 }
 
-export type BpfLibc = Pick<Libc, 'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice'>;
+export type BpfLibc = DeviceProgramLibc;
 
 export function applyV2(dir: string | undefined, res: Resources, devices: DeviceRuleset | undefined, warnings: string[], sys: () => BpfLibc): void {
   if (!dir) throw new Error('linux.resources: no cgroup v2 hierarchy for the container');
@@ -63,59 +69,74 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
   }
   const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
   if (mem) {
-    const limit = mem.limit as number | undefined;
+    const field = (k: string) => `${R}.memory.${k}`;
     for (const [k, v] of Object.entries(mem)) {
       if (v === undefined) continue;
-      const field = `${R}.memory.${k}`;
-      switch (k) {
-        case 'limit': write('memory.max', max(Number(v)), field); break;
-        case 'reservation': write('memory.low', max(Number(v)), field); break;
-        case 'swap': {
-          // OCI's swap is memory+swap; v2's memory.swap.max is swap alone. An update that gives
-          // swap alone is measured against the limit in force.
-          const sw = Number(v);
-          if (sw === 0) {
-            // 0 is "unset" (runc: unlimited memory without a swap value means unlimited swap too).
-            if (limit === -1) write('memory.swap.max', 'max', field);
-            break;
-          }
-          const mem = limit ?? readMax('memory.max');
-          if (sw >= 0 && (mem === undefined || mem < 0)) throw new Error(`${field}: a swap limit needs a memory limit on cgroup v2`);
-          if (sw >= 0 && sw < mem!) throw new Error(`${field}: ${sw} is below the memory limit ${mem} (swap counts memory plus swap)`);
-          write('memory.swap.max', sw < 0 ? 'max' : sw - mem!, field);
-          break;
-        }
-        case 'swappiness': case 'kernel': case 'kernelTCP':
-          warnings.push(`${field}: has no cgroup v2 equivalent; ignored`);
-          break;
-        case 'disableOOMKiller': if (v === true) throw new Error(`${field}: not possible on cgroup v2`); break;
-        case 'useHierarchy': case 'checkBeforeUpdate': break;
-        default: throw new Error(`${field}: unknown memory setting`);
-      }
+      if (k === 'swappiness' || k === 'kernel' || k === 'kernelTCP') warnings.push(`${field(k)}: has no cgroup v2 equivalent; ignored`);
+      else if (k === 'disableOOMKiller' && v === true) throw new Error(`${field(k)}: not possible on cgroup v2`);
+      else if (!['limit', 'swap', 'reservation', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'].includes(k)) throw new Error(`${field(k)}: unknown memory setting`);
     }
+    // 0 means "not set" for the byte limits, as runc reads them.
+    const limit = Number(mem.limit ?? 0);
+    const swap = Number(mem.swap ?? 0);
+    if (mem.checkBeforeUpdate === true && limit > 0) {
+      // The spec: a limit below the current usage MUST be refused (v1's kernel refuses it itself).
+      const usage = readMax('memory.current');
+      if (usage !== undefined && limit <= usage) throw new Error(`${field('limit')}: ${limit} is not above the current usage ${usage}`);
+    }
+    // OCI's swap is memory+swap; v2's memory.swap.max is swap alone. An update that gives swap
+    // alone is measured against the limit in force.
+    let swapMax: string | number | undefined;
+    if (limit === -1 && swap === 0) swapMax = 'max'; // unlimited memory lifts the swap limit too
+    else if (swap === -1) swapMax = 'max';
+    else if (swap > 0) {
+      const inForce = limit !== 0 ? limit : readMax('memory.max');
+      if (inForce === undefined || inForce <= 0) throw new Error(`${field('swap')}: a swap limit needs a memory limit on cgroup v2`);
+      if (swap < inForce) throw new Error(`${field('swap')}: ${swap} is below the memory limit ${inForce} (swap counts memory plus swap)`);
+      swapMax = swap - inForce;
+    }
+    if (swapMax !== undefined) {
+      // Without swap accounting there is no memory.swap.max: "no swap limit" and "no swap" hold anyway.
+      if (has('memory.swap.max') || !(swapMax === 'max' || swapMax === 0)) write('memory.swap.max', swapMax, field('swap'));
+    }
+    if (limit !== 0) write('memory.max', max(limit), field('limit'));
+    if (mem.reservation !== undefined && mem.reservation !== 0) write('memory.low', max(Number(mem.reservation)), field('reservation'));
   }
   const cpu = res.cpu as Record<string, number | string | undefined> | undefined;
   if (cpu) {
     const f = `${R}.cpu`;
     for (const k of Object.keys(cpu)) {
       if (cpu[k] === undefined) continue;
-      if (k === 'realtimePeriod' || k === 'realtimeRuntime') throw new Error(`${f}.${k}: cgroup v2 has no real-time scheduling limits`);
-      if (!['shares', 'quota', 'period', 'burst', 'idle', 'cpus', 'mems'].includes(k)) throw new Error(`${f}.${k}: unknown cpu setting`);
+      if (k === 'realtimePeriod' || k === 'realtimeRuntime') {
+        if (Number(cpu[k]) !== 0) throw new Error(`${f}.${k}: cgroup v2 has no real-time scheduling limits`);
+      } else if (!['shares', 'quota', 'period', 'burst', 'idle', 'cpus', 'mems'].includes(k)) throw new Error(`${f}.${k}: unknown cpu setting`);
     }
-    if (cpu.shares !== undefined) write('cpu.weight', sharesToWeight(Number(cpu.shares)), `${f}.shares`);
-    if (cpu.quota !== undefined || cpu.period !== undefined) {
+    if (cpu.shares !== undefined && Number(cpu.shares) !== 0) write('cpu.weight', sharesToWeight(Number(cpu.shares)), `${f}.shares`);
+    // The kernel checks burst against the quota: a burst refused before the new quota is tried after it.
+    let burstLater = false;
+    if (cpu.burst !== undefined) {
+      try {
+        write('cpu.max.burst', Number(cpu.burst), `${f}.burst`);
+      } catch {
+        burstLater = true;
+      }
+    }
+    const quotaGiven = cpu.quota !== undefined && Number(cpu.quota) !== 0;
+    const periodGiven = cpu.period !== undefined && Number(cpu.period) !== 0;
+    if (quotaGiven || periodGiven) {
       // cpu.max holds both: what the config leaves out keeps its value in force.
       const [curQuota, curPeriod] = (readText('cpu.max') ?? 'max 100000').split(/\s+/);
-      const quota = cpu.quota === undefined ? curQuota : Number(cpu.quota) <= 0 ? 'max' : Number(cpu.quota);
-      const period = cpu.period === undefined || Number(cpu.period) === 0 ? (curPeriod ?? 100000) : Number(cpu.period);
-      write('cpu.max', `${quota} ${period}`, cpu.quota !== undefined ? `${f}.quota` : `${f}.period`);
+      const quota = !quotaGiven ? curQuota : Number(cpu.quota) < 0 ? 'max' : Number(cpu.quota);
+      const period = periodGiven ? Number(cpu.period) : (curPeriod ?? 100000);
+      write('cpu.max', `${quota} ${period}`, quotaGiven ? `${f}.quota` : `${f}.period`);
     }
-    if (cpu.burst !== undefined) write('cpu.max.burst', Number(cpu.burst), `${f}.burst`);
+    if (burstLater) write('cpu.max.burst', Number(cpu.burst), `${f}.burst`);
     if (cpu.idle !== undefined) write('cpu.idle', Number(cpu.idle), `${f}.idle`);
-    if (cpu.cpus !== undefined) write('cpuset.cpus', String(cpu.cpus), `${f}.cpus`);
-    if (cpu.mems !== undefined) write('cpuset.mems', String(cpu.mems), `${f}.mems`);
+    if (cpu.cpus) write('cpuset.cpus', String(cpu.cpus), `${f}.cpus`);
+    if (cpu.mems) write('cpuset.mems', String(cpu.mems), `${f}.mems`);
   }
-  if (res.pids?.limit !== undefined) write('pids.max', res.pids.limit > 0 ? res.pids.limit : 'max', `${R}.pids.limit`);
+  // The spec: 0 is a valid pids limit (no new tasks), -1 none. runc writes 1 for 0; we keep 0.
+  if (res.pids?.limit !== undefined) write('pids.max', res.pids.limit >= 0 ? res.pids.limit : 'max', `${R}.pids.limit`);
   const bio = res.blockIO;
   if (bio) {
     const f = `${R}.blockIO`;
@@ -158,6 +179,7 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
   for (const [dev, l] of Object.entries(res.rdma ?? {})) write('rdma.max', rdmaLine(dev, l), `${R}.rdma.${dev}`);
   for (const [k, v] of Object.entries(res.unified ?? {})) {
     if (k.includes('/') || k.startsWith('.') || !k.includes('.')) throw new Error(`${R}.unified: "${k}" is not a cgroup file name`);
-    write(k, v, `${R}.unified.${k}`);
+    // Files such as io.max take one line per write.
+    for (const line of String(v).split('\n').filter((l) => l.trim() !== '')) write(k, line, `${R}.unified.${k}`);
   }
 }

@@ -180,7 +180,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         store.save(state);
       });
       if (plan.mode === 'v2' && plan.paths.unified) {
-        enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb']);
+        enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
       }
 
       const boot: InitBootstrap = {
@@ -237,16 +237,14 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
 
       boot.hookState = { ...hookState(state), pid: state.pid };
       addProcess(plan, state.pid);
-      // The device cgroup knows only block and char devices (a fifo needs no rule).
-      const extraRules = cfg.devices.filter((d) => d.type !== 'p')
-        .map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' }));
       // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
-      // from "deny all", whatever the config's rules say.
+      // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
+      // (a config that denies a device it also creates means it).
       if (!rootless) {
         try {
           // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
           const res = { ...cfg.resources, pids: undefined, devices: undefined };
-          for (const w of applyResources(plan, res, [...cfg.deviceRules, ...extraRules]).warnings) opts.log.warn(w);
+          for (const w of applyResources(plan, res, cfg.deviceRules).warnings) opts.log.warn(w);
         } catch (e) {
           throw new UserError(`config.json: ${(e as Error).message}`);
         }

@@ -13,6 +13,9 @@ const SYS_MOUNT_SETATTR = 442;
 const SYS_BPF = arch() === 'arm64' ? 280 : 321;
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
+const BPF_PROG_DETACH = 9;
+const BPF_PROG_GET_FD_BY_ID = 13;
+const BPF_PROG_QUERY = 16;
 const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
 const BPF_CGROUP_DEVICE = 6;
 const SECCOMP_SET_MODE_FILTER = 1;
@@ -267,6 +270,37 @@ export function makeKoffiLibc(): Libc {
       attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
       attr.writeUInt32LE(allowMulti ? 2 /* BPF_F_ALLOW_MULTI */ : 0, 12);
       check(bpfRaw(SYS_BPF, BPF_PROG_ATTACH, attr, 20), 'bpf(BPF_PROG_ATTACH)');
+    },
+    bpfQueryCgroupDevice: (cgroupFd) => {
+      for (let size = 64; ;) {
+        const ids = Buffer.alloc(size * 4);
+        // The whole query part of bpf_attr: kernels 6.17+ write its last field whatever size is passed.
+        const attr = Buffer.alloc(64);
+        attr.writeUInt32LE(cgroupFd, 0);
+        attr.writeUInt32LE(BPF_CGROUP_DEVICE, 4);
+        attr.writeBigUInt64LE(koffi.address(ids), 16);
+        attr.writeUInt32LE(size, 24);
+        const rc = Number(bpfRaw(SYS_BPF, BPF_PROG_QUERY, attr, 64));
+        const count = attr.readUInt32LE(24);
+        if (rc < 0) {
+          const errno = koffi.errno();
+          if (errno === 28 /* ENOSPC */ && count > size) { size = count; continue; }
+          throw new SysError('bpf(BPF_PROG_QUERY)', errno);
+        }
+        return Array.from({ length: count }, (_, i) => ids.readUInt32LE(i * 4));
+      }
+    },
+    bpfProgFdById: (id) => {
+      const attr = Buffer.alloc(16);
+      attr.writeUInt32LE(id, 0);
+      return check(bpfRaw(SYS_BPF, BPF_PROG_GET_FD_BY_ID, attr, 16), `bpf(BPF_PROG_GET_FD_BY_ID ${id})`);
+    },
+    bpfDetachCgroupDevice: (cgroupFd, progFd) => {
+      const attr = Buffer.alloc(20);
+      attr.writeUInt32LE(cgroupFd, 0);
+      attr.writeUInt32LE(progFd, 4);
+      attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
+      check(bpfRaw(SYS_BPF, BPF_PROG_DETACH, attr, 20), 'bpf(BPF_PROG_DETACH)');
     },
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);

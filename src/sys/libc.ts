@@ -65,6 +65,12 @@ export interface Libc {
   bpfLoadCgroupDeviceProgram(insns: Buffer, license: string): number;
   /** bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) of a loaded program to a cgroup v2 directory fd. */
   bpfAttachCgroupDevice(cgroupFd: number, progFd: number, allowMulti: boolean): void;
+  /** bpf(BPF_PROG_QUERY): ids of the BPF_CGROUP_DEVICE programs attached to a cgroup v2 directory fd. */
+  bpfQueryCgroupDevice(cgroupFd: number): number[];
+  /** bpf(BPF_PROG_GET_FD_BY_ID). */
+  bpfProgFdById(id: number): number;
+  /** bpf(BPF_PROG_DETACH, BPF_CGROUP_DEVICE). */
+  bpfDetachCgroupDevice(cgroupFd: number, progFd: number): void;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

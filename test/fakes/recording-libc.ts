@@ -15,7 +15,9 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     setgroups: rec('setgroups'), prctl: rec('prctl'), capset: rec('capset'),
     getrlimit: () => ({ soft: 1024n, hard: 4096n }), setrlimit: rec('setrlimit'), resetSignals: rec('resetSignals'),
     seccomp: rec('seccomp'), bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
-    bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'),
+    bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'), bpfDetachCgroupDevice: rec('bpfDetachCgroupDevice'),
+    bpfQueryCgroupDevice: (...args: unknown[]) => { calls.push(['bpfQueryCgroupDevice', ...args]); return []; },
+    bpfProgFdById: rec('bpfProgFdById'),
     execve: (...args: unknown[]) => {
       calls.push(['execve', ...args]);
       throw new Error('execve (fake)');

@@ -15,11 +15,15 @@ const v2 = hostLayout().hierarchies.find((h) => h.version === 2);
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) fs.rmdirSync(d); });
 
-/** Opens each path from a shell moved into a fresh cgroup that has the policy attached. */
-function tryOpen(rules: DeviceRule[], opens: [path: string, mode: '<' | '>'][]): string[] {
+function freshCgroup(): string {
   const dir = join(v2!.mountpoint, `tsrunc-devprog-${process.pid}-${dirs.length}`);
   fs.mkdirSync(dir);
   dirs.push(dir);
+  return dir;
+}
+
+/** Opens each path from a shell moved into the cgroup (a fresh one with the policy attached). */
+function tryOpen(rules: DeviceRule[], opens: [path: string, mode: '<' | '>'][], dir = freshCgroup()): string[] {
   attachDeviceProgram(libc(), dir, emulateDeviceRules(rules));
   const script = opens.map(([p, m]) => `if (: ${m} ${p}); then echo ${p} ok; else echo ${p} denied; fi`).join('\n');
   // The shell joins the cgroup first: everything after that is judged by the program.
@@ -41,5 +45,16 @@ describe('cgroup v2 device program (bpf BPF_PROG_TYPE_CGROUP_DEVICE)', () => {
       [['/dev/null', '<'], ['/dev/null', '>'], ['/dev/zero', '>']],
     );
     expect(got).toEqual(['/dev/null ok', '/dev/null denied', '/dev/zero ok']);
+  });
+  test('a new policy replaces the old one: one program stays attached, and it decides', () => {
+    const dir = freshCgroup();
+    expect(tryOpen([{ allow: false, access: 'rwm' }], [['/dev/zero', '<']], dir)).toEqual(['/dev/zero denied']);
+    expect(tryOpen([{ allow: true, access: 'rwm' }], [['/dev/zero', '<']], dir)).toEqual(['/dev/zero ok']);
+    const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      expect(libc().bpfQueryCgroupDevice(fd)).toHaveLength(1);
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 });

@@ -98,6 +98,46 @@ describe('cgroup directories on a fake tree', () => {
   });
 });
 
+describe('zeros, orders and partial updates, as runc reads them', () => {
+  const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg0-'));
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+  const read = (d: string, f: string) => fs.readFileSync(join(d, f), 'utf8');
+  test('v1 memory: 0 is "not set"; an unlimited memory lifts swap; raising both writes swap first', () => {
+    const mem = join(tree, 'memory');
+    fs.mkdirSync(mem);
+    for (const f of ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes']) fs.writeFileSync(join(mem, f), 'untouched');
+    const plan = { mode: 'v1' as const, paths: { memory: mem } };
+    applyResources(plan, { memory: { limit: 0, swap: 0, reservation: 0 } });
+    expect([read(mem, 'memory.limit_in_bytes'), read(mem, 'memory.memsw.limit_in_bytes')]).toEqual(['untouched', 'untouched']);
+    expect(fs.existsSync(join(mem, 'memory.soft_limit_in_bytes'))).toBe(false);
+    applyResources(plan, { memory: { limit: -1 } });
+    expect([read(mem, 'memory.limit_in_bytes'), read(mem, 'memory.memsw.limit_in_bytes')]).toEqual(['-1', '-1']);
+    fs.writeFileSync(join(mem, 'memory.limit_in_bytes'), String(32 << 20));
+    applyResources(plan, { memory: { limit: 64 << 20, swap: 128 << 20 } });
+    expect([read(mem, 'memory.limit_in_bytes'), read(mem, 'memory.memsw.limit_in_bytes')]).toEqual([String(64 << 20), String(128 << 20)]);
+  });
+  test('v2: checkBeforeUpdate refuses a limit at or below the usage; unified values go a line at a time', () => {
+    const dir = join(tree, 'v2');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(join(dir, 'cgroup.controllers'), 'memory io');
+    fs.writeFileSync(join(dir, 'memory.current'), String(50 << 20));
+    const plan = { mode: 'v2' as const, paths: { unified: dir } };
+    expect(() => applyResources(plan, { memory: { limit: 40 << 20, checkBeforeUpdate: true } }))
+      .toThrow(/memory.limit: 41943040 is not above the current usage 52428800/);
+    applyResources(plan, { memory: { limit: 40 << 20 } });
+    expect(read(dir, 'memory.max')).toBe(String(40 << 20));
+    // A plain file keeps the last line written: the last line alone means one write per line.
+    applyResources(plan, { unified: { 'io.max': '8:0 rbps=1\n8:16 wbps=2\n' } });
+    expect(read(dir, 'io.max')).toBe('8:16 wbps=2');
+  });
+  test('rdma: only the limits given', () => {
+    const { rdmaLine } = require('../../src/cgroups/resources-v1') as typeof import('../../src/cgroups/resources-v1'); // eslint-disable-line @typescript-eslint/no-require-imports
+    expect(rdmaLine('mlx5_1', { hcaHandles: 3 })).toBe('mlx5_1 hca_handle=3');
+    expect(rdmaLine('mlx5_1', { hcaHandles: 3, hcaObjects: 9 })).toBe('mlx5_1 hca_handle=3 hca_object=9');
+    expect(() => rdmaLine('mlx5_1', {})).toThrow(/gives neither/);
+  });
+});
+
 describe('cgroup v2 resources on a fake tree', () => {
   const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg2-'));
   afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
@@ -122,11 +162,11 @@ describe('cgroup v2 resources on a fake tree', () => {
     const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
     expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([String(64 << 20), String(32 << 20), String(32 << 20)]);
     expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')])
-      .toEqual([String(sharesToWeight(1024)), '50000 100000', '0', 'max', '50000000']);
+      .toEqual(['100', '50000 100000', '0', '0', '50000000']); // pids 0 is a limit (the spec), not "none"
     expect([read('io.weight'), read('io.max')]).toEqual(['default 4950', '8:16 wbps=max']);
     expect(r.warnings).toEqual([]);
-    expect(sharesToWeight(2)).toBe(1);
-    expect(sharesToWeight(262144)).toBe(10000);
+    // runc's curve: the defaults meet (1024 → 100) and the ends map onto the ends.
+    expect([2, 1024, 262144, 1, 300000].map(sharesToWeight)).toEqual([1, 100, 10000, 1, 10000]);
   });
   test('what v2 cannot do is an error or a warning, never silent', () => {
     const dir = join(tree, 'a', 'c1');
@@ -142,10 +182,19 @@ describe('cgroup v2 resources on a fake tree', () => {
   test('v2 device policy: a compiled program loaded and attached to the cgroup directory', () => {
     const dir = join(tree, 'a', 'c1');
     const progFd = fs.openSync('/dev/null', 'r'); // closed by the code under test, as a real program fd is
-    const sys = recordingLibc({ bpfLoadCgroupDeviceProgram: (insns: Buffer, license: string) => { sys.calls.push(['load', insns.length, license]); return progFd; } });
+    const oldFd = fs.openSync('/dev/null', 'r'); // an already attached program, as bpfProgFdById gives it
+    const sys = recordingLibc({
+      bpfLoadCgroupDeviceProgram: (insns: Buffer, license: string) => { sys.calls.push(['load', insns.length, license]); return progFd; },
+      bpfQueryCgroupDevice: () => [42],
+      bpfProgFdById: (id: number) => { sys.calls.push(['byId', id]); return oldFd; },
+    });
     applyResources({ mode: 'v2', paths: { unified: dir } }, {}, [{ allow: false, access: 'rwm' }], () => sys);
-    expect(sys.calls[0]).toEqual(['load', expect.any(Number), 'Apache']);
-    expect(sys.calls[1]).toEqual(['bpfAttachCgroupDevice', expect.any(Number), progFd, true]);
+    // the new program goes on before the old one comes off
+    expect(sys.calls.map((c) => c[0])).toEqual(['setrlimit', 'byId', 'load', 'bpfAttachCgroupDevice', 'bpfDetachCgroupDevice']);
+    expect(sys.calls[2]).toEqual(['load', expect.any(Number), 'Apache']);
+    expect(sys.calls[3]).toEqual(['bpfAttachCgroupDevice', expect.any(Number), progFd, true]);
+    expect(sys.calls[4]).toEqual(['bpfDetachCgroupDevice', expect.any(Number), oldFd]);
+    expect(() => fs.fstatSync(oldFd)).toThrow(/EBADF/);
     expect(() => fs.fstatSync(progFd)).toThrow(/EBADF/);
   });
   test('an update that gives part of cpu.max or swap alone keeps what is in force', () => {

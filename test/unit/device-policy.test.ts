@@ -23,8 +23,8 @@ function runProgram(prog: Buffer, type: 'c' | 'b', major: number, minor: number,
       case OP.RSH32K: r[dst] = r[dst] >>> imm; break;
       case OP.MOV32K: r[dst] = imm >>> 0; break;
       case OP.MOV32X: r[dst] = r[src] >>> 0; break;
-      case OP.JEQK: if (r[dst] === imm >>> 0) pc += off; break;
-      case OP.JNEK: if (r[dst] !== imm >>> 0) pc += off; break;
+      case OP.JEQK: if (r[dst] === imm) pc += off; break;
+      case OP.JNEK: if (r[dst] !== imm) pc += off; break; // 64-bit compare with the sign-extended immediate
       case OP.JNEX: if (r[dst] !== r[src]) pc += off; break;
       case OP.EXIT: return r[0] === 1;
       default: throw new Error(`unexpected opcode 0x${op.toString(16)}`);
@@ -52,7 +52,9 @@ describe('device rules, emulated as the v1 device cgroup applies them', () => {
     expect(() => emulateDeviceRules([DENY_ALL, { allow: true, type: 'c', major: 136, access: 'rwm' }, { allow: false, type: 'c', major: 136, minor: 2, access: 'r' }]))
       .toThrow(/linux.resources.devices\[2\]: cannot deny c 136:2 r: an earlier rule allows c 136:-1 as a whole/);
   });
-  test('bad types and access are errors naming the rule', () => {
+  test('bad types, access and numbers are errors naming the rule', () => {
+    expect(() => emulateDeviceRules([DENY_ALL, { allow: true, type: 'c', major: -2 }])).toThrow(/devices\[1\].major: -2 is not a device number/);
+    expect(() => emulateDeviceRules([DENY_ALL, { allow: true, type: 'c', major: 1, minor: 2 ** 32 }])).toThrow(/devices\[1\].minor/);
     expect(() => emulateDeviceRules([{ allow: true, type: 'x' }])).toThrow(/devices\[0\].type: "x" is not a, c or b/);
     expect(() => emulateDeviceRules([DENY_ALL, { allow: true, type: 'c', access: 'rwx' }])).toThrow(/devices\[1\].access: "rwx"/);
   });

@@ -1,23 +1,47 @@
 import * as fs from 'fs';
 import type { Libc } from '../../sys/libc';
+import { isErrno } from '../../sys/errors';
+import { RLIMITS, RLIM_INFINITY } from '../../security/rlimits';
 import type { DeviceRuleset } from './rules';
 import { compileDeviceProgram, DEVICE_PROGRAM_LICENSE } from './bpf-program';
 
+export type DeviceProgramLibc = Pick<Libc, 'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice' | 'bpfQueryCgroupDevice'
+  | 'bpfProgFdById' | 'bpfDetachCgroupDevice' | 'setrlimit'>;
+
 /**
- * Loads the ruleset's device program and attaches it to a cgroup v2 directory. The attachment
- * holds the program: it lives as long as the cgroup, with no fd of ours kept open. ALLOW_MULTI
- * keeps programs attached above us (a parent's policy) in force: every one of them must allow.
+ * Makes the ruleset's device program the one on a cgroup v2 directory. The attachment holds the
+ * program: it lives as long as the cgroup, with no fd of ours kept open. The new program goes on
+ * before the old ones come off (ALLOW_MULTI: both apply meanwhile, so there is no moment without
+ * a policy); programs attached above this cgroup (a parent's policy) stay in force.
  */
-export function attachDeviceProgram(sys: Pick<Libc, 'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice'>, dir: string, set: DeviceRuleset): void {
-  const prog = sys.bpfLoadCgroupDeviceProgram(compileDeviceProgram(set), DEVICE_PROGRAM_LICENSE);
+export function attachDeviceProgram(sys: DeviceProgramLibc, dir: string, set: DeviceRuleset): void {
+  // Kernels before 5.11 charge programs to RLIMIT_MEMLOCK. The container's init already exists,
+  // so it does not inherit this.
   try {
-    const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    sys.setrlimit(RLIMITS.RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY);
+  } catch {
+    // not fatal: newer kernels account programs to the memory cgroup
+  }
+  const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const old: number[] = [];
+  try {
+    for (const id of sys.bpfQueryCgroupDevice(dirFd)) {
+      try {
+        old.push(sys.bpfProgFdById(id));
+      } catch (e) {
+        // A program an LSM keeps from us can only restrict more: leave it.
+        if (!isErrno(e, 'EPERM') && !isErrno(e, 'EACCES')) throw e;
+      }
+    }
+    const prog = sys.bpfLoadCgroupDeviceProgram(compileDeviceProgram(set), DEVICE_PROGRAM_LICENSE);
     try {
       sys.bpfAttachCgroupDevice(dirFd, prog, true);
     } finally {
-      fs.closeSync(dirFd);
+      fs.closeSync(prog);
     }
+    for (const fd of old) sys.bpfDetachCgroupDevice(dirFd, fd);
   } finally {
-    fs.closeSync(prog);
+    for (const fd of old) fs.closeSync(fd);
+    fs.closeSync(dirFd);
   }
 }

@@ -56,8 +56,9 @@ export function compileDeviceProgram(set: DeviceRuleset): Buffer {
       // a deny exception refuses a request that asks for any of its access.
       skip(set.defaultAllow ? insn(OP.JEQK, 1, 0, 0, 0) : insn(OP.JNEX, 1, 3));
     }
-    if (e.major >= 0) skip(insn(OP.JNEK, 4, 0, 0, e.major));
-    if (e.minor >= 0) skip(insn(OP.JNEK, 5, 0, 0, e.minor));
+    // The immediate is sign-extended: a number past 2^31 (no real device has one) never matches.
+    if (e.major >= 0) skip(insn(OP.JNEK, 4, 0, 0, e.major | 0));
+    if (e.minor >= 0) skip(insn(OP.JNEK, 5, 0, 0, e.minor | 0));
     block.push(insn(OP.MOV32K, 0, 0, 0, verdict), insn(OP.EXIT));
     for (const at of skips) block[at].off = block.length - at - 1;
     out.push(...block);

@@ -51,8 +51,13 @@ export function emulateDeviceRules(rules: readonly DeviceRule[], field = 'linux.
       exceptions = new Map();
       return;
     }
-    const major = r.major ?? -1;
-    const minor = r.minor ?? -1;
+    const number = (v: number | undefined, what: string): number => {
+      if (v === undefined || v === -1) return -1;
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${where}.${what}: ${v} is not a device number (or -1 for any)`);
+      return v;
+    };
+    const major = number(r.major, 'major');
+    const minor = number(r.minor, 'minor');
     const key = keyOf(type, major, minor);
     if (r.allow !== defaultAllow) {
       const cur = exceptions.get(key);
