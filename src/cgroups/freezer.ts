@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { join } from 'path';
-import { waitUntil } from '../util/wait';
+import { sleepSync, waitUntil } from '../util/wait';
 
 /** The freezer of a container's cgroup: v1's freezer controller or v2's cgroup.freeze. */
 function freezerFile(paths: Record<string, string>): { file: string; v2: boolean } | undefined {
@@ -10,12 +10,19 @@ function freezerFile(paths: Record<string, string>): { file: string; v2: boolean
   return undefined;
 }
 
+/**
+ * Whether the container is paused. v1: FROZEN by its own freezer.state (self_freezing), not merely
+ * because a parent is frozen; a FREEZING cgroup is still on its way, as runc reports it.
+ */
 export function isFrozen(paths: Record<string, string>): boolean {
   const f = freezerFile(paths);
   if (!f) return false;
   try {
     const v = fs.readFileSync(f.file, 'utf8').trim();
-    return f.v2 ? v === '1' : v === 'FROZEN' || v === 'FREEZING';
+    if (f.v2) return v === '1';
+    if (v !== 'FROZEN') return false;
+    const self = join(f.file, '..', 'freezer.self_freezing');
+    return !fs.existsSync(self) || fs.readFileSync(self, 'utf8').trim() === '1';
   } catch {
     return false;
   }
@@ -28,12 +35,30 @@ export function setFrozen(paths: Record<string, string>, frozen: boolean): void 
   if (f.v2) {
     fs.writeFileSync(f.file, frozen ? '1' : '0');
     const events = join(paths.unified, 'cgroup.events');
-    waitUntil(() => fs.readFileSync(events, 'utf8').includes(`frozen ${frozen ? 1 : 0}`), 5000);
+    if (!waitUntil(() => fs.readFileSync(events, 'utf8').includes(`frozen ${frozen ? 1 : 0}`), 10000)) {
+      if (frozen) fs.writeFileSync(f.file, '0'); // not left half-frozen
+      throw new Error(`the cgroup did not ${frozen ? 'freeze' : 'thaw'} within 10 s`);
+    }
     return;
   }
-  fs.writeFileSync(f.file, frozen ? 'FROZEN' : 'THAWED');
-  const want = frozen ? 'FROZEN' : 'THAWED';
-  if (!waitUntil(() => fs.readFileSync(f.file, 'utf8').trim() === want, 5000)) {
-    throw new Error(`the cgroup freezer did not reach ${want}`);
+  if (!frozen) {
+    fs.writeFileSync(f.file, 'THAWED');
+    if (!waitUntil(() => fs.readFileSync(f.file, 'utf8').trim() === 'THAWED', 5000)) throw new Error('the cgroup freezer did not reach THAWED');
+    return;
   }
+  // A process that keeps forking can hold v1's freezer in FREEZING: write FROZEN again and again,
+  // thawing for a moment now and then so the forks settle (runc's remedy), and give up thawed.
+  for (let i = 0; i < 1000; i++) {
+    if (i % 50 === 49) {
+      fs.writeFileSync(f.file, 'THAWED');
+      sleepSync(10);
+    }
+    fs.writeFileSync(f.file, 'FROZEN');
+    const state = fs.readFileSync(f.file, 'utf8').trim();
+    if (state === 'FROZEN') return;
+    if (state !== 'FREEZING') break;
+    if (i % 25 === 24) sleepSync(1);
+  }
+  fs.writeFileSync(f.file, 'THAWED');
+  throw new Error('the cgroup freezer could not freeze every process (it stayed FREEZING)');
 }

@@ -67,7 +67,25 @@ export function addProcess(plan: CgroupPlan, pid: number): void {
   }
 }
 
-/** Pids in the container's cgroup (from the first hierarchy that can tell). */
+/** The directory and every cgroup below it, parents before children. */
+function subtree(dir: string): string[] {
+  const out = [dir];
+  for (let i = 0; i < out.length; i++) {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(out[i], { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (e.isDirectory()) out.push(join(out[i], e.name));
+  }
+  return out;
+}
+
+/**
+ * Pids of every process in the container's cgroup and the cgroups below it (a container may make
+ * its own: systemd, nested runtimes), from the first hierarchy that can tell.
+ */
 export function cgroupPids(paths: Record<string, string>): number[] {
   const order = ['pids', 'freezer', 'memory', 'devices', 'unified'];
   const keys = Object.keys(paths).sort((a, b) => rank(a) - rank(b));
@@ -76,11 +94,16 @@ export function cgroupPids(paths: Record<string, string>): number[] {
     return i < 0 ? order.length : i;
   }
   for (const k of keys) {
-    try {
-      return fs.readFileSync(join(paths[k], 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      // try the next hierarchy
+    if (!fs.existsSync(join(paths[k], 'cgroup.procs'))) continue;
+    const pids = new Set<number>();
+    for (const d of subtree(paths[k])) {
+      try {
+        for (const p of fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (p) pids.add(Number(p));
+      } catch {
+        // a child cgroup removed meanwhile
+      }
     }
+    return [...pids];
   }
   return [];
 }
@@ -92,8 +115,11 @@ export function cgroupPids(paths: Record<string, string>): number[] {
  */
 export function removeCgroups(created: readonly string[]): string[] {
   const failed: string[] = [];
-  const sorted = [...created].sort((a, b) => b.length - a.length);
-  const leaves = new Set(sorted.filter((d) => !sorted.some((o) => o !== d && o.startsWith(d + '/'))));
+  const leaves = new Set(created.filter((d) => !created.some((o) => o !== d && o.startsWith(d + '/'))));
+  // Cgroups the container made below its own go first (their processes are dead by now).
+  const nested = [...leaves].flatMap((d) => subtree(d).slice(1));
+  for (const d of nested) leaves.add(d);
+  const sorted = [...new Set([...created, ...nested])].sort((a, b) => b.length - a.length);
   for (const d of sorted) {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -90,6 +90,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'resume', describe: 'thaw a paused container', positionals: ['container-id'], options: {}, module: 'resume' },
   {
     name: 'ps', describe: 'list the processes of a container', positionals: ['container-id', 'ps-args..?'],
+    haltAtPositional: true, // ps ID -ef: what follows the id is ps(1)'s, as runc has it
     options: { format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' } },
     module: 'ps',
   },

@@ -1,4 +1,5 @@
-import { readFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
@@ -54,6 +55,14 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
   }
   if (st.cgroup) {
     const paths = st.cgroup.paths;
+    // v2 (5.14+) kills the whole subtree at once, racing no fork.
+    if (paths.unified) {
+      try {
+        writeFileSync(join(paths.unified, 'cgroup.kill'), '1');
+      } catch {
+        // an older kernel, or a v1 host's unified hierarchy without it: the loop below does it
+      }
+    }
     // Without its own pid namespace the container's other processes outlive its init.
     waitUntil(() => {
       const pids = cgroupPids(paths);

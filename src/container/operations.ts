@@ -74,8 +74,9 @@ export function setPaused(store: StateStore, id: string, paused: boolean): void 
   withDirLock(store.dir(id), () => {
     const st = store.load(id);
     const status = deriveStatus(st);
-    const want = paused ? 'running' : 'paused';
-    if (status !== want) throw new UserError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${want}`);
+    // As runc, a created container can be paused too (its init waiting for start is frozen).
+    const ok = paused ? ['running', 'created'] : ['paused'];
+    if (!ok.includes(status)) throw new UserError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${ok.join(' or ')}`);
     if (!st.cgroup) throw new UserError(`container "${id}" has no cgroup to freeze`);
     setFrozen(st.cgroup.paths, paused);
   });

@@ -57,6 +57,53 @@ describe('ps', () => {
     expect(table[0]).toMatch(/PID/);
     expect(table.slice(1).join('\n')).toMatch(/sleep 30[\s\S]*sleep 31|sleep 31[\s\S]*sleep 30/);
     expect(rt.ok(['ps', id, '--', '-o', 'pid,comm']).trim().split('\n')).toHaveLength(4);
+    // As runc: what follows the id belongs to ps(1), options included.
+    expect(rt.ok(['ps', id, '-o', 'pid,comm']).trim().split('\n')).toEqual([expect.stringMatching(/PID +COMMAND/), ...Array(3).fill(expect.stringMatching(/^ *\d+ (sh|sleep)$/))]);
+  });
+
+  test('processes in cgroups the container makes below its own: ps lists them, delete kills them and removes those cgroups', async () => {
+    const sub = MODE === 'v2' ? '/sys/fs/cgroup/sub' : '/sys/fs/cgroup/pids/sub';
+    const b = makeBundle(['sh', '-c', `mkdir ${sub} && sh -c 'echo $$ > ${sub}/cgroup.procs; exec sleep 60' & sleep 61`], (c) => {
+      c.mounts = c.mounts.map((m: { destination: string; options?: string[] }) =>
+        (m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+    });
+    bundles.push(b);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
+    // Two processes (busybox sh execs its last command): sleep 61 as init, sleep 60 in sub.
+    const hostSub = join(MODE === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids', id, 'sub', 'cgroup.procs');
+    let inSub: number[] = [];
+    for (let i = 0; i < 50 && inSub.length === 0; i++) {
+      await sleep(100);
+      try { inSub = fs.readFileSync(hostSub, 'utf8').split('\n').filter(Boolean).map(Number); } catch { /* not yet */ }
+    }
+    expect(inSub).toHaveLength(1);
+    const pids = JSON.parse(rt.ok(['ps', '--format', 'json', id])) as number[];
+    expect(pids.sort()).toEqual([rt.state(id).pid, inSub[0]].sort());
+    rt.ok(['delete', '--force', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+    // dead: gone, or a zombie its reaper has not collected yet
+    const alive = (p: number) => { try { return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')); } catch { return false; } };
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
+
+describe('list and pause, as runc', () => {
+  test('list shows the owner; a created container can be paused and resumed', () => {
+    const b = makeBundle(['true']);
+    bundles.push(b);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const row = (JSON.parse(rt.ok(['list', '--format', 'json'])) as { id: string; owner: string }[]).find((r) => r.id === id);
+    expect(row?.owner).toBe('root');
+    expect(rt.ok(['list']).split('\n').find((l) => l.startsWith(`${id} `))).toMatch(/ root$/);
+    rt.ok(['pause', id]);
+    expect(rt.state(id).status).toBe('paused');
+    expect(rt.run(['start', id]).status).not.toBe(0);
+    rt.ok(['resume', id]);
+    expect(rt.state(id).status).toBe('created');
+    rt.ok(['start', id]);
   });
 });
 

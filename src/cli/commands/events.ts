@@ -2,13 +2,18 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { StateStore, deriveStatus } from '../../state/store';
-import { collectStats, oomKills } from '../../cgroups/stats';
+import { collectStats, oomKills, statsJson } from '../../cgroups/stats';
 import { out } from '../../util/log';
 
-function parseInterval(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-  if (!m) throw new UserError(`--interval: "${v}" is not a duration (e.g. 5s, 500ms)`);
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[m[2] ?? 's'] ?? 1000);
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+
+/** A Go duration as runc's --interval takes it ("5s", "1m30s", "250ms"), in milliseconds; > 0. */
+export function parseInterval(v: string): number {
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== v) throw new UserError(`--interval: "${v}" is not a duration (e.g. 5s, 500ms, 1m30s)`);
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0);
+  if (!(ms > 0)) throw new UserError('--interval: duration interval must be greater than 0');
+  return ms;
 }
 
 /** events: --stats prints one stats event; otherwise stats every --interval and oom events, until the container stops. */
@@ -18,17 +23,25 @@ export async function run(ctx: CommandContext): Promise<number> {
   const st = store.load(id);
   if (!st.cgroup || deriveStatus(st) === 'stopped') throw new UserError(`container "${id}" is not running`);
   const paths = st.cgroup.paths;
-  const emit = (type: string, data?: unknown) => out(JSON.stringify(data === undefined ? { type, id } : { type, id, data }) + '\n');
+  const emit = (type: string, data?: unknown) => out(statsJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
   if (ctx.args.stats === true) {
     emit('stats', collectStats(paths));
     return 0;
   }
   const interval = parseInterval(str(ctx.args, 'interval') ?? '5s');
+  // The stream ends when the container stops or is deleted under it.
+  const gone = (): boolean => {
+    try {
+      return deriveStatus(store.load(id)) === 'stopped';
+    } catch {
+      return true;
+    }
+  };
   let ooms = oomKills(paths);
   let next = Date.now() + interval;
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
-    if (deriveStatus(store.load(id)) === 'stopped') return 0;
+    if (gone()) return 0;
     const now = oomKills(paths);
     if (now > ooms) emit('oom');
     ooms = now;

@@ -1,14 +1,39 @@
+import * as fs from 'fs';
 import type { CommandContext } from '../context';
 import { StateStore, ociState, deriveStatus } from '../../state/store';
 import { out } from '../../util/log';
 
+/** As runc: the owner of the container's state directory, by name, or "#uid". */
+function ownerOf(dir: string, names: Map<number, string>): string {
+  try {
+    const uid = fs.statSync(dir).uid;
+    return names.get(uid) ?? `#${uid}`;
+  } catch {
+    return '';
+  }
+}
+
+function userNames(): Map<number, string> {
+  const m = new Map<number, string>();
+  try {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length > 2 && !m.has(Number(f[2]))) m.set(Number(f[2]), f[0]);
+    }
+  } catch {
+    // no passwd: numeric owners
+  }
+  return m;
+}
+
 export function run(ctx: CommandContext): number {
+  const names = userNames();
   const store = new StateStore(ctx.root);
   const rows: Record<string, unknown>[] = [];
   for (const id of store.list()) {
     try {
       const st = store.load(id);
-      rows.push(ociState(st, deriveStatus(st)));
+      rows.push({ ...ociState(st, deriveStatus(st)), owner: ownerOf(store.dir(id), names) });
     } catch {
       // deleted while listing
     }
@@ -20,8 +45,9 @@ export function run(ctx: CommandContext): number {
   } else {
     const table = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
       ...rows.map((r) => [r.id, r.pid, r.status, r.bundle, r.created, r.owner].map(String))];
-    const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-    out(table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd() + '\n').join(''));
+    // runc's tabwriter: columns at least 12 wide, 3 spaces of padding.
+    const widths = table[0].map((_, i) => Math.max(12, ...table.map((row) => row[i].length + 3)));
+    out(table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('').trimEnd() + '\n').join(''));
   }
   return 0;
 }

@@ -11,8 +11,10 @@ export function run(ctx: CommandContext): number {
     out(JSON.stringify(pids) + '\n');
     return 0;
   }
-  const extra = ctx.args['ps-args'];
-  const args = Array.isArray(extra) && extra.length ? extra : ['-ef'];
+  // Everything after the id (yargs hands it over as `command`); a leading "--" only ends our options.
+  const given = [ctx.args.command, ctx.args['ps-args']].find((v): v is string[] => Array.isArray(v) && v.length > 0) ?? [];
+  const extra = given[0] === '--' ? given.slice(1) : given;
+  const args = extra.length ? extra : ['-ef'];
   const lines = execFileSync('ps', args, { encoding: 'utf8' }).split('\n');
   const pidCol = lines[0].trim().split(/\s+/).indexOf('PID');
   if (pidCol < 0) throw new Error(`ps ${args.join(' ')}: no PID column in its output`);
