@@ -41,7 +41,8 @@ async function main(): Promise<number> {
   } catch (e) {
     log.error(e instanceof Error ? e.message : String(e));
     if (args.debug === true && e instanceof Error && e.stack) writeSync(2, e.stack + '\n');
-    return 1;
+    // As runc: exec's own failures are 255, apart from any status the program could exit with.
+    return command.name === 'exec' ? 255 : 1;
   }
 }
 

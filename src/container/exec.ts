@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { libc } from '../sys';
-import { UserError } from '../sys/errors';
+import { UserError, isErrno } from '../sys/errors';
+import type { Libc } from '../sys/libc';
+import { hostLayout } from '../cgroups/hierarchy';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../spec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus } from '../state/store';
-import { addProcess } from '../cgroups/manager';
 import { bearInit } from '../process/birth';
 import { decodeJson, encodeJson, type ExecBootstrap } from '../process/bootstrap';
 import { exitStatus, type InitHandle } from '../process/init-handle';
@@ -18,6 +19,12 @@ export interface ExecOptions {
   /** builds the process from the container's own (runc: exec inherits its settings) */
   process: (base: ProcessConfig | undefined) => ProcessConfig;
   detach: boolean;
+  /** exec into a paused container too (runc's --ignore-paused: the process starts frozen) */
+  ignorePaused?: boolean;
+  /** runc's --cgroup: [CONTROLLER[,CONTROLLER]:]PATH below the container's cgroup */
+  subCgroups?: string[];
+  /** a unix socket to send the process's pidfd to */
+  pidfdSocket?: string;
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
@@ -28,26 +35,97 @@ export function storedConfig(store: StateStore, id: string): ContainerConfig {
   return decodeJson<ContainerConfig>(fs.readFileSync(join(store.dir(id), 'config.json'), 'utf8'));
 }
 
+/**
+ * The cgroup directories the exec process joins: the container's, or sub-cgroups of it named by
+ * --cgroup ("PATH" for every hierarchy, "cpu,memory:PATH" for some), which must exist.
+ */
+export function execCgroups(paths: Record<string, string>, subs: readonly string[]): Record<string, string> {
+  const dirs = { ...paths };
+  for (const spec of subs) {
+    const colon = spec.indexOf(':');
+    const controllers = colon >= 0 ? spec.slice(0, colon).split(',') : undefined;
+    const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
+    if (sub === '' || sub.split('/').includes('..')) throw new UserError(`--cgroup "${spec}": not a path below the container's cgroup`);
+    const keys = Object.keys(paths).filter((k) => !controllers || controllers.some((c) => k.split(',').includes(c) || (k === 'unified' && c === '')));
+    if (!keys.length) throw new UserError(`--cgroup "${spec}": the container has no cgroup for ${controllers!.join(',')}`);
+    for (const k of keys) {
+      const dir = join(paths[k], sub);
+      if (!fs.existsSync(join(dir, 'cgroup.procs'))) throw new UserError(`--cgroup "${spec}": ${dir} is not a cgroup`);
+      dirs[k] = dir;
+    }
+  }
+  return dirs;
+}
+
+/**
+ * Moves the exec process into the container's cgroups. v2 refuses a cgroup whose controllers are
+ * delegated to children (EBUSY, when the container made sub-cgroups): then it joins init's, as runc.
+ */
+function joinCgroups(dirs: Record<string, string>, pid: number, initPid: number): void {
+  for (const [key, dir] of Object.entries(dirs)) {
+    try {
+      fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    } catch (e) {
+      if (!isErrno(e, 'EBUSY') || key !== 'unified') throw e;
+      const own = fs.readFileSync(`/proc/${initPid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      const v2 = hostLayout().hierarchies.find((h) => h.version === 2 && dir.startsWith(`${h.mountpoint}/`));
+      if (!own || !v2) throw e;
+      fs.writeFileSync(join(v2.mountpoint, own.slice(3), 'cgroup.procs'), String(pid));
+    }
+  }
+}
+
+/** runc's --pidfd-socket: connected before the process is born, so a bad path fails first. */
+function connectPidfdSocket(sys: Libc, socketPath: string): number {
+  try {
+    return sys.connectUnix(socketPath);
+  } catch (e) {
+    throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
+  }
+}
+
+/** Sends a pidfd of the exec process (SCM_RIGHTS) once it runs the program. */
+function sendPidfd(sys: Libc, sock: number, pid: number): void {
+  const pidfd = sys.pidfdOpen(pid);
+  try {
+    sys.sendFd(sock, pidfd, '');
+  } finally {
+    fs.closeSync(pidfd);
+  }
+}
+
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM'];
 
-function awaitReady(h: InitHandle): Promise<void> {
+/**
+ * Waits until the exec process is the user's program: "ready" (set up, program found), then the
+ * sync socket's end, which comes with execve (close-on-exec). An error message on the way, or an
+ * exit before "ready", is the exec's failure.
+ */
+function awaitExecve(h: InitHandle): Promise<void> {
   return new Promise((resolve, reject) => {
     let buf = '';
+    let ready = false;
     let done = false;
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
       h.sync.removeAllListeners('data');
+      h.sync.removeAllListeners('end');
       if (err) reject(err); else resolve();
     };
-    void h.exited.then((e) => finish(new Error(`the exec process exited before it was ready (${e.signal ?? `status ${e.code}`})`)));
+    void h.exited.then((e) => {
+      if (!ready) finish(new Error(`the exec process exited before it was ready (${e.signal ?? `status ${e.code}`})`));
+    });
     h.sync.on('data', (d: Buffer) => {
       buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const msg = JSON.parse(buf.slice(0, nl)) as { type: string; msg?: string };
-      finish(msg.type === 'ready' ? undefined : new UserError(`exec failed: ${msg.msg}`));
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const msg = JSON.parse(buf.slice(0, nl)) as { type: string; msg?: string };
+        buf = buf.slice(nl + 1);
+        if (msg.type === 'ready') ready = true;
+        else finish(new UserError(`exec failed: ${msg.msg}`));
+      }
     });
+    h.sync.on('end', () => finish(ready ? undefined : new Error('the exec process went away before it was ready')));
   });
 }
 
@@ -60,13 +138,20 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);
   const status = deriveStatus(st);
-  if (status !== 'running' && status !== 'created') throw new UserError(`cannot exec in container "${opts.id}": it is ${status}`);
+  const allowed = opts.ignorePaused ? ['running', 'created', 'paused'] : ['running', 'created'];
+  if (!allowed.includes(status)) {
+    throw new UserError(`cannot exec in container "${opts.id}": it is ${status}${status === 'paused' ? ' (see --ignore-paused)' : ''}`);
+  }
   const cfg = storedConfig(store, opts.id);
   const proc = opts.process(cfg.process);
+  // runc's checkTerminal
   if (proc.terminal && opts.consoleSocket === undefined && opts.detach) {
-    throw new UserError('--tty with --detach needs --console-socket to receive the pty master');
+    throw new UserError('cannot allocate tty if tsrunc will detach without setting console socket');
   }
-  if (!proc.terminal && opts.consoleSocket !== undefined) throw new UserError('--console-socket is only for --tty');
+  if ((!proc.terminal || !opts.detach) && opts.consoleSocket !== undefined) {
+    throw new UserError('cannot use console socket if tsrunc will not detach or allocate tty');
+  }
+  const cgroupDirs = st.cgroup ? execCgroups(st.cgroup.paths, opts.subCgroups ?? []) : undefined;
   const sys = libc();
   // Joined by path: every namespace the container has, but the mount namespace (see exec-main.ts);
   // the exec process is born in a private copy of ours instead.
@@ -80,12 +165,15 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     if (opts.consoleSocket !== undefined) consoleFd = sys.connectUnix(opts.consoleSocket);
     else [consoleFd, consolePeer] = sys.socketpair();
   }
+  const pidfdSock = opts.pidfdSocket !== undefined ? connectPidfdSocket(sys, opts.pidfdSocket) : undefined;
   const h = bearInit(sys, {
     namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, consoleFd, script: 'exec-main.js',
   });
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
   try {
-    if (st.cgroup) addProcess({ mode: 'v1', paths: st.cgroup.paths }, h.pid);
+    // Into a frozen cgroup, the process would freeze before its execve and the wait below would
+    // never end: with --ignore-paused it joins right after its execve instead.
+    if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, h.pid, st.pid!);
     const boot: ExecBootstrap = {
       process: proc,
       mountNs: `/proc/${st.pid}/ns/mnt`,
@@ -94,7 +182,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
     };
     h.sync.write(encodeJson(boot) + '\n');
-    await awaitReady(h);
+    await awaitExecve(h);
+    if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, h.pid, st.pid!);
+    if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, h.pid);
   } catch (e) {
     try {
       process.kill(h.pid, 'SIGKILL');
@@ -103,6 +193,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     }
     h.release();
     throw e;
+  } finally {
+    if (pidfdSock !== undefined) fs.closeSync(pidfdSock);
   }
   if (opts.pidFile) {
     fs.writeFileSync(`${opts.pidFile}.tmp`, String(h.pid));

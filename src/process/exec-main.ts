@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { libc } from '../sys';
 import { readLineSync, sendMessage } from './sync-socket';
 import * as C from '../sys/constants';
-import { adoptTerminal, execProgram, findExecutable } from './exec-program';
+import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { decodeJson, EXEC_COMM, type ExecBootstrap, type InitMessage } from './bootstrap';
 
 const sys = libc();
@@ -42,7 +42,7 @@ function main(): void {
       fs.closeSync(CONSOLE_FD);
       adoptTerminal(sys, slave);
     }
-    exe = findExecutable(p.args[0], p.env, p.cwd);
+    exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
     send({ type: 'ready' });
   } catch (e) {
     try {
@@ -55,8 +55,13 @@ function main(): void {
     const seccomp = boot.seccomp && { program: Buffer.from(boot.seccomp.program, 'base64'), flags: boot.seccomp.flags };
     execProgram(sys, boot.process, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
   } catch (e) {
-    fs.writeSync(2, `tsrunc exec: ${(e as Error).message}\n`);
-    process.exit(127);
+    // The runtime waits until the sync socket closes at execve (it is close-on-exec): what fails
+    // before that (cwd, credentials, capabilities, execve itself) is its error, not the program's.
+    try {
+      send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+    } finally {
+      process.exit(127);
+    }
   }
 }
 

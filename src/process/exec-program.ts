@@ -37,22 +37,41 @@ export function findExecutable(name: string, env: readonly string[], cwd: string
   throw new Error(`exec: "${name}": executable file not found in $PATH`);
 }
 
-/** HOME as runc sets it when the config does not: the user's passwd entry, else "/". */
-export function withHome(env: readonly string[], uid: number): string[] {
-  if (envValue(env, 'HOME') !== undefined) return [...env];
-  let home = '/';
+/**
+ * The environment the program gets, as runc prepares it: a variable given twice keeps its last
+ * value (exec's --env overrides the container's), an empty HOME counts as unset, and HOME is the
+ * user's passwd entry (else "/") when unset.
+ */
+export function prepareEnv(env: readonly string[], uid: number): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  let home = false;
+  for (let i = env.length - 1; i >= 0; i--) {
+    const kv = env[i];
+    const key = kv.slice(0, kv.indexOf('='));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (key === 'HOME') {
+      if (kv.length === 5) continue;
+      home = true;
+    }
+    out.push(kv);
+  }
+  out.reverse();
+  if (!home) out.push(`HOME=${homeOf(uid)}`);
+  return out;
+}
+
+function homeOf(uid: number): string {
   try {
     for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const f = line.split(':');
-      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== '') {
-        home = f[5] || '/';
-        break;
-      }
+      if (f.length >= 6 && f[2] !== '' && Number(f[2]) === uid) return f[5] || '/';
     }
   } catch {
     // no passwd in the image
   }
-  return [...env, `HOME=${home}`];
+  return '/';
 }
 
 function listFds(): number[] {
@@ -102,7 +121,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     if (soft <= cur.hard) sys.setrlimit(RLIMITS.RLIMIT_NOFILE, soft, cur.hard);
   }
 
-  const env = withHome(p.env, p.uid);
+  const env = prepareEnv(p.env, p.uid);
   const keep = 3 + opts.preserveFds;
   // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
   const openFds = listFds();

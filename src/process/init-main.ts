@@ -8,7 +8,7 @@ import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
 import { mountNsMode } from '../spec/config';
-import { adoptTerminal, execProgram, findExecutable } from './exec-program';
+import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { decodeBootstrap, INIT_COMM, type InitBootstrap, type InitMessage } from './bootstrap';
 import { runHooks } from '../hooks/run';
 import type { ProcessConfig } from '../spec/config';
@@ -104,7 +104,7 @@ function startProgram(boot: InitBootstrap): never {
     process.exit(1);
   }
   try {
-    const exe = findExecutable(p.args[0], p.env, p.cwd);
+    const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
     const seccomp = boot.config.seccomp && { program: Buffer.from(boot.config.seccomp.program, 'base64'), flags: boot.config.seccomp.flags };
     return execProgram(sys, p, exe, { preserveFds: boot.preserveFds, nofileSoft: boot.nofileSoft, seccomp });
   } catch (e) {

@@ -10,6 +10,7 @@ const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
 const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
 const SYS_MOUNT_SETATTR = 442;
+const SYS_PIDFD_OPEN = 434;
 const SYS_BPF = arch() === 'arm64' ? 280 : 321;
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
@@ -95,6 +96,7 @@ export function makeKoffiLibc(): Libc {
     'long syscall(long, int, const char *, unsigned int, void *, size_t)');
   const moveMount = f<(nr: number, fd: number, fp: string, tfd: number, tp: string, fl: number) => number>(
     'long syscall(long, int, const char *, int, const char *, unsigned int)');
+  const syscallII = f<(nr: number, a: number, b: number) => number>('long syscall(long, int, unsigned int)');
   const bpfRaw = f<(nr: number, cmd: number, attr: Buffer, size: number) => number>('long syscall(long, int, void *, unsigned int)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
@@ -302,6 +304,7 @@ export function makeKoffiLibc(): Libc {
       attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
       check(bpfRaw(SYS_BPF, BPF_PROG_DETACH, attr, 20), 'bpf(BPF_PROG_DETACH)');
     },
+    pidfdOpen: (pid) => check(syscallII(SYS_PIDFD_OPEN, pid, 0), `pidfd_open(${pid})`),
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
       throw new SysError('execve', 0, p);

@@ -71,6 +71,8 @@ export interface Libc {
   bpfProgFdById(id: number): number;
   /** bpf(BPF_PROG_DETACH, BPF_CGROUP_DEVICE). */
   bpfDetachCgroupDevice(cgroupFd: number, progFd: number): void;
+  /** pidfd_open(2): a close-on-exec fd that refers to the process. */
+  pidfdOpen(pid: number): number;
   /** Replaces the process image; returns only by throwing. */
   execve(path: string, argv: string[], envp: string[]): never;
 }

@@ -1,6 +1,7 @@
 // exec: new processes inside running containers, as people and containerd's shim call it.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
+import { spawnSync } from 'child_process';
 import { join } from 'path';
 import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
@@ -70,7 +71,7 @@ describe('exec', () => {
     fs.writeFileSync(file, JSON.stringify({ args: ['true'], cwd: 'relative', user: { uid: 0, gid: 0 } }));
     expect(rt.run(['exec', '--process', file, box.id]).stderr).toMatch(/bad.json is invalid: \/cwd: must match pattern/);
     const r = rt.run(['exec', box.id, '/no/such']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(255); // runc's status for exec's own failures
     expect(r.stderr).toMatch(/exec failed: exec: "\/no\/such": no such file or directory/);
     expect(rt.run(['exec', 'no-such-container', 'true']).stderr).toMatch(/does not exist/);
   });
@@ -84,6 +85,68 @@ describe('exec', () => {
     const n = fs.readSync(fd, buf, 0, 256, null);
     expect(buf.toString('utf8', 0, n).trim()).toMatch(/^\/dev\/pts\/\d+$/);
     fs.closeSync(fd);
+  });
+
+  test('--process inherits what the file leaves out (capabilities, rlimits, no_new_privs), as runc', () => {
+    const file = join(box.b.dir, 'nocaps.json');
+    fs.writeFileSync(file, JSON.stringify({ args: ['grep', '-E', 'CapEff|CapBnd', '/proc/self/status'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }));
+    const r = rt.run(['exec', '--process', file, box.id]);
+    expect(r.stderr).toBe('');
+    // the container's sets, not the runtime's full root set
+    expect(r.stdout).toBe('CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\n');
+  });
+
+  test('--env overrides the container\'s variable; failures before execve are exec\'s (255)', () => {
+    const r = rt.run(['exec', '-e', 'FROM_CONFIG=overridden', '-e', 'HOME=', box.id, 'sh', '-c', 'echo $FROM_CONFIG $HOME; env | grep -c FROM_CONFIG']);
+    expect(r.stdout).toBe('overridden /root\n1\n');
+    const pidFile = join(box.b.dir, 'bad-cwd.pid');
+    const bad = rt.run(['exec', '--detach', '--pid-file', pidFile, '--cwd', '/no/such/dir', box.id, 'true']);
+    expect(bad.status).toBe(255);
+    expect(bad.stderr).toMatch(/exec failed: .*ENOENT.*\/no\/such\/dir|exec failed: .*no such file/i);
+    expect(fs.existsSync(pidFile)).toBe(false);
+    expect(rt.run(['exec', '--cwd', 'tmp', box.id, 'true']).stderr).toMatch(/--cwd "tmp": must be an absolute path/);
+    expect(rt.run(['exec', '--console-socket', '/tmp/x.sock', box.id, 'true']).stderr).toMatch(/cannot use console socket if tsrunc will not detach or allocate tty/);
+  });
+
+  test('--pidfd-socket receives a pidfd of the process; --cgroup puts it in a sub-cgroup', () => {
+    const sock = new ConsoleSocket(join(box.b.dir, 'pidfd.sock'));
+    const st = rt.state(box.id);
+    const paths = JSON.parse(fs.readFileSync(join(rt.root, box.id, 'state.json'), 'utf8')).cgroup.paths as Record<string, string>;
+    const key = paths.unified && !Object.keys(paths).some((k) => k.includes('pids')) ? 'unified' : Object.keys(paths).find((k) => k.split(',').includes('pids'))!;
+    fs.mkdirSync(join(paths[key], 'sub'));
+    try {
+      // stdio not piped: the detached sleep would hold the pipes (and spawnSync) open
+      const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--detach', '--pidfd-socket', sock.path, '--cgroup', key === 'unified' ? 'sub' : 'pids:sub', box.id, 'sleep', '2'], { stdio: 'ignore' });
+      expect(r.status).toBe(0);
+      const { fd } = sock.receive();
+      expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[pidfd]');
+      const pid = Number(/Pid:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]);
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toBe('sleep\u00002\u0000');
+      expect(fs.readFileSync(join(paths[key], 'sub', 'cgroup.procs'), 'utf8').trim()).toBe(String(pid));
+      fs.closeSync(fd);
+      process.kill(pid, 'SIGKILL');
+      expect(st.pid).not.toBe(pid);
+    } finally {
+      for (let i = 0; i < 50; i++) {
+        try { fs.rmdirSync(join(paths[key], 'sub')); break; } catch { require('child_process').execFileSync('sleep', ['0.05']); } // eslint-disable-line @typescript-eslint/no-require-imports
+      }
+    }
+  });
+
+  test('a paused container: exec is refused, or with --ignore-paused starts frozen and runs on resume', async () => {
+    const s = started(['sleep', '60']);
+    rt.ok(['pause', s.id]);
+    expect(rt.run(['exec', s.id, 'true']).stderr).toMatch(/it is paused \(see --ignore-paused\)/);
+    const pidFile = join(s.b.dir, 'p.pid');
+    const marker = `/proc/${rt.state(s.id).pid}/root/dev/shm/p`;
+    const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--ignore-paused', '--detach', '--pid-file', pidFile, s.id, 'sh', '-c', 'sleep 0.5; echo ran > /dev/shm/p'], { stdio: 'ignore' });
+    expect(r.status).toBe(0);
+    await sleep(1500);
+    expect(fs.existsSync(marker)).toBe(false); // frozen with the rest of the container
+    rt.ok(['resume', s.id]);
+    for (let i = 0; i < 30 && !fs.existsSync(marker); i++) await sleep(100);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('ran\n');
+    rt.ok(['delete', '--force', s.id]);
   });
 
   test('into a user namespace: joins it too', () => {

@@ -14,7 +14,11 @@ function list(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 }
 
-function fromFile(file: string, warn: (m: string) => void): ProcessConfig {
+/**
+ * A process.json, with what it leaves out taken from the container's process as runc does:
+ * capabilities, rlimits, no_new_privs, the AppArmor profile and the umask.
+ */
+function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig | undefined): ProcessConfig {
   let proc: unknown;
   try {
     proc = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -24,7 +28,17 @@ function fromFile(file: string, warn: (m: string) => void): ProcessConfig {
   // The process schema is part of config.json's: validate it in that frame.
   const problems = schemaProblems('config', { ociVersion: '1.0.0', root: { path: '/' }, process: proc });
   if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
-  return buildProcess(proc as Process, '--process', warn);
+  const raw = proc as Process;
+  const p = buildProcess(raw, '--process', warn);
+  if (!base) return p;
+  return {
+    ...p,
+    capabilities: raw.capabilities === undefined ? base.capabilities : p.capabilities,
+    rlimits: raw.rlimits === undefined ? base.rlimits : p.rlimits,
+    noNewPrivileges: raw.noNewPrivileges === undefined ? base.noNewPrivileges : p.noNewPrivileges,
+    apparmorProfile: raw.apparmorProfile === undefined ? base.apparmorProfile : p.apparmorProfile,
+    umask: raw.user?.umask === undefined ? base.umask : p.umask,
+  };
 }
 
 /** runc's rules: the container's own process is the base; flags override it. */
@@ -35,7 +49,12 @@ function fromFlags(ctx: CommandContext, base: ProcessConfig | undefined): Proces
   const p: ProcessConfig = base
     ? { ...base, args, terminal: a.tty === true, consoleSize: undefined }
     : { args, env: [], cwd: '/', uid: 0, gid: 0, additionalGids: [], terminal: a.tty === true, rlimits: [], noNewPrivileges: false };
-  if (str(a, 'cwd')) p.cwd = str(a, 'cwd')!;
+  const cwd = str(a, 'cwd');
+  if (cwd !== undefined) {
+    if (!cwd.startsWith('/')) throw new UserError(`--cwd "${cwd}": must be an absolute path`);
+    p.cwd = cwd;
+  }
+  // Later values win (see prepareEnv): --env overrides the container's variable of the same name.
   p.env = [...p.env, ...list(a.env)];
   const user = str(a, 'user');
   if (user !== undefined) {
@@ -47,16 +66,18 @@ function fromFlags(ctx: CommandContext, base: ProcessConfig | undefined): Proces
   const gids = list(a['additional-gids']);
   if (gids.length) {
     if (gids.some((g) => !/^\d+$/.test(g))) throw new UserError('--additional-gids: numeric group ids only');
-    p.additionalGids = gids.map(Number);
+    p.additionalGids = [...p.additionalGids, ...gids.map(Number)]; // runc appends to the container's
   }
   for (const cap of list(a.cap)) {
     const n = CAPABILITIES.indexOf(cap);
     if (n < 0) throw new UserError(`--cap: unknown capability "${cap}"`);
     const bit = 1n << BigInt(n);
     const c = p.capabilities ?? { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
-    p.capabilities = { ...c, bounding: c.bounding | bit, effective: c.effective | bit, permitted: c.permitted | bit };
+    // As runc: ambient too when the process has inheritable capabilities (it cannot be raised without).
+    const ambient = c.inheritable & bit ? c.ambient | bit : c.ambient;
+    p.capabilities = { ...c, bounding: c.bounding | bit, effective: c.effective | bit, permitted: c.permitted | bit, ambient };
   }
-  if (a['no-new-privs'] === true) p.noNewPrivileges = true;
+  if (typeof a['no-new-privs'] === 'boolean') p.noNewPrivileges = a['no-new-privs'];
   if (str(a, 'apparmor')) p.apparmorProfile = str(a, 'apparmor');
   return p;
 }
@@ -69,8 +90,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   return execInContainer({
     root: ctx.root,
     id: String(a['container-id']),
-    process: (base) => (file ? fromFile(file, (m) => ctx.log.warn(m)) : fromFlags(ctx, base)),
+    process: (base) => (file ? fromFile(file, (m) => ctx.log.warn(m), base) : fromFlags(ctx, base)),
     detach: a.detach === true,
+    ignorePaused: a['ignore-paused'] === true,
+    subCgroups: list(a.cgroup),
+    pidfdSocket: str(a, 'pidfd-socket'),
     pidFile: str(a, 'pid-file'),
     consoleSocket: str(a, 'console-socket'),
     preserveFds: Number(a['preserve-fds'] ?? 0),
