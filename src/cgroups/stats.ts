@@ -199,9 +199,16 @@ export function statsJson(value: unknown): string {
   return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]);
 }
 
-/** The kernel's count of OOM kills in the container's cgroup (v1 memory.oom_control, v2 memory.events). */
-export function oomKills(paths: Record<string, string>): number {
+/**
+ * The container's OOM events so far: the kernel's count of OOM kills (v1 memory.oom_control,
+ * v2 memory.events), plus, on v1, whether it is under OOM right now (with the OOM killer disabled
+ * nothing is killed: the tasks wait), which runc's eventfd also reports.
+ */
+export function oomState(paths: Record<string, string>): { kills: number; under: boolean } {
   const k = Object.keys(paths).find((x) => x.split(',').includes('memory'));
-  if (k) return n(keyed(read(paths[k], 'memory.oom_control')).oom_kill);
-  return n(keyed(read(paths.unified, 'memory.events')).oom_kill);
+  if (k) {
+    const c = keyed(read(paths[k], 'memory.oom_control'));
+    return { kills: n(c.oom_kill), under: n(c.under_oom) === 1 };
+  }
+  return { kills: n(keyed(read(paths.unified, 'memory.events')).oom_kill), under: false };
 }

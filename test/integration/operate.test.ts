@@ -1,6 +1,7 @@
 // Operating running containers: pause/resume, ps, features.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
+import { spawn } from 'child_process';
 import { join } from 'path';
 import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
@@ -124,6 +125,26 @@ describe(`resources (cgroup ${MODE} on this host)`, () => {
     const id = uniqueId();
     const r = rt.run(['run', '--bundle', b.dir, id]);
     expect(r.status).toBe(137); // SIGKILL from the OOM killer
+  });
+
+  test('events streams stats every --interval and an oom event, and ends when the container stops', async () => {
+    const b = makeBundle(['sh', '-c', 'sleep 1; a=xxxxxxxxxxxxxxxx; while :; do a="$a$a"; done'], (c) => {
+      c.linux.resources.memory = { limit: 32 * 1024 * 1024, swap: 32 * 1024 * 1024 };
+    });
+    bundles.push(b);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const ev = spawn(rt.binary, ['--root', rt.root, 'events', '--interval', '300ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    ev.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const ended = new Promise<number | null>((r) => ev.on('exit', r));
+    rt.ok(['start', id]);
+    const code = await Promise.race([ended, sleep(20000).then(() => 'timeout')]);
+    expect(code).toBe(0);
+    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; data?: { memory?: unknown } });
+    expect(events.filter((e) => e.type === 'stats').length).toBeGreaterThanOrEqual(2);
+    expect(events.every((e) => e.id === id)).toBe(true);
+    expect(events.some((e) => e.type === 'oom')).toBe(true);
   });
 
   test('a pids limit stops a fork bomb', () => {

@@ -2,7 +2,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { StateStore, deriveStatus } from '../../state/store';
-import { collectStats, oomKills, statsJson } from '../../cgroups/stats';
+import { collectStats, oomState, statsJson } from '../../cgroups/stats';
 import { out } from '../../util/log';
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
@@ -37,14 +37,15 @@ export async function run(ctx: CommandContext): Promise<number> {
       return true;
     }
   };
-  let ooms = oomKills(paths);
+  let oom = oomState(paths);
   let next = Date.now() + interval;
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
+    // The OOM first: a container whose init was OOM-killed has stopped by now.
+    const now = oomState(paths);
+    if (now.kills > oom.kills || (now.under && !oom.under)) emit('oom');
+    oom = now;
     if (gone()) return 0;
-    const now = oomKills(paths);
-    if (now > ooms) emit('oom');
-    ooms = now;
     if (Date.now() >= next) {
       emit('stats', collectStats(paths));
       next += interval;
