@@ -3,7 +3,7 @@ import { writeSync } from 'fs';
 import { fastParse } from './cli/fast-parse';
 import type { CommandContext, CommandRun } from './cli/context';
 import type { CommandSpec, ParsedArgs } from './cli/table';
-import { Logger, type LogFormat } from './util/log';
+import { Logger, loggerFromArgv, type LogFormat } from './util/log';
 
 const VERSION = '0.1.0';
 
@@ -15,7 +15,7 @@ async function parse(argv: string[]): Promise<{ command: CommandSpec; args: Pars
   const r = await yargsParse(argv, `tsrunc version ${VERSION}\nspec: 1.2.0`);
   if (r.kind === 'command') return r;
   if (r.output) writeSync(1, r.output.endsWith('\n') ? r.output : r.output + '\n');
-  if (r.error) writeSync(2, `tsrunc: ${r.error}\n`);
+  if (r.error) loggerFromArgv(argv).error(r.error);
   return r.code;
 }
 

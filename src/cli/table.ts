@@ -30,6 +30,9 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'log-format': { type: 'string', default: 'text', choices: ['text', 'json'], describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'enable debug logging' },
   'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd to manage cgroups (not supported yet)' },
+  // Passed by go-runc clients (containerd, podman): accepted as runc does.
+  rootless: { type: 'string', describe: 'true, false or auto: accepted; tsrunc decides by the caller\'s uid (auto)' },
+  criu: { type: 'string', describe: 'path to criu (checkpoint/restore is not supported; ignored)' },
 };
 
 const createOptions: Record<string, OptionSpec> = {
@@ -38,6 +41,7 @@ const createOptions: Record<string, OptionSpec> = {
   'console-socket': { type: 'string', describe: 'unix socket to send the pty master to (terminal containers)' },
   'no-pivot': { type: 'boolean', default: false, describe: 'do not use pivot_root to jail the process (MS_MOVE + chroot)' },
   'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring' },
+  'pidfd-socket': { type: 'string', describe: 'unix socket to send a pidfd of the container\'s init to' },
   'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3) to the container' },
 };
 
@@ -62,6 +66,7 @@ export const COMMANDS: CommandSpec[] = [
       ...createOptions,
       detach: { type: 'boolean', alias: 'd', default: false, describe: 'detach from the container\'s process' },
       keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
+      'no-subreaper': { type: 'boolean', default: false, describe: 'accepted for runc compatibility (tsrunc waits for init itself)' },
     },
     module: 'run',
   },

@@ -31,6 +31,10 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  /** --no-new-keyring: the container keeps the caller's session keyring */
+  noNewKeyring?: boolean;
+  /** runc's --pidfd-socket: a pidfd of init is sent there once the container is created */
+  pidfdSocket?: string;
   preserveFds: number;
   log: Logger;
 }
@@ -189,6 +193,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         idmapFds: {},
         createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
         noPivot: opts.noPivot,
+        sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
         preserveFds: opts.preserveFds,
         nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
         cgroupMode: plan.mode,
@@ -262,6 +267,21 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
           applyResources(plan, { pids: cfg.resources.pids });
         } catch (e) {
           throw new UserError(`config.json: ${(e as Error).message}`);
+        }
+      }
+      if (opts.pidfdSocket !== undefined) {
+        let sock: number;
+        try {
+          sock = sys.connectUnix(opts.pidfdSocket);
+        } catch (e) {
+          throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
+        }
+        const pidfd = sys.pidfdOpen(state.pid);
+        try {
+          sys.sendFd(sock, pidfd, '');
+        } finally {
+          fs.closeSync(pidfd);
+          fs.closeSync(sock);
         }
       }
       if (opts.pidFile) writePidFile(opts.pidFile, state.pid);

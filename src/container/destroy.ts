@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { libc } from '../sys';
+import { UserError } from '../sys/errors';
 import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
 import { StateStore, type StoredState } from '../state/store';
@@ -50,8 +51,9 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
   const frozen = st.cgroup !== undefined && isFrozen(st.cgroup.paths);
   if (frozen && st.pid !== undefined) signal(st.pid, 9);
   if (frozen) setFrozen(st.cgroup!.paths, false);
-  if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime)) {
-    log.warn(`container init ${st.pid} did not die after SIGKILL`);
+  // State is kept for as long as init lives: a deleted container's process would be untracked.
+  if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime, 10000)) {
+    throw new UserError(`container init ${st.pid} is still running after SIGKILL`);
   }
   if (st.cgroup) {
     const paths = st.cgroup.paths;

@@ -1,17 +1,35 @@
 // Kept apart from the other operations: kill is a hot path and loads only what it needs.
+import { readlinkSync } from 'fs';
 import { UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus } from '../state/store';
 import { cgroupPids } from '../cgroups/manager';
+import { setFrozen } from '../cgroups/freezer';
 
-/** kill: signals init (or, with all, every process of the container's cgroup). */
+function sharesOurPidNamespace(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`) === readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * kill: signals init (or, with all, every process of the container's cgroup), as runc does it:
+ * SIGKILL reaches every process when the container has no pid namespace of its own (nothing
+ * else would take them down with init), and a paused container is thawed after it (a frozen
+ * task cannot die on v1). --all on a container that has stopped is no error.
+ */
 export function killContainer(store: StateStore, id: string, sig: number, all: boolean): void {
   const st = store.load(id);
   const status = deriveStatus(st);
   if (status !== 'created' && status !== 'running' && status !== 'paused') {
+    if (all && status === 'stopped') return;
     throw new UserError(`cannot kill container "${id}": container not running (${status})`);
   }
   const targets = new Set<number>([st.pid!]);
-  if (all && st.cgroup) for (const p of cgroupPids(st.cgroup.paths)) targets.add(p);
+  if (st.cgroup && (all || (sig === 9 && sharesOurPidNamespace(st.pid!)))) {
+    for (const p of cgroupPids(st.cgroup.paths)) targets.add(p);
+  }
   for (const pid of targets) {
     try {
       process.kill(pid, sig);
@@ -19,5 +37,5 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
       if (!isErrno(e, 'ESRCH')) throw e;
     }
   }
+  if (sig === 9 && status === 'paused' && st.cgroup) setFrozen(st.cgroup.paths, false);
 }
-

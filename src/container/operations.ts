@@ -114,8 +114,10 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     }
     const st = store.load(id);
     const status = deriveStatus(st);
-    // The spec: deleting a container that is not stopped (created included) is an error.
-    if (!force && status !== 'stopped') {
+    // The spec: deleting a container that is not stopped is an error. A created one is killed and
+    // deleted, as runc does: containerd's shim (1.6) deletes a created task without --force, and a
+    // runtime that refused would leak the task's init.
+    if (!force && status !== 'stopped' && status !== 'created') {
       throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
     }
     destroyContainer(store, st, log);

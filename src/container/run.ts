@@ -12,7 +12,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * run = create + start (+ wait + delete in the foreground). Returns the exit status to exit with:
  * the program's status, or 128+signal when a signal ended it.
  */
-export async function runContainer(opts: CreateOptions, detach: boolean): Promise<number> {
+export async function runContainer(opts: CreateOptions, detach: boolean, keep = false): Promise<number> {
   const store = new StateStore(opts.root);
   const { init, consoleMaster } = await createContainer({ ...opts, foreground: !detach });
   init.sync.destroy();
@@ -39,6 +39,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean): Promis
   const status = exitStatus(await init.exited);
   await stopProxy?.();
   for (const s of FORWARDED) process.removeListener(s, forward);
-  deleteContainer(store, opts.id, true, opts.log);
+  // --keep: the stopped container stays for state/delete, as runc leaves it.
+  if (!keep) deleteContainer(store, opts.id, true, opts.log);
   return status;
 }

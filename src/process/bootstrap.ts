@@ -10,6 +10,8 @@ export interface InitBootstrap {
   /** prestart/createRuntime hooks: init pauses for the runtime to run them before pivot_root. */
   createHooks: boolean;
   noPivot: boolean;
+  /** the session keyring init joins ("_ses.<id>"), unless --no-new-keyring */
+  sessionKeyring?: string;
   preserveFds: number;
   /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
   nofileSoft?: string;

@@ -55,6 +55,14 @@ function fail(err: unknown): never {
 
 function setup(boot: InitBootstrap): number {
   const cfg = boot.config;
+  // A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring.
+  if (boot.sessionKeyring) {
+    try {
+      sys.joinSessionKeyring(boot.sessionKeyring);
+    } catch (e) {
+      throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
+    }
+  }
   if (boot.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   if (cfg.process?.oomScoreAdj !== undefined) {
     try {

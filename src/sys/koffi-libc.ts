@@ -11,6 +11,7 @@ const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
 const SYS_MOUNT_SETATTR = 442;
 const SYS_PIDFD_OPEN = 434;
+const SYS_KEYCTL = arch() === 'arm64' ? 219 : 250;
 const SYS_BPF = arch() === 'arm64' ? 280 : 321;
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
@@ -97,6 +98,9 @@ export function makeKoffiLibc(): Libc {
   const moveMount = f<(nr: number, fd: number, fp: string, tfd: number, tp: string, fl: number) => number>(
     'long syscall(long, int, const char *, int, const char *, unsigned int)');
   const syscallII = f<(nr: number, a: number, b: number) => number>('long syscall(long, int, unsigned int)');
+  const keyctlStr = f<(nr: number, cmd: number, name: string) => number>('long syscall(long, int, const char *)');
+  const keyctlBuf = f<(nr: number, cmd: number, id: number, buf: Buffer, len: number) => number>('long syscall(long, int, int, void *, unsigned long)');
+  const keyctlII = f<(nr: number, cmd: number, id: number, v: number) => number>('long syscall(long, int, int, unsigned int)');
   const bpfRaw = f<(nr: number, cmd: number, attr: Buffer, size: number) => number>('long syscall(long, int, void *, unsigned int)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
@@ -303,6 +307,20 @@ export function makeKoffiLibc(): Libc {
       attr.writeUInt32LE(progFd, 4);
       attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
       check(bpfRaw(SYS_BPF, BPF_PROG_DETACH, attr, 20), 'bpf(BPF_PROG_DETACH)');
+    },
+    joinSessionKeyring: (name) => {
+      const id = Number(keyctlStr(SYS_KEYCTL, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name));
+      if (id < 0) {
+        const errno = koffi.errno();
+        if (errno === 38 /* ENOSYS */) return undefined;
+        throw new SysError('keyctl(KEYCTL_JOIN_SESSION_KEYRING)', errno, name);
+      }
+      // "type;uid;gid;perm;description": add search for the possessor's user, as runc does.
+      const buf = Buffer.alloc(512);
+      const n = check(keyctlBuf(SYS_KEYCTL, 6 /* KEYCTL_DESCRIBE */, id, buf, buf.length), 'keyctl(KEYCTL_DESCRIBE)');
+      const perm = parseInt(buf.toString('utf8', 0, Math.max(0, n - 1)).split(';')[3], 16);
+      check(keyctlII(SYS_KEYCTL, 5 /* KEYCTL_SETPERM */, id, (perm | 0x080000) >>> 0), 'keyctl(KEYCTL_SETPERM)');
+      return id;
     },
     pidfdOpen: (pid) => check(syscallII(SYS_PIDFD_OPEN, pid, 0), `pidfd_open(${pid})`),
     execve: (p, argv, envp) => {

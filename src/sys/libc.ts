@@ -71,6 +71,11 @@ export interface Libc {
   bpfProgFdById(id: number): number;
   /** bpf(BPF_PROG_DETACH, BPF_CGROUP_DEVICE). */
   bpfDetachCgroupDevice(cgroupFd: number, progFd: number): void;
+  /**
+   * keyctl(KEYCTL_JOIN_SESSION_KEYRING) of a new keyring with that name, made searchable by its
+   * possessor's user (runc's permissions); undefined where the kernel has no keyrings.
+   */
+  joinSessionKeyring(name: string): number | undefined;
   /** pidfd_open(2): a close-on-exec fd that refers to the process. */
   pidfdOpen(pid: number): number;
   /** Replaces the process image; returns only by throwing. */

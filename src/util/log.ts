@@ -28,16 +28,31 @@ export class Logger {
     writeSync(2, `tsrunc: ${msg}\n`);
   }
 
+  // As runc: with --log, warnings and debug go there only. containerd's shim gives create's stderr
+  // to the container's stderr, where the runtime's warnings do not belong.
   warn(msg: string): void {
     this.line('warning', msg);
-    writeSync(2, `tsrunc: warning: ${msg}\n`);
+    if (!this.file) writeSync(2, `tsrunc: warning: ${msg}\n`);
   }
 
   debug(msg: string): void {
     if (!this.debugOn) return;
     this.line('debug', msg);
-    writeSync(2, `tsrunc: debug: ${msg}\n`);
+    if (!this.file) writeSync(2, `tsrunc: debug: ${msg}\n`);
   }
+}
+
+/** --log and --log-format picked from a command line the parser refused (its error belongs there too). */
+export function loggerFromArgv(argv: readonly string[]): Logger {
+  let file: string | undefined;
+  let format: LogFormat = 'text';
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--log') file = value();
+    else if (flag === '--log-format') format = value() === 'json' ? 'json' : 'text';
+  }
+  return new Logger(file, format);
 }
 
 export function out(text: string): void {

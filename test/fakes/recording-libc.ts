@@ -17,7 +17,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     seccomp: rec('seccomp'), bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
     bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'), bpfDetachCgroupDevice: rec('bpfDetachCgroupDevice'),
     bpfQueryCgroupDevice: (...args: unknown[]) => { calls.push(['bpfQueryCgroupDevice', ...args]); return []; },
-    bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'),
+    bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'), joinSessionKeyring: rec('joinSessionKeyring'),
     execve: (...args: unknown[]) => {
       calls.push(['execve', ...args]);
       throw new Error('execve (fake)');

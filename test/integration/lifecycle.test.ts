@@ -4,6 +4,8 @@ import * as fs from 'fs';
 import { join } from 'path';
 import { bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
+import { ConsoleSocket } from '../helpers/console';
+import { spawnSync } from 'child_process';
 
 let rt: Runtime;
 const tracked = bundleTracker();
@@ -119,16 +121,21 @@ describe('create / start / state / kill / delete', () => {
     expect(leftovers(id, b.dir)).toEqual([]);
   });
 
-  test('a created container can be killed, and deleted only with --force while not stopped', async () => {
+  test('delete: a running container only with --force; a created one without (as runc, for containerd 1.6\'s shim)', async () => {
     const b = bundle(['sleep', '30']);
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
+    rt.ok(['start', id]);
     const r = rt.run(['delete', id]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/not stopped: created/);
-    expect(rt.state(id).status).toBe('created');
+    expect(r.stderr).toMatch(/not stopped: running/);
+    expect(rt.state(id).status).toBe('running');
     rt.ok(['delete', '--force', id]);
     expect(leftovers(id, b.dir)).toEqual([]);
+    const id2 = uniqueId();
+    expect(rt.create(id2, b.dir).status).toBe(0);
+    rt.ok(['delete', id2]);
+    expect(leftovers(id2, b.dir)).toEqual([]);
   });
 
   test('delete --force of an unknown container succeeds (containerd relies on it); plain delete fails', () => {
@@ -164,5 +171,83 @@ describe('create / start / state / kill / delete', () => {
     const rows = JSON.parse(rt.ok(['list', '--format', 'json'])) as { id: string; status: string }[];
     expect(rows).toEqual([expect.objectContaining({ id, status: 'created' })]);
     expect(rt.ok(['list', '-q'])).toBe(`${id}\n`);
+  });
+});
+
+describe('runc\'s command-line contract, as containerd and podman use it', () => {
+  test('global flags go-runc passes (--rootless, --criu) are accepted; refused command lines are logged to --log', () => {
+    expect(rt.run(['--rootless=false', '--criu', '/usr/sbin/criu', 'list', '-q']).status).toBe(0);
+    const log = join(rt.root, 'log.json');
+    const r = rt.run(['--log', log, '--log-format', 'json', 'no-such-command']);
+    expect(r.status).not.toBe(0);
+    const last = JSON.parse(fs.readFileSync(log, 'utf8').trim().split('\n').pop()!) as { level: string; msg: string };
+    expect(last).toMatchObject({ level: 'error', msg: expect.stringMatching(/no-such-command/) });
+  });
+
+  test('with --log, warnings go there and not to stderr (the shim gives create\'s stderr to the container)', () => {
+    const b = bundle(['true'], (c) => {
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall'], action: 'SCMP_ACT_ERRNO' }] };
+    });
+    const log = join(rt.root, 'warn.log');
+    const id = uniqueId();
+    const r = rt.create(id, b.dir, [], 'create');
+    expect(r.stderr).toMatch(/warning: .*no_such_syscall/); // without --log: stderr
+    rt.ok(['delete', '--force', id]);
+    const id2 = uniqueId();
+    // stderr into a file: the container's init inherits it (a pipe would hold spawnSync open)
+    const errFile = join(rt.root, 'create.err');
+    const errFd = fs.openSync(errFile, 'w');
+    const r2 = spawnSync(rt.binary, ['--root', rt.root, '--log', log, 'create', '--bundle', b.dir, id2], { stdio: ['ignore', 'ignore', errFd] });
+    fs.closeSync(errFd);
+    expect(r2.status).toBe(0);
+    expect(fs.readFileSync(errFile, 'utf8')).toBe('');
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/level=warning msg=".*no_such_syscall/);
+    rt.ok(['delete', '--force', id2]);
+  });
+
+  test('a session keyring of its own, unless --no-new-keyring', async () => {
+    // /proc/keys is among the default masked paths: unmasked here to look.
+    const b = bundle(['sh', '-c', 'grep -o " _ses\\.[^:]*" /proc/keys; true'], (c) => {
+      c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys');
+    });
+    const id = uniqueId();
+    const r = rt.run(['run', '--bundle', b.dir, id]);
+    // its own keyring is there (others' may be listed too: root sees root's keyrings)
+    expect(r.stdout.split('\n').map((l) => l.trim())).toContain(`_ses.${id}`);
+    const id2 = uniqueId();
+    const r2 = rt.run(['run', '--no-new-keyring', '--bundle', b.dir, id2]);
+    expect(r2.status).toBe(0);
+    expect(r2.stdout).not.toContain(`_ses.${id2}`);
+  });
+
+  test('run --keep leaves the stopped container; kill --all of a stopped one is no error; SIGKILL ends a paused one', async () => {
+    const b = bundle(['sh', '-c', 'exit 3']);
+    const id = uniqueId();
+    expect(rt.run(['run', '--keep', '--bundle', b.dir, id]).status).toBe(3);
+    expect(rt.state(id).status).toBe('stopped');
+    expect(rt.run(['kill', '--all', id, 'KILL']).status).toBe(0);
+    expect(rt.run(['kill', id, 'KILL']).status).not.toBe(0);
+    rt.ok(['delete', id]);
+    const p = bundle(['sleep', '60']);
+    const id2 = uniqueId();
+    expect(rt.create(id2, p.dir).status).toBe(0);
+    rt.ok(['start', id2]);
+    rt.ok(['pause', id2]);
+    rt.ok(['kill', id2, 'KILL']);
+    await rt.waitStatus(id2, 'stopped');
+    rt.ok(['delete', id2]);
+    expect(leftovers(id2, p.dir)).toEqual([]);
+  });
+
+  test('create --pidfd-socket sends a pidfd of init', () => {
+    const b = bundle(['true']);
+    const sock = new ConsoleSocket(join(rt.root, 'pidfd.sock'));
+    const id = uniqueId();
+    expect(rt.create(id, b.dir, ['--pidfd-socket', sock.path]).status).toBe(0);
+    const { fd } = sock.receive();
+    expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[pidfd]');
+    expect(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')).toMatch(new RegExp(`Pid:\\s+${rt.state(id).pid}\\n`));
+    fs.closeSync(fd);
+    rt.ok(['delete', id]);
   });
 });

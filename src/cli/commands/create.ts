@@ -11,6 +11,8 @@ export function createOptions(ctx: CommandContext): CreateOptions {
     pidFile: str(a, 'pid-file'),
     consoleSocket: str(a, 'console-socket'),
     noPivot: a['no-pivot'] === true,
+    noNewKeyring: a['no-new-keyring'] === true,
+    pidfdSocket: str(a, 'pidfd-socket'),
     preserveFds: Number(a['preserve-fds'] ?? 0),
     log: ctx.log,
   };
