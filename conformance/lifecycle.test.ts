@@ -283,18 +283,25 @@ describe('delete', () => {
   });
 
   test('delete of a created container (without --force)', async () => {
-    // Delete: a `created` container is not `stopped`, so the spec says deleting it MUST generate an
-    // error. Recorded deviation, shared by runc 1.1.5 (delete.go destroys a Created container
-    // without --force) and tsrunc: containerd 1.6's shim deletes a created task with a plain
-    // `delete` (pkg/process createdState.Delete), so refusing would leak the task's init. Both
-    // kill it and leave nothing behind; a running container is still refused (test above).
-    const { b } = h.bundleWithOut(['touch', '/out/ran']);
+    // Delete: a `created` container is not `stopped`, so deleting it MUST generate an error and
+    // leave the container as it was.
+    const { b, out } = h.bundleWithOut(['touch', '/out/ran']);
     const id = h.id();
     h.create(id, b);
     const pid = rt.state(id).pid;
-    rt.ok(['delete', id]);
-    h.expectFails(['state', id]);
-    await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
+    if (rt.isRunc) {
+      // runc 1.1.5 diverges: `runc delete` of a created container succeeds, killing and removing
+      // it (delete.go: a Created container is destroyed without --force).
+      rt.ok(['delete', id]);
+      h.expectFails(['state', id]);
+      await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
+      return;
+    }
+    h.expectFails(['delete', id]);
+    expectUnchanged(rt, id, 'created', pid);
+    // It is still usable.
+    rt.ok(['start', id]);
+    await waitFor(() => fs.existsSync(join(out, 'ran')), () => 'the program to run');
   });
 
   test('delete of a container that does not exist fails', () => {
