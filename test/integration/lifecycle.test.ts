@@ -243,6 +243,6 @@ describe('runc\'s command-line contract, as containerd and podman use it', () =>
     expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[pidfd]');
     expect(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')).toMatch(new RegExp(`Pid:\\s+${rt.state(id).pid}\\n`));
     fs.closeSync(fd);
-    rt.ok(['delete', id]);
+    rt.ok(['delete', '--force', id]);
   });
 });
