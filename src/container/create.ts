@@ -179,6 +179,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       // Rootless: no cgroups (an unprivileged caller cannot create them here).
       const plan = rootless ? { mode: hostLayout().mode, paths: {} } : planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
       state.cgroup = { paths: plan.paths, createdDirs: [] };
+      state.sessionKeyring = opts.noNewKeyring ? undefined : `_ses.${opts.id}`;
       createCgroups(plan, (dirs) => {
         state.cgroup!.createdDirs = dirs;
         store.save(state);
@@ -193,7 +194,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         idmapFds: {},
         createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
         noPivot: opts.noPivot,
-        sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
+        sessionKeyring: state.sessionKeyring,
         preserveFds: opts.preserveFds,
         nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
         cgroupMode: plan.mode,

@@ -180,6 +180,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       seccomp: cfg.seccomp,
       preserveFds: opts.preserveFds,
       nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
+      sessionKeyring: st.sessionKeyring,
     };
     h.sync.write(encodeJson(boot) + '\n');
     await awaitExecve(h);

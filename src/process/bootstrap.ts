@@ -53,6 +53,8 @@ export interface ExecBootstrap {
   seccomp?: SeccompProgram;
   preserveFds: number;
   nofileSoft?: string;
+  /** the container's session keyring, joined by name (as runc's setns init does) */
+  sessionKeyring?: string;
 }
 
 export const EXEC_COMM = 'tsrunc:exec';

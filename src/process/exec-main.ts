@@ -32,6 +32,8 @@ function main(): void {
     sys.setns(ns, C.CLONE_NEWNS); // root and cwd become the container's
     fs.closeSync(ns);
     process.chdir('/');
+    // Not the caller's session keyring: the container's (runc's setns init does the same).
+    if (boot.sessionKeyring) sys.joinSessionKeyring(boot.sessionKeyring);
     const p = boot.process;
     if (p.terminal) {
       const { master, slavePath } = sys.openPty();

@@ -35,6 +35,8 @@ export interface StoredState {
   /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */
   hostMounts?: boolean;
   cgroup?: { paths: Record<string, string>; createdDirs: string[] };
+  /** the session keyring init joined (none with --no-new-keyring); exec joins it too */
+  sessionKeyring?: string;
   /** Namespaces of the container as /proc/<pid>/ns entries to join (for exec), by type. */
   namespaceTypes: string[];
 }

@@ -209,6 +209,17 @@ describe('runc\'s command-line contract, as containerd and podman use it', () =>
     const r = rt.run(['run', '--bundle', b.dir, id]);
     // its own keyring is there (others' may be listed too: root sees root's keyrings)
     expect(r.stdout.split('\n').map((l) => l.trim())).toContain(`_ses.${id}`);
+    // exec joins the container's keyring (runc's setns init does): its use count goes up by one.
+    const s = bundle(['sleep', '30']);
+    const id3 = uniqueId();
+    expect(rt.create(id3, s.dir).status).toBe(0);
+    rt.ok(['start', id3]);
+    const uses = () => Number(fs.readFileSync('/proc/keys', 'utf8').split('\n').find((l) => l.endsWith(` _ses.${id3}: empty`))?.trim().split(/\s+/)[2]);
+    const before = uses();
+    expect(before).toBeGreaterThan(0);
+    expect(spawnSync(rt.binary, ['--root', rt.root, 'exec', '--detach', id3, 'sleep', '5'], { stdio: 'ignore' }).status).toBe(0);
+    expect(uses()).toBe(before + 1);
+    rt.ok(['delete', '--force', id3]);
     const id2 = uniqueId();
     const r2 = rt.run(['run', '--no-new-keyring', '--bundle', b.dir, id2]);
     expect(r2.status).toBe(0);
