@@ -136,6 +136,14 @@ export class Harness {
     if (r.status !== 0) throw new Error(`create ${id} exited ${r.status} (signal ${r.signal}): ${r.stderr}`);
   }
 
+  /** create and start, until the runtime reports it running; returns the container's pid. */
+  async startRunning(id: string, b: Bundle): Promise<number> {
+    this.create(id, b);
+    this.rt.ok(['start', id]);
+    await this.rt.waitStatus(id, 'running');
+    return this.rt.state(id).pid;
+  }
+
   /** create, start and wait for the container process to exit; returns its output (stdout+stderr). */
   async runToCompletion(id: string, b: Bundle, timeoutMs = 15000): Promise<string> {
     this.create(id, b);

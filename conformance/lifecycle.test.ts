@@ -164,10 +164,7 @@ describe('kill', () => {
   test.each([['KILL'], ['SIGKILL'], ['9']])('kill %s stops a running container', async (sig) => {
     const b = h.bundle(['sleep', '1000']);
     const id = h.id();
-    h.create(id, b);
-    rt.ok(['start', id]);
-    await rt.waitStatus(id, 'running');
-    const pid = rt.state(id).pid;
+    const pid = await h.startRunning(id, b);
     rt.ok(['kill', id, sig]);
     await rt.waitStatus(id, 'stopped');
     await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
@@ -272,10 +269,7 @@ describe('delete', () => {
     // generate an error.
     const b = h.bundle(['sleep', '1000']);
     const id = h.id();
-    h.create(id, b);
-    rt.ok(['start', id]);
-    await rt.waitStatus(id, 'running');
-    const pid = rt.state(id).pid;
+    const pid = await h.startRunning(id, b);
 
     h.expectFails(['delete', id]);
     await sleep(300);
