@@ -15,6 +15,14 @@ const RUNC = (() => { try { return execFileSync('sh', ['-c', 'command -v runc'],
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrunc-bench-'));
 const bundle = path.join(work, 'bundle');
 execFileSync(path.join(repo, 'scripts', 'make-bundle.sh'), [bundle, '/bin/true']);
+const sleeper = path.join(work, 'sleeper');
+execFileSync(path.join(repo, 'scripts', 'make-bundle.sh'), [sleeper, 'sleep', '600']);
+
+/** Proportional set size of a process, in MiB (what it costs the host, shared pages split). */
+function pssMiB(pid) {
+  const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 
 // The container inherits create's stdio: a pipe would keep spawnSync waiting for the container.
 function time(cmd, args) {
@@ -60,6 +68,14 @@ function runtimeCases(bin, name) {
   time(bin, [...g, 'create', '--bundle', bundle, keep]);
   out.state = measure(() => time(bin, [...g, 'state', keep]));
   out.kill = measure(() => time(bin, [...g, 'kill', keep, '0']));
+  out.list = measure(() => time(bin, [...g, 'list']));
+  // A created, not started init: what a waiting container costs in memory.
+  const pid = JSON.parse(spawnSync(bin, [...g, 'state', keep], { encoding: 'utf8' }).stdout).pid;
+  out.pss = pssMiB(pid);
+  const running = id();
+  time(bin, [...g, 'run', '--detach', '--bundle', sleeper, running]);
+  out.exec = measure(() => time(bin, [...g, 'exec', running, '/bin/true']));
+  time(bin, [...g, 'delete', '--force', running]);
   out.delete = measure(() => {
     const c = id();
     time(bin, [...g, 'create', '--bundle', bundle, c]);
@@ -74,16 +90,34 @@ try {
   const ts = runtimeCases(TSRUNC, 'tsrunc');
   const rc = RUNC ? runtimeCases(RUNC, 'runc') : undefined;
   const f = (v) => (v === undefined ? '-' : v.toFixed(1));
-  const rows = [['case', 'tsrunc min', 'tsrunc median', 'runc min', 'runc median', 'ratio (median)']];
-  rows.push(['node -e 0 (floor)', f(floor.min), f(floor.median), '', '', '']);
-  for (const k of ['run', 'lifecycle', 'state', 'kill', 'delete']) {
-    const label = { run: 'run /bin/true', lifecycle: 'create+start+wait+delete', state: 'state', kill: 'kill (signal 0)', delete: 'delete --force (created)' }[k];
-    rows.push([label, f(ts[k].min), f(ts[k].median), f(rc?.[k].min), f(rc?.[k].median), rc ? (ts[k].median / rc[k].median).toFixed(1) + 'x' : '-']);
+  const fl = floor.median;
+  const rows = [['case', 'tsrunc min', 'tsrunc median', 'x floor', 'runc min', 'runc median', 'tsrunc/runc']];
+  rows.push(['node -e 0 (floor)', f(floor.min), f(floor.median), '1.0', '', '', '']);
+  const cases = {
+    run: 'run /bin/true', lifecycle: 'create+start+wait+delete', exec: 'exec /bin/true (running)', state: 'state',
+    kill: 'kill (signal 0)', list: 'list', delete: 'delete --force (created)',
+  };
+  for (const [k, label] of Object.entries(cases)) {
+    rows.push([label, f(ts[k].min), f(ts[k].median), (ts[k].median / fl).toFixed(2), f(rc?.[k].min), f(rc?.[k].median),
+      rc ? (ts[k].median / rc[k].median).toFixed(1) + 'x' : '-']);
   }
+  rows.push(['PSS of a created init, MiB', '', f(ts.pss), '', '', rc ? f(rc.pss) : '-', rc ? (ts.pss / rc.pss).toFixed(1) + 'x' : '-']);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(`${N} iterations, milliseconds, ${os.cpus().length} cores, node ${process.version}${RUNC ? '' : ' (runc not installed)'}`);
   for (const r of rows) console.log('| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |');
-  console.log(`tsrunc above the floor (median): state +${(ts.state.median - floor.median).toFixed(1)} ms, kill +${(ts.kill.median - floor.median).toFixed(1)} ms, delete +${(ts.delete.median - floor.median).toFixed(1)} ms`);
+  // The targets of issue 10, against this run's floor.
+  const targets = [
+    ['run /bin/true', ts.run.median, fl + 30, 'floor + 30'],
+    ['create+start+wait+delete', ts.lifecycle.median, 4 * fl + 40, '4 x floor + 40'],
+    ['exec /bin/true', ts.exec.median, fl + 30, 'floor + 30'],
+    ['delete --force', ts.delete.median, fl + 15, 'floor + 15'],
+    ['state', ts.state.median, fl + 5, 'floor + 5'],
+    ['kill', ts.kill.median, fl + 5, 'floor + 5'],
+    ['list', ts.list.median, fl + 5, 'floor + 5'],
+  ];
+  for (const [name, v, limit, rule] of targets) {
+    console.log(`${v <= limit ? 'met   ' : 'MISSED'} ${name}: ${f(v)} ms, target ${rule} = ${f(limit)} ms (${v - fl >= 0 ? '+' : ''}${f(v - fl)} above the floor)`);
+  }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -21,6 +21,7 @@ export function fastParse(argv: readonly string[]): { command: CommandSpec; args
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i];
     if (tok === '--') {
+      if (command?.haltAtPositional) return undefined; // yargs' reading of it
       positionals.push(...argv.slice(i + 1));
       break;
     }
@@ -44,7 +45,12 @@ export function fastParse(argv: readonly string[]): { command: CommandSpec; args
         if (i + 1 >= argv.length) return undefined;
         value = argv[++i];
       }
-      if (spec.type === 'strings') return undefined; // repeatable options: yargs
+      if (spec.type === 'strings') {
+        // as yargs gives it: a string once, an array when repeated
+        const prev = args[key];
+        args[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
+        continue;
+      }
       if (spec.type === 'number') {
         if (!/^\d+$/.test(value)) return undefined;
         args[key] = Number(value);
@@ -60,9 +66,14 @@ export function fastParse(argv: readonly string[]): { command: CommandSpec; args
       continue;
     }
     positionals.push(tok);
+    // exec ID CMD ARGS…: what follows the container id is the command's, options included.
+    if (command.haltAtPositional && positionals.length === 1 && i + 1 < argv.length) {
+      args.command = argv.slice(i + 1);
+      break;
+    }
   }
   if (!command) return undefined;
-  // Variadic positionals ("name..?") are left to yargs.
+  // Variadic positionals ("name..?") are left to yargs, but exec's command (taken above).
   const names = command.positionals.filter((n) => !n.includes('..'));
   if (names.length !== command.positionals.length && positionals.length > names.length) return undefined;
   const required = names.filter((n) => !n.endsWith('?')).length;

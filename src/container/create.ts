@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import type { InitHandle } from '../process/init-handle';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
 import { UserError } from '../sys/errors';
@@ -7,15 +6,18 @@ import { readSpec, buildConfig } from '../spec/load';
 import { hasNewNamespace, mountNsMode, type ContainerConfig } from '../spec/config';
 import type { NamespaceType } from '../spec/oci';
 import { StateStore, type StoredState } from '../state/store';
-import { withDirLockAsync } from '../state/lock';
+import { withDirLock } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups, createCgroups, addProcess, removeCgroups, enableV2Controllers } from '../cgroups/manager';
 import { applyResources } from '../cgroups/resources';
 import { checkSysctls } from '../process/sysctl';
-import { bearInit } from '../process/birth';
-import { createUserNamespace } from '../process/birth-userns';
-import { encodeBootstrap, encodeJson, type InitBootstrap, type InitMessage } from '../process/bootstrap';
+import { bear } from '../process/birth';
+import { createUserNamespace } from '../process/userns-fd';
+import { initLife, type InitPlan } from '../process/init-copy';
+import { ChannelClosed, type RuntimeEnd } from '../process/channel';
+import { encodeJson } from '../util/bigint-json';
+import { ensureProtectedExe } from '../process/protected-exe';
 import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
@@ -41,7 +43,10 @@ export interface CreateOptions {
 
 export interface Created {
   state: StoredState;
-  init: InitHandle;
+  /** init's pid: a child of this runtime (or reparented to it) */
+  pid: number;
+  /** forks it took (a copy that never answered is retried) */
+  attempts: number;
   /** the pty master, when create kept it (foreground run with a terminal) */
   consoleMaster?: number;
   config: ContainerConfig;
@@ -61,39 +66,27 @@ function loadConfig(opts: CreateOptions): ContainerConfig {
   return cfg;
 }
 
-/** Waits for init's verdict on the sync socket (running the create-time hooks when it asks). */
-function awaitInit(init: InitHandle, onHooks: () => void): Promise<void> {
-  const sock = init.sync;
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let done = false;
-    const timer = setTimeout(() => finish(new Error(`container init did not become ready within ${INIT_TIMEOUT_MS / 1000}s`)), INIT_TIMEOUT_MS);
-    void init.exited.then((e) => finish(new Error(`container init exited before it was ready (${e.signal ?? `status ${e.code}`})`)));
-    function finish(err?: Error): void {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.removeAllListeners('data');
-      if (err) reject(err); else resolve();
+/**
+ * Waits for init's verdict on the channel, running the create-time hooks when it asks. init's
+ * death before ready shows as the channel's end.
+ */
+function awaitInit(ch: RuntimeEnd, onHooks: () => void): void {
+  const deadline = Date.now() + INIT_TIMEOUT_MS;
+  for (;;) {
+    let msg;
+    try {
+      msg = ch.receive(Math.max(0, deadline - Date.now()), 'container init (ready)');
+    } catch (e) {
+      if (e instanceof ChannelClosed) throw new Error('container init exited before it was ready');
+      throw e;
     }
-    sock.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0 && !done; nl = buf.indexOf('\n')) {
-        const msg = JSON.parse(buf.slice(0, nl)) as InitMessage;
-        buf = buf.slice(nl + 1);
-        if (msg.type === 'ready') finish();
-        else if (msg.type === 'error') finish(new UserError(msg.msg));
-        else {
-          try {
-            onHooks();
-            sock.write('continue\n');
-          } catch (e) {
-            finish(e as Error);
-          }
-        }
-      }
-    });
-  });
+    if (msg.type === 'ready') return;
+    if (msg.type === 'error') throw new UserError(msg.msg);
+    if (msg.type === 'hooks') {
+      onHooks();
+      ch.send({ type: 'continue' });
+    }
+  }
 }
 
 /**
@@ -129,9 +122,13 @@ function writePidFile(path: string, pid: number): void {
  * create: everything up to a container whose init waits for start. On any failure everything done
  * so far is undone before the error is reported.
  */
-export async function createContainer(opts: CreateOptions): Promise<Created> {
+export function createContainer(opts: CreateOptions): Created {
+  const log = opts.log;
+  log.step('create: start');
+  ensureProtectedExe(libc(), log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const cfg = loadConfig(opts);
+  log.step('create: config loaded and validated');
   opts = { ...opts, preserveFds: opts.preserveFds + socketActivation(cfg) };
   const terminal = cfg.process?.terminal === true;
   const rootless = process.geteuid?.() !== 0;
@@ -143,7 +140,7 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
     throw new UserError('--console-socket is only for a process with process.terminal set to true');
   }
   const dir = store.createDir(opts.id);
-  return withDirLockAsync(dir, async () => {
+  return withDirLock(dir, () => {
     const self = procStat(process.pid);
     const state: StoredState = {
       ociVersion: cfg.ociVersion,
@@ -163,7 +160,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       hostMounts: mountNsMode(cfg) === 'host',
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };
-    let init: InitHandle | undefined;
+    let pid: number | undefined;
+    let attempts = 0;
+    let channel: RuntimeEnd | undefined;
     let consoleFd: number | undefined;
     let consolePeer: number | undefined;
     try {
@@ -188,10 +187,9 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
         enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
       }
 
-      const boot: InitBootstrap = {
+      log.step('create: state, fifo, cgroups made');
+      const initPlan: InitPlan = {
         config: cfg,
-        hookState: {},
-        idmapFds: {},
         createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
         noPivot: opts.noPivot,
         sessionKeyring: state.sessionKeyring,
@@ -228,40 +226,50 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
           fs.closeSync(userns);
         }
       });
-      const firstExtra = 3 + opts.preserveFds + 2 + (consoleFd !== undefined ? 1 : 0);
-      boot.idmapFds = Object.fromEntries(idmapped.map((m, i) => [m.index, firstExtra + i]));
-      init = bearInit(sys, {
+      const idmapTrees = Object.fromEntries(idmapped.map((m, i) => [m.index, usernsFds[i]]));
+      log.step('create: ready to fork');
+      const born = bear(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fifoFd, consoleFd, preserveFds: opts.preserveFds, extraFds: usernsFds,
+        fds: { fifo: fifoFd, console: consoleFd, idmapTrees }, preserveFds: opts.preserveFds,
+        oomScoreAdj: cfg.process?.oomScoreAdj,
+        life: (ch, fds) => initLife(sys, ch, fds, initPlan),
       });
+      pid = born.pid;
+      channel = born.channel;
+      attempts = born.attempts;
+      log.step(`create: init born (pid ${pid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
       for (const fd of usernsFds) fs.closeSync(fd);
       fs.closeSync(fifoFd);
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
-      state.pid = init.pid;
-      state.pidStartTime = procStat(state.pid)?.startTime;
+      state.pid = pid;
+      state.pidStartTime = procStat(pid)?.startTime;
       store.save(state);
 
-      boot.hookState = { ...hookState(state), pid: state.pid };
-      addProcess(plan, state.pid);
+      const hookStateNow = { ...hookState(state), pid };
+      addProcess(plan, pid);
+      log.step('create: init placed in its cgroups');
       // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
       // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
       // (a config that denies a device it also creates means it).
       if (!rootless) {
         try {
-          // pids.max counts threads: the init (Node) has several until it execs; the limit waits for ready.
+          // pids.max waits for ready: the create-time hooks init runs count against it.
           const res = { ...cfg.resources, pids: undefined, devices: undefined };
-          for (const w of applyResources(plan, res, cfg.deviceRules).warnings) opts.log.warn(w);
+          for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
         } catch (e) {
           throw new UserError(`config.json: ${(e as Error).message}`);
         }
       }
-      init.sync.write(encodeBootstrap(boot) + '\n');
-      await awaitInit(init, () => {
+      log.step('create: resources applied');
+      channel.send({ type: 'go', hookState: hookStateNow });
+      awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
-        const st = { ...boot.hookState, status: 'creating' };
+        const st = { ...hookStateNow, status: 'creating' };
         runHooks('prestart', cfg.hooks.prestart, st);
         runHooks('createRuntime', cfg.hooks.createRuntime, st);
       });
+      channel.close();
+      log.step('create: init ready');
 
       if (cfg.resources.pids) {
         try {
@@ -290,11 +298,17 @@ export async function createContainer(opts: CreateOptions): Promise<Created> {
       store.save(state);
       const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
       if (consolePeer !== undefined) fs.closeSync(consolePeer);
-      return { state, init, config: cfg, consoleMaster };
+      log.step('create: done');
+      return { state, pid, attempts, config: cfg, consoleMaster };
     } catch (e) {
-      if (init) {
-        killAndReap(init.pid, state.pidStartTime);
-        init.release();
+      channel?.close();
+      if (pid !== undefined) {
+        killAndReap(pid, state.pidStartTime);
+        try {
+          libc().waitpid(pid, true);
+        } catch {
+          // reaped, or not ours
+        }
         // The spec: a failed create-time hook continues the lifecycle with the poststop hooks.
         runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => opts.log.warn(m));
       }

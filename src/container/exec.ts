@@ -7,9 +7,12 @@ import { hostLayout } from '../cgroups/hierarchy';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../spec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus } from '../state/store';
-import { bearInit } from '../process/birth';
-import { decodeJson, encodeJson, type ExecBootstrap } from '../process/bootstrap';
-import { exitStatus, type InitHandle } from '../process/init-handle';
+import { bear } from '../process/birth';
+import { decodeJson } from '../util/bigint-json';
+import { execLife, type ExecPlan } from '../process/exec-copy';
+import { ChannelClosed, type RuntimeEnd } from '../process/channel';
+import { exitStatus, waitForExit } from '../process/reap';
+import { ensureProtectedExe } from '../process/protected-exe';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
 
@@ -96,37 +99,26 @@ function sendPidfd(sys: Libc, sock: number, pid: number): void {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM'];
 
+const EXEC_TIMEOUT_MS = 60_000;
+
 /**
  * Waits until the exec process is the user's program: "ready" (set up, program found), then the
- * sync socket's end, which comes with execve (close-on-exec). An error message on the way, or an
- * exit before "ready", is the exec's failure.
+ * channel's end, which comes with execve (close-on-exec). An error message on the way, or an end
+ * before "ready", is the exec's failure.
  */
-function awaitExecve(h: InitHandle): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let ready = false;
-    let done = false;
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      h.sync.removeAllListeners('data');
-      h.sync.removeAllListeners('end');
-      if (err) reject(err); else resolve();
-    };
-    void h.exited.then((e) => {
-      if (!ready) finish(new Error(`the exec process exited before it was ready (${e.signal ?? `status ${e.code}`})`));
-    });
-    h.sync.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const msg = JSON.parse(buf.slice(0, nl)) as { type: string; msg?: string };
-        buf = buf.slice(nl + 1);
-        if (msg.type === 'ready') ready = true;
-        else finish(new UserError(`exec failed: ${msg.msg}`));
-      }
-    });
-    h.sync.on('end', () => finish(ready ? undefined : new Error('the exec process went away before it was ready')));
-  });
+function awaitExecve(ch: RuntimeEnd): void {
+  let msg;
+  try {
+    msg = ch.receive(EXEC_TIMEOUT_MS, 'the exec process');
+  } catch (e) {
+    if (e instanceof ChannelClosed) throw new Error('the exec process exited before it was ready');
+    throw e;
+  }
+  if (msg.type === 'error') throw new UserError(`exec failed: ${msg.msg}`);
+  if (msg.type !== 'ready') throw new Error(`unexpected message from the exec process: ${msg.type}`);
+  if (!ch.awaitClose(EXEC_TIMEOUT_MS)) throw new Error(`the exec process did not start its program within ${EXEC_TIMEOUT_MS / 1000}s`);
+  const last = ch.pending();
+  if (last?.type === 'error') throw new UserError(`exec failed: ${last.msg}`);
 }
 
 /**
@@ -135,6 +127,7 @@ function awaitExecve(h: InitHandle): Promise<void> {
  * (0 when detached).
  */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
+  ensureProtectedExe(libc(), opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);
   const status = deriveStatus(st);
@@ -153,12 +146,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   }
   const cgroupDirs = st.cgroup ? execCgroups(st.cgroup.paths, opts.subCgroups ?? []) : undefined;
   const sys = libc();
-  // Joined by path: every namespace the container has, but the mount namespace (see exec-main.ts);
-  // the exec process is born in a private copy of ours instead.
+  // Every namespace the container has, joined by path (the mount namespace too: a forked copy
+  // needs no binary of its own to resolve there).
   const namespaces: NamespaceConfig[] = cfg.namespaces
-    .filter((n) => n.type !== 'mount')
     .map((n) => ({ type: n.type, flag: n.flag, path: `/proc/${st.pid}/ns/${PROC_NS_NAME[n.type]}` }));
-  namespaces.push({ type: 'mount', flag: NAMESPACE_FLAGS.mount });
+  if (!namespaces.some((n) => n.type === 'mount')) namespaces.push({ type: 'mount', flag: NAMESPACE_FLAGS.mount, path: `/proc/${st.pid}/ns/mnt` });
   let consoleFd: number | undefined;
   let consolePeer: number | undefined;
   if (proc.terminal) {
@@ -166,58 +158,60 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     else [consoleFd, consolePeer] = sys.socketpair();
   }
   const pidfdSock = opts.pidfdSocket !== undefined ? connectPidfdSocket(sys, opts.pidfdSocket) : undefined;
-  const h = bearInit(sys, {
-    namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, consoleFd, script: 'exec-main.js',
+  const plan: ExecPlan = {
+    process: proc,
+    seccomp: cfg.seccomp,
+    preserveFds: opts.preserveFds,
+    nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
+    sessionKeyring: st.sessionKeyring,
+  };
+  opts.log.step('exec: ready to fork');
+  const born = bear(sys, {
+    namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, fds: { console: consoleFd },
+    life: (ch, fds) => execLife(sys, ch, fds, plan),
   });
+  opts.log.step(`exec: process born (pid ${born.pid})`);
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
+  const pid = born.pid;
+  // Listening before the program starts: it may be over before we look.
+  const exited = opts.detach ? undefined : waitForExit(sys, pid);
   try {
     // Into a frozen cgroup, the process would freeze before its execve and the wait below would
     // never end: with --ignore-paused it joins right after its execve instead.
-    if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, h.pid, st.pid!);
-    const boot: ExecBootstrap = {
-      process: proc,
-      mountNs: `/proc/${st.pid}/ns/mnt`,
-      seccomp: cfg.seccomp,
-      preserveFds: opts.preserveFds,
-      nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
-      sessionKeyring: st.sessionKeyring,
-    };
-    h.sync.write(encodeJson(boot) + '\n');
-    await awaitExecve(h);
-    if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, h.pid, st.pid!);
-    if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, h.pid);
+    if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+    born.channel.send({ type: 'go' });
+    awaitExecve(born.channel);
+    if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+    if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);
+    opts.log.step('exec: program started');
   } catch (e) {
     try {
-      process.kill(h.pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
-    h.release();
     throw e;
   } finally {
+    born.channel.close();
     if (pidfdSock !== undefined) fs.closeSync(pidfdSock);
   }
   if (opts.pidFile) {
-    fs.writeFileSync(`${opts.pidFile}.tmp`, String(h.pid));
+    fs.writeFileSync(`${opts.pidFile}.tmp`, String(pid));
     fs.renameSync(`${opts.pidFile}.tmp`, opts.pidFile);
   }
   const master = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
   if (consolePeer !== undefined) fs.closeSync(consolePeer);
-  if (opts.detach) {
-    h.release();
-    return 0;
-  }
-  h.sync.destroy();
+  if (!exited) return 0;
   const stopProxy = master !== undefined ? proxyConsole(sys, master) : undefined;
   const forward = (sig: NodeJS.Signals) => {
     try {
-      process.kill(h.pid, sig);
+      process.kill(pid, sig);
     } catch {
       // exiting
     }
   };
   for (const s of FORWARDED) process.on(s, forward);
-  const code = exitStatus(await h.exited);
+  const code = exitStatus(await exited);
   for (const s of FORWARDED) process.removeListener(s, forward);
   await stopProxy?.();
   return code;

@@ -10,7 +10,7 @@ import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
 import { runHooksWarn } from '../hooks/run';
 import { procStat } from '../state/proc';
-import { INIT_COMM } from '../process/bootstrap';
+import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM } from '../process/channel';
 import { waitUntil } from '../util/wait';
 
 /**
@@ -31,7 +31,7 @@ function awaitExec(pid: number, startTime: string | undefined, fifoRead: number)
   }
   // A startContainer hook failed: an error (runtime-spec). A program that cannot be exec'd is
   // reported by the container on its stderr, and start succeeds (runtime-tools' misc_props).
-  if (buf.subarray(0, n).includes(0x48 /* H */)) {
+  if (buf.toString('latin1', 0, n).includes(FIFO_HOOK_FAILED)) {
     throw new UserError('a startContainer hook failed; the container is stopped (its stderr says why)');
   }
 }
@@ -56,7 +56,7 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
     // Our own read end keeps what init writes back (a hook failure) after init is gone.
     const readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
     try {
-      fs.writeSync(fd, '0');
+      fs.writeSync(fd, FIFO_START);
       st.started = true;
       store.save(st);
       fs.rmSync(store.fifoPath(id), { force: true });

@@ -1,4 +1,4 @@
-import { exitStatus } from '../process/init-handle';
+import { exitStatus, waitForExit } from '../process/reap';
 import { libc } from '../sys';
 import { proxyConsole } from './console-proxy';
 import { StateStore } from '../state/store';
@@ -14,8 +14,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runContainer(opts: CreateOptions, detach: boolean, keep = false): Promise<number> {
   const store = new StateStore(opts.root);
-  const { init, consoleMaster } = await createContainer({ ...opts, foreground: !detach });
-  init.sync.destroy();
+  const { pid, consoleMaster } = createContainer({ ...opts, foreground: !detach });
+  // Listening before start: the program may be over before start returns.
+  const exited = detach ? undefined : waitForExit(libc(), pid);
   const stopProxy = consoleMaster !== undefined ? proxyConsole(libc(), consoleMaster) : undefined;
   try {
     startContainer(store, opts.id, opts.log);
@@ -23,11 +24,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
     deleteContainer(store, opts.id, true, opts.log);
     throw e;
   }
-  if (detach) {
-    init.release();
-    return 0;
-  }
-  const pid = init.pid;
+  if (!exited) return 0;
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
@@ -36,7 +33,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
     }
   };
   for (const s of FORWARDED) process.on(s, forward);
-  const status = exitStatus(await init.exited);
+  const status = exitStatus(await exited);
   await stopProxy?.();
   for (const s of FORWARDED) process.removeListener(s, forward);
   // --keep: the stopped container stays for state/delete, as runc leaves it.

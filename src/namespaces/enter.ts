@@ -4,25 +4,13 @@ import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../spec/config';
 import { PROC_NS_NAME } from './types';
 
-/**
- * Runs fn with the calling (main) thread inside the container's namespaces: joined by path or
- * newly unshared. Only this thread moves, and only a process forked from it (libuv forks from the
- * main thread) is born inside; afterwards the thread goes back to the namespaces it came from.
- * The cgroup namespace is left to the child, which unshares it once it sits in its cgroup.
- */
-export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[], fn: () => T): T {
-  const touched = namespaces.filter((n) => n.type !== 'cgroup' || n.path !== undefined);
-  if (!touched.length) return fn();
-  const saved: { fd: number; flag: number; mnt: boolean }[] = [];
-  const joined: { fd: number; ns: NamespaceConfig }[] = [];
-  const cwd = process.cwd();
-  let moved = false;
+interface Joined { fd: number; ns: NamespaceConfig }
+
+/** Opens every path before joining anything: joining a mount namespace changes what paths mean. */
+function openPaths(sys: Libc, namespaces: readonly NamespaceConfig[]): Joined[] {
+  const joined: Joined[] = [];
   try {
-    for (const ns of touched) {
-      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY), flag: ns.flag, mnt: ns.type === 'mount' });
-    }
-    // Open every path before joining anything: joining a mount namespace changes what paths mean.
-    for (const ns of touched) {
+    for (const ns of namespaces) {
       if (ns.path === undefined) continue;
       let fd: number;
       try {
@@ -39,13 +27,61 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
       }
       if (type !== ns.flag) throw new Error(`linux.namespaces: ${ns.path} is not a ${ns.type} namespace`);
     }
-    // setns into a mount namespace (there and back) needs a private fs_struct.
-    if (touched.some((n) => n.type === 'mount')) sys.unshare(C.CLONE_FS);
+  } catch (e) {
+    for (const j of joined) fs.closeSync(j.fd);
+    throw e;
+  }
+  return joined;
+}
+
+/** Joins (mount last) and unshares; the calling thread's fs_struct is made private first when a mount namespace is involved. */
+function enter(sys: Libc, namespaces: readonly NamespaceConfig[], joined: readonly Joined[]): void {
+  // setns into a mount namespace (there and back) needs a private fs_struct.
+  if (namespaces.some((n) => n.type === 'mount')) sys.unshare(C.CLONE_FS);
+  const order = [...joined].sort((a, b) => Number(a.ns.type === 'mount') - Number(b.ns.type === 'mount'));
+  for (const { fd, ns } of order) sys.setns(fd, ns.flag);
+  const newFlags = namespaces.filter((n) => n.path === undefined).reduce((acc, n) => acc | n.flag, 0);
+  if (newFlags) sys.unshare(newFlags);
+}
+
+/** The namespaces the creating thread enters: all but the user namespace and a new cgroup namespace (init unshares that once it sits in its cgroup). */
+function entered(namespaces: readonly NamespaceConfig[]): NamespaceConfig[] {
+  return namespaces.filter((n) => n.type !== 'user' && (n.type !== 'cgroup' || n.path !== undefined));
+}
+
+/**
+ * For a forked copy, which never goes back: enters the container's namespaces (joined by path
+ * or new) but the user namespace, which the copy has entered already.
+ */
+export function enterNamespaces(sys: Libc, namespaces: readonly NamespaceConfig[]): void {
+  const touched = entered(namespaces);
+  const joined = openPaths(sys, touched);
+  try {
+    enter(sys, touched, joined);
+  } finally {
+    for (const j of joined) fs.closeSync(j.fd);
+  }
+}
+
+/**
+ * Runs fn with the calling (main) thread inside the container's namespaces: joined by path or
+ * newly unshared. Only this thread moves, and only a process forked from it is born inside;
+ * afterwards the thread goes back to the namespaces it came from.
+ */
+export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[], fn: () => T): T {
+  const touched = entered(namespaces);
+  if (!touched.length) return fn();
+  const saved: { fd: number; flag: number; mnt: boolean }[] = [];
+  let joined: Joined[] = [];
+  const cwd = process.cwd();
+  let moved = false;
+  try {
+    for (const ns of touched) {
+      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY), flag: ns.flag, mnt: ns.type === 'mount' });
+    }
+    joined = openPaths(sys, touched);
     moved = true;
-    const order = [...joined].sort((a, b) => Number(a.ns.type === 'mount') - Number(b.ns.type === 'mount'));
-    for (const { fd, ns } of order) sys.setns(fd, ns.flag);
-    const newFlags = touched.filter((n) => n.path === undefined).reduce((acc, n) => acc | n.flag, 0);
-    if (newFlags) sys.unshare(newFlags);
+    enter(sys, touched, joined);
     return fn();
   } finally {
     // Back to where we were; mount first, while the paths of the host are what we expect.

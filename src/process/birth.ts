@@ -1,63 +1,266 @@
-import { spawn, type StdioOptions } from 'child_process';
-import { childProcessHandle, type InitHandle } from './init-handle';
-import { bearInitInUserNamespace } from './birth-userns';
-import { join } from 'path';
+// How a container's process (its init, or an exec process) is born: the one place that knows.
+//
+// No second Node process is started. The runtime forks a copy of itself (process/copy.ts) that
+// becomes the process:
+//   without a user namespace: the runtime's main thread enters the container's namespaces, forks
+//     (the copy is PID 1 of a new pid namespace, in every other namespace too) and goes back;
+//   with one: a multi-threaded process can neither create nor join a user namespace, but the copy
+//     has one thread. The copy C1 enters it (the runtime writes the maps), becomes root there and
+//     enters the other namespaces, so they are owned by it. A pid namespace takes effect only for
+//     children: then C1 forks C2, which is the process, reports its pid and exits (C2 is
+//     reparented to the runtime, a child subreaper); without one, C1 is the process.
+// Every fork is watched: a copy that does not say hello within HELLO_TIMEOUT_MS (a lock some other
+// thread held at fork time, say) is killed and the birth tried again, up to ATTEMPTS times.
+import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../spec/config';
 import type { IdMapping } from '../spec/oci';
-import { inNamespaces } from '../namespaces/enter';
-import { protectRuntime } from './protect-runtime';
+import { enterNamespaces, inNamespaces } from '../namespaces/enter';
+import { forkCopy } from './copy';
+import {
+  ChannelClosed, ChannelTimeout, channelPair, childFdList, keptFdCount,
+  type ChildEnd, type ChildFds, type RuntimeEnd,
+} from './channel';
 
-// As few threads as can be: the container's pids limit counts them until init execs.
-export const INIT_NODE_FLAGS = ['--single-threaded'];
-export const INIT_ENV = { UV_THREADPOOL_SIZE: '1' };
+const PR_SET_CHILD_SUBREAPER = 36;
+export const HELLO_TIMEOUT_MS = 5000;
+const USERNS_TIMEOUT_MS = 10_000;
+export const ATTEMPTS = 3;
 
-export function initScript(script = 'init-main.js'): string {
-  return join(__dirname, script);
-}
-
-export interface BirthOptions {
+export interface BirthRequest {
   namespaces: readonly NamespaceConfig[];
   uidMappings: readonly IdMapping[];
   gidMappings: readonly IdMapping[];
-  /** the exec fifo, open read-write; it becomes init's fd syncFd + 1 (not for exec) */
-  fifoFd?: number;
-  /** the program to run: init-main.js (create) or exec-main.js (exec) */
-  script?: string;
-  /** the connected console socket (process.terminal); init's fd syncFd + 2 */
-  consoleFd?: number;
-  /** more fds for init, in order after the others (user namespaces of idmapped mounts) */
-  extraFds?: number[];
+  /** what the process holds besides its end of the channel */
+  fds: Omit<ChildFds, 'channel'>;
   preserveFds: number;
+  /** process.oomScoreAdj: written by the copy at once, while its /proc entries are still its own */
+  oomScoreAdj?: number;
+  /** the process's life in the copy once it is born; ends in execve or _exit */
+  life: (ch: ChildEnd, fds: ChildFds) => never;
+}
+
+export interface Born {
+  /** as the runtime sees it */
+  readonly pid: number;
+  readonly channel: RuntimeEnd;
+  /** forks tried before one answered */
+  readonly attempts: number;
+}
+
+/** A copy that never answered, or died of a signal before it did: safe to try again. */
+class LostCopy extends Error {}
+
+export function bear(sys: Libc, req: BirthRequest): Born {
+  const userns = req.namespaces.some((n) => n.type === 'user');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const b = userns ? attemptInUserNamespace(sys, req) : attempt1(sys, req);
+      return { ...b, attempts: attempt };
+    } catch (e) {
+      if (!(e instanceof LostCopy)) throw e;
+      if (attempt >= ATTEMPTS) throw new Error(`bearing the container process: ${e.message} (${ATTEMPTS} attempts)`);
+    }
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+function reap(sys: Libc, pid: number): number {
+  try {
+    return sys.waitpid(pid, false).status;
+  } catch {
+    return 0; // not ours to reap (reparented elsewhere)
+  }
+}
+
+/** The copy's first words. Anything else before them is a copy lost to the fork, or a failure. */
+function awaitHello(sys: Libc, ch: RuntimeEnd, pid: number): void {
+  try {
+    const msg = ch.receive(HELLO_TIMEOUT_MS, 'a forked copy of the runtime');
+    if (msg.type !== 'hello') throw new Error(`unexpected first message from a forked copy: ${msg.type}`);
+  } catch (e) {
+    kill(pid);
+    const status = reap(sys, pid);
+    if (e instanceof ChannelTimeout) throw new LostCopy(e.message);
+    if (e instanceof ChannelClosed && (status & 0x7f) !== 0) throw new LostCopy(`the forked copy died of signal ${status & 0x7f}`);
+    if (e instanceof ChannelClosed) throw new Error(`the forked copy exited with status ${(status >> 8) & 0xff} before it ran`);
+    throw e;
+  }
+}
+
+function fdsOf(req: BirthRequest, child: ChildEnd): ChildFds {
+  return { ...req.fds, channel: child.fd };
+}
+
+function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
+  const { runtime, child } = channelPair(sys);
+  const fds = fdsOf(req, child);
+  let pid: number;
+  try {
+    // Inherited by the copy: no process of the container can reach its /proc entries (exe, root,
+    // cwd, fds: the host's) from its first instruction on. execve resets it for the program.
+    sys.prctl(C.PR_SET_DUMPABLE, 0);
+    pid = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => {
+      sys.setsid(); // its own session, as runc's init
+      child.send({ type: 'hello' });
+      return req.life(child, fds);
+    }, (fork) => inNamespaces(sys, req.namespaces, fork));
+  } catch (e) {
+    runtime.close();
+    child.close();
+    throw e;
+  }
+  child.close();
+  try {
+    awaitHello(sys, runtime, pid);
+    // From outside: the copy is non-dumpable already, and the runtime is root here.
+    if (req.oomScoreAdj !== undefined) {
+      try {
+        fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(req.oomScoreAdj));
+      } catch (e) {
+        throw new Error(`process.oomScoreAdj: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof LostCopy)) {
+      kill(pid);
+      reap(sys, pid);
+    }
+    runtime.close();
+    throw e;
+  }
+  return { pid, channel: runtime };
 }
 
 /**
- * How the container's first process is born — the one place that knows. A fresh Node process is
- * forked (by libuv, from the main thread) while that thread sits in the container's namespaces, so
- * the child starts inside all of them, as PID 1 of a new pid namespace, with every one of its own
- * threads inside too. With a user namespace the birth is different (see birth-userns.ts): a
- * multi-threaded process can neither create nor join one.
+ * In a user namespace, by the helper before it turns non-dumpable (/proc/self then belongs to the
+ * host's root, out of the container root's reach); inherited by its child.
  */
-export function bearInit(sys: Libc, opts: BirthOptions): InitHandle {
-  if (opts.namespaces.some((n) => n.type === 'user')) return bearInitInUserNamespace(sys, opts);
-  const syncFd = 3 + opts.preserveFds;
-  const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  if (opts.fifoFd !== undefined) stdio.push(opts.fifoFd);
-  if (opts.consoleFd !== undefined) stdio.push(opts.consoleFd);
-  stdio.push(...(opts.extraFds ?? []));
-  const newMountNs = opts.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
-  const child = inNamespaces(sys, opts.namespaces, () => {
-    if (newMountNs) protectRuntime(sys);
-    return spawn(process.execPath, [...INIT_NODE_FLAGS, initScript(opts.script), String(syncFd)], {
-      stdio,
-      detached: true, // its own session, as runc's init
-      env: INIT_ENV, // nothing of the runtime's environment (NODE_OPTIONS…) reaches the init
-    });
-  });
-  if (child.pid === undefined) {
-    throw new Error('could not start the container init process');
+function applyOomScoreAdj(ch: ChildEnd, value: number | undefined): boolean {
+  if (value === undefined) return true;
+  try {
+    fs.writeFileSync('/proc/self/oom_score_adj', String(value));
+    return true;
+  } catch (e) {
+    ch.send({ type: 'error', msg: `process.oomScoreAdj: ${(e as Error).message}` });
+    return false;
   }
-  return childProcessHandle(child, syncFd);
+}
+
+function mapText(maps: readonly IdMapping[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+function writeMaps(pid: number, req: BirthRequest): void {
+  try {
+    fs.writeFileSync(`/proc/${pid}/uid_map`, mapText(req.uidMappings));
+    // An unprivileged writer may map its own gid only after giving up setgroups.
+    if (process.geteuid?.() !== 0) fs.writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+    fs.writeFileSync(`/proc/${pid}/gid_map`, mapText(req.gidMappings));
+  } catch (e) {
+    throw new Error(`linux.uidMappings/gidMappings: writing the user namespace's maps: ${(e as Error).message}`);
+  }
+}
+
+/** C1: enters the user namespace and the rest, then is the process or forks it (C2). */
+function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds): never {
+  ch.send({ type: 'hello' });
+  if (!applyOomScoreAdj(ch, req.oomScoreAdj)) return sys.exit(1);
+  try {
+    const user = req.namespaces.find((n) => n.type === 'user')!;
+    if (user.path !== undefined) {
+      const fd = fs.openSync(user.path, C.O_RDONLY);
+      if (sys.nsType(fd) !== C.CLONE_NEWUSER) throw new Error(`linux.namespaces: ${user.path} is not a user namespace`);
+      sys.setns(fd, C.CLONE_NEWUSER);
+      fs.closeSync(fd);
+    } else {
+      sys.unshare(C.CLONE_NEWUSER);
+      ch.send({ type: 'userns' });
+      if (ch.receive(USERNS_TIMEOUT_MS, 'waiting for the user namespace maps').type !== 'maps') return sys.exit(1);
+    }
+    sys.setresgid(0);
+    sys.setresuid(0);
+    // Dumpable until now: an unprivileged runtime writes our maps. From here on the container's.
+    sys.prctl(C.PR_SET_DUMPABLE, 0);
+    if (!req.namespaces.some((n) => n.type === 'pid')) {
+      enterNamespaces(sys, req.namespaces);
+      sys.setsid();
+      ch.send({ type: 'pid', pid: sys.getpid() });
+      return req.life(ch, fds);
+    }
+    const c2 = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => {
+      sys.setsid();
+      ch.send({ type: 'hello' });
+      return req.life(ch, fds);
+    }, (fork) => {
+      enterNamespaces(sys, req.namespaces);
+      return fork();
+    });
+    ch.send({ type: 'pid', pid: c2 });
+    return sys.exit(0);
+  } catch (e) {
+    ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+    return sys.exit(1);
+  }
+}
+
+function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
+  const { runtime, child } = channelPair(sys);
+  const fds = fdsOf(req, child);
+  // C2's parent (C1) exits at once: let C2 be reparented to us, so we can reap it.
+  sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
+  let helper: number;
+  try {
+    helper = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => helperLife(sys, req, child, fds));
+  } catch (e) {
+    runtime.close();
+    child.close();
+    throw e;
+  }
+  child.close();
+  let pid: number;
+  let c2Hello = false; // C2 may speak before C1 has told its pid
+  try {
+    awaitHello(sys, runtime, helper);
+    let msg = runtime.receive(USERNS_TIMEOUT_MS, 'creating the user namespace');
+    if (msg.type === 'userns') {
+      writeMaps(helper, req);
+      runtime.send({ type: 'maps' });
+      msg = runtime.receive(USERNS_TIMEOUT_MS, 'entering the namespaces');
+    }
+    if (msg.type === 'hello') {
+      c2Hello = true;
+      msg = runtime.receive(USERNS_TIMEOUT_MS, 'entering the namespaces');
+    }
+    if (msg.type === 'error') throw new Error(msg.msg);
+    if (msg.type !== 'pid') throw new Error(`unexpected message from the user-namespace helper: ${msg.type}`);
+    pid = msg.pid;
+  } catch (e) {
+    if (!(e instanceof LostCopy)) {
+      kill(helper);
+      reap(sys, helper);
+    }
+    runtime.close();
+    throw e;
+  }
+  if (pid !== helper) {
+    reap(sys, helper); // it exits right after telling
+    if (!c2Hello) {
+      try {
+        awaitHello(sys, runtime, pid);
+      } catch (e) {
+        runtime.close();
+        throw e;
+      }
+    }
+  }
+  return { pid, channel: runtime };
 }

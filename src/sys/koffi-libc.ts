@@ -74,6 +74,17 @@ export function makeKoffiLibc(): Libc {
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
   const dup2 = f<(a: number, b: number) => number>('int dup2(int, int)');
   const poll = f<(fds: Buffer, n: number, t: number) => number>('int poll(void *, unsigned long, int)');
+  const setsid = f<() => number>('int setsid()');
+  const getpid = f<() => number>('int getpid()');
+  const sigmaskOld = f<(how: number, set: Buffer, old: Buffer) => number>('int pthread_sigmask(int, void *, void *)');
+  const signalfd = f<(fd: number, mask: Buffer, flags: number) => number>('int signalfd(int, void *, int)');
+  const signalIgn = f<(s: number, h: bigint) => unknown>('void *signal(int, uintptr_t)');
+  const sigset = (signals: readonly number[]): Buffer => {
+    const set = Buffer.alloc(128);
+    for (const s of signals) set[(s - 1) >> 3] |= 1 << ((s - 1) & 7);
+    return set;
+  };
+  const read = f<(fd: number, b: Buffer, n: number) => number>('long read(int, void *, size_t)');
   structOnce('tsrunc_iovec', { base: 'void *', len: 'size_t' });
   structOnce('tsrunc_msghdr', {
     name: 'void *', namelen: 'uint32_t', iov: 'tsrunc_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
@@ -188,6 +199,42 @@ export function makeKoffiLibc(): Libc {
       b.writeInt32LE(fd, 0);
       b.writeInt16LE(1 /* POLLIN */, 4);
       return check(poll(b, 1, t), 'poll') > 0;
+    },
+    pollReadable: (fds, t) => {
+      const b = Buffer.alloc(8 * fds.length);
+      fds.forEach((fd, i) => {
+        b.writeInt32LE(fd, i * 8);
+        b.writeInt16LE(1 /* POLLIN */, i * 8 + 4);
+      });
+      for (;;) {
+        const rc = poll(b, fds.length, t);
+        if (rc < 0 && koffi.errno() === 4 /* EINTR */) continue;
+        check(rc, 'poll');
+        return fds.filter((_, i) => b.readInt16LE(i * 8 + 6) !== 0);
+      }
+    },
+    setsid: () => void check(setsid(), 'setsid'),
+    getpid: () => getpid(),
+    blockAllSignals: () => {
+      const old = Buffer.alloc(128);
+      check(sigmaskOld(0 /* SIG_BLOCK */, Buffer.alloc(128, 0xff), old), 'pthread_sigmask');
+      return old;
+    },
+    restoreSignalMask: (old) => void check(sigmask(2 /* SIG_SETMASK */, old, null), 'pthread_sigmask'),
+    setSignalMask: (blocked) => void check(sigmask(2 /* SIG_SETMASK */, sigset(blocked), null), 'pthread_sigmask'),
+    defaultSignalHandlers: () => {
+      for (let s = 1; s < NSIG; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) signal(s, null);
+    },
+    ignoreSignal: (s) => void signalIgn(s, 1n),
+    signalFd: (signals) => check(signalfd(-1, sigset(signals), 0o2000000 /* SFD_CLOEXEC */), 'signalfd'),
+    readSignal: (fd) => {
+      const info = Buffer.alloc(128); // struct signalfd_siginfo
+      for (;;) {
+        const n = Number(read(fd, info, 128));
+        if (n < 0 && koffi.errno() === 4 /* EINTR */) continue;
+        check(n, 'read(signalfd)');
+        return info.readUInt32LE(0);
+      }
     },
     sendFd: (sock, fd, name) => {
       const cmsg = Buffer.alloc(24);

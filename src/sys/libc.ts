@@ -45,6 +45,24 @@ export interface Libc {
   dup2(from: number, to: number): void;
   /** poll for readability; true when fd is readable (or hung up) within timeoutMs */
   pollIn(fd: number, timeoutMs: number): boolean;
+  /** poll(2) for readability of several fds; the ones readable (or hung up) within timeoutMs (-1: no limit). */
+  pollReadable(fds: readonly number[], timeoutMs: number): number[];
+  /** setsid(2): a new session and process group led by the caller. */
+  setsid(): void;
+  /** getpid(2), uncached (in a forked copy, Node's process.pid is the parent's). */
+  getpid(): number;
+  /** Blocks every signal for the calling thread; returns the old mask for restoreSignalMask. */
+  blockAllSignals(): Buffer;
+  restoreSignalMask(old: Buffer): void;
+  /** Sets the calling thread's signal mask to exactly these signals. */
+  setSignalMask(blocked: readonly number[]): void;
+  /** Every signal's disposition back to the default (the mask is left alone). */
+  defaultSignalHandlers(): void;
+  ignoreSignal(sig: number): void;
+  /** A close-on-exec signalfd for these signals (they must be blocked to be read from it). */
+  signalFd(signals: readonly number[]): number;
+  /** Reads one signal from a signalfd (blocking): its number. */
+  readSignal(fd: number): number;
   /** Sends fd over a unix socket with SCM_RIGHTS, with name as the payload (runc's console protocol). */
   sendFd(sock: number, fd: number, name: string): void;
   recvFd(sock: number): { fd: number; name: string };

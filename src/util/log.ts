@@ -35,6 +35,19 @@ export class Logger {
     if (!this.file) writeSync(2, `tsrunc: warning: ${msg}\n`);
   }
 
+  private last = 0;
+
+  /**
+   * With --debug, one line per step of a command: what the step cost since the previous one (or
+   * since Node started, for the first), so `--debug` shows where a command's time goes.
+   */
+  step(name: string): void {
+    if (!this.debugOn) return;
+    const now = performance.now();
+    this.debug(`timing: ${name} ${(now - this.last).toFixed(1)} ms (at ${now.toFixed(1)} ms)`);
+    this.last = now;
+  }
+
   debug(msg: string): void {
     if (!this.debugOn) return;
     this.line('debug', msg);

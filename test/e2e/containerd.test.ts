@@ -80,7 +80,7 @@ afterAll(() => {
   }
 }, 60000);
 
-const runtimes: [string, string][] = [['tsrunc', TSRUNC], ['runc', RUNC]];
+const runtimes: [string, string][] = [['tsrunc', process.env.E2E_WRAP ?? TSRUNC], ['runc', RUNC]];
 
 describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
 

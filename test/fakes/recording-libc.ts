@@ -7,7 +7,8 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     calls.push([name, ...args]);
     return 0;
   };
-  const base = {
+  // Every method of Libc, or this does not compile: the fake is complete.
+  const methods: Record<keyof Libc, unknown> = {
     unshare: rec('unshare'), setns: rec('setns'), nsType: rec('nsType'), mount: rec('mount'), umount2: rec('umount2'),
     pivotRoot: rec('pivotRoot'), chroot: rec('chroot'), fchdir: rec('fchdir'), sethostname: rec('sethostname'),
     setdomainname: rec('setdomainname'), mknod: rec('mknod'), mkfifo: rec('mkfifo'), fcntl: rec('fcntl'),
@@ -17,11 +18,24 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     seccomp: rec('seccomp'), bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
     bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'), bpfDetachCgroupDevice: rec('bpfDetachCgroupDevice'),
     bpfQueryCgroupDevice: (...args: unknown[]) => { calls.push(['bpfQueryCgroupDevice', ...args]); return []; },
+    fork: rec('fork'), madviseDofork: rec('madviseDofork'), waitpid: (...args: unknown[]) => { calls.push(['waitpid', ...args]); return { pid: 0, status: 0 }; },
+    exit: (...args: unknown[]) => { calls.push(['exit', ...args]); throw new Error('exit (fake)'); },
+    socketpair: (...args: unknown[]) => { calls.push(['socketpair', ...args]); return [-1, -1]; }, dup2: rec('dup2'),
+    pollIn: (...args: unknown[]) => { calls.push(['pollIn', ...args]); return true; },
+    pollReadable: (fds: number[], ...rest: unknown[]) => { calls.push(['pollReadable', fds, ...rest]); return fds; },
+    setsid: rec('setsid'), getpid: () => 1, blockAllSignals: () => Buffer.alloc(128), restoreSignalMask: rec('restoreSignalMask'),
+    setSignalMask: rec('setSignalMask'), defaultSignalHandlers: rec('defaultSignalHandlers'), ignoreSignal: rec('ignoreSignal'),
+    signalFd: rec('signalFd'), readSignal: () => 15, setThreadName: rec('setThreadName'),
+    sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'),
+    openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'),
+    setControllingTerminal: rec('setControllingTerminal'), openTreeClone: rec('openTreeClone'), idmapTree: rec('idmapTree'),
+    moveMountToFd: rec('moveMountToFd'),
     bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'), joinSessionKeyring: rec('joinSessionKeyring'),
     execve: (...args: unknown[]) => {
       calls.push(['execve', ...args]);
       throw new Error('execve (fake)');
     },
-  } as unknown as Libc;
+  };
+  const base = methods as unknown as Libc;
   return Object.assign(base, overrides, { calls });
 }

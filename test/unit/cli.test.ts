@@ -19,6 +19,10 @@ const cases: string[][] = [
   ['list', '-q'],
   ['spec', '--bundle', '/b'],
   ['start', 'abc', '--root', '/r'],
+  ['exec', 'id1', 'sh', '-c', 'echo hi'],
+  ['exec', '--env', 'A=1', '-e', 'B=2', '--detach', 'id1', 'ls', '-l', '--env', 'C'],
+  ['exec', '--cap', 'CAP_KILL', '-t', 'id1', 'true'],
+  ['--root', '/r', '--log', '/l', '--log-format', 'json', 'exec', '--process', '/p.json', '--detach', '--pid-file', '/x', 'id1'],
 ];
 
 describe('command line', () => {

@@ -18,9 +18,8 @@ export function createOptions(ctx: CommandContext): CreateOptions {
   };
 }
 
-export async function run(ctx: CommandContext): Promise<number> {
-  const { init } = await createContainer(createOptions(ctx));
+export function run(ctx: CommandContext): number {
   // The init lives on without us; containerd's shim (a subreaper) or init adopts it.
-  init.release();
+  createContainer(createOptions(ctx));
   return 0;
 }

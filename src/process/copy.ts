@@ -1,0 +1,198 @@
+// The forked copy's whole world.
+//
+// The runtime bears every container process by forking itself: the child is a copy of this Node
+// process with one thread (the one that forked) and no event loop of its own. Its libuv loop, the
+// epoll fd and the signal pipes are the parent's, shared; its helper threads did not come along.
+// So the copy may only run synchronous code that is already loaded, end in execve or _exit, and
+// never touch what it shares:
+//   - no timers, nextTick, microtasks, promises or callbacks: nothing may wait for a loop that
+//     never runs again (and returning to it would drive the parent's epoll set);
+//   - no fs callbacks or fs.promises: they need the libuv pool's threads, which do not exist here
+//     (and cannot be made after unshare(CLONE_NEWPID));
+//   - no process.exit: Node's teardown joins threads the copy does not have; _exit instead;
+//   - no require after pivot_root: everything the copy runs is loaded before the fork.
+// enterCopy enforces these by replacing the APIs at the copy's start, so a slip is a clear error
+// instead of a hang.
+import * as fs from 'fs';
+import { setFlagsFromString } from 'v8';
+import { runInNewContext } from 'vm';
+import type { Libc } from '../sys/libc';
+
+/** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
+export const EXIT_SIGNALS = [1, 2, 3, 10, 12, 14, 15]; // HUP INT QUIT USR1 USR2 ALRM TERM
+const SIGPIPE = 13;
+
+let collect: (() => void) | undefined;
+let inCopy = false;
+
+/** True in a forked copy (for code that must behave differently there). */
+export const isCopy = (): boolean => inCopy;
+
+/**
+ * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
+ * them. Collect garbage first (a scavenge leaves the young generation empty, so the few objects
+ * allocated until the fork fit in pages that exist now), then mark every mapping MADV_DOFORK,
+ * re-reading the maps until a reading shows nothing new.
+ */
+function markAllDofork(sys: Libc): void {
+  if (!collect) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+  const known = new Set<string>();
+  for (let pass = 0; pass < 8; pass++) {
+    const fresh: number[] = [];
+    for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
+      const dash = line.indexOf('-');
+      const space = line.indexOf(' ');
+      if (dash < 0 || line.endsWith('[vsyscall]')) continue;
+      const key = line.slice(0, space);
+      if (known.has(key)) continue;
+      known.add(key);
+      fresh.push(parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16));
+    }
+    if (pass > 0 && fresh.length === 0) return;
+    for (let i = 0; i < fresh.length; i += 2) {
+      try {
+        sys.madviseDofork(fresh[i], fresh[i + 1] - fresh[i]);
+      } catch {
+        // special mappings refuse it; they are not V8's
+      }
+    }
+  }
+}
+
+function forbidden(what: string): () => never {
+  return () => {
+    throw new Error(`${what} is not available in a forked copy of the runtime (README: How it works)`);
+  };
+}
+
+/** Replaces what the copy must not use (see the top of this file). */
+let locked = false;
+
+function lockDown(sys: Libc): void {
+  if (locked) return; // a copy of a copy (the user-namespace route)
+  locked = true;
+  process.exit = ((code?: number) => sys.exit(typeof code === 'number' ? code : 0)) as typeof process.exit;
+  process.nextTick = forbidden('process.nextTick');
+  const g = globalThis as unknown as Record<string, unknown>;
+  for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) g[name] = forbidden(name);
+  // The modules themselves, not TypeScript's import wrappers (whose getters read through to them).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const realFs = require('fs') as Record<string, unknown>;
+  for (const k of Object.keys(realFs)) {
+    if (k === 'promises') continue;
+    if (typeof realFs[k] === 'function' && typeof realFs[`${k}Sync`] === 'function') realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
+  }
+  Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const realCp = require('child_process') as Record<string, unknown>;
+  for (const k of ['spawn', 'exec', 'execFile', 'fork']) realCp[k] = forbidden(`child_process.${k} (use the Sync form)`);
+}
+
+interface ParentFd { fd: number; id: string; fifo: boolean }
+
+/** The parent's open fds and what each refers to: read before entering any namespace. */
+function openFds(): ParentFd[] {
+  const out: ParentFd[] = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const st = fs.fstatSync(Number(name));
+      out.push({ fd: Number(name), id: `${st.dev}:${st.ino}`, fifo: st.isFIFO() });
+    } catch {
+      // the readdir's own fd
+    }
+  }
+  return out;
+}
+
+/**
+ * Closes what the parent had open but the kept fds (stdio and preserved: below keep) and those
+ * listed: above all the lock of the container's state directory, which must not outlive create
+ * in init, and pipes shared with other processes. Two kinds of fd stay, close-on-exec: those made
+ * at the fork itself (libuv's atfork handler makes its signal lock pipe anew, which spawnSync
+ * needs; it may reuse the parent's numbers, so an fd is the parent's only if it is still the
+ * same file), and pipes whose both ends the runtime holds (libuv's loop signal pipes, whose
+ * numbers must not be reused under its signal handler).
+ */
+function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
+  const wanted = new Set(fds);
+  const ends = new Map<string, number>();
+  for (const p of parentFds) if (p.fifo) ends.set(p.id, (ends.get(p.id) ?? 0) + 1);
+  for (const p of parentFds) {
+    if (p.fd < keep || wanted.has(p.fd)) continue;
+    if (p.fifo && ends.get(p.id) === 2) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(p.fd);
+    } catch {
+      continue; // gone at the fork
+    }
+    if (`${st.dev}:${st.ino}` !== p.id) continue; // made at the fork
+    fs.closeSync(p.fd);
+  }
+}
+
+function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): never {
+  try {
+    inCopy = true;
+    // Signals came blocked from the parent (so none ran the parent's handlers here). Default
+    // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
+    // but the signals a waiting copy reads from a signalfd.
+    sys.defaultSignalHandlers();
+    sys.ignoreSignal(SIGPIPE);
+    sys.setSignalMask(EXIT_SIGNALS);
+    lockDown(sys);
+    closeOthers(parentFds, keep, fds);
+    body();
+  } catch (e) {
+    try {
+      fs.writeSync(2, `tsrunc: ${e instanceof Error ? e.message : String(e)}\n`);
+    } catch {
+      // no stderr
+    }
+  }
+  return sys.exit(1);
+}
+
+/**
+ * Forks a copy of the runtime that runs body (and never returns from it); returns its pid in the
+ * parent. keep: the fds below it stay (stdio, preserved fds); fds: the others the copy needs.
+ * around wraps the fork itself (to fork inside the container's namespaces): the heap is made
+ * forkable before, while /proc/self is still this process's.
+ */
+export function forkCopy(sys: Libc, keep: number, fds: readonly number[], body: () => never,
+  around: (fork: () => number) => number = (fork) => fork()): number {
+  markAllDofork(sys);
+  const parentFds = openFds();
+  return around(() => forkNow(sys, parentFds, keep, fds, body));
+}
+
+function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): number {
+  // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
+  // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
+  const mask = sys.blockAllSignals();
+  let pid: number;
+  try {
+    pid = sys.fork();
+  } catch (e) {
+    sys.restoreSignalMask(mask);
+    throw e;
+  }
+  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body);
+  sys.restoreSignalMask(mask);
+  return pid;
+}
+
+/** Blocks until one of EXIT_SIGNALS arrives (then exits 128+n) or fd is readable. For the waiting init. */
+export function waitReadableOrExit(sys: Libc, fd: number): void {
+  const sfd = sys.signalFd(EXIT_SIGNALS);
+  try {
+    const ready = sys.pollReadable([fd, sfd], -1);
+    if (ready.includes(sfd)) sys.exit(128 + sys.readSignal(sfd));
+  } finally {
+    fs.closeSync(sfd);
+  }
+}

@@ -1,0 +1,62 @@
+// A process started by `tsrunc exec`: a forked copy of the runtime (process/birth.ts), born in every
+// namespace of the container, the mount namespace included. Once the runtime has placed it in
+// the container's cgroups it becomes the requested program. It runs in the copy's world
+// (process/copy.ts).
+import * as fs from 'fs';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import type { ProcessConfig, SeccompProgram } from '../spec/config';
+import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
+import { EXEC_COMM, type ChildEnd, type ChildFds } from './channel';
+
+export interface ExecPlan {
+  process: ProcessConfig;
+  seccomp?: SeccompProgram;
+  preserveFds: number;
+  nofileSoft?: string;
+  /** the container's session keyring, joined by name (as runc's setns init does) */
+  sessionKeyring?: string;
+}
+
+const RUNTIME_TIMEOUT_MS = 60_000;
+
+function report(sys: Libc, ch: ChildEnd, e: unknown, status: number): never {
+  try {
+    ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+  } catch {
+    // the runtime went away
+  }
+  return sys.exit(status);
+}
+
+export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan): never {
+  let exe: string;
+  try {
+    sys.setThreadName(EXEC_COMM);
+    if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups').type !== 'go') return sys.exit(1);
+    // Not the caller's session keyring: the container's (runc's setns init does the same).
+    if (plan.sessionKeyring) sys.joinSessionKeyring(plan.sessionKeyring);
+    const p = plan.process;
+    if (p.terminal) {
+      const { master, slavePath } = sys.openPty();
+      const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
+      if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
+      sys.sendFd(fds.console!, master, slavePath);
+      fs.closeSync(master);
+      fs.closeSync(fds.console!);
+      adoptTerminal(sys, slave);
+    }
+    exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
+    ch.send({ type: 'ready' });
+  } catch (e) {
+    return report(sys, ch, e, 1);
+  }
+  try {
+    const seccomp = plan.seccomp && { program: Buffer.from(plan.seccomp.program, 'base64'), flags: plan.seccomp.flags };
+    return execProgram(sys, plan.process, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp });
+  } catch (e) {
+    // The runtime waits until the channel closes at execve (it is close-on-exec): what fails
+    // before that (cwd, credentials, capabilities, execve itself) is its error, not the program's.
+    return report(sys, ch, e, 127);
+  }
+}

@@ -1,0 +1,145 @@
+// The container's init: a forked copy of the creating runtime (process/birth.ts), inside the
+// container's namespaces. Once the runtime has placed it in its cgroups it builds the root
+// filesystem, reports ready, waits on the exec fifo for `start`, then execs the user's program.
+// It runs in the copy's world (process/copy.ts): synchronous code, loaded before the fork.
+import * as fs from 'fs';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
+import { applySysctls } from './sysctl';
+import { mountNsMode, type ContainerConfig, type ProcessConfig } from '../spec/config';
+import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
+import { runHooks } from '../hooks/run';
+import { waitReadableOrExit } from './copy';
+import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM, type ChildEnd, type ChildFds } from './channel';
+
+/** Everything init needs, known to the runtime before the fork. */
+export interface InitPlan {
+  config: ContainerConfig;
+  /** prestart/createRuntime hooks: init pauses for the runtime to run them before pivot_root. */
+  createHooks: boolean;
+  noPivot: boolean;
+  /** the session keyring init joins ("_ses.<id>"), unless --no-new-keyring */
+  sessionKeyring?: string;
+  preserveFds: number;
+  /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
+  nofileSoft?: string;
+  cgroupMode: 'v1' | 'v2';
+  cgroupPaths: Record<string, string>;
+  newCgroupNs: boolean;
+}
+
+/** How long init waits for the runtime's words (the runtime may have been killed). */
+const RUNTIME_TIMEOUT_MS = 60_000;
+
+/**
+ * A pty from the container's own devpts (after pivot_root, so /dev/ptmx is the container's): the
+ * master goes to whoever listens on --console-socket, the slave becomes /dev/console and, at
+ * exec, the program's controlling terminal and stdio.
+ */
+function setupConsole(sys: Libc, p: ProcessConfig, consoleFd: number): void {
+  const { master, slavePath } = sys.openPty();
+  const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
+  if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
+  try {
+    if (!fs.existsSync('/dev/console')) fs.writeFileSync('/dev/console', '', { mode: 0o600 });
+    sys.mount(slavePath, '/dev/console', 'bind', C.MS_BIND, null);
+  } catch (e) {
+    throw new Error(`process.terminal: binding ${slavePath} to /dev/console: ${(e as Error).message}`);
+  }
+  sys.sendFd(consoleFd, master, slavePath);
+  fs.closeSync(master);
+  fs.closeSync(consoleFd);
+  adoptTerminal(sys, slave);
+}
+
+function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState: Record<string, unknown>): void {
+  const cfg = plan.config;
+  // A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring.
+  if (plan.sessionKeyring) {
+    try {
+      sys.joinSessionKeyring(plan.sessionKeyring);
+    } catch (e) {
+      throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
+    }
+  }
+  if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
+  const mode = mountNsMode(cfg);
+  prepareRootfs(sys, cfg, {
+    rootfs: cfg.rootfs,
+    cgroupPaths: plan.cgroupPaths,
+    cgroupMode: plan.cgroupMode,
+    newCgroupNs: plan.newCgroupNs,
+    idmapFds: fds.idmapTrees ?? {},
+  }, mode);
+  if (plan.createHooks) {
+    // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
+    ch.send({ type: 'hooks' });
+    if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for the create-time hooks').type !== 'continue') sys.exit(1);
+  }
+  // In the container's namespaces, with host paths still reachable (before pivot_root).
+  runHooks('createContainer', cfg.hooks.createContainer, { ...hookState, status: 'creating' });
+  if (cfg.hostname) sys.sethostname(cfg.hostname);
+  if (cfg.domainname) sys.setdomainname(cfg.domainname);
+  enterRootfs(sys, cfg, plan.noPivot, mode);
+  applySysctls(cfg.sysctl);
+  if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!);
+  finalizeRootfs(sys, cfg);
+}
+
+/**
+ * After start: the program is looked up only now (the spec lets create succeed for a program that
+ * is not there yet); failures go to the container's stderr with a shell-like exit status.
+ */
+function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record<string, unknown>): never {
+  const p = plan.config.process;
+  if (!p) return sys.exit(0); // a container without a process has nothing to run
+  try {
+    runHooks('startContainer', plan.config.hooks.startContainer, { ...hookState, status: 'created' });
+  } catch (e) {
+    // Tell `start` (it holds the fifo open for this) that a hook failed: the spec makes that an error.
+    fs.writeSync(fifo, FIFO_HOOK_FAILED);
+    fs.writeSync(2, `tsrunc: ${(e as Error).message}\n`);
+    return sys.exit(1);
+  }
+  try {
+    const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
+    const seccomp = plan.config.seccomp && { program: Buffer.from(plan.config.seccomp.program, 'base64'), flags: plan.config.seccomp.flags };
+    return execProgram(sys, p, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
+    return sys.exit(/EACCES|permission denied/.test(msg) ? 126 : 127);
+  }
+}
+
+/** init's life in the copy. Failures before ready are told to the runtime; create reports them. */
+export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan): never {
+  let hookState: Record<string, unknown> = {};
+  try {
+    sys.setThreadName(INIT_COMM);
+    const go = ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups');
+    if (go.type !== 'go') return sys.exit(1);
+    hookState = go.hookState ?? {};
+    setup(sys, ch, fds, plan, hookState);
+    ch.send({ type: 'ready' });
+  } catch (e) {
+    try {
+      ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+    } catch {
+      fs.writeSync(2, `tsrunc init: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+    return sys.exit(1);
+  }
+  // Created: as PID 1 of its namespace, init only receives signals it handles; kill's default
+  // signal must still end it (128+n, read from a signalfd while waiting).
+  const fifo = fds.fifo!;
+  const buf = Buffer.alloc(1);
+  for (;;) {
+    waitReadableOrExit(sys, fifo);
+    const n = fs.readSync(fifo, buf, 0, 1, null);
+    if (n === 1 && buf.toString('latin1') === FIFO_START) break;
+    if (n !== 1) return sys.exit(1);
+  }
+  return startProgram(sys, plan, fifo, hookState);
+}
