@@ -1,7 +1,8 @@
 // tsrunc's entry point. Keep the top of this file cheap: every command pays for what loads here.
 import { writeSync } from 'fs';
 import { fastParse } from './cli/fast-parse';
-import type { CommandContext, CommandRun } from './cli/context';
+import type { CommandContext } from './cli/context';
+import { COMMAND_MODULES } from './cli/commands/index';
 import type { CommandSpec, ParsedArgs } from './cli/table';
 import { Logger, loggerFromArgv, type LogFormat } from './util/log';
 
@@ -34,8 +35,9 @@ async function main(): Promise<number> {
   const log = new Logger(args.log as string | undefined, (args['log-format'] as LogFormat) ?? 'text', args.debug === true);
   try {
     if (args['systemd-cgroup'] === true) throw new Error('--systemd-cgroup: the systemd cgroup driver is not supported by tsrunc yet');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(`./cli/commands/${command.module}`) as { run: CommandRun };
+    const load = COMMAND_MODULES[command.module];
+    if (!load) throw new Error(`no module for command ${command.name}`);
+    const mod = load();
     const ctx: CommandContext = { args, root: stateRoot(args), log };
     return await mod.run(ctx);
   } catch (e) {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'child_process';
 import type { Hook } from '../spec/oci';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
@@ -34,6 +33,10 @@ export function runHooksWarn(kind: HookKind, hooks: readonly Hook[] | undefined,
 
 function runOne(h: Hook, state: object): string | undefined {
   const args = h.args?.length ? h.args : [h.path];
+  // Loaded here, not at the top: a builtin needs no file (this runs after pivot_root too), and
+  // commands without hooks do not pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('child_process') as typeof import('child_process');
   const r = spawnSync(h.path, args.slice(1), {
     argv0: args[0],
     env: envOf(h.env),

@@ -14,8 +14,6 @@
 // enterCopy enforces these by replacing the APIs at the copy's start, so a slip is a clear error
 // instead of a hang.
 import * as fs from 'fs';
-import { setFlagsFromString } from 'v8';
-import { runInNewContext } from 'vm';
 import type { Libc } from '../sys/libc';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
@@ -30,14 +28,22 @@ export const isCopy = (): boolean => inCopy;
 
 /**
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
- * them. Collect garbage first (a scavenge leaves the young generation empty, so the few objects
- * allocated until the fork fit in pages that exist now), then mark every mapping MADV_DOFORK,
- * re-reading the maps until a reading shows nothing new.
+ * them. A scavenge first (it leaves the young generation empty, so the few objects allocated
+ * until the fork fit in pages that exist now; a full collection costs ~5 ms more and is not
+ * needed), then every mapping is marked MADV_DOFORK, the maps re-read until a reading shows
+ * nothing new.
  */
 function markAllDofork(sys: Libc): void {
   if (!collect) {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
+    // bin/tsrunc runs node with --expose-gc; loading v8 and vm for it costs a few ms more.
+    let gc = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
+    if (!gc) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('v8') as typeof import('v8')).setFlagsFromString('--expose-gc');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      gc = (require('vm') as typeof import('vm')).runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+    }
+    collect = () => gc!({ type: 'minor' });
   }
   collect();
   const known = new Set<string>();
@@ -87,9 +93,13 @@ function lockDown(sys: Libc): void {
     if (typeof realFs[k] === 'function' && typeof realFs[`${k}Sync`] === 'function') realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
   }
   Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const realCp = require('child_process') as Record<string, unknown>;
-  for (const k of ['spawn', 'exec', 'execFile', 'fork']) realCp[k] = forbidden(`child_process.${k} (use the Sync form)`);
+  // child_process is loaded only where hooks run (loading it costs every command ~5 ms).
+  const moduleList = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+  if (!moduleList || moduleList.includes('NativeModule child_process')) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const realCp = require('child_process') as Record<string, unknown>;
+    for (const k of ['spawn', 'exec', 'execFile', 'fork']) realCp[k] = forbidden(`child_process.${k} (use the Sync form)`);
+  }
 }
 
 interface ParentFd { fd: number; id: string; fifo: boolean }

@@ -10,7 +10,8 @@ function load(): Validators {
   // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling at run time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   // From dist/spec or (under ts-jest) src/spec alike: dist/validators.js at the package root.
-  validators ??= require(join(__dirname, '..', '..', 'dist', 'validators.js')) as Validators;
+  // From the bundle (dist/tsrunc.js), dist/spec or (under ts-jest) src/spec alike.
+  validators ??= require(__dirname.endsWith('dist') ? join(__dirname, 'validators.js') : join(__dirname, '..', '..', 'dist', 'validators.js')) as Validators;
   return validators;
 }
 
