@@ -228,39 +228,43 @@ export function createContainer(opts: CreateOptions): Created {
       });
       const idmapTrees = Object.fromEntries(idmapped.map((m, i) => [m.index, usernsFds[i]]));
       log.step('create: ready to fork');
+      // As soon as init's pid is known, while the copy starts up: into its cgroups, resources on.
+      const place = (initPid: number): void => {
+        pid = initPid;
+        state.pid = initPid;
+        state.pidStartTime = procStat(initPid)?.startTime;
+        store.save(state);
+        addProcess(plan, initPid);
+        log.step('create: init placed in its cgroups');
+        // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
+        // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
+        // (a config that denies a device it also creates means it).
+        if (!rootless) {
+          try {
+            // pids.max waits for ready: the create-time hooks init runs count against it.
+            const res = { ...cfg.resources, pids: undefined, devices: undefined };
+            for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
+          } catch (e) {
+            throw new UserError(`config.json: ${(e as Error).message}`);
+          }
+        }
+        log.step('create: resources applied');
+      };
       const born = bear(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
         fds: { fifo: fifoFd, console: consoleFd, idmapTrees }, preserveFds: opts.preserveFds,
         oomScoreAdj: cfg.process?.oomScoreAdj,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
+        onForked: place,
       });
-      pid = born.pid;
+      const initPid = born.pid;
       channel = born.channel;
       attempts = born.attempts;
       log.step(`create: init born (pid ${pid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
       for (const fd of usernsFds) fs.closeSync(fd);
       fs.closeSync(fifoFd);
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
-      state.pid = pid;
-      state.pidStartTime = procStat(pid)?.startTime;
-      store.save(state);
-
-      const hookStateNow = { ...hookState(state), pid };
-      addProcess(plan, pid);
-      log.step('create: init placed in its cgroups');
-      // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
-      // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
-      // (a config that denies a device it also creates means it).
-      if (!rootless) {
-        try {
-          // pids.max waits for ready: the create-time hooks init runs count against it.
-          const res = { ...cfg.resources, pids: undefined, devices: undefined };
-          for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
-        } catch (e) {
-          throw new UserError(`config.json: ${(e as Error).message}`);
-        }
-      }
-      log.step('create: resources applied');
+      const hookStateNow = { ...hookState(state), pid: initPid };
       channel.send({ type: 'go', hookState: hookStateNow });
       awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
@@ -285,7 +289,7 @@ export function createContainer(opts: CreateOptions): Created {
         } catch (e) {
           throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
         }
-        const pidfd = sys.pidfdOpen(state.pid);
+        const pidfd = sys.pidfdOpen(initPid);
         try {
           sys.sendFd(sock, pidfd, '');
         } finally {
@@ -293,13 +297,13 @@ export function createContainer(opts: CreateOptions): Created {
           fs.closeSync(sock);
         }
       }
-      if (opts.pidFile) writePidFile(opts.pidFile, state.pid);
+      if (opts.pidFile) writePidFile(opts.pidFile, initPid);
       state.ready = true;
       store.save(state);
       const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
       if (consolePeer !== undefined) fs.closeSync(consolePeer);
       log.step('create: done');
-      return { state, pid, attempts, config: cfg, consoleMaster };
+      return { state, pid: initPid, attempts, config: cfg, consoleMaster };
     } catch (e) {
       channel?.close();
       if (pid !== undefined) {

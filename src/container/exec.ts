@@ -169,6 +169,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const born = bear(sys, {
     namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, fds: { console: consoleFd },
     life: (ch, fds) => execLife(sys, ch, fds, plan),
+    // Into a frozen cgroup, the process would freeze before its execve and the wait below would
+    // never end: with --ignore-paused it joins right after its execve instead.
+    onForked: (pid) => {
+      if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+    },
   });
   opts.log.step(`exec: process born (pid ${born.pid})`);
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
@@ -176,9 +181,6 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   // Listening before the program starts: it may be over before we look.
   const exited = opts.detach ? undefined : waitForExit(sys, pid);
   try {
-    // Into a frozen cgroup, the process would freeze before its execve and the wait below would
-    // never end: with --ignore-paused it joins right after its execve instead.
-    if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
     born.channel.send({ type: 'go' });
     awaitExecve(born.channel);
     if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, pid, st.pid!);

@@ -39,6 +39,11 @@ export interface BirthRequest {
   oomScoreAdj?: number;
   /** the process's life in the copy once it is born; ends in execve or _exit */
   life: (ch: ChildEnd, fds: ChildFds) => never;
+  /**
+   * Runs in the runtime as soon as the process's pid is known, while the copy starts up (its
+   * first steps need no cgroup): placing it in its cgroups overlaps them. The copy waits for 'go'.
+   */
+  onForked?: (pid: number) => void;
 }
 
 export interface Born {
@@ -120,6 +125,7 @@ function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
   }
   child.close();
   try {
+    req.onForked?.(pid);
     awaitHello(sys, runtime, pid);
     // From outside: the copy is non-dumpable already, and the runtime is root here.
     if (req.oomScoreAdj !== undefined) {
@@ -248,6 +254,14 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attem
       kill(helper);
       reap(sys, helper);
     }
+    runtime.close();
+    throw e;
+  }
+  try {
+    req.onForked?.(pid);
+  } catch (e) {
+    kill(pid);
+    reap(sys, pid);
     runtime.close();
     throw e;
   }

@@ -96,8 +96,29 @@ export class StateStore {
     fs.renameSync(tmp, file);
   }
 
+  /** The container's directory holds only files: removed one by one (fs.rmSync's recursion costs a module load). */
   remove(id: string): void {
-    fs.rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return;
+      throw e;
+    }
+    for (const n of names) {
+      try {
+        fs.unlinkSync(join(dir, n));
+      } catch (e) {
+        if (isErrno(e, 'EISDIR') || isErrno(e, 'EPERM')) fs.rmSync(join(dir, n), { recursive: true, force: true });
+        else if (!isErrno(e, 'ENOENT')) throw e;
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
   }
 
   list(): string[] {
