@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Prints min and median wall time of tsrunc and runc side by side, in one run (root required).
+// Prints min and median wall time of tsrunc and runc side by side, in one run, every sample of a
+// case interleaved with the other runtime's and with `node -e 0` (root required).
 // Usage: node scripts/bench.js [iterations]   (npm run bench)
 'use strict';
 const { spawnSync, execFileSync } = require('child_process');
@@ -38,57 +39,80 @@ function stats(samples) {
   return { min: s[0], median: s[Math.floor(s.length / 2)] };
 }
 
-function measure(fn) {
-  fn(-1); // warm-up
-  const samples = [];
-  for (let i = 0; i < N; i++) samples.push(fn(i));
-  return stats(samples);
+/** Samples of each runtime's fn, interleaved (floor, tsrunc, runc, floor, …): noise hits all alike. */
+function measureAll(fns) {
+  for (const fn of Object.values(fns)) if (fn) fn(-1); // warm-up
+  const samples = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (let i = 0; i < N; i++) {
+    for (const [k, fn] of Object.entries(fns)) if (fn) samples[k].push(fn(i));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? stats(v) : undefined]));
 }
 
-function runtimeCases(bin, name) {
+function runtimeSetup(bin, name) {
   const root = path.join(work, `root-${name}`);
   const g = ['--root', root];
   let n = 0;
   const id = () => `bench-${name}-${n++}`;
-  const out = {};
-  out.run = measure(() => time(bin, [...g, 'run', '--bundle', bundle, id()]));
-  out.lifecycle = measure(() => {
-    const c = id();
-    const t = process.hrtime.bigint();
-    time(bin, [...g, 'create', '--bundle', bundle, c]);
-    time(bin, [...g, 'start', c]);
-    for (;;) { // wait: poll state until stopped
-      const r = spawnSync(bin, [...g, 'state', c], { encoding: 'utf8' });
-      if (JSON.parse(r.stdout).status === 'stopped') break;
-    }
-    time(bin, [...g, 'delete', c]);
-    return Number(process.hrtime.bigint() - t) / 1e6;
-  });
   const keep = id();
   time(bin, [...g, 'create', '--bundle', bundle, keep]);
-  out.state = measure(() => time(bin, [...g, 'state', keep]));
-  out.kill = measure(() => time(bin, [...g, 'kill', keep, '0']));
-  out.list = measure(() => time(bin, [...g, 'list']));
-  // A created, not started init: what a waiting container costs in memory.
-  const pid = JSON.parse(spawnSync(bin, [...g, 'state', keep], { encoding: 'utf8' }).stdout).pid;
-  out.pss = pssMiB(pid);
   const running = id();
   time(bin, [...g, 'run', '--detach', '--bundle', sleeper, running]);
-  out.exec = measure(() => time(bin, [...g, 'exec', running, '/bin/true']));
-  time(bin, [...g, 'delete', '--force', running]);
-  out.delete = measure(() => {
-    const c = id();
-    time(bin, [...g, 'create', '--bundle', bundle, c]);
-    return time(bin, [...g, 'delete', '--force', c]);
-  });
-  time(bin, [...g, 'delete', '--force', keep]);
-  return out;
+  // A created, not started init: what a waiting container costs in memory.
+  const pid = JSON.parse(spawnSync(bin, [...g, 'state', keep], { encoding: 'utf8' }).stdout).pid;
+  const cases = {
+    run: () => time(bin, [...g, 'run', '--bundle', bundle, id()]),
+    lifecycle: () => {
+      const c = id();
+      const t = process.hrtime.bigint();
+      time(bin, [...g, 'create', '--bundle', bundle, c]);
+      time(bin, [...g, 'start', c]);
+      for (;;) { // wait: poll state until stopped
+        const r = spawnSync(bin, [...g, 'state', c], { encoding: 'utf8' });
+        if (JSON.parse(r.stdout).status === 'stopped') break;
+      }
+      time(bin, [...g, 'delete', c]);
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    },
+    exec: () => time(bin, [...g, 'exec', running, '/bin/true']),
+    state: () => time(bin, [...g, 'state', keep]),
+    kill: () => time(bin, [...g, 'kill', keep, '0']),
+    list: () => time(bin, [...g, 'list']),
+    delete: () => {
+      const c = id();
+      time(bin, [...g, 'create', '--bundle', bundle, c]);
+      return time(bin, [...g, 'delete', '--force', c]);
+    },
+  };
+  return {
+    cases,
+    pss: pssMiB(pid),
+    done: () => {
+      time(bin, [...g, 'delete', '--force', keep]);
+      time(bin, [...g, 'delete', '--force', running]);
+    },
+  };
 }
 
 try {
-  const floor = measure(() => time(process.execPath, ['-e', '0']));
-  const ts = runtimeCases(TSRUNC, 'tsrunc');
-  const rc = RUNC ? runtimeCases(RUNC, 'runc') : undefined;
+  const t = runtimeSetup(TSRUNC, 'tsrunc');
+  const r = RUNC ? runtimeSetup(RUNC, 'runc') : undefined;
+  const floorFn = () => time(process.execPath, ['-e', '0']);
+  const ts = {};
+  const rc = r ? {} : undefined;
+  let floor;
+  for (const k of Object.keys(t.cases)) {
+    const m = measureAll({ floor: floorFn, tsrunc: t.cases[k], runc: r?.cases[k] });
+    ts[k] = m.tsrunc;
+    if (rc) rc[k] = m.runc;
+    floor = floor ? [...floor, m.floor] : [m.floor];
+  }
+  ts.pss = t.pss;
+  if (rc) rc.pss = r.pss;
+  t.done();
+  r?.done();
+  // the floor: the median of the medians measured beside each case
+  floor = floor.sort((a, b) => a.median - b.median)[Math.floor(floor.length / 2)];
   const f = (v) => (v === undefined ? '-' : v.toFixed(1));
   const fl = floor.median;
   const rows = [['case', 'tsrunc min', 'tsrunc median', 'x floor', 'runc min', 'runc median', 'tsrunc/runc']];

@@ -230,6 +230,7 @@ export function createContainer(opts: CreateOptions): Created {
       log.step('create: ready to fork');
       // As soon as init's pid is known, while the copy starts up: into its cgroups, resources on.
       const place = (initPid: number): void => {
+        log.step('create: init forked, said hello');
         pid = initPid;
         state.pid = initPid;
         state.pidStartTime = procStat(initPid)?.startTime;

@@ -55,6 +55,7 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
   if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime, 10000)) {
     throw new UserError(`container init ${st.pid} is still running after SIGKILL`);
   }
+  log.step('delete: init dead');
   if (st.cgroup) {
     const paths = st.cgroup.paths;
     // v2 (5.14+) kills the whole subtree at once, racing no fork.
@@ -71,7 +72,9 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
       for (const p of pids) signal(p, 9);
       return pids.length === 0;
     }, 5000, 2);
+    log.step('delete: no process left in its cgroups');
     for (const f of removeCgroups(st.cgroup.createdDirs)) log.warn(`cleanup: ${f}`);
+    log.step('delete: cgroups removed');
   }
   if (st.hostMounts) unmountUnder(st.rootfs, log);
   store.remove(st.id);

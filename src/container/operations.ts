@@ -56,11 +56,13 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
     // Our own read end keeps what init writes back (a hook failure) after init is gone.
     const readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
     try {
+      log.step('start: locked, state loaded');
       fs.writeSync(fd, FIFO_START);
       st.started = true;
       store.save(st);
       fs.rmSync(store.fifoPath(id), { force: true });
       awaitExec(st.pid!, st.pidStartTime, readFd);
+      log.step('start: the program runs');
     } finally {
       fs.closeSync(fd);
       fs.closeSync(readFd);
@@ -120,7 +122,9 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     if (!force && status !== 'stopped') {
       throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
     }
+    log.step('delete: locked, state loaded');
     destroyContainer(store, st, log);
+    log.step('delete: destroyed');
     runHooksWarn('poststop', st.hooks?.poststop, { ...hookState(st), status: 'stopped' }, (m) => log.warn(m));
   });
 }

@@ -40,8 +40,9 @@ export interface BirthRequest {
   /** the process's life in the copy once it is born; ends in execve or _exit */
   life: (ch: ChildEnd, fds: ChildFds) => never;
   /**
-   * Runs in the runtime as soon as the process's pid is known, while the copy starts up (its
-   * first steps need no cgroup): placing it in its cgroups overlaps them. The copy waits for 'go'.
+   * Runs in the runtime once the process has said hello and waits for 'go', blocked: its
+   * cgroups are joined then. (Not while it runs: the first cgroup.procs write waits for an RCU
+   * grace period, which a CPU busy in user space stretches to its next tick, ~10 ms here.)
    */
   onForked?: (pid: number) => void;
 }
@@ -125,8 +126,8 @@ function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
   }
   child.close();
   try {
-    req.onForked?.(pid);
     awaitHello(sys, runtime, pid);
+    req.onForked?.(pid);
     // From outside: the copy is non-dumpable already, and the runtime is root here.
     if (req.oomScoreAdj !== undefined) {
       try {
@@ -257,14 +258,6 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attem
     runtime.close();
     throw e;
   }
-  try {
-    req.onForked?.(pid);
-  } catch (e) {
-    kill(pid);
-    reap(sys, pid);
-    runtime.close();
-    throw e;
-  }
   if (pid !== helper) {
     reap(sys, helper); // it exits right after telling
     if (!c2Hello) {
@@ -275,6 +268,14 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attem
         throw e;
       }
     }
+  }
+  try {
+    req.onForked?.(pid);
+  } catch (e) {
+    kill(pid);
+    reap(sys, pid);
+    runtime.close();
+    throw e;
   }
   return { pid, channel: runtime };
 }

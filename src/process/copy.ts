@@ -88,9 +88,10 @@ function lockDown(sys: Libc): void {
   // The modules themselves, not TypeScript's import wrappers (whose getters read through to them).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const realFs = require('fs') as Record<string, unknown>;
-  for (const k of Object.keys(realFs)) {
-    if (k === 'promises') continue;
-    if (typeof realFs[k] === 'function' && typeof realFs[`${k}Sync`] === 'function') realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
+  // Data properties only: fs's getters (streams, promises) would load modules to answer.
+  for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(realFs))) {
+    if (typeof d.value !== 'function' || !Object.getOwnPropertyDescriptor(realFs, `${k}Sync`)?.value) continue;
+    realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
   }
   Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
   // child_process is loaded only where hooks run (loading it costs every command ~5 ms).

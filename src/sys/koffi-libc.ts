@@ -1,5 +1,7 @@
-import koffi from 'koffi';
+import type koffiModule from 'koffi';
 import { arch } from 'os';
+import { dirname, join } from 'path';
+import { readFileSync } from 'fs';
 import { SysError } from './errors';
 import type { Libc } from './libc';
 
@@ -34,6 +36,29 @@ function structOnce(name: string, def: Record<string, string>): void {
     if (!/Duplicate type name/.test((e as Error).message)) throw e;
   }
 }
+
+type Koffi = typeof koffiModule;
+
+/**
+ * koffi's native module, loaded directly where the platform package keeps it for glibc: koffi's
+ * own entry costs every command ~6 ms (util and module loads, an ELF read of the node binary to
+ * tell glibc from musl, a search for the file). Anything unexpected falls back to that entry.
+ */
+function loadKoffi(): Koffi {
+  try {
+    const pkg = require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`);
+    const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
+    const m = { exports: {} as Koffi & { version?: string } };
+    process.dlopen(m, join(dirname(pkg), `${process.platform}_${process.arch}`, 'koffi.node'));
+    if (m.exports.version === version) return m.exports;
+  } catch {
+    // another layout (musl, a bundled koffi): its own loader knows
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('koffi') as Koffi;
+}
+
+const koffi = loadKoffi();
 
 export function makeKoffiLibc(): Libc {
   const lib = koffi.load('libc.so.6');

@@ -1,0 +1,68 @@
+// The forked copy's world (src/process/copy.ts), checked in a Node process of its own (never the
+// jest worker): what a copy must not use fails clearly, process.exit is _exit, the parent's fds
+// are gone but the ones it keeps, spawnSync works, and a waiting copy ends on SIGTERM.
+import { describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'child_process';
+import { join } from 'path';
+import { REPO } from '../helpers/bundle';
+
+const DIST = join(REPO, 'dist');
+
+function inCopy(body: string): { status: number | null; stdout: string; stderr: string } {
+  const script = `
+    const fs = require('fs');
+    const { forkCopy, waitReadableOrExit } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+    const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+    const sys = libc();
+    const kept = fs.openSync('/etc/hostname', 'r');
+    const other = fs.openSync('/etc/hostname', 'r');
+    const pid = forkCopy(sys, 3, [kept], () => { ${body} });
+    const w = sys.waitpid(pid, false);
+    console.log('exit', w.status & 0x7f ? 'signal ' + (w.status & 0x7f) : 'status ' + ((w.status >> 8) & 0xff));
+  `;
+  const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('a forked copy of the runtime', () => {
+  test('timers, nextTick, microtasks, fs callbacks and promises are refused by name; process.exit is _exit', () => {
+    const r = inCopy(`
+      for (const [name, f] of [['readFile', () => fs.readFile('/etc/hostname', () => {})], ['setTimeout', () => setTimeout(() => {}, 1)],
+        ['promises', () => fs.promises.readFile('/etc/hostname')], ['nextTick', () => process.nextTick(() => {})],
+        ['queueMicrotask', () => queueMicrotask(() => {})], ['setImmediate', () => setImmediate(() => {})]]) {
+        try { f(); fs.writeSync(1, name + ': allowed\\n'); } catch (e) { fs.writeSync(1, name + ': ' + e.message + '\\n'); }
+      }
+      fs.writeSync(1, 'sync read: ' + (fs.readFileSync('/etc/hostname').length > 0) + '\\n');
+      process.on('exit', () => fs.writeSync(1, 'exit handler ran\\n'));
+      process.exit(3);
+    `);
+    expect(r.stdout).toMatch(/^readFile: fs\.readFile \(use fs\.readFileSync\) is not available in a forked copy/m);
+    for (const name of ['setTimeout', 'nextTick', 'queueMicrotask', 'setImmediate']) expect(r.stdout).toMatch(new RegExp(`^${name}: .*not available in a forked copy`, 'm'));
+    expect(r.stdout).toMatch(/^promises: fs\.promises is not available/m);
+    expect(r.stdout).toContain('sync read: true\n');
+    expect(r.stdout).not.toContain('exit handler ran'); // _exit: no teardown, which would wait for threads a copy lacks
+    expect(r.stdout).toMatch(/exit status 3\n$/);
+  });
+
+  test('the parent\'s fds are closed but stdio and the listed ones; spawnSync works', () => {
+    const r = inCopy(`
+      const ok = (fd) => { try { fs.fstatSync(fd); return 'open'; } catch { return 'closed'; } };
+      fs.writeSync(1, 'kept ' + ok(kept) + ', other ' + ok(other) + ', stdout ' + ok(1) + '\\n');
+      const s = require('child_process').spawnSync('/bin/echo', ['child ran'], { encoding: 'utf8' });
+      fs.writeSync(1, s.stdout);
+      sys.exit(0);
+    `);
+    expect(r.stdout).toBe('kept open, other closed, stdout open\nchild ran\nexit status 0\n');
+  });
+
+  test('a copy waiting on an fd ends on SIGTERM with 128+15, read from a signalfd', () => {
+    const r = inCopy(`
+      const [a] = sys.socketpair();
+      process.kill(sys.getpid(), 'SIGTERM'); // blocked in the copy: pending until the signalfd reads it
+      waitReadableOrExit(sys, a);
+      fs.writeSync(1, 'woke without a signal\\n');
+      sys.exit(0);
+    `);
+    expect(r.stdout).toBe('exit status 143\n');
+  });
+});
