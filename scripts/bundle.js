@@ -19,23 +19,61 @@ esbuild.buildSync({
   logLevel: 'warning',
 });
 
-// V8's code cache for the bundle, made with the flags bin/tsrunc runs node with (V8 rejects a
-// cache made under other flags). After a run of the parser and a `state` of nothing, so the
-// functions every command needs are in it, not only the top level.
+// V8's code caches (src/util/code-cache.ts), made with the flags bin/tsrunc runs node with (V8
+// rejects a cache made under other flags). A cache holds the functions that ran before it was
+// made: each maker runs its file through work that touches nothing.
 const { spawnSync } = require('child_process');
-const make = `
 const fs = require('fs');
-const { compileBundle, CODE_CACHE } = require(${JSON.stringify(path.join(dist, 'boot.js'))});
-const script = compileBundle();
-const fn = script.runInThisContext();
-const m = { exports: {} };
-process.argv = [process.argv[0], 'tsrunc', '--root', '/nonexistent/tsrunc-code-cache', 'state', 'none'];
-const exit = process.exit;
-process.exit = () => { fs.writeFileSync(CODE_CACHE, script.createCachedData()); exit(0); };
-fn.call(m.exports, m.exports, require, m, ${JSON.stringify(path.join(dist, 'tsrunc.js'))}, ${JSON.stringify(dist)});
-`;
-const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', make], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-if (r.status !== 0 || !require('fs').existsSync(path.join(dist, 'tsrunc.js.cache'))) {
-  process.stderr.write(`bundle: making the code cache failed: ${r.stderr}\n`);
-  process.exit(1);
+const cacheLib = JSON.stringify(path.join(dist, 'util', 'code-cache.js'));
+
+function makeCache(file, code) {
+  const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0 || !fs.existsSync(`${file}.cache`)) {
+    process.stderr.write(`bundle: making the code cache of ${file} failed: ${r.stderr}\n`);
+    process.exit(1);
+  }
 }
+
+// The schema validators, after validating the default config (and a broken one) and a state.
+const validators = path.join(dist, 'validators.js');
+makeCache(validators, `
+const fs = require('fs');
+const { compileModule } = require(${cacheLib});
+const file = ${JSON.stringify(validators)};
+const { fn, script } = compileModule(file, false);
+const m = { exports: {} };
+fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(dist)});
+const spec = require(${JSON.stringify(path.join(dist, 'spec', 'default-spec.js'))}).defaultSpec();
+m.exports.validateConfig(spec);
+m.exports.validateConfig({ ociVersion: 1, root: {}, process: { args: 'x' } });
+m.exports.validateState({ ociVersion: '1.0.2', id: 'x', status: 'created', pid: 1, bundle: '/b', annotations: {} });
+fs.writeFileSync(file + '.cache', script.createCachedData());
+`);
+
+// The bundle, after commands that touch nothing (an empty, made-up state root): the parser and
+// the light commands' code are in its cache, not only the top level.
+const bundle = path.join(dist, 'tsrunc.js');
+makeCache(bundle, `
+const fs = require('fs');
+const { compileModule } = require(${cacheLib});
+const file = ${JSON.stringify(bundle)};
+const { fn, script } = compileModule(file, false);
+const root = '/nonexistent/tsrunc-code-cache';
+const runs = [['state', 'none'], ['list'], ['list', '--format', 'json'], ['kill', 'none', 'KILL'], ['delete', '--force', 'none'],
+  ['delete', 'none'], ['start', 'none'], ['pause', 'none'], ['ps', 'none'], ['events', '--stats', 'none']];
+const exit = process.exit;
+const writeSync = fs.writeSync;
+fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...rest)); // quiet
+(async () => {
+  for (const args of runs) {
+    await new Promise((resolve) => {
+      process.exit = resolve;
+      process.argv = [process.argv[0], 'tsrunc', '--root', root, ...args];
+      const m = { exports: {} };
+      fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(dist)});
+    });
+  }
+  fs.writeFileSync(file + '.cache', script.createCachedData());
+  exit(0);
+})();
+`);

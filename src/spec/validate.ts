@@ -1,4 +1,5 @@
 import { join } from 'path';
+import { requireCached } from '../util/code-cache';
 
 export interface SchemaError { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }
 type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
@@ -7,11 +8,11 @@ interface Validators { validateConfig: Validator; validateState: Validator }
 let validators: Validators | undefined;
 
 function load(): Validators {
-  // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling at run time.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  // From dist/spec or (under ts-jest) src/spec alike: dist/validators.js at the package root.
-  // From the bundle (dist/tsrunc.js), dist/spec or (under ts-jest) src/spec alike.
-  validators ??= require(__dirname.endsWith('dist') ? join(__dirname, 'validators.js') : join(__dirname, '..', '..', 'dist', 'validators.js')) as Validators;
+  // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling
+  // at run time. From the bundle (dist/tsrunc.js), dist/spec or (under ts-jest) src/spec alike; through its
+  // code cache (made at build time with a validation of the default config and a state).
+  const dist = __dirname.endsWith('dist') ? __dirname : join(__dirname, '..', '..', 'dist');
+  validators ??= requireCached<Validators>(join(dist, 'validators.js'), require, dist);
   return validators;
 }
 
