@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as C from '../sys/constants';
+import { libc } from '../sys';
 import { UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus, validateId } from '../state/store';
 import { withDirLock } from '../state/lock';
@@ -9,23 +10,19 @@ import type { Logger } from '../util/log';
 import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
 import { runHooksWarn } from '../hooks/run';
-import { procStat } from '../state/proc';
-import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM } from '../process/channel';
-import { waitUntil } from '../util/wait';
+import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
 
 /**
- * After the fifo is written: waits until init has exec'd the program (its comm changes) or died
- * (a startContainer hook or the exec failed; init said why on the container's stderr).
+ * After the fifo is written: waits until init has exec'd the program or died (a startContainer
+ * hook or the exec failed; init said why on the container's stderr). init holds the fifo
+ * close-on-exec, as its only writer by then: our read end hangs up at its execve or its end.
  */
-function awaitExec(pid: number, startTime: string | undefined, fifoRead: number): void {
-  waitUntil(() => {
-    const st = procStat(pid);
-    return !st || st.startTime !== startTime || st.state === 'Z' || st.comm !== INIT_COMM;
-  }, 10_000);
+function awaitExec(readFd: number): void {
+  libc().pollHangup(readFd, 10_000);
   const buf = Buffer.alloc(8);
   let n = 0;
   try {
-    n = fs.readSync(fifoRead, buf, 0, buf.length, null);
+    n = fs.readSync(readFd, buf, 0, buf.length, null);
   } catch {
     // EAGAIN: nothing written
   }
@@ -53,18 +50,21 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
       if (isErrno(e, 'ENXIO') || isErrno(e, 'ENOENT')) throw new UserError(`cannot start container "${id}": its init process is gone`);
       throw e;
     }
-    // Our own read end keeps what init writes back (a hook failure) after init is gone.
+    // Our own read end keeps what init writes back (a hook failure) after init is gone. A pipe
+    // hangs up a reader only for writers opened after it: the byte goes through one opened now.
     const readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
+    const gate = fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC);
+    fs.closeSync(fd);
     try {
       log.step('start: locked, state loaded');
-      fs.writeSync(fd, FIFO_START);
+      fs.writeSync(gate, FIFO_START);
+      fs.closeSync(gate);
       st.started = true;
       store.save(st);
       fs.rmSync(store.fifoPath(id), { force: true });
-      awaitExec(st.pid!, st.pidStartTime, readFd);
+      awaitExec(readFd);
       log.step('start: the program runs');
     } finally {
-      fs.closeSync(fd);
       fs.closeSync(readFd);
     }
     runHooksWarn('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' }, (m) => log.warn(m));

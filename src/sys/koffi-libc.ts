@@ -238,6 +238,16 @@ export function makeKoffiLibc(): Libc {
         return fds.filter((_, i) => b.readInt16LE(i * 8 + 6) !== 0);
       }
     },
+    pollHangup: (fd, t) => {
+      const b = Buffer.alloc(8);
+      b.writeInt32LE(fd, 0); // events 0: poll reports POLLHUP and POLLERR whatever is asked
+      const end = Date.now() + t;
+      for (;;) {
+        const rc = poll(b, 1, Math.max(0, end - Date.now()));
+        if (rc < 0 && koffi.errno() === 4 /* EINTR */) continue;
+        return check(rc, 'poll') > 0 && (b.readInt16LE(6) & 0x18 /* POLLHUP|POLLERR */) !== 0;
+      }
+    },
     setsid: () => void check(setsid(), 'setsid'),
     getpid: () => getpid(),
     blockAllSignals: () => {

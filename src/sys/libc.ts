@@ -47,6 +47,8 @@ export interface Libc {
   pollIn(fd: number, timeoutMs: number): boolean;
   /** poll(2) for readability of several fds; the ones readable (or hung up) within timeoutMs (-1: no limit). */
   pollReadable(fds: readonly number[], timeoutMs: number): number[];
+  /** poll(2) for the hang-up alone (no events asked): true when fd is hung up within timeoutMs. */
+  pollHangup(fd: number, timeoutMs: number): boolean;
   /** setsid(2): a new session and process group led by the caller. */
   setsid(): void;
   /** getpid(2), uncached (in a forked copy, Node's process.pid is the parent's). */

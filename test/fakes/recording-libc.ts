@@ -23,7 +23,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     socketpair: (...args: unknown[]) => { calls.push(['socketpair', ...args]); return [-1, -1]; }, dup2: rec('dup2'),
     pollIn: (...args: unknown[]) => { calls.push(['pollIn', ...args]); return true; },
     pollReadable: (fds: number[], ...rest: unknown[]) => { calls.push(['pollReadable', fds, ...rest]); return fds; },
-    setsid: rec('setsid'), getpid: () => 1, blockAllSignals: () => Buffer.alloc(128), restoreSignalMask: rec('restoreSignalMask'),
+    pollHangup: () => true, setsid: rec('setsid'), getpid: () => 1, blockAllSignals: () => Buffer.alloc(128), restoreSignalMask: rec('restoreSignalMask'),
     setSignalMask: rec('setSignalMask'), defaultSignalHandlers: rec('defaultSignalHandlers'), ignoreSignal: rec('ignoreSignal'),
     signalFd: rec('signalFd'), readSignal: () => 15, setThreadName: rec('setThreadName'),
     sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'),
