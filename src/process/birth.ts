@@ -162,7 +162,8 @@ function applyOomScoreAdj(ch: ChildEnd, value: number | undefined): boolean {
   }
 }
 
-function mapText(maps: readonly IdMapping[]): string {
+/** uid_map/gid_map contents. */
+export function mapText(maps: readonly IdMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 

@@ -21,10 +21,6 @@ export const EXIT_SIGNALS = [1, 2, 3, 10, 12, 14, 15]; // HUP INT QUIT USR1 USR2
 const SIGPIPE = 13;
 
 let collect: (() => void) | undefined;
-let inCopy = false;
-
-/** True in a forked copy (for code that must behave differently there). */
-export const isCopy = (): boolean => inCopy;
 
 /**
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
@@ -148,7 +144,6 @@ function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly
 
 function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): never {
   try {
-    inCopy = true;
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
     // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
     // but the signals a waiting copy reads from a signalfd.

@@ -4,11 +4,7 @@ import * as C from '../sys/constants';
 import type { IdMapping } from '../spec/oci';
 import { forkCopy } from './copy';
 import { channelPair } from './channel';
-import { HELLO_TIMEOUT_MS } from './birth';
-
-function mapText(maps: readonly IdMapping[]): string {
-  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-}
+import { HELLO_TIMEOUT_MS, mapText } from './birth';
 
 /**
  * A user namespace with the given maps, as an fd (for idmapped mounts): a forked single-threaded

@@ -219,12 +219,6 @@ export function makeKoffiLibc(): Libc {
       return [sv[0], sv[1]];
     },
     dup2: (a, b) => void check(dup2(a, b), 'dup2'),
-    pollIn: (fd, t) => {
-      const b = Buffer.alloc(8);
-      b.writeInt32LE(fd, 0);
-      b.writeInt16LE(1 /* POLLIN */, 4);
-      return check(poll(b, 1, t), 'poll') > 0;
-    },
     pollReadable: (fds, t) => {
       const b = Buffer.alloc(8 * fds.length);
       fds.forEach((fd, i) => {

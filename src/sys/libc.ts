@@ -43,8 +43,6 @@ export interface Libc {
   waitpid(pid: number, nohang: boolean): { pid: number; status: number };
   socketpair(): [number, number];
   dup2(from: number, to: number): void;
-  /** poll for readability; true when fd is readable (or hung up) within timeoutMs */
-  pollIn(fd: number, timeoutMs: number): boolean;
   /** poll(2) for readability of several fds; the ones readable (or hung up) within timeoutMs (-1: no limit). */
   pollReadable(fds: readonly number[], timeoutMs: number): number[];
   /** poll(2) for the hang-up alone (no events asked): true when fd is hung up within timeoutMs. */

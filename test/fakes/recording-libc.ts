@@ -21,7 +21,6 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     fork: rec('fork'), madviseDofork: rec('madviseDofork'), waitpid: (...args: unknown[]) => { calls.push(['waitpid', ...args]); return { pid: 0, status: 0 }; },
     exit: (...args: unknown[]) => { calls.push(['exit', ...args]); throw new Error('exit (fake)'); },
     socketpair: (...args: unknown[]) => { calls.push(['socketpair', ...args]); return [-1, -1]; }, dup2: rec('dup2'),
-    pollIn: (...args: unknown[]) => { calls.push(['pollIn', ...args]); return true; },
     pollReadable: (fds: number[], ...rest: unknown[]) => { calls.push(['pollReadable', fds, ...rest]); return fds; },
     pollHangup: () => true, setsid: rec('setsid'), getpid: () => 1, blockAllSignals: () => Buffer.alloc(128), restoreSignalMask: rec('restoreSignalMask'),
     setSignalMask: rec('setSignalMask'), defaultSignalHandlers: rec('defaultSignalHandlers'), ignoreSignal: rec('ignoreSignal'),
