@@ -35,7 +35,7 @@ export interface Libc {
   resetSignals(): void;
   /** Installs a seccomp BPF program (sock_filter array) on the calling thread. */
   seccomp(program: Buffer, flags: number): void;
-  /** glibc fork(): returns 0 in the child. See process/birth-userns.ts for why and how it is made safe. */
+  /** glibc fork(): returns 0 in the child. Only through process/copy.ts, which makes it safe. */
   fork(): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
   madviseDofork(addr: number, len: number): void;
