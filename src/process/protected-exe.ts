@@ -28,6 +28,19 @@ function readOnly(path: string): boolean {
   }
 }
 
+/**
+ * Running from the bind, but the node the launcher names is another file now (an upgrade
+ * replaced it): the bind still holds the old one, until it is made anew.
+ */
+function stale(launched: string): boolean {
+  try {
+    const [running, named] = [fs.statSync('/proc/self/exe'), fs.statSync(launched)];
+    return running.ino !== named.ino || running.dev !== named.dev;
+  } catch {
+    return false;
+  }
+}
+
 /** A read-only bind of source at target, made (or remade, when source changed) under a lock. */
 function bindReadOnly(sys: Libc, source: string, target: string): void {
   fs.mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
@@ -55,18 +68,19 @@ function bindReadOnly(sys: Libc, source: string, target: string): void {
  * the command has done anything.
  */
 export function ensureProtectedExe(sys: Libc, log: Logger, preserveFds: number): void {
-  if (process.geteuid?.() !== 0 || readOnly(process.execPath)) return;
+  if (process.geteuid?.() !== 0) return;
   const launched = process.env.TSRUNC_NODE_PATH || process.execPath;
+  if (readOnly(process.execPath) && !stale(launched)) return;
   const target = join(PROTECTED_DIR, launched);
   try {
-    bindReadOnly(sys, fs.realpathSync(process.execPath), target);
+    bindReadOnly(sys, fs.realpathSync(launched), target);
   } catch (e) {
     log.warn(`cannot bind node read-only at ${target} (CVE-2019-5736 protection for containers holding CAP_SYS_PTRACE): ${(e as Error).message}`);
     return;
   }
   if (process.env.TSRUNC_EXE_REEXEC === '1') {
-    // Re-exec'd once already and still writable: something else is wrong; do not loop.
-    log.warn(`${process.execPath} is still writable after re-exec`);
+    // Re-exec'd once already and still not protected: something else is wrong; do not loop.
+    log.warn(`${process.execPath} is still writable, or not ${launched}, after re-exec`);
     return;
   }
   log.debug(`re-executing through the read-only ${target}`);

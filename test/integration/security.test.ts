@@ -3,7 +3,8 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { bundleTracker, uniqueId } from '../helpers/bundle';
+import { spawnSync } from 'child_process';
+import { TSRUNC, bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime } from '../helpers/runtime';
 
 const rt = new Runtime();
@@ -56,6 +57,51 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stdout).toBe('held\n');
     expect(r.stderr).toMatch(/Read-only file system/);
+  });
+});
+
+describe('the node that containers are copies of runs from a read-only bind', () => {
+  test('made at the first container command (which re-execs through it once), and made anew when node is replaced', () => {
+    const work = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-node-'));
+    dirs.push(work);
+    const node = join(work, 'node');
+    const bind = `/run/tsrunc-exe${node}`;
+    const env = { ...process.env, TSRUNC_NODE: node };
+    const runIt = () => spawnSync(TSRUNC, ['--debug', '--root', rt.root, 'run', '--bundle', bundle(['true']).dir, uniqueId()], { env, encoding: 'utf8' });
+    try {
+      fs.copyFileSync(process.execPath, node);
+      fs.chmodSync(node, 0o755);
+      let r = runIt();
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain(`re-executing through the read-only ${bind}`);
+      expect(fs.statSync(bind).ino).toBe(fs.statSync(node).ino);
+      expect(() => fs.accessSync(bind, fs.constants.W_OK)).toThrow(/EROFS/);
+      // From now on the launcher runs it: no re-exec.
+      r = runIt();
+      expect(r.status).toBe(0);
+      expect(r.stderr).not.toContain('re-executing');
+      // An upgrade replaces the file: the bind still holds the old one until tsrunc makes it anew.
+      fs.copyFileSync(process.execPath, `${node}.new`);
+      fs.chmodSync(`${node}.new`, 0o755);
+      fs.renameSync(`${node}.new`, node);
+      expect(fs.statSync(bind).ino).not.toBe(fs.statSync(node).ino);
+      r = runIt();
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('re-executing');
+      expect(fs.statSync(bind).ino).toBe(fs.statSync(node).ino);
+    } finally {
+      spawnSync('umount', ['-l', bind]);
+      fs.rmSync(`/run/tsrunc-exe${work}`, { recursive: true, force: true });
+      // and the directories made for it, where nothing else is
+      for (let d = `/run/tsrunc-exe${join(work, '..')}`; d !== '/run/tsrunc-exe'; d = join(d, '..')) {
+        try {
+          fs.rmdirSync(d);
+        } catch {
+          break;
+        }
+      }
+    }
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(work);
   });
 });
 
