@@ -56,7 +56,7 @@ const INIT_TIMEOUT_MS = 60_000;
 
 function loadConfig(opts: CreateOptions): ContainerConfig {
   const spec = readSpec(opts.bundle);
-  const cfg = buildConfig(spec, opts.bundle, opts.id, { warn: (m) => opts.log.warn(m) });
+  const cfg = buildConfig(spec, opts.bundle, opts.id, { warn: (m) => opts.log.warn(m), debug: (m) => opts.log.debug(m) });
   const fresh = new Set<NamespaceType>(cfg.namespaces.filter((n) => n.path === undefined).map((n) => n.type));
   try {
     checkSysctls(cfg.sysctl, fresh);

@@ -1,8 +1,11 @@
-// Compiles linux.seccomp into a classic-BPF program for seccomp(SECCOMP_SET_MODE_FILTER), in the
-// manner of libseccomp: dispatch on the audit architecture, then on the syscall number, then on
-// the argument conditions of each rule; anything unmatched gets the default action.
+// Compiles linux.seccomp into a classic-BPF program for seccomp(SECCOMP_SET_MODE_FILTER), as
+// compact as libseccomp's: dispatch on the audit architecture once, then a binary search over the
+// syscall numbers (runs of numbers with the same outcome are one range), landing on a shared
+// return per action or on a shared block of argument checks; anything unmatched gets the default
+// action. Real clients' default profiles (podman's, Docker's, containerd's) allow hundreds of
+// calls on three architectures; a check per call exceeds the kernel's 4096 instructions.
 import { arch } from 'os';
-import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
+import { SYSCALLS_ELSEWHERE, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
 export interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
 export interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
@@ -68,6 +71,9 @@ export function actionValue(action: string, errnoRet: number | undefined, where:
   }
 }
 
+/** A conditional jump beyond the 255 instructions jt/jf reach: the layout must use trampolines. */
+class JumpTooFar extends Error {}
+
 /** A tiny assembler: instructions with symbolic jump targets, resolved at the end. */
 class Asm {
   private ins: { code: number; k: number; jt: string | number; jf: string | number }[] = [];
@@ -121,7 +127,7 @@ class Asm {
       } else if (x.code !== LD_W_ABS && x.code !== ALU_AND_K && x.code !== RET_K) {
         jt = rel(x.jt);
         jf = rel(x.jf);
-        if (jt > 255 || jf > 255) throw new Error('seccomp: a rule is too large to compile');
+        if (jt > 255 || jf > 255) throw new JumpTooFar('seccomp: a rule is too large to compile');
       }
       buf.writeUInt16LE(x.code, i * 8);
       buf.writeUInt8(jt, i * 8 + 2);
@@ -175,47 +181,126 @@ function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string): void {
   a.place(pass);
 }
 
-let known: Set<string> | undefined;
-// Names of any architecture: only a name no table knows is worth a warning (runc is silent).
-const KNOWN_ANYWHERE = (): Set<string> =>
-  (known ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
+let x86Names: Set<string> | undefined;
+let elsewhere: Set<string> | undefined;
+const X86_NAMES = (): Set<string> => (x86Names ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
+const ELSEWHERE = (): Set<string> => (elsewhere ??= new Set(SYSCALLS_ELSEWHERE.split(' ')));
 
 interface ArchTable { audit: number; table: Map<string, number>; name: string }
 
-/** Rules for one syscall table, as a chain of "is it this number? then these rules". */
-function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: number, warn: (m: string) => void): void {
+/** What a syscall number leads to: a return, or a block of argument checks shared by every number with the same rules. */
+type Outcome = { ret: number } | { key: string; checks: { rule: SeccompRule; idx: number }[]; last: number };
+
+const outcomeId = (o: Outcome): string => ('ret' in o ? `r${o.ret}` : `b${o.key}`);
+
+/** The outcome of each number the profile names for this table (numbers it does not name get the default). */
+function outcomes(t: ArchTable, rules: SeccompRule[], defaultRet: number, warn: (m: string) => void, debug: (m: string) => void): Map<number, Outcome> {
   const byNr = new Map<number, { rule: SeccompRule; idx: number }[]>();
   rules.forEach((rule, idx) => {
     for (const name of rule.names) {
       const nr = t.table.get(name);
       if (nr === undefined) {
-        if (t.name === 'native' && !KNOWN_ANYWHERE().has(name)) warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
+        // Names of other architectures are skipped quietly, as libseccomp does.
+        // Only a name no architecture has is worth a warning.
+        if (t.name !== 'native' || X86_NAMES().has(name)) continue;
+        if (ELSEWHERE().has(name)) debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
+        else warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
         continue;
       }
       if (!byNr.has(nr)) byNr.set(nr, []);
       byNr.get(nr)!.push({ rule, idx });
     }
   });
+  const out = new Map<number, Outcome>();
   for (const [nr, list] of byNr) {
-    const next = a.label();
-    a.j(JEQ_K, nr, '', next);
-    for (const { rule, idx } of list) {
-      const where = `linux.seccomp.syscalls[${idx}]`;
-      const ret = actionValue(rule.action, rule.errnoRet, where);
-      const nextRule = a.label();
-      for (const arg of rule.args ?? []) emitArg(a, arg, nextRule, where);
-      a.ret(ret);
-      a.place(nextRule);
-      // The syscall number was clobbered by argument loads: reload it for the next rule.
-      a.ld(0);
+    // Rules apply in order: the first one without conditions ends the list.
+    const end = list.findIndex((r) => !r.rule.args?.length);
+    const checks = end < 0 ? list : list.slice(0, end);
+    const last = end < 0 ? defaultRet : actionValue(list[end].rule.action, list[end].rule.errnoRet, `linux.seccomp.syscalls[${list[end].idx}]`);
+    if (!checks.length) {
+      if (last !== defaultRet) out.set(nr, { ret: last });
+      continue;
     }
-    a.ret(defaultRet);
-    a.place(next);
+    const key = JSON.stringify([checks.map((c) => [c.rule.args, actionValue(c.rule.action, c.rule.errnoRet, `linux.seccomp.syscalls[${c.idx}]`)]), last]);
+    out.set(nr, { key, checks, last });
   }
-  a.ret(defaultRet);
+  return out;
 }
 
-export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void): CompiledSeccomp {
+/**
+ * One architecture's rules, with the syscall number loaded: a binary search over ranges of
+ * numbers with the same outcome, then the shared returns, then the shared argument blocks.
+ * With trampolines, every leaf of the search is its own `ja` (32-bit reach) for tables whose
+ * targets lie beyond a conditional jump's 255 instructions.
+ */
+function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: number, report: Report, trampolines: boolean): void {
+  const byNr = outcomes(t, rules, defaultRet, report.warn, report.debug);
+  const deflt: Outcome = { ret: defaultRet };
+  // Ranges [lo, next lo) with one outcome each, covering every 32-bit number.
+  const ranges: { lo: number; o: Outcome }[] = [];
+  const push = (lo: number, o: Outcome): void => {
+    const prev = ranges[ranges.length - 1];
+    if (prev && outcomeId(prev.o) === outcomeId(o)) return;
+    ranges.push({ lo, o });
+  };
+  push(0, deflt);
+  for (const nr of [...byNr.keys()].sort((x, y) => x - y)) {
+    push(nr, byNr.get(nr)!);
+    if (!byNr.has(nr + 1)) push(nr + 1, deflt);
+  }
+  const labels = new Map<string, string>();
+  const targets: Outcome[] = [];
+  const labelOf = (o: Outcome): string => {
+    const id = outcomeId(o);
+    if (!labels.has(id)) {
+      labels.set(id, a.label());
+      targets.push(o);
+    }
+    return labels.get(id)!;
+  };
+  const leaf = (i: number): string => {
+    if (!trampolines) return labelOf(ranges[i].o);
+    const l = a.label();
+    pendingLeaves.push([l, labelOf(ranges[i].o)]);
+    return l;
+  };
+  const pendingLeaves: [string, string][] = [];
+  const node = (l: number, r: number, here: string): void => {
+    a.place(here);
+    const mid = (l + r + 1) >> 1;
+    const left = mid - 1 === l ? leaf(l) : a.label();
+    const right = mid === r ? leaf(r) : a.label();
+    a.j(JGE_K, ranges[mid].lo, right, left);
+    // Trampolines right after their node keep every conditional jump short.
+    for (const [lbl, to] of pendingLeaves.splice(0)) {
+      a.place(lbl);
+      a.ja(to);
+    }
+    if (mid - 1 > l) node(l, mid - 1, left);
+    if (r > mid) node(mid, r, right);
+  };
+  if (ranges.length === 1) a.ja(labelOf(ranges[0].o));
+  else node(0, ranges.length - 1, a.label());
+  for (const o of targets) {
+    a.place(labels.get(outcomeId(o))!);
+    if ('ret' in o) {
+      a.ret(o.ret);
+      continue;
+    }
+    for (const { rule, idx } of o.checks) {
+      const where = `linux.seccomp.syscalls[${idx}]`;
+      const nextRule = a.label();
+      for (const arg of rule.args ?? []) emitArg(a, arg, nextRule, where);
+      a.ret(actionValue(rule.action, rule.errnoRet, where));
+      a.place(nextRule);
+    }
+    a.ret(o.last);
+  }
+}
+
+interface Report { warn: (m: string) => void; debug: (m: string) => void }
+
+export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, debug: (m: string) => void = () => undefined): CompiledSeccomp {
   if (arch() !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${arch()} yet`);
   if (cfg.listenerPath) throw new Error('linux.seccomp.listenerPath: seccomp notify is not supported by tsrunc yet');
   let flags = 0;
@@ -233,6 +318,21 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void): C
       warn(`linux.seccomp.architectures: ${x} cannot run on this host; ignored`);
     }
   }
+  // Short jumps first; a table too big for them is laid out again with trampolines.
+  for (const trampolines of [false, true]) {
+    try {
+      return { program: layout(archs, rules, defaultRet, { warn, debug }, trampolines).build(), flags };
+    } catch (e) {
+      if (!(e instanceof JumpTooFar) || trampolines) throw e;
+    }
+  }
+  throw new Error('unreachable');
+}
+
+function layout(archs: Set<string>, rules: SeccompRule[], defaultRet: number, report: Report, trampolines: boolean): Asm {
+  // Warnings once: the second layout would repeat them.
+  const quiet = (): void => undefined;
+  const warnOnce: Report = trampolines ? { warn: quiet, debug: quiet } : report;
   const a = new Asm();
   const x64 = a.label();
   const i386 = a.label();
@@ -249,22 +349,22 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void): C
   const x32 = a.label();
   a.jFar(JGE_K, X32_SYSCALL_BIT, x32);
   if (archs.has('SCMP_ARCH_X86_64')) {
-    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native' }, rules, defaultRet, warn);
+    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native' }, rules, defaultRet, warnOnce, trampolines);
   } else {
     a.ret(RET.KILL_PROCESS);
   }
   a.place(x32);
   if (archs.has('SCMP_ARCH_X32')) {
-    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32' }, rules, defaultRet, warn);
+    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32' }, rules, defaultRet, warnOnce, trampolines);
   } else {
     a.ret(RET.KILL_PROCESS);
   }
   a.place(i386);
   if (archs.has('SCMP_ARCH_X86')) {
     a.ld(0);
-    emitRules(a, { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86' }, rules, defaultRet, warn);
+    emitRules(a, { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86' }, rules, defaultRet, warnOnce, trampolines);
   } else {
     a.ret(RET.KILL_PROCESS);
   }
-  return { program: a.build(), flags };
+  return a;
 }

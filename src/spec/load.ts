@@ -13,6 +13,8 @@ import { schemaProblems } from './validate';
 
 export interface LoadOptions {
   warn?: (msg: string) => void;
+  /** what only --debug shows */
+  debug?: (msg: string) => void;
 }
 
 /** Reads and validates <bundle>/config.json. Every problem is a UserError naming the field. */
@@ -184,7 +186,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   let seccomp;
   if (linux.seccomp) {
     try {
-      const compiled = compileSeccomp(linux.seccomp as SeccompConfig, warn);
+      const compiled = compileSeccomp(linux.seccomp as SeccompConfig, warn, opts.debug);
       seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags };
     } catch (e) {
       return fail((e as Error).message);

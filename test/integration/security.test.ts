@@ -6,6 +6,7 @@ import { join } from 'path';
 import { spawnSync } from 'child_process';
 import { TSRUNC, bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime } from '../helpers/runtime';
+import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
 
 const rt = new Runtime();
 const tracked = bundleTracker();
@@ -159,6 +160,16 @@ describe('seccomp', () => {
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stdout).toMatch(/Permission denied\nstill-running\n$/);
     expect(fs.existsSync(join(b.dir, 'rootfs', 'tmp', 'd'))).toBe(false);
+  });
+  test('podman\'s default profile (with podman\'s capabilities): installed, the container runs, and not a word about it', () => {
+    const b = bundle(['sh', '-c', 'grep Seccomp: /proc/self/status; ls / >/dev/null && echo runs'], (c) => {
+      c.process.capabilities = { bounding: PODMAN_CAPS, effective: PODMAN_CAPS, permitted: PODMAN_CAPS };
+      c.linux.seccomp = forContainer(PODMAN_DEFAULT, PODMAN_CAPS);
+    });
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stderr).toBe(''); // its names of other architectures are skipped without a word
+    expect(r.stdout).toBe('Seccomp:\t2\nruns\n');
+    expect(r.status).toBe(0);
   });
   test('with noNewPrivileges the filter is installed last, and the program sees it', () => {
     const b = bundle(['grep', '-E', 'Seccomp:|NoNewPrivs', '/proc/self/status'], (c) => {
