@@ -9,6 +9,8 @@ export interface ParsedMountOptions {
   data: string;
   bind: boolean;
   recursive: boolean;
+  /** runc's extension `tmpcopyup`: a tmpfs starts with a copy of what the directory held */
+  copyUp: boolean;
 }
 
 // option → [flags to set, flags to clear]
@@ -69,7 +71,12 @@ export function parseMountOptions(options: readonly string[], where: string): Pa
   const data: string[] = [];
   let bind = false;
   let recursive = false;
+  let copyUp = false;
   for (const opt of options) {
+    if (opt === 'tmpcopyup') {
+      copyUp = true; // the runtime's to do, not the kernel's (podman sends it with --read-only)
+      continue;
+    }
     if (opt === 'bind' || opt === 'rbind') {
       bind = true;
       recursive = recursive || opt === 'rbind';
@@ -89,7 +96,7 @@ export function parseMountOptions(options: readonly string[], where: string): Pa
     data.push(opt);
   }
   if (bind) flags |= C.MS_BIND | (recursive ? C.MS_REC : 0);
-  return { flags, propagation, data: data.join(','), bind, recursive };
+  return { flags, propagation, data: data.join(','), bind, recursive, copyUp };
 }
 
 export function propagationFlag(name: string): number | undefined {

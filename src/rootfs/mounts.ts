@@ -43,6 +43,33 @@ function remount(sys: Libc, ctx: MountContext, dest: string, flags: number): voi
 const BIND_REMOUNT_FLAGS = C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME |
   C.MS_NODIRATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NOSYMFOLLOW;
 
+/**
+ * tmpcopyup: what src holds, into dst, with modes and owners: directories, files and symlinks
+ * (never followed). Both are fd paths of directories opened inside the rootfs.
+ */
+function copyTree(src: string, dst: string): void {
+  const top = fs.statSync(src);
+  fs.chmodSync(dst, top.mode & 0o7777);
+  fs.chownSync(dst, top.uid, top.gid);
+  for (const name of fs.readdirSync(src)) {
+    const from = join(src, name);
+    const to = join(dst, name);
+    const st = fs.lstatSync(from);
+    if (st.isDirectory()) {
+      fs.mkdirSync(to);
+      copyTree(from, to);
+    } else if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(from), to);
+      fs.lchownSync(to, st.uid, st.gid);
+    } else if (st.isFile()) {
+      fs.copyFileSync(from, to);
+      fs.chmodSync(to, st.mode & 0o7777);
+      fs.chownSync(to, st.uid, st.gid);
+    }
+    // sockets, fifos and devices are not copied (a tmpfs over /dev is not tmpcopyup's case)
+  }
+}
+
 export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
   const dest = secureJoin(ctx.rootfs, m.destination);
   const where = `mounts[${m.index}] (${m.destination})`;
@@ -71,6 +98,22 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       }
       const extra = m.flags & BIND_REMOUNT_FLAGS;
       if (extra) remount(sys, ctx, dest, C.MS_BIND | extra);
+    } else if (m.copyUp) {
+      ensureMountpoint(dest, false);
+      // The directory as it is, before the tmpfs covers it: copied from there into the tmpfs.
+      const under = openInRoot(ctx.rootfs, dest);
+      try {
+        mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT | C.MS_RDONLY), m.data || null);
+        const top = openInRoot(ctx.rootfs, dest);
+        try {
+          copyTree(fdPath(under), fdPath(top));
+        } finally {
+          fs.closeSync(top);
+        }
+        if (m.flags & C.MS_RDONLY) remount(sys, ctx, dest, C.MS_BIND | C.MS_RDONLY | (m.flags & (C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC)));
+      } finally {
+        fs.closeSync(under);
+      }
     } else {
       ensureMountpoint(dest, false);
       mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), m.data || null);

@@ -150,6 +150,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       parsed.flags |= 0x1000;
     }
     if (!parsed.bind && !type) fail(`mounts[${i}].type: required for a mount that is not a bind mount`);
+    if (parsed.copyUp && type !== 'tmpfs') fail(`mounts[${i}].options: tmpcopyup is for tmpfs mounts, not ${type}`);
     let source = m.source ?? (parsed.bind ? '' : type);
     if (parsed.bind) {
       if (!source) fail(`mounts[${i}].source: required for a bind mount`);

@@ -76,6 +76,41 @@ describe('root filesystem', () => {
     expect(out).toMatch(/Read-only file system/);
     expect(out).toContain('tmp-ok');
   });
+  test('tmpcopyup (runc\'s extension, podman --read-only): the tmpfs starts with the directory\'s files, modes and owners', () => {
+    const b = makeBundle(['sh', '-c', [
+      'stat -c "%n %a %u:%g" /srv/keep /srv/sub /srv/sub/f /srv/link',
+      'cat /srv/keep /srv/sub/f; readlink /srv/link',
+      'echo changed > /srv/keep && cat /srv/keep',
+      'grep " /srv " /proc/self/mountinfo | grep -c tmpfs',
+      'touch /srv/ro/x 2>/dev/null && echo WROTE-RO || echo ro-kept',
+    ].join('; ')], (c) => {
+      c.root.readonly = true;
+      c.mounts.push({ destination: '/srv', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup'] });
+      c.mounts.push({ destination: '/srv/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup'] });
+    });
+    bundles.push(b);
+    const srv = join(b.dir, 'rootfs', 'srv');
+    fs.mkdirSync(join(srv, 'sub'), { recursive: true, mode: 0o750 });
+    fs.mkdirSync(join(srv, 'ro'));
+    fs.writeFileSync(join(srv, 'keep'), 'kept\n', { mode: 0o640 });
+    fs.writeFileSync(join(srv, 'sub', 'f'), 'deep\n');
+    fs.chownSync(join(srv, 'sub', 'f'), 1000, 1000);
+    fs.chmodSync(join(srv, 'sub'), 0o750);
+    fs.chmodSync(join(srv, 'keep'), 0o640);
+    fs.symlinkSync('sub/f', join(srv, 'link'));
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('/srv/keep 640 0:0\n/srv/sub 750 0:0\n/srv/sub/f 644 1000:1000\n/srv/link 777 0:0\nkept\ndeep\nsub/f\nchanged\n1\nro-kept\n');
+    // the bundle's files are untouched
+    expect(fs.readFileSync(join(srv, 'keep'), 'utf8')).toBe('kept\n');
+  });
+  test('tmpcopyup on anything but tmpfs is an error naming the mount', () => {
+    const b = makeBundle(['true'], (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'tmpcopyup'] }); });
+    bundles.push(b);
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/mounts\[\d+\]\.options: tmpcopyup is for tmpfs mounts, not bind/);
+  });
   test('bind mounts from the bundle, read-only when asked; mounts apply in order', () => {
     const b = makeBundle(['sh', '-c', 'cat /data/f; echo w > /data/g 2>/dev/null || echo ro-ok; grep -E " /a(/b)? " /proc/self/mountinfo | cut -d" " -f5'], (c) => {
       c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind', 'ro'] });

@@ -17,7 +17,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('pause and resume', () => {
   test('pause freezes a counter, state says paused, resume thaws it; delete --force of a paused container works', async () => {
-    const b = makeBundle(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /shared/count; sleep 0.02; done'], (c) => {
+    // Replaced, not rewritten: a read between truncate and write would see no number.
+    const b = makeBundle(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /shared/c.tmp; mv /shared/c.tmp /shared/count; sleep 0.02; done'], (c) => {
       c.mounts.push({ destination: '/shared', type: 'bind', source: 'shared', options: ['bind'] });
     });
     bundles.push(b);
