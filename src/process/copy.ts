@@ -44,25 +44,49 @@ function markAllDofork(sys: Libc): void {
   collect();
   const known = new Set<string>();
   for (let pass = 0; pass < 8; pass++) {
-    const fresh: number[] = [];
-    for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
-      const dash = line.indexOf('-');
-      const space = line.indexOf(' ');
-      if (dash < 0 || line.endsWith('[vsyscall]')) continue;
-      const key = line.slice(0, space);
-      if (known.has(key)) continue;
-      known.add(key);
-      fresh.push(parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16));
-    }
+    const fresh = mappings(fs.readFileSync('/proc/self/maps', 'latin1')).filter(([a, b]) => !known.has(`${a}-${b}`));
     if (pass > 0 && fresh.length === 0) return;
-    for (let i = 0; i < fresh.length; i += 2) {
-      try {
-        sys.madviseDofork(fresh[i], fresh[i + 1] - fresh[i]);
-      } catch {
-        // special mappings refuse it; they are not V8's
-      }
+    for (const [a, b] of fresh) {
+      known.add(`${a}-${b}`);
+      dofork(sys, a, b);
     }
   }
+}
+
+function mappings(maps: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (const line of maps.split('\n')) {
+    const dash = line.indexOf('-');
+    const space = line.indexOf(' ');
+    if (dash < 0 || line.endsWith('[vsyscall]')) continue;
+    out.push([parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16)]);
+  }
+  return out;
+}
+
+function dofork(sys: Libc, start: number, end: number): void {
+  try {
+    sys.madviseDofork(start, end - start);
+  } catch {
+    // special mappings refuse it; they are not V8's
+  }
+}
+
+/**
+ * The last pass, right before the fork (in the container's namespaces, where /proc/self may not
+ * be ours: read through an fd opened before): what V8 mapped or marked since the first pass
+ * (work between them allocates, and a page it commits is DONTFORK again) is marked too.
+ */
+function markAgain(sys: Libc, mapsFd: number): void {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (let pos = 0; ;) {
+    const n = fs.readSync(mapsFd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    pos += n;
+  }
+  for (const [a, b] of mappings(Buffer.concat(chunks).toString('latin1'))) dofork(sys, a, b);
 }
 
 function forbidden(what: string): () => never {
@@ -99,7 +123,7 @@ function lockDown(sys: Libc): void {
   }
 }
 
-interface ParentFd { fd: number; id: string; fifo: boolean }
+interface ParentFd { fd: number; id: string; fifo: boolean; eventfd: boolean }
 
 /** The parent's open fds and what each refers to: read before entering any namespace. */
 function openFds(): ParentFd[] {
@@ -107,7 +131,8 @@ function openFds(): ParentFd[] {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
       const st = fs.fstatSync(Number(name));
-      out.push({ fd: Number(name), id: `${st.dev}:${st.ino}`, fifo: st.isFIFO() });
+      const eventfd = !st.isFIFO() && fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[eventfd]';
+      out.push({ fd: Number(name), id: `${st.dev}:${st.ino}`, fifo: st.isFIFO(), eventfd });
     } catch {
       // the readdir's own fd
     }
@@ -121,8 +146,8 @@ function openFds(): ParentFd[] {
  * in init, and pipes shared with other processes. Two kinds of fd stay, close-on-exec: those made
  * at the fork itself (libuv's atfork handler makes its signal lock pipe anew, which spawnSync
  * needs; it may reuse the parent's numbers, so an fd is the parent's only if it is still the
- * same file), and pipes whose both ends the runtime holds (libuv's loop signal pipes, whose
- * numbers must not be reused under its signal handler).
+ * same file), pipes whose both ends the runtime holds (libuv's loop signal pipes, whose
+ * numbers must not be reused under its signal handler), and eventfds (libuv's async wakeup).
  */
 function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
   const wanted = new Set(fds);
@@ -131,6 +156,9 @@ function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly
   for (const p of parentFds) {
     if (p.fd < keep || wanted.has(p.fd)) continue;
     if (p.fifo && ends.get(p.id) === 2) continue;
+    // libuv's async wakeup: V8 posts tasks (a scavenge job, say) through it even in the copy,
+    // and libuv aborts when the write fails. The parent's loop only wakes for nothing.
+    if (p.eventfd) continue;
     let st: fs.Stats;
     try {
       st = fs.fstatSync(p.fd);
@@ -171,9 +199,17 @@ function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds:
  */
 export function forkCopy(sys: Libc, keep: number, fds: readonly number[], body: () => never,
   around: (fork: () => number) => number = (fork) => fork()): number {
-  markAllDofork(sys);
-  const parentFds = openFds();
-  return around(() => forkNow(sys, parentFds, keep, fds, body));
+  const maps = fs.openSync('/proc/self/maps', 'r');
+  try {
+    const parentFds = openFds();
+    markAllDofork(sys);
+    return around(() => {
+      markAgain(sys, maps);
+      return forkNow(sys, parentFds, keep, fds, body);
+    });
+  } finally {
+    fs.closeSync(maps); // in the parent only: the copy never comes back here (closeOthers closes its copy)
+  }
 }
 
 function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): number {

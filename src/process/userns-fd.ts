@@ -3,14 +3,23 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { IdMapping } from '../spec/oci';
 import { forkCopy } from './copy';
-import { channelPair } from './channel';
-import { HELLO_TIMEOUT_MS, mapText } from './birth';
+import { ChannelClosed, ChannelTimeout, channelPair } from './channel';
+import { ATTEMPTS, HELLO_TIMEOUT_MS, mapText } from './birth';
 
 /**
  * A user namespace with the given maps, as an fd (for idmapped mounts): a forked single-threaded
  * copy creates it and waits, the maps are written, the namespace is opened, the copy is killed.
+ * A copy lost to the fork (no word within the deadline, or dead of a signal) is tried again.
  */
 export function createUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): number {
+  for (let attempt = 1; ; attempt++) {
+    const r = attemptUserNamespace(sys, uidMappings, gidMappings);
+    if (typeof r === 'number') return r;
+    if (attempt >= ATTEMPTS) throw r;
+  }
+}
+
+function attemptUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): number | Error {
   const { runtime, child } = channelPair(sys);
   const pid = forkCopy(sys, 3, [child.fd], () => {
     sys.unshare(C.CLONE_NEWUSER);
@@ -19,19 +28,26 @@ export function createUserNamespace(sys: Libc, uidMappings: readonly IdMapping[]
     return sys.exit(0);
   });
   child.close();
+  let lost = false;
   try {
     const msg = runtime.receive(HELLO_TIMEOUT_MS * 2, 'creating a user namespace for an idmapped mount');
     if (msg.type !== 'userns') throw new Error(`unexpected message: ${msg.type}`);
     fs.writeFileSync(`/proc/${pid}/uid_map`, mapText(uidMappings));
     fs.writeFileSync(`/proc/${pid}/gid_map`, mapText(gidMappings));
     return fs.openSync(`/proc/${pid}/ns/user`, C.O_RDONLY | C.O_CLOEXEC);
+  } catch (e) {
+    lost = e instanceof ChannelTimeout || e instanceof ChannelClosed;
+    if (!lost) throw e;
+    return e as Error;
   } finally {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
-    sys.waitpid(pid, false);
+    const status = sys.waitpid(pid, false).status;
     runtime.close();
+    // closed without a signal: it failed on its own (unshare refused, say), which a retry will not mend
+    if (lost && (status & 0x7f) === 0) throw new Error(`creating a user namespace for an idmapped mount: the helper exited with status ${(status >> 8) & 0xff}`);
   }
 }

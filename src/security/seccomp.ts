@@ -144,41 +144,58 @@ const split = (v: number): [number, number] => {
   return [Number(big >> 32n), Number(big & 0xffffffffn)];
 };
 
-/** Emits the checks of one argument condition: falls through when it holds, jumps to fail otherwise. */
-function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string): void {
+/**
+ * Emits the checks of one argument condition: on success jumps to pass ('' falls through), else
+ * to fail. On the 32-bit ABIs (i386, x32) only the low words count, the value's too, as
+ * libseccomp (and so runc) compares them there.
+ */
+function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string, bits: 32 | 64, pass = ''): void {
   if (arg.index < 0 || arg.index > 5) throw new Error(`${where}: argument index ${arg.index} out of range 0-5`);
   const lo = 16 + arg.index * 8;
   const hi = lo + 4;
   const [vh, vl] = split(arg.value);
-  const pass = a.label();
-  switch (arg.op) {
-    case 'SCMP_CMP_EQ':
-      a.ld(hi); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JEQ_K, vl, '', fail);
-      break;
-    case 'SCMP_CMP_NE':
-      a.ld(hi); a.j(JEQ_K, vh, '', pass); a.ld(lo); a.j(JEQ_K, vl, fail, '');
-      break;
-    case 'SCMP_CMP_MASKED_EQ': {
-      const [eh, el] = split(arg.valueTwo ?? 0);
-      a.ld(hi); a.and(vh); a.j(JEQ_K, eh, '', fail); a.ld(lo); a.and(vl); a.j(JEQ_K, el, '', fail);
-      break;
+  const [eh, el] = split(arg.valueTwo ?? 0);
+  const T = pass || a.label();
+  if (bits === 32) {
+    a.ld(lo);
+    switch (arg.op) {
+      case 'SCMP_CMP_EQ': a.j(JEQ_K, vl, T, fail); break;
+      case 'SCMP_CMP_NE': a.j(JEQ_K, vl, fail, T); break;
+      case 'SCMP_CMP_MASKED_EQ': a.and(vl); a.j(JEQ_K, el, T, fail); break;
+      case 'SCMP_CMP_GT': a.j(JGT_K, vl, T, fail); break;
+      case 'SCMP_CMP_GE': a.j(JGE_K, vl, T, fail); break;
+      case 'SCMP_CMP_LT': a.j(JGE_K, vl, fail, T); break;
+      case 'SCMP_CMP_LE': a.j(JGT_K, vl, fail, T); break;
+      default: throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
     }
-    case 'SCMP_CMP_GT':
-      a.ld(hi); a.j(JGT_K, vh, pass, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGT_K, vl, '', fail);
-      break;
-    case 'SCMP_CMP_GE':
-      a.ld(hi); a.j(JGT_K, vh, pass, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGE_K, vl, '', fail);
-      break;
-    case 'SCMP_CMP_LT':
-      a.ld(hi); a.j(JGE_K, vh, '', pass); a.j(JGT_K, vh, fail, ''); a.ld(lo); a.j(JGE_K, vl, fail, '');
-      break;
-    case 'SCMP_CMP_LE':
-      a.ld(hi); a.j(JGT_K, vh, fail, ''); a.j(JEQ_K, vh, '', pass); a.ld(lo); a.j(JGT_K, vl, fail, '');
-      break;
-    default:
-      throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
+  } else {
+    switch (arg.op) {
+      case 'SCMP_CMP_EQ':
+        a.ld(hi); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JEQ_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_NE':
+        a.ld(hi); a.j(JEQ_K, vh, '', T); a.ld(lo); a.j(JEQ_K, vl, fail, T);
+        break;
+      case 'SCMP_CMP_MASKED_EQ':
+        a.ld(hi); a.and(vh); a.j(JEQ_K, eh, '', fail); a.ld(lo); a.and(vl); a.j(JEQ_K, el, T, fail);
+        break;
+      case 'SCMP_CMP_GT':
+        a.ld(hi); a.j(JGT_K, vh, T, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGT_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_GE':
+        a.ld(hi); a.j(JGT_K, vh, T, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGE_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_LT':
+        a.ld(hi); a.j(JGE_K, vh, '', T); a.j(JGT_K, vh, fail, ''); a.ld(lo); a.j(JGE_K, vl, fail, T);
+        break;
+      case 'SCMP_CMP_LE':
+        a.ld(hi); a.j(JGT_K, vh, fail, ''); a.j(JEQ_K, vh, '', T); a.ld(lo); a.j(JGT_K, vl, fail, T);
+        break;
+      default:
+        throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
+    }
   }
-  a.place(pass);
+  if (!pass) a.place(T);
 }
 
 let x86Names: Set<string> | undefined;
@@ -186,55 +203,115 @@ let elsewhere: Set<string> | undefined;
 const X86_NAMES = (): Set<string> => (x86Names ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
 const ELSEWHERE = (): Set<string> => (elsewhere ??= new Set(SYSCALLS_ELSEWHERE.split(' ')));
 
-interface ArchTable { audit: number; table: Map<string, number>; name: string }
+interface ArchTable { audit: number; table: Map<string, number>; name: string; bits: 32 | 64 }
 
 /** What a syscall number leads to: a return, or a block of argument checks shared by every number with the same rules. */
-type Outcome = { ret: number } | { key: string; checks: { rule: SeccompRule; idx: number }[]; last: number };
+type Outcome = { ret: number } | { key: string; checks: { rule: SeccompRule; idx: number }[]; last: number; bits: 32 | 64 };
 
 const outcomeId = (o: Outcome): string => ('ret' in o ? `r${o.ret}` : `b${o.key}`);
 
-/** The outcome of each number the profile names for this table (numbers it does not name get the default). */
-function outcomes(t: ArchTable, rules: SeccompRule[], defaultRet: number, warn: (m: string) => void, debug: (m: string) => void): Map<number, Outcome> {
-  const byNr = new Map<number, { rule: SeccompRule; idx: number }[]>();
-  rules.forEach((rule, idx) => {
-    for (const name of rule.names) {
-      const nr = t.table.get(name);
-      if (nr === undefined) {
-        // Names of other architectures are skipped quietly, as libseccomp does.
-        // Only a name no architecture has is worth a warning.
-        if (t.name !== 'native' || X86_NAMES().has(name)) continue;
-        if (ELSEWHERE().has(name)) debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
-        else warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
+/** The outcome of each number the profile names in these tables (numbers it does not name get the default). */
+function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number, report: Report): Map<number, Outcome> {
+  const out = new Map<number, Outcome>();
+  for (const t of tables) {
+    const byNr = new Map<number, { rule: SeccompRule; idx: number }[]>();
+    rules.forEach((rule, idx) => {
+      for (const name of rule.names) {
+        const nr = t.table.get(name);
+        if (nr === undefined) {
+          // Names of other architectures are skipped quietly, as libseccomp does; only a name
+          // no architecture has is worth a warning.
+          if (t.name !== 'native' || X86_NAMES().has(name)) continue;
+          if (ELSEWHERE().has(name)) report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
+          else report.warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
+          continue;
+        }
+        if (!byNr.has(nr)) byNr.set(nr, []);
+        byNr.get(nr)!.push({ rule, idx });
+      }
+    });
+    for (const [nr, list] of byNr) {
+      // Rules apply in order: the first one without conditions ends the list.
+      const end = list.findIndex((r) => !r.rule.args?.length);
+      const checks = end < 0 ? list : list.slice(0, end);
+      const last = end < 0 ? defaultRet : actionValue(list[end].rule.action, list[end].rule.errnoRet, `linux.seccomp.syscalls[${list[end].idx}]`);
+      if (!checks.length) {
+        if (last !== defaultRet) out.set(nr, { ret: last });
         continue;
       }
-      if (!byNr.has(nr)) byNr.set(nr, []);
-      byNr.get(nr)!.push({ rule, idx });
+      const key = JSON.stringify([t.bits, checks.map((c) => [c.rule.args, actionValue(c.rule.action, c.rule.errnoRet, `linux.seccomp.syscalls[${c.idx}]`)]), last]);
+      out.set(nr, { key, checks, last, bits: t.bits });
     }
-  });
-  const out = new Map<number, Outcome>();
-  for (const [nr, list] of byNr) {
-    // Rules apply in order: the first one without conditions ends the list.
-    const end = list.findIndex((r) => !r.rule.args?.length);
-    const checks = end < 0 ? list : list.slice(0, end);
-    const last = end < 0 ? defaultRet : actionValue(list[end].rule.action, list[end].rule.errnoRet, `linux.seccomp.syscalls[${list[end].idx}]`);
-    if (!checks.length) {
-      if (last !== defaultRet) out.set(nr, { ret: last });
-      continue;
-    }
-    const key = JSON.stringify([checks.map((c) => [c.rule.args, actionValue(c.rule.action, c.rule.errnoRet, `linux.seccomp.syscalls[${c.idx}]`)]), last]);
-    out.set(nr, { key, checks, last });
   }
   return out;
 }
 
+/** Returns and argument blocks, each once, jumped to by the dispatch code before them. */
+class Pool {
+  private readonly labels = new Map<string, string>();
+  private pending: Outcome[] = [];
+  constructor(private readonly a: Asm) {}
+
+  label(o: Outcome): string {
+    const id = outcomeId(o);
+    let l = this.labels.get(id);
+    if (l === undefined) {
+      l = this.a.label();
+      this.labels.set(id, l);
+      this.pending.push(o);
+    }
+    return l;
+  }
+
+  /**
+   * Emits what was asked for since the last flush (later sections get their own copies): the
+   * blocks, whose last checks jump straight to the returns after them (or, inline, return
+   * themselves where those may be out of reach), then the returns.
+   */
+  flush(inline: boolean): void {
+    const a = this.a;
+    for (const o of this.pending.splice(0)) {
+      if ('ret' in o) {
+        this.pending.push(o);
+        continue;
+      }
+      a.place(this.labels.get(outcomeId(o))!);
+      o.checks.forEach(({ rule, idx }, i) => {
+        const where = `linux.seccomp.syscalls[${idx}]`;
+        const action = actionValue(rule.action, rule.errnoRet, where);
+        const last = i === o.checks.length - 1;
+        const args = rule.args ?? [];
+        if (inline) {
+          const fail = a.label();
+          for (const arg of args) emitArg(a, arg, fail, where, o.bits);
+          a.ret(action);
+          a.place(fail);
+          if (last) a.ret(o.last);
+          return;
+        }
+        const fail = last ? this.label({ ret: o.last }) : a.label();
+        args.forEach((arg, j) => emitArg(a, arg, fail, where, o.bits, j === args.length - 1 ? this.label({ ret: action }) : ''));
+        if (!last) a.place(fail);
+      });
+    }
+    for (const o of this.pending) {
+      a.place(this.labels.get(outcomeId(o))!);
+      if ('ret' in o) a.ret(o.ret);
+    }
+    this.pending = [];
+    this.labels.clear();
+  }
+}
+
+type Layout = 'shared' | 'sections' | 'trampolines';
+
 /**
- * One architecture's rules, with the syscall number loaded: a binary search over ranges of
- * numbers with the same outcome, then the shared returns, then the shared argument blocks.
- * With trampolines, every leaf of the search is its own `ja` (32-bit reach) for tables whose
- * targets lie beyond a conditional jump's 255 instructions.
+ * The dispatch on the syscall number (loaded) for these tables: a chain of "is it this number?"
+ * for a few calls (libseccomp's layout for small filters), else a binary search over ranges of
+ * numbers with one outcome. With trampolines every leaf of the search is its own `ja` (32-bit
+ * reach), for targets beyond a conditional jump's 255 instructions.
  */
-function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: number, report: Report, trampolines: boolean): void {
-  const byNr = outcomes(t, rules, defaultRet, report.warn, report.debug);
+function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet: number, trampolines: boolean): void {
   const deflt: Outcome = { ret: defaultRet };
   // Ranges [lo, next lo) with one outcome each, covering every 32-bit number.
   const ranges: { lo: number; o: Outcome }[] = [];
@@ -244,27 +321,27 @@ function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: numbe
     ranges.push({ lo, o });
   };
   push(0, deflt);
-  for (const nr of [...byNr.keys()].sort((x, y) => x - y)) {
-    push(nr, byNr.get(nr)!);
+  const named = [...byNr.entries()].sort((x, y) => x[0] - y[0]);
+  for (const [nr, o] of named) {
+    push(nr, o);
     if (!byNr.has(nr + 1)) push(nr + 1, deflt);
   }
-  const labels = new Map<string, string>();
-  const targets: Outcome[] = [];
-  const labelOf = (o: Outcome): string => {
-    const id = outcomeId(o);
-    if (!labels.has(id)) {
-      labels.set(id, a.label());
-      targets.push(o);
-    }
-    return labels.get(id)!;
-  };
+  if (!trampolines && named.length < ranges.length - 1 && named.length < 200) {
+    for (const [nr, o] of named) a.j(JEQ_K, nr, pool.label(o), '');
+    a.ja(pool.label(deflt));
+    return;
+  }
+  if (ranges.length === 1) {
+    a.ja(pool.label(ranges[0].o));
+    return;
+  }
+  const pendingLeaves: [string, string][] = [];
   const leaf = (i: number): string => {
-    if (!trampolines) return labelOf(ranges[i].o);
+    if (!trampolines) return pool.label(ranges[i].o);
     const l = a.label();
-    pendingLeaves.push([l, labelOf(ranges[i].o)]);
+    pendingLeaves.push([l, pool.label(ranges[i].o)]);
     return l;
   };
-  const pendingLeaves: [string, string][] = [];
   const node = (l: number, r: number, here: string): void => {
     a.place(here);
     const mid = (l + r + 1) >> 1;
@@ -279,23 +356,7 @@ function emitRules(a: Asm, t: ArchTable, rules: SeccompRule[], defaultRet: numbe
     if (mid - 1 > l) node(l, mid - 1, left);
     if (r > mid) node(mid, r, right);
   };
-  if (ranges.length === 1) a.ja(labelOf(ranges[0].o));
-  else node(0, ranges.length - 1, a.label());
-  for (const o of targets) {
-    a.place(labels.get(outcomeId(o))!);
-    if ('ret' in o) {
-      a.ret(o.ret);
-      continue;
-    }
-    for (const { rule, idx } of o.checks) {
-      const where = `linux.seccomp.syscalls[${idx}]`;
-      const nextRule = a.label();
-      for (const arg of rule.args ?? []) emitArg(a, arg, nextRule, where);
-      a.ret(actionValue(rule.action, rule.errnoRet, where));
-      a.place(nextRule);
-    }
-    a.ret(o.last);
-  }
+  node(0, ranges.length - 1, a.label());
 }
 
 interface Report { warn: (m: string) => void; debug: (m: string) => void }
@@ -318,53 +379,63 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
       warn(`linux.seccomp.architectures: ${x} cannot run on this host; ignored`);
     }
   }
-  // Short jumps first; a table too big for them is laid out again with trampolines.
-  for (const trampolines of [false, true]) {
+  // The smallest layout whose jumps reach: one pool of returns and blocks for all architectures,
+  // then a pool per architecture, then trampolines. Warnings come from the first only.
+  const quiet = (): void => undefined;
+  const layouts: Layout[] = ['shared', 'sections', 'trampolines'];
+  for (const [i, mode] of layouts.entries()) {
     try {
-      return { program: layout(archs, rules, defaultRet, { warn, debug }, trampolines).build(), flags };
+      return { program: layout(archs, rules, defaultRet, i === 0 ? { warn, debug } : { warn: quiet, debug: quiet }, mode).build(), flags };
     } catch (e) {
-      if (!(e instanceof JumpTooFar) || trampolines) throw e;
+      if (!(e instanceof JumpTooFar) || mode === 'trampolines') throw e;
     }
   }
   throw new Error('unreachable');
 }
 
-function layout(archs: Set<string>, rules: SeccompRule[], defaultRet: number, report: Report, trampolines: boolean): Asm {
-  // Warnings once: the second layout would repeat them.
-  const quiet = (): void => undefined;
-  const warnOnce: Report = trampolines ? { warn: quiet, debug: quiet } : report;
+function layout(archs: Set<string>, rules: SeccompRule[], defaultRet: number, report: Report, mode: Layout): Asm {
   const a = new Asm();
+  const pool = new Pool(a);
+  const trampolines = mode === 'trampolines';
+  const kill: Outcome = { ret: RET.KILL_PROCESS };
   const x64 = a.label();
   const i386 = a.label();
-  const bad = a.label();
   a.ld(4);
   a.jFar(JEQ_K, AUDIT_ARCH_X86_64, x64);
   a.jFar(JEQ_K, AUDIT_ARCH_I386, i386);
-  a.place(bad);
   // A syscall from an architecture the profile does not cover could bypass it: kill.
   a.ret(RET.KILL_PROCESS);
 
+  // x86_64 and x32 share the audit architecture; x32's numbers carry X32_SYSCALL_BIT.
   a.place(x64);
-  a.ld(0);
-  const x32 = a.label();
-  a.jFar(JGE_K, X32_SYSCALL_BIT, x32);
-  if (archs.has('SCMP_ARCH_X86_64')) {
-    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native' }, rules, defaultRet, warnOnce, trampolines);
-  } else {
+  const has64 = archs.has('SCMP_ARCH_X86_64');
+  const has32 = archs.has('SCMP_ARCH_X32');
+  if (!has64 && !has32) {
     a.ret(RET.KILL_PROCESS);
-  }
-  a.place(x32);
-  if (archs.has('SCMP_ARCH_X32')) {
-    emitRules(a, { audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32' }, rules, defaultRet, warnOnce, trampolines);
   } else {
-    a.ret(RET.KILL_PROCESS);
+    a.ld(0);
+    if (!has32) a.jFar(JGE_K, X32_SYSCALL_BIT, pool.label(kill));
+    if (!has64) {
+      const x32 = a.label();
+      a.jFar(JGE_K, X32_SYSCALL_BIT, x32);
+      a.ret(RET.KILL_PROCESS);
+      a.place(x32);
+    }
+    const tables: ArchTable[] = [];
+    if (has64) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native', bits: 64 });
+    if (has32) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32', bits: 32 });
+    emitDispatch(a, pool, outcomes(tables, rules, defaultRet, report), defaultRet, trampolines);
   }
+  if (mode !== 'shared') pool.flush(trampolines);
+
   a.place(i386);
   if (archs.has('SCMP_ARCH_X86')) {
     a.ld(0);
-    emitRules(a, { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86' }, rules, defaultRet, warnOnce, trampolines);
+    const t: ArchTable = { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86', bits: 32 };
+    emitDispatch(a, pool, outcomes([t], rules, defaultRet, report), defaultRet, trampolines);
   } else {
     a.ret(RET.KILL_PROCESS);
   }
+  pool.flush(trampolines);
   return a;
 }

@@ -1,0 +1,158 @@
+// Our seccomp programs against libseccomp's (Debian's libseccomp2, a dependency of runc, loaded
+// through koffi here only: the runtime never uses it). For the same linux.seccomp, built the way
+// runc builds it, both programs must give the same action for every syscall number of x86_64,
+// x32 and i386 and a spread of argument values; and ours must be no bigger than 1.25× theirs.
+import { describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import koffi from 'koffi';
+import { compileSeccomp, actionValue, type SeccompConfig } from '../../src/security/seccomp';
+import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
+import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
+
+const LIBSECCOMP = '/usr/lib/x86_64-linux-gnu/libseccomp.so.2';
+const X86_64 = 0xc000003e;
+const I386 = 0x40000003;
+const X32_BIT = 0x40000000;
+
+/** A classic-BPF interpreter for what either compiler emits, over a seccomp_data. */
+function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
+  const data = Buffer.alloc(64);
+  data.writeUInt32LE(nr >>> 0, 0);
+  data.writeUInt32LE(arch, 4);
+  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
+  let A = 0;
+  let X = 0;
+  const M = new Uint32Array(16);
+  for (let pc = 0; pc < program.length / 8; pc++) {
+    const code = program.readUInt16LE(pc * 8);
+    const jt = program.readUInt8(pc * 8 + 2);
+    const jf = program.readUInt8(pc * 8 + 3);
+    const k = program.readUInt32LE(pc * 8 + 4);
+    switch (code) {
+      case 0x20: A = data.readUInt32LE(k); break; // ld [k]
+      case 0x00: A = k; break; // ld #k
+      case 0x01: X = k; break; // ldx #k
+      case 0x60: A = M[k]; break; // ld M[k]
+      case 0x61: X = M[k]; break; // ldx M[k]
+      case 0x02: M[k] = A; break; // st M[k]
+      case 0x03: M[k] = X; break; // stx M[k]
+      case 0x07: X = A; break; // tax
+      case 0x87: A = X; break; // txa
+      case 0x54: A = (A & k) >>> 0; break; // and #k
+      case 0x44: A = (A | k) >>> 0; break; // or #k
+      case 0x04: A = (A + k) >>> 0; break; // add #k
+      case 0x14: A = (A - k) >>> 0; break; // sub #k
+      case 0x05: pc += k; break; // ja
+      case 0x15: pc += A === k ? jt : jf; break; // jeq #k
+      case 0x25: pc += A > k ? jt : jf; break; // jgt #k
+      case 0x35: pc += A >= k ? jt : jf; break; // jge #k
+      case 0x45: pc += (A & k) !== 0 ? jt : jf; break; // jset #k
+      case 0x06: return k; // ret #k
+      case 0x16: return A; // ret a
+      default: throw new Error(`unknown opcode 0x${code.toString(16)} at ${pc}`);
+    }
+  }
+  throw new Error('fell off the end');
+}
+
+const OPS: Record<string, number> = { SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7 };
+
+/** libseccomp's program for a linux.seccomp, built as runc builds it. */
+function libseccompProgram(cfg: SeccompConfig): Buffer {
+  const lib = koffi.load(LIBSECCOMP);
+  const init = lib.func('void *seccomp_init(uint32_t)');
+  const release = lib.func('void seccomp_release(void *)');
+  const archAdd = lib.func('int seccomp_arch_add(void *, uint32_t)');
+  const resolve = lib.func('int seccomp_syscall_resolve_name(const char *)');
+  const ruleAdd = lib.func('int seccomp_rule_add_array(void *, uint32_t, int, unsigned int, void *)');
+  const exportBpf = lib.func('int seccomp_export_bpf(void *, int)');
+  const def = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'defaultAction');
+  const ctx = init(def);
+  try {
+    for (const [a, token] of [['SCMP_ARCH_X86', I386], ['SCMP_ARCH_X32', 0x4000003e]] as const) {
+      if (cfg.architectures?.includes(a)) expect(archAdd(ctx, token)).toBe(0);
+    }
+    for (const r of cfg.syscalls ?? []) {
+      const action = actionValue(r.action, r.errnoRet, 'rule');
+      if (action === def) continue; // runc leaves these out; libseccomp refuses them
+      const args = Buffer.alloc(24 * (r.args?.length ?? 0));
+      (r.args ?? []).forEach((c, i) => {
+        args.writeUInt32LE(c.index, i * 24);
+        args.writeUInt32LE(OPS[c.op], i * 24 + 4);
+        args.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.value)), i * 24 + 8);
+        args.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.valueTwo ?? 0)), i * 24 + 16);
+      });
+      for (const name of r.names) {
+        const nr = resolve(name);
+        if (nr === -1) continue; // a name libseccomp does not know: runc skips it
+        const rc = ruleAdd(ctx, action, nr, r.args?.length ?? 0, r.args?.length ? args : null);
+        if (rc !== 0) throw new Error(`seccomp_rule_add ${name}: ${rc}`);
+      }
+    }
+    const file = join(fs.mkdtempSync(join(os.tmpdir(), 'tsr-bpf-')), 'prog');
+    const fd = fs.openSync(file, 'w+');
+    try {
+      expect(exportBpf(ctx, fd)).toBe(0);
+      return fs.readFileSync(file);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(join(file, '..'), { recursive: true, force: true });
+    }
+  } finally {
+    release(ctx);
+  }
+}
+
+const table = (s: string): number[] => s.split(' ').map((p) => Number(p.slice(p.indexOf(':') + 1)));
+const ARG_VECTORS: bigint[][] = [[], [16n, 0n, 9n], [16n, 0n, 5n], [2n, 0n, 9n], [8n], [0xffffffffn], [131072n], [131080n], [0x10000000n], [1n << 40n, 1n, 1n], [0x7e020000n]];
+
+const profiles: [string, () => SeccompConfig][] = [
+  ['podman default, podman\'s capabilities', () => forContainer(PODMAN_DEFAULT, PODMAN_CAPS)],
+  ['podman default, with CAP_SYS_ADMIN and CAP_SYS_PTRACE', () => forContainer(PODMAN_DEFAULT, [...PODMAN_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'])],
+  ['every operator, several rules per call', () => ({
+    defaultAction: 'SCMP_ACT_ERRNO',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [
+      { names: ['read', 'write', 'close', 'getpid'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
+      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+      { names: ['mmap'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 4096, op: 'SCMP_CMP_LE' }] },
+      { names: ['lseek'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 2 ** 40, op: 'SCMP_CMP_GT' }] },
+      { names: ['dup'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_LT' }] },
+      { names: ['dup2'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_GE' }] },
+      { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 3 },
+      { names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: 22, args: [{ index: 0, value: 16, op: 'SCMP_CMP_EQ' }, { index: 2, value: 9, op: 'SCMP_CMP_EQ' }] },
+      { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 2, value: 9, op: 'SCMP_CMP_NE' }] },
+    ],
+  })],
+];
+
+const haveLibseccomp = fs.existsSync(LIBSECCOMP);
+
+describe.each(profiles)('%s: the same actions as libseccomp', (_name, profile) => {
+  test('every syscall number of x86_64, x32 and i386, with arguments; no bigger than 1.25× libseccomp\'s program', () => {
+    // runc (a CI dependency) brings libseccomp2; without it there is no oracle to ask.
+    expect(haveLibseccomp).toBe(true);
+    const cfg = profile();
+    const ours = compileSeccomp(cfg, () => undefined).program;
+    const theirs = libseccompProgram(cfg);
+    let checked = 0;
+    for (const [audit, nrs, base] of [[X86_64, table(SYSCALLS_X86_64), 0], [X86_64, table(SYSCALLS_X32), X32_BIT], [I386, table(SYSCALLS_X86), 0]] as const) {
+      const max = Math.max(...nrs);
+      for (let nr = base; nr <= max + 2; nr++) {
+        for (const args of ARG_VECTORS) {
+          const a = run(ours, audit, nr, args);
+          const b = run(theirs, audit, nr, args);
+          if (a !== b) throw new Error(`arch ${audit.toString(16)} nr ${nr} args ${args}: ours 0x${a.toString(16)}, libseccomp 0x${b.toString(16)}`);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10000);
+    // eslint-disable-next-line no-console
+    console.log(`${_name}: ${ours.length / 8} instructions, libseccomp ${theirs.length / 8}`);
+    expect(ours.length).toBeLessThanOrEqual(theirs.length * 1.25);
+  });
+});
