@@ -216,6 +216,9 @@ function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number,
   for (const t of tables) {
     const byNr = new Map<number, { rule: SeccompRule; idx: number }[]>();
     rules.forEach((rule, idx) => {
+      // A rule with the default's action changes nothing but the rules after it: runc leaves
+      // it out (libseccomp refuses it), and so do we.
+      if (actionValue(rule.action, rule.errnoRet, `linux.seccomp.syscalls[${idx}]`) === defaultRet) return;
       for (const name of rule.names) {
         const nr = t.table.get(name);
         if (nr === undefined) {

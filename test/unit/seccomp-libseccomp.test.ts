@@ -125,6 +125,9 @@ const profiles: [string, () => SeccompConfig][] = [
       { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 3 },
       { names: ['socket'], action: 'SCMP_ACT_ERRNO', errnoRet: 22, args: [{ index: 0, value: 16, op: 'SCMP_CMP_EQ' }, { index: 2, value: 9, op: 'SCMP_CMP_EQ' }] },
       { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 2, value: 9, op: 'SCMP_CMP_NE' }] },
+      // the default's action, then an allow: runc leaves the first out, so every call is allowed
+      { names: ['getppid'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
+      { names: ['getppid'], action: 'SCMP_ACT_ALLOW' },
     ],
   })],
 ];

@@ -53,10 +53,12 @@ function holds(arg: SeccompArg, args: bigint[], bits: 32 | 64): boolean {
   }
 }
 
-/** The profile read directly: the first rule naming the call whose conditions hold. */
+/** The profile read directly, as runc reads it: the first rule naming the call whose conditions hold, rules with the default's action left out. */
 function expected(cfg: SeccompConfig, names: Map<string, number>, nr: number, args: bigint[], bits: 32 | 64): number {
+  const deflt = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'defaultAction');
   for (const [i, r] of (cfg.syscalls ?? []).entries()) {
     if (!r.names.some((n) => names.get(n) === nr)) continue;
+    if (actionValue(r.action, r.errnoRet, `syscalls[${i}]`) === deflt) continue;
     if ((r.args ?? []).every((a) => holds(a, args, bits))) return actionValue(r.action, r.errnoRet, `syscalls[${i}]`);
   }
   return actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'defaultAction');
