@@ -5,7 +5,7 @@
 // action. Real clients' default profiles (podman's, Docker's, containerd's) allow hundreds of
 // calls on three architectures; a check per call exceeds the kernel's 4096 instructions.
 import { arch } from 'os';
-import { SYSCALLS_ELSEWHERE, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
+import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
 export interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
 export interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
@@ -202,6 +202,8 @@ let x86Names: Set<string> | undefined;
 let elsewhere: Set<string> | undefined;
 const X86_NAMES = (): Set<string> => (x86Names ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
 const ELSEWHERE = (): Set<string> => (elsewhere ??= new Set(SYSCALLS_ELSEWHERE.split(' ')));
+let newerNames: Set<string> | undefined;
+const NEWER = (): Set<string> => (newerNames ??= new Set(SYSCALLS_NEWER.split(' ')));
 
 interface ArchTable { audit: number; table: Map<string, number>; name: string; bits: 32 | 64 }
 
@@ -226,6 +228,7 @@ function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number,
           // no architecture has is worth a warning.
           if (t.name !== 'native' || X86_NAMES().has(name)) continue;
           if (ELSEWHERE().has(name)) report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
+          else if (NEWER().has(name)) report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is newer than the calls tsrunc (and runc's libseccomp) can number; skipped`);
           else report.warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
           continue;
         }

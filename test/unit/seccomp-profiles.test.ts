@@ -3,7 +3,7 @@
 // the action the profile's rules give read directly (first matching rule, else the default).
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, actionValue, type SeccompArg, type SeccompConfig } from '../../src/security/seccomp';
-import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
+import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
 
 const X86_64 = 0xc000003e;
@@ -67,6 +67,7 @@ function expected(cfg: SeccompConfig, names: Map<string, number>, nr: number, ar
 const ARG_VECTORS: bigint[][] = [[], [16n, 0n, 9n], [16n, 0n, 5n], [2n, 0n, 9n], [8n], [0xffffffffn], [131072n], [131080n], [0x10000000n], [1n << 40n, 1n, 1n]];
 
 describe.each([
+  ['Docker default, Docker\'s capabilities', () => forContainer(DOCKER_DEFAULT, DOCKER_CAPS)],
   ['podman default, default capabilities', () => forContainer(PODMAN_DEFAULT, PODMAN_CAPS)],
   ['podman default, every capability', () => forContainer(PODMAN_DEFAULT, ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_AUDIT_WRITE', 'CAP_SYS_TIME', 'CAP_SYS_MODULE', ...PODMAN_CAPS])],
 ])('%s', (_name, profile) => {
