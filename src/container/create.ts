@@ -56,7 +56,12 @@ const INIT_TIMEOUT_MS = 60_000;
 
 function loadConfig(opts: CreateOptions): ContainerConfig {
   const spec = readSpec(opts.bundle);
-  const cfg = buildConfig(spec, opts.bundle, opts.id, { warn: (m) => opts.log.warn(m), debug: (m) => opts.log.debug(m) });
+  const cfg = buildConfig(spec, opts.bundle, opts.id, {
+    warn: (m) => opts.log.warn(m),
+    debug: (m) => opts.log.debug(m),
+    // '@' is no container id's: the cache cannot meet a container's directory
+    seccompCache: join(opts.root, '@seccomp'),
+  });
   const fresh = new Set<NamespaceType>(cfg.namespaces.filter((n) => n.path === undefined).map((n) => n.type));
   try {
     checkSysctls(cfg.sysctl, fresh);

@@ -48,8 +48,13 @@ const JGT_K = 0x25;
 const JGE_K = 0x35;
 const RET_K = 0x06;
 
+const parsed = new Map<string, Map<string, number>>();
+
 function parseTable(s: string): Map<string, number> {
+  const known = parsed.get(s);
+  if (known) return known;
   const m = new Map<string, number>();
+  parsed.set(s, m);
   for (const pair of s.split(' ')) {
     const i = pair.indexOf(':');
     m.set(pair.slice(0, i), Number(pair.slice(i + 1)));
@@ -385,13 +390,21 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
       warn(`linux.seccomp.architectures: ${x} cannot run on this host; ignored`);
     }
   }
-  // The smallest layout whose jumps reach: one pool of returns and blocks for all architectures,
-  // then a pool per architecture, then trampolines. Warnings come from the first only.
-  const quiet = (): void => undefined;
-  const layouts: Layout[] = ['shared', 'sections', 'trampolines'];
-  for (const [i, mode] of layouts.entries()) {
+  // What each number leads to, once; then the smallest layout whose jumps reach: one pool of
+  // returns and blocks for all architectures, then a pool per architecture, then trampolines.
+  const has64 = archs.has('SCMP_ARCH_X86_64');
+  const has32 = archs.has('SCMP_ARCH_X32');
+  const report = { warn, debug };
+  const tables: ArchTable[] = [];
+  if (has64) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native', bits: 64 });
+  if (has32) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32', bits: 32 });
+  const x64 = tables.length ? outcomes(tables, rules, defaultRet, report) : undefined;
+  const x86 = archs.has('SCMP_ARCH_X86')
+    ? outcomes([{ audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86', bits: 32 }], rules, defaultRet, report)
+    : undefined;
+  for (const mode of ['shared', 'sections', 'trampolines'] as const) {
     try {
-      return { program: layout(archs, rules, defaultRet, i === 0 ? { warn, debug } : { warn: quiet, debug: quiet }, mode).build(), flags };
+      return { program: layout({ has64, has32, x64, x86 }, defaultRet, mode).build(), flags };
     } catch (e) {
       if (!(e instanceof JumpTooFar) || mode === 'trampolines') throw e;
     }
@@ -399,7 +412,16 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
   throw new Error('unreachable');
 }
 
-function layout(archs: Set<string>, rules: SeccompRule[], defaultRet: number, report: Report, mode: Layout): Asm {
+interface Plan {
+  has64: boolean;
+  has32: boolean;
+  /** outcomes by number for the x86_64 audit architecture (x86_64 and x32 numbers), when either is on */
+  x64?: Map<number, Outcome>;
+  /** for i386, when on */
+  x86?: Map<number, Outcome>;
+}
+
+function layout(plan: Plan, defaultRet: number, mode: Layout): Asm {
   const a = new Asm();
   const pool = new Pool(a);
   const trampolines = mode === 'trampolines';
@@ -414,31 +436,25 @@ function layout(archs: Set<string>, rules: SeccompRule[], defaultRet: number, re
 
   // x86_64 and x32 share the audit architecture; x32's numbers carry X32_SYSCALL_BIT.
   a.place(x64);
-  const has64 = archs.has('SCMP_ARCH_X86_64');
-  const has32 = archs.has('SCMP_ARCH_X32');
-  if (!has64 && !has32) {
+  if (!plan.x64) {
     a.ret(RET.KILL_PROCESS);
   } else {
     a.ld(0);
-    if (!has32) a.jFar(JGE_K, X32_SYSCALL_BIT, pool.label(kill));
-    if (!has64) {
+    if (!plan.has32) a.jFar(JGE_K, X32_SYSCALL_BIT, pool.label(kill));
+    if (!plan.has64) {
       const x32 = a.label();
       a.jFar(JGE_K, X32_SYSCALL_BIT, x32);
       a.ret(RET.KILL_PROCESS);
       a.place(x32);
     }
-    const tables: ArchTable[] = [];
-    if (has64) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X86_64), name: 'native', bits: 64 });
-    if (has32) tables.push({ audit: AUDIT_ARCH_X86_64, table: parseTable(SYSCALLS_X32), name: 'x32', bits: 32 });
-    emitDispatch(a, pool, outcomes(tables, rules, defaultRet, report), defaultRet, trampolines);
+    emitDispatch(a, pool, plan.x64, defaultRet, trampolines);
   }
   if (mode !== 'shared') pool.flush(trampolines);
 
   a.place(i386);
-  if (archs.has('SCMP_ARCH_X86')) {
+  if (plan.x86) {
     a.ld(0);
-    const t: ArchTable = { audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86', bits: 32 };
-    emitDispatch(a, pool, outcomes([t], rules, defaultRet, report), defaultRet, trampolines);
+    emitDispatch(a, pool, plan.x86, defaultRet, trampolines);
   } else {
     a.ret(RET.KILL_PROCESS);
   }

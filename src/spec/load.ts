@@ -6,7 +6,8 @@ import { NAMESPACE_FLAGS } from '../namespaces/types';
 import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
 import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
-import { compileSeccomp, type SeccompConfig } from '../security/seccomp';
+import type { SeccompConfig } from '../security/seccomp';
+import { compileSeccompCached } from '../security/seccomp-cache';
 import type { ContainerConfig, MountConfig, NamespaceConfig, ProcessConfig } from './config';
 import type { NamespaceType, Process, Spec } from './oci';
 import { schemaProblems } from './validate';
@@ -15,6 +16,8 @@ export interface LoadOptions {
   warn?: (msg: string) => void;
   /** what only --debug shows */
   debug?: (msg: string) => void;
+  /** where compiled seccomp programs are kept (security/seccomp-cache.ts); none: compiled each time */
+  seccompCache?: string;
 }
 
 /** Reads and validates <bundle>/config.json. Every problem is a UserError naming the field. */
@@ -187,7 +190,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   let seccomp;
   if (linux.seccomp) {
     try {
-      const compiled = compileSeccomp(linux.seccomp as SeccompConfig, warn, opts.debug);
+      const compiled = compileSeccompCached(linux.seccomp as SeccompConfig, warn, opts.debug ?? (() => undefined), opts.seccompCache);
       seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags };
     } catch (e) {
       return fail((e as Error).message);
