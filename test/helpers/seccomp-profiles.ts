@@ -7,6 +7,11 @@ import type { SeccompConfig, SeccompRule } from '../../src/security/seccomp';
 export const PODMAN_DEFAULT = join(__dirname, '..', 'data', 'seccomp', 'podman-default.json');
 export const DOCKER_DEFAULT = join(__dirname, '..', 'data', 'seccomp', 'docker-default.json');
 
+/** containerd's RuntimeDefault for its default spec: already linux.seccomp. */
+export function containerdRuntimeDefault(): SeccompConfig {
+  return (JSON.parse(fs.readFileSync(join(__dirname, '..', 'data', 'seccomp', 'containerd-runtime-default.json'), 'utf8')) as { seccomp: SeccompConfig }).seccomp;
+}
+
 interface DockerRule extends SeccompRule { includes?: { caps?: string[]; arches?: string[]; minKernel?: string }; excludes?: { caps?: string[]; arches?: string[] } }
 
 /** Whether this host's kernel is at least "major.minor". */

@@ -9,7 +9,7 @@ import { join } from 'path';
 import koffi from 'koffi';
 import { compileSeccomp, actionValue, type SeccompConfig } from '../../src/security/seccomp';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
-import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
+import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, containerdRuntimeDefault, forContainer } from '../helpers/seccomp-profiles';
 
 const LIBSECCOMP = '/usr/lib/x86_64-linux-gnu/libseccomp.so.2';
 const X86_64 = 0xc000003e;
@@ -113,6 +113,7 @@ const profiles: [string, () => SeccompConfig][] = [
   ['podman default, with CAP_SYS_ADMIN and CAP_SYS_PTRACE', () => forContainer(PODMAN_DEFAULT, [...PODMAN_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'])],
   ['Docker default, Docker\'s capabilities', () => forContainer(DOCKER_DEFAULT, DOCKER_CAPS)],
   ['Docker default, with CAP_SYS_ADMIN', () => forContainer(DOCKER_DEFAULT, [...DOCKER_CAPS, 'CAP_SYS_ADMIN'])],
+  ['containerd RuntimeDefault', () => containerdRuntimeDefault()],
   ['every operator, several rules per call', () => ({
     defaultAction: 'SCMP_ACT_ERRNO',
     architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],

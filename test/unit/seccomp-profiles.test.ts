@@ -3,7 +3,7 @@
 // the action the profile's rules give read directly (first matching rule, else the default).
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, actionValue, type SeccompArg, type SeccompConfig } from '../../src/security/seccomp';
-import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
+import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, containerdRuntimeDefault, forContainer } from '../helpers/seccomp-profiles';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
 
 const X86_64 = 0xc000003e;
@@ -68,6 +68,7 @@ const ARG_VECTORS: bigint[][] = [[], [16n, 0n, 9n], [16n, 0n, 5n], [2n, 0n, 9n],
 
 describe.each([
   ['Docker default, Docker\'s capabilities', () => forContainer(DOCKER_DEFAULT, DOCKER_CAPS)],
+  ['containerd RuntimeDefault', () => containerdRuntimeDefault()],
   ['podman default, default capabilities', () => forContainer(PODMAN_DEFAULT, PODMAN_CAPS)],
   ['podman default, every capability', () => forContainer(PODMAN_DEFAULT, ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_AUDIT_WRITE', 'CAP_SYS_TIME', 'CAP_SYS_MODULE', ...PODMAN_CAPS])],
 ])('%s', (_name, profile) => {
