@@ -217,6 +217,17 @@ type Outcome = { ret: number } | { key: string; checks: { rule: SeccompRule; idx
 
 const outcomeId = (o: Outcome): string => ('ret' in o ? `r${o.ret}` : `b${o.key}`);
 
+/**
+ * As runc adds a rule: its conditions hold together, but where two name the same argument each
+ * is a rule of its own (either may match), as runc falls back to then.
+ */
+function asRuncAdds(rule: SeccompRule): SeccompRule[] {
+  const args = rule.args ?? [];
+  const seen = new Set<number>();
+  const repeats = args.some((a) => seen.size === seen.add(a.index).size);
+  return repeats ? args.map((a) => ({ ...rule, args: [a] })) : [rule];
+}
+
 /** The outcome of each number the profile names in these tables (numbers it does not name get the default). */
 function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number, report: Report): Map<number, Outcome> {
   const out = new Map<number, Outcome>();
@@ -238,7 +249,7 @@ function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number,
           continue;
         }
         if (!byNr.has(nr)) byNr.set(nr, []);
-        byNr.get(nr)!.push({ rule, idx });
+        byNr.get(nr)!.push(...asRuncAdds(rule).map((r) => ({ rule: r, idx })));
       }
     });
     for (const [nr, list] of byNr) {

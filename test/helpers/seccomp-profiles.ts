@@ -7,6 +7,11 @@ import type { SeccompConfig, SeccompRule } from '../../src/security/seccomp';
 export const PODMAN_DEFAULT = join(__dirname, '..', 'data', 'seccomp', 'podman-default.json');
 export const DOCKER_DEFAULT = join(__dirname, '..', 'data', 'seccomp', 'docker-default.json');
 
+/** One of runc's integration test profiles: already linux.seccomp. */
+export function runcTestProfile(n: 1 | 2): SeccompConfig {
+  return JSON.parse(fs.readFileSync(join(__dirname, '..', 'data', 'seccomp', `runc-seccomp_syscall_test${n}.json`), 'utf8')) as SeccompConfig;
+}
+
 /** containerd's RuntimeDefault for its default spec: already linux.seccomp. */
 export function containerdRuntimeDefault(): SeccompConfig {
   return (JSON.parse(fs.readFileSync(join(__dirname, '..', 'data', 'seccomp', 'containerd-runtime-default.json'), 'utf8')) as { seccomp: SeccompConfig }).seccomp;
