@@ -14,6 +14,8 @@ const RUNC = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).st
 const V2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 const IMAGE = 'localhost/tsrunc-e2e-busybox:1';
 let dir: string;
+// podman keeps each runtime's state under /run/<runtime>: what this test made there goes with it
+const RUNTIME_ROOTS = ['/run/tsrunc', '/run/runc'].filter((d) => !fs.existsSync(d));
 
 function podman(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
   const argv = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs', '--tmpdir', join(dir, 'tmp'), ...args];
@@ -55,6 +57,12 @@ afterAll(() => {
     if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  for (const d of RUNTIME_ROOTS) {
+    // only the runtimes' own leavings (an empty state root, tsrunc's program cache), never a container
+    const left = fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n !== '@seccomp') : [];
+    expect(left).toEqual([]);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 }, 60000);
 
 describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default seccomp profile', (runtime) => {

@@ -9,53 +9,13 @@ import { join } from 'path';
 import koffi from 'koffi';
 import { compileSeccomp, actionValue, type SeccompConfig } from '../../src/security/seccomp';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
+import { run } from '../helpers/bpf';
 import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, containerdRuntimeDefault, forContainer, runcTestProfile } from '../helpers/seccomp-profiles';
 
 const LIBSECCOMP = '/usr/lib/x86_64-linux-gnu/libseccomp.so.2';
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;
 const X32_BIT = 0x40000000;
-
-/** A classic-BPF interpreter for what either compiler emits, over a seccomp_data. */
-function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(64);
-  data.writeUInt32LE(nr >>> 0, 0);
-  data.writeUInt32LE(arch, 4);
-  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
-  let A = 0;
-  let X = 0;
-  const M = new Uint32Array(16);
-  for (let pc = 0; pc < program.length / 8; pc++) {
-    const code = program.readUInt16LE(pc * 8);
-    const jt = program.readUInt8(pc * 8 + 2);
-    const jf = program.readUInt8(pc * 8 + 3);
-    const k = program.readUInt32LE(pc * 8 + 4);
-    switch (code) {
-      case 0x20: A = data.readUInt32LE(k); break; // ld [k]
-      case 0x00: A = k; break; // ld #k
-      case 0x01: X = k; break; // ldx #k
-      case 0x60: A = M[k]; break; // ld M[k]
-      case 0x61: X = M[k]; break; // ldx M[k]
-      case 0x02: M[k] = A; break; // st M[k]
-      case 0x03: M[k] = X; break; // stx M[k]
-      case 0x07: X = A; break; // tax
-      case 0x87: A = X; break; // txa
-      case 0x54: A = (A & k) >>> 0; break; // and #k
-      case 0x44: A = (A | k) >>> 0; break; // or #k
-      case 0x04: A = (A + k) >>> 0; break; // add #k
-      case 0x14: A = (A - k) >>> 0; break; // sub #k
-      case 0x05: pc += k; break; // ja
-      case 0x15: pc += A === k ? jt : jf; break; // jeq #k
-      case 0x25: pc += A > k ? jt : jf; break; // jgt #k
-      case 0x35: pc += A >= k ? jt : jf; break; // jge #k
-      case 0x45: pc += (A & k) !== 0 ? jt : jf; break; // jset #k
-      case 0x06: return k; // ret #k
-      case 0x16: return A; // ret a
-      default: throw new Error(`unknown opcode 0x${code.toString(16)} at ${pc}`);
-    }
-  }
-  throw new Error('fell off the end');
-}
 
 const OPS: Record<string, number> = { SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7 };
 

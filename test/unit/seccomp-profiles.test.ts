@@ -3,37 +3,13 @@
 // the action the profile's rules give read directly (first matching rule, else the default).
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, actionValue, type SeccompArg, type SeccompConfig } from '../../src/security/seccomp';
+import { run } from '../helpers/bpf';
 import { DOCKER_CAPS, DOCKER_DEFAULT, PODMAN_CAPS, PODMAN_DEFAULT, containerdRuntimeDefault, forContainer, runcTestProfile } from '../helpers/seccomp-profiles';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
 
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;
 
-/** The classic-BPF interpreter of seccomp.test.ts, for the instructions the compiler emits. */
-function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(64);
-  data.writeUInt32LE(nr >>> 0, 0);
-  data.writeUInt32LE(arch, 4);
-  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
-  let A = 0;
-  for (let pc = 0; pc < program.length / 8; pc++) {
-    const code = program.readUInt16LE(pc * 8);
-    const jt = program.readUInt8(pc * 8 + 2);
-    const jf = program.readUInt8(pc * 8 + 3);
-    const k = program.readUInt32LE(pc * 8 + 4);
-    switch (code) {
-      case 0x20: A = data.readUInt32LE(k); break;
-      case 0x54: A = (A & k) >>> 0; break;
-      case 0x05: pc += k; break;
-      case 0x15: pc += A === k ? jt : jf; break;
-      case 0x25: pc += A > k ? jt : jf; break;
-      case 0x35: pc += A >= k ? jt : jf; break;
-      case 0x06: return k;
-      default: throw new Error(`unknown opcode ${code}`);
-    }
-  }
-  throw new Error('fell off the end');
-}
 
 const table = (s: string): Map<string, number> => new Map(s.split(' ').map((p) => [p.slice(0, p.indexOf(':')), Number(p.slice(p.indexOf(':') + 1))]));
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, type SeccompConfig } from '../../src/security/seccomp';
+import { run } from '../helpers/bpf';
 
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;
@@ -7,31 +8,6 @@ const ALLOW = 0x7fff0000;
 const ERRNO = (e: number) => (0x00050000 | e) >>> 0;
 const KILL_PROCESS = 0x80000000;
 
-/** A classic-BPF interpreter for the instructions the compiler emits, over a seccomp_data. */
-function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
-  const data = Buffer.alloc(64);
-  data.writeInt32LE(nr, 0);
-  data.writeUInt32LE(arch, 4);
-  args.forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, a), 16 + 8 * i));
-  let A = 0;
-  for (let pc = 0; pc < program.length / 8; pc++) {
-    const code = program.readUInt16LE(pc * 8);
-    const jt = program.readUInt8(pc * 8 + 2);
-    const jf = program.readUInt8(pc * 8 + 3);
-    const k = program.readUInt32LE(pc * 8 + 4);
-    switch (code) {
-      case 0x20: A = data.readUInt32LE(k); break;
-      case 0x54: A = (A & k) >>> 0; break;
-      case 0x05: pc += k; break;
-      case 0x15: pc += A === k ? jt : jf; break;
-      case 0x25: pc += A > k ? jt : jf; break;
-      case 0x35: pc += A >= k ? jt : jf; break;
-      case 0x06: return k;
-      default: throw new Error(`unknown opcode ${code}`);
-    }
-  }
-  throw new Error('fell off the end');
-}
 
 const warn = () => undefined;
 
