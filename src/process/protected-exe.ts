@@ -53,7 +53,7 @@ function bindReadOnly(sys: Libc, source: string, target: string): void {
       // A node upgraded since (a new inode), or a plain file left by a failed attempt.
       if (readOnly(target)) sys.umount2(target, C.MNT_DETACH);
     } else {
-      fs.writeFileSync(target, '', { mode: 0o755 });
+      fs.writeFileSync(target, '', { mode: 0o600 }); // the mount point; not executable on its own
     }
     sys.mount(source, target, null, C.MS_BIND, null);
     sys.mount(null, target, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV, null);

@@ -90,6 +90,14 @@ describe('the node that containers are copies of runs from a read-only bind', ()
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('re-executing');
       expect(fs.statSync(bind).ino).toBe(fs.statSync(node).ino);
+      // Unmounted by someone, the mount point stays as an empty file: the launcher must not run it.
+      spawnSync('umount', ['-l', bind]);
+      expect(fs.statSync(bind).size).toBe(0);
+      const v = spawnSync(TSRUNC, ['--version'], { env, encoding: 'utf8' });
+      expect(v.stdout).toMatch(/^tsrunc version/);
+      r = runIt();
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('re-executing');
     } finally {
       spawnSync('umount', ['-l', bind]);
       fs.rmSync(`/run/tsrunc-exe${work}`, { recursive: true, force: true });
