@@ -21,6 +21,8 @@ here=$(dirname "$(readlink -f "$0")")
 node -e '
 const { defaultSpec } = require(process.argv[1]);
 const spec = defaultSpec();
+// a bundle for scripts and tests: no terminal (runc spec'"'"'s default is one)
+spec.process.terminal = false;
 const args = process.argv.slice(3);
 if (args.length) spec.process.args = args;
 require("fs").writeFileSync(process.argv[2], JSON.stringify(spec, null, 2) + "\n");

@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     const load = COMMAND_MODULES[command.module];
     if (!load) throw new Error(`no module for command ${command.name}`);
     const mod = load();
-    const ctx: CommandContext = { args, root: stateRoot(args), log };
+    const ctx: CommandContext = { args, root: stateRoot(args), rootGiven: String(args.root) !== '/run/tsrunc', log };
     return await mod.run(ctx);
   } catch (e) {
     log.error(e instanceof Error ? e.message : String(e));

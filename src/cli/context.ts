@@ -4,6 +4,8 @@ import type { ParsedArgs } from './table';
 export interface CommandContext {
   args: ParsedArgs;
   root: string;
+  /** whether --root named the state root (not the default) */
+  rootGiven: boolean;
   log: Logger;
 }
 

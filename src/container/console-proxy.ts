@@ -10,6 +10,9 @@ export function proxyConsole(sys: Libc, master: number): () => Promise<void> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const raw = stdin.isTTY === true;
+  // As runc: the relay is not a terminal emulator, so the program's \n must not become \r\n.
+  // (exec clears it in the copy already, before the program can write.)
+  sys.clearOnlcr(master);
   if (raw) stdin.setRawMode(true);
   const resize = () => {
     if (stdout.isTTY) sys.setWinsize(master, stdout.rows, stdout.columns);

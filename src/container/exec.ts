@@ -48,12 +48,12 @@ export function execCgroups(paths: Record<string, string>, subs: readonly string
     const colon = spec.indexOf(':');
     const controllers = colon >= 0 ? spec.slice(0, colon).split(',') : undefined;
     const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
-    if (sub === '' || sub.split('/').includes('..')) throw new UserError(`--cgroup "${spec}": not a path below the container's cgroup`);
+    if (sub === '' || sub.split('/').includes('..')) throw new UserError(`--cgroup "${spec}": bad sub cgroup path (not below the container's cgroup)`);
     const keys = Object.keys(paths).filter((k) => !controllers || controllers.some((c) => k.split(',').includes(c) || (k === 'unified' && c === '')));
-    if (!keys.length) throw new UserError(`--cgroup "${spec}": the container has no cgroup for ${controllers!.join(',')}`);
+    if (!keys.length) throw new UserError(`--cgroup "${spec}": unknown controller ${controllers!.join(',')} (the container has no cgroup for it)`);
     for (const k of keys) {
       const dir = join(paths[k], sub);
-      if (!fs.existsSync(join(dir, 'cgroup.procs'))) throw new UserError(`--cgroup "${spec}": ${dir} is not a cgroup`);
+      if (!fs.existsSync(join(dir, 'cgroup.procs'))) throw new UserError(`--cgroup "${spec}": error adding pid to ${dir}: no such file or directory (not a cgroup)`);
       dirs[k] = dir;
     }
   }
@@ -164,6 +164,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     preserveFds: opts.preserveFds,
     nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
     sessionKeyring: st.sessionKeyring,
+    relayTerminal: proc.terminal && opts.consoleSocket === undefined,
   };
   opts.log.step('exec: ready to fork');
   const born = bear(sys, {

@@ -9,7 +9,7 @@ import { setFrozen } from '../cgroups/freezer';
 import type { Logger } from '../util/log';
 import { destroyContainer } from './destroy';
 import { hookState } from './hook-state';
-import { runHooksWarn } from '../hooks/run';
+import { runHooks, runHooksWarn } from '../hooks/run';
 import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
 
 /**
@@ -67,8 +67,37 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
     } finally {
       fs.closeSync(readFd);
     }
-    runHooksWarn('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' }, (m) => log.warn(m));
+    // runtime-spec v1.3: a failed poststart hook is an error and stops the container (the
+    // rest of the lifecycle is delete's); the hooks after it do not run.
+    try {
+      runHooks('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' });
+    } catch (e) {
+      stopAll(st.pid!, st.cgroup?.paths);
+      throw new UserError(`${(e as Error).message}; the container is stopped`);
+    }
   });
+}
+
+/** SIGKILL to init and, where there is a cgroup, to everything in it; waits (2 s) for init to go. */
+function stopAll(pid: number, cgroupPaths: Record<string, string> | undefined): void {
+  const targets = new Set<number>([pid, ...(cgroupPaths ? cgroupPids(cgroupPaths) : [])]);
+  for (const p of targets) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const until = Date.now() + 2000;
+  while (Date.now() < until && running(pid)) libc().pollReadable([], 10);
+}
+
+function running(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** pause/resume: freeze or thaw every process of a running (paused) container. */

@@ -21,6 +21,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   try {
     startContainer(store, opts.id, opts.log);
   } catch (e) {
+    await stopProxy?.(); // what init said on its terminal (a failed hook, say) reaches the caller
     deleteContainer(store, opts.id, true, opts.log);
     throw e;
   }

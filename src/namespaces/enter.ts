@@ -66,23 +66,24 @@ export function enterNamespaces(sys: Libc, namespaces: readonly NamespaceConfig[
 /**
  * Runs fn with the calling (main) thread inside the container's namespaces: joined by path or
  * newly unshared. Only this thread moves, and only a process forked from it is born inside;
- * afterwards the thread goes back to the namespaces it came from.
+ * afterwards the thread goes back to the namespaces it came from. fn is given the fds held for
+ * that (a copy forked inside must close them).
  */
-export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[], fn: () => T): T {
+export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[], fn: (held: readonly number[]) => T): T {
   const touched = entered(namespaces);
-  if (!touched.length) return fn();
+  if (!touched.length) return fn([]);
   const saved: { fd: number; flag: number; mnt: boolean }[] = [];
   let joined: Joined[] = [];
   const cwd = process.cwd();
   let moved = false;
   try {
     for (const ns of touched) {
-      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY), flag: ns.flag, mnt: ns.type === 'mount' });
+      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY | C.O_CLOEXEC), flag: ns.flag, mnt: ns.type === 'mount' });
     }
     joined = openPaths(sys, touched);
     moved = true;
     enter(sys, touched, joined);
-    return fn();
+    return fn([...saved.map((s) => s.fd), ...joined.map((j) => j.fd)]);
   } finally {
     // Back to where we were; mount first, while the paths of the host are what we expect.
     try {

@@ -170,7 +170,8 @@ function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly
   }
 }
 
-function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): never {
+function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never,
+  opened: readonly number[]): never {
   try {
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
     // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
@@ -180,6 +181,7 @@ function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds:
     sys.setSignalMask(EXIT_SIGNALS);
     lockDown(sys);
     closeOthers(parentFds, keep, fds);
+    for (const fd of opened) fs.closeSync(fd);
     body();
   } catch (e) {
     try {
@@ -195,24 +197,26 @@ function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds:
  * Forks a copy of the runtime that runs body (and never returns from it); returns its pid in the
  * parent. keep: the fds below it stay (stdio, preserved fds); fds: the others the copy needs.
  * around wraps the fork itself (to fork inside the container's namespaces): the heap is made
- * forkable before, while /proc/self is still this process's.
+ * forkable before, while /proc/self is still this process's. It names the fds it opened itself
+ * (the namespaces to go back to), which the copy must not keep.
  */
 export function forkCopy(sys: Libc, keep: number, fds: readonly number[], body: () => never,
-  around: (fork: () => number) => number = (fork) => fork()): number {
+  around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork()): number {
   const maps = fs.openSync('/proc/self/maps', 'r');
   try {
     const parentFds = openFds();
     markAllDofork(sys);
-    return around(() => {
+    return around((opened = []) => {
       markAgain(sys, maps);
-      return forkNow(sys, parentFds, keep, fds, body);
+      return forkNow(sys, parentFds, keep, fds, body, opened);
     });
   } finally {
     fs.closeSync(maps); // in the parent only: the copy never comes back here (closeOthers closes its copy)
   }
 }
 
-function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never): number {
+function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never,
+  opened: readonly number[]): number {
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
   const mask = sys.blockAllSignals();
@@ -223,7 +227,7 @@ function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: r
     sys.restoreSignalMask(mask);
     throw e;
   }
-  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body);
+  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened);
   sys.restoreSignalMask(mask);
   return pid;
 }

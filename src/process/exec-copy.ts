@@ -2,6 +2,7 @@
 // namespace of the container, the mount namespace included. Once the runtime has placed it in
 // the container's cgroups it becomes the requested program. It runs in the copy's world
 // (process/copy.ts).
+import { startFailureText } from '../sys/errors';
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
@@ -16,13 +17,15 @@ export interface ExecPlan {
   nofileSoft?: string;
   /** the container's session keyring, joined by name (as runc's setns init does) */
   sessionKeyring?: string;
+  /** the runtime relays the terminal itself (no --console-socket): plain \n, as runc's relay */
+  relayTerminal?: boolean;
 }
 
 const RUNTIME_TIMEOUT_MS = 60_000;
 
 function report(sys: Libc, ch: ChildEnd, e: unknown, status: number): never {
   try {
-    ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+    ch.send({ type: 'error', msg: startFailureText(e) });
   } catch {
     // the runtime went away
   }
@@ -41,6 +44,7 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
       const { master, slavePath } = sys.openPty();
       const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
       if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
+      if (plan.relayTerminal) sys.clearOnlcr(master);
       sys.sendFd(fds.console!, master, slavePath);
       fs.closeSync(master);
       fs.closeSync(fds.console!);

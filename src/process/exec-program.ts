@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { posix } from 'path';
 import type { Libc } from '../sys/libc';
+import { isErrno } from '../sys/errors';
 import * as C from '../sys/constants';
 import type { ProcessConfig } from '../spec/config';
 import { applyCapabilities, dropBounding } from '../security/capabilities';
@@ -107,6 +108,31 @@ export function adoptTerminal(sys: Libc, slave: number): void {
 }
 
 /**
+ * As runc: the program's user owns its stdio, so a non-root program can use its terminal (the
+ * group stays the mount's, tty's gid=5). Unlike runc, only a pty, pipe or socket is changed, never
+ * a file or another device the caller passed (runc chowns the caller's files too). Refusals
+ * (an unmapped owner, a read-only /dev) leave it as it is, as runc.
+ */
+function ownStdio(uid: number): void {
+  for (const fd of [0, 1, 2]) {
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+    } catch {
+      continue;
+    }
+    const major = Math.floor(st.rdev / 256) & 0xfff;
+    const pty = st.isCharacterDevice() && major >= 136 && major <= 143;
+    if (st.uid === uid || !(pty || st.isFIFO() || st.isSocket())) continue;
+    try {
+      fs.fchownSync(fd, uid, -1);
+    } catch (e) {
+      if (!isErrno(e, 'EPERM') && !isErrno(e, 'EROFS') && !isErrno(e, 'EINVAL')) throw e;
+    }
+  }
+}
+
+/**
  * The last steps of the container's init, on the main thread, ending in execve: from here on the
  * process becomes the user's program, so everything the program must not inherit is undone here.
  */
@@ -145,6 +171,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     // A user namespace made by an unprivileged caller denies setgroups; with none to set, fine.
     if (p.additionalGids.length || !/EPERM/.test((e as Error).message)) throw e;
   }
+  ownStdio(p.uid);
   sys.setresgid(p.gid);
   sys.setresuid(p.uid);
   if (p.capabilities) {

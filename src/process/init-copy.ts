@@ -2,6 +2,7 @@
 // container's namespaces. Once the runtime has placed it in its cgroups it builds the root
 // filesystem, reports ready, waits on the exec fifo for `start`, then execs the user's program.
 // It runs in the copy's world (process/copy.ts): synchronous code, loaded before the fork.
+import { SysError, startFailureText } from '../sys/errors';
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
@@ -95,7 +96,8 @@ function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record
   const p = plan.config.process;
   if (!p) return sys.exit(0); // a container without a process has nothing to run
   try {
-    runHooks('startContainer', plan.config.hooks.startContainer, { ...hookState, status: 'created' });
+    const env = Object.fromEntries(prepareEnv(p.env, p.uid).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    runHooks('startContainer', plan.config.hooks.startContainer, { ...hookState, status: 'created' }, env);
   } catch (e) {
     // Tell `start` (it holds the fifo open for this) that a hook failed: the spec makes that an error.
     fs.writeSync(fifo, FIFO_HOOK_FAILED);
@@ -107,8 +109,10 @@ function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record
     const seccomp = plan.config.seccomp && { program: Buffer.from(plan.config.seccomp.program, 'base64'), flags: plan.config.seccomp.flags };
     return execProgram(sys, p, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp });
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    fs.writeSync(2, `tsrunc: starting the container process: ${msg}\n`);
+    // On the container's stderr, as runc's init: a failed execve in runc's words and alone on
+    // its line (scripts compare it); anything else says it is the runtime's.
+    const msg = startFailureText(e);
+    fs.writeSync(2, e instanceof SysError && e.op === 'execve' ? `${msg}\n` : `tsrunc: starting the container process: ${msg}\n`);
     return sys.exit(/EACCES|permission denied/.test(msg) ? 126 : 127);
   }
 }

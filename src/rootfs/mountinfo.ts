@@ -20,3 +20,15 @@ export function mountFlags(mountpoint: string, mountinfo = readFileSync('/proc/s
   }
   return flags;
 }
+
+/** Mount points with their filesystem type, in mountinfo's order (parents before children). */
+export function mountPoints(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): { mountpoint: string; fstype: string }[] {
+  const out: { mountpoint: string; fstype: string }[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountpoint = line.slice(0, sep).split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    out.push({ mountpoint, fstype: line.slice(sep + 3).split(' ')[0] });
+  }
+  return out;
+}

@@ -70,9 +70,50 @@ function copyTree(src: string, dst: string): void {
   }
 }
 
+/** Kernel filesystems whose mount point must be a real directory (the CVE-2019-16884 class). */
+const ORDINARY_DIRECTORY_TYPES = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2']);
+
+/**
+ * As runc: proc, sysfs and cgroup go on an ordinary directory, never through a symlink the
+ * rootfs put there (an image's /proc -> elsewhere would move proc where the masks don't reach).
+ */
+function checkOrdinaryDirectory(ctx: MountContext, m: MountConfig): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(join(ctx.rootfs, m.destination));
+  } catch {
+    return; // made as a directory below
+  }
+  if (!st.isDirectory()) throw new Error(`${m.destination} cannot be mounted on: ${m.type} must be mounted on ordinary directory`);
+}
+
+/**
+ * As runc: a tmpfs without mode= over an existing directory keeps that directory's mode (set-id
+ * and sticky bits included), not tmpfs's 1777.
+ */
+function withDirectoryMode(dest: string, data: string): string {
+  if (/(^|,)mode=/.test(data)) return data;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dest);
+  } catch {
+    return data;
+  }
+  if (!st.isDirectory()) return data;
+  const mode = `mode=${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+  return data ? `${data},${mode}` : mode;
+}
+
 export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
-  const dest = secureJoin(ctx.rootfs, m.destination);
   const where = `mounts[${m.index}] (${m.destination})`;
+  if (ORDINARY_DIRECTORY_TYPES.has(m.type)) {
+    try {
+      checkOrdinaryDirectory(ctx, m);
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+  }
+  const dest = secureJoin(ctx.rootfs, m.destination);
   try {
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
       mountCgroup(sys, ctx, m, dest);
@@ -115,8 +156,9 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
         fs.closeSync(under);
       }
     } else {
+      const data = m.type === 'tmpfs' ? withDirectoryMode(dest, m.data) : m.data;
       ensureMountpoint(dest, false);
-      mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), m.data || null);
+      mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), data || null);
     }
     for (const p of m.propagation) mountAt(sys, ctx, dest, null, null, p, null);
   } catch (e) {

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
+import { posix } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
 import type { ContainerConfig, MountNsMode } from '../spec/config';
 import { allDevices, createDevices, createDevSymlinks } from './devices';
 import { mountEntry, type MountContext } from './mounts';
-import { mountFlags } from './mountinfo';
+import { mountFlags, mountPoints } from './mountinfo';
 import { secureJoin } from './safe-path';
 
 /**
@@ -36,6 +37,29 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
 }
 
 /**
+ * Without pivot_root the host's mounts stay in the namespace, under the chroot. A fully visible
+ * proc or sysfs among them would let the container mount a fresh, unmasked one (the kernel's
+ * mount_too_revealing check passes when one is visible): as runc, each outside the rootfs is
+ * detached, or covered by an empty tmpfs where it cannot be.
+ */
+function hideFullProcAndSys(sys: Libc, rootfs: string): void {
+  rootfs = fs.realpathSync(rootfs); // as mountinfo names it
+  const inside = (p: string) => p === rootfs || p.startsWith(`${rootfs}/`);
+  for (const m of mountPoints().reverse()) {
+    if ((m.fstype !== 'proc' && m.fstype !== 'sysfs') || inside(m.mountpoint)) continue;
+    try {
+      sys.umount2(m.mountpoint, C.MNT_DETACH);
+    } catch {
+      try {
+        sys.mount('tmpfs', m.mountpoint, 'tmpfs', C.MS_RDONLY, null);
+      } catch {
+        // gone already with a parent
+      }
+    }
+  }
+}
+
+/**
  * Makes rootfs the root of the mount namespace. pivot_root(".", ".") stacks the old root under
  * the new one; it is then detached, so no host path stays reachable.
  */
@@ -48,6 +72,7 @@ export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean, m
     return;
   }
   if (noPivot) {
+    hideFullProcAndSys(sys, cfg.rootfs);
     sys.mount(cfg.rootfs, '/', null, C.MS_MOVE, null);
     sys.chroot('.');
   } else {
@@ -73,6 +98,63 @@ export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean, m
   }
 }
 
+/**
+ * The /dev/null that masks files, checked first (the CVE-2025-31133 class): a rootfs or a mount
+ * may have made it a symlink to, or a bind of, something else (a host file, core_pattern), and
+ * binding that over the masked paths would expose it. Opened without following; mounted from
+ * that fd, so it cannot be swapped in between.
+ */
+function openDevNull(): number {
+  let fd: number;
+  try {
+    fd = fs.openSync('/dev/null', C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC);
+  } catch (e) {
+    throw new Error(`/dev/null: ${(e as Error).message}`);
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isCharacterDevice() || st.rdev !== ((1 << 8) | 3)) {
+    fs.closeSync(fd);
+    throw new Error('/dev/null is not the 1:3 character device; refusing to mask with it');
+  }
+  return fd;
+}
+
+/**
+ * Masks files with /dev/null and directories with one read-only tmpfs shared by all of them (as
+ * runc: one mount, the others bind it). A path listed twice is masked once.
+ */
+function maskPaths(sys: Libc, paths: readonly string[]): void {
+  let devNull: number | undefined;
+  let sharedDir: string | undefined;
+  try {
+    for (const p of new Set(paths.map((x) => posix.normalize(x)))) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(p);
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) continue;
+        throw new Error(`linux.maskedPaths: ${p}: ${(e as Error).message}`);
+      }
+      try {
+        if (st.isDirectory()) {
+          if (sharedDir === undefined) sys.mount('tmpfs', p, 'tmpfs', C.MS_RDONLY, null);
+          else sys.mount(sharedDir, p, 'bind', C.MS_BIND, null);
+          sharedDir ??= p;
+        } else {
+          devNull ??= openDevNull();
+          // through the checked fd where this container has a /proc, else by its (checked) path
+          const source = fs.existsSync(`/proc/self/fd/${devNull}`) ? `/proc/self/fd/${devNull}` : '/dev/null';
+          sys.mount(source, p, 'bind', C.MS_BIND, null);
+        }
+      } catch (e) {
+        throw new Error(`linux.maskedPaths: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    if (devNull !== undefined) fs.closeSync(devNull);
+  }
+}
+
 /** masked and read-only paths, then a read-only root: run after pivot_root, inside the container. */
 export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
   for (const p of cfg.readonlyPaths) {
@@ -84,21 +166,7 @@ export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
       throw new Error(`linux.readonlyPaths: ${(e as Error).message}`);
     }
   }
-  for (const p of cfg.maskedPaths) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch (e) {
-      if (isErrno(e, 'ENOENT')) continue;
-      throw e;
-    }
-    try {
-      if (st.isDirectory()) sys.mount('tmpfs', p, 'tmpfs', C.MS_RDONLY, null);
-      else sys.mount('/dev/null', p, 'bind', C.MS_BIND, null);
-    } catch (e) {
-      throw new Error(`linux.maskedPaths: ${(e as Error).message}`);
-    }
-  }
+  maskPaths(sys, cfg.maskedPaths);
   if (cfg.rootReadonly) {
     sys.mount(null, '/', null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags('/'), null);
   }

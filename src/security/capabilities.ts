@@ -37,22 +37,20 @@ export function lastCap(): number {
 }
 
 /**
- * Unknown names are errors (they are typos or attacks on the parser); names the running kernel is
- * too old for are dropped with a warning, as runc does.
+ * Names this runtime or the running kernel does not know are dropped with a warning: runtime-spec
+ * (config.md, capabilities) says such values MUST be logged as a warning and the runtime SHOULD
+ * NOT fail; runc does the same.
  */
 export function capabilityMasks(caps: Capabilities, warn: (msg: string) => void, last = lastCap()): CapMasks {
   const masks: CapMasks = { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n };
   for (const set of CAP_SETS) {
-    const names = caps[set] ?? [];
-    names.forEach((name, i) => {
+    const ignored: string[] = [];
+    for (const name of caps[set] ?? []) {
       const n = CAP_INDEX.get(name);
-      if (n === undefined) throw new Error(`process.capabilities.${set}[${i}]: unknown capability "${name}"`);
-      if (n > last) {
-        warn(`process.capabilities.${set}: ${name} is not supported by this kernel; ignored`);
-        return;
-      }
-      masks[set] |= 1n << BigInt(n);
-    });
+      if (n === undefined || n > last) ignored.push(name);
+      else masks[set] |= 1n << BigInt(n);
+    }
+    if (ignored.length) warn(`process.capabilities.${set}: ignoring unknown or unavailable capabilities: ${ignored.join(', ')}`);
   }
   return masks;
 }
@@ -76,12 +74,18 @@ export function applyCapabilities(sys: Libc, masks: CapMasks, last = lastCap()):
   }
 }
 
-/** The kernel refuses an ambient capability that is not both permitted and inheritable. */
-export function checkAmbient(masks: CapMasks, warn: (msg: string) => void): CapMasks {
+/**
+ * The kernel refuses an ambient capability that is not both permitted and inheritable; it is
+ * dropped. With some inheritable set given, that is worth a warning (runc's words, which scripts
+ * grep). With none at all, only a debug note: runc 1.1's own `spec` writes such a config and
+ * runs it without a word, and scripts compare a container's stderr.
+ */
+export function checkAmbient(masks: CapMasks, warn: (msg: string) => void, note: (msg: string) => void): CapMasks {
   const allowed = masks.permitted & masks.inheritable;
   const refused = masks.ambient & ~allowed;
   if (refused === 0n) return masks;
   const names = CAPABILITIES.filter((_, i) => (refused & (1n << BigInt(i))) !== 0n);
-  warn(`process.capabilities.ambient: ${names.join(', ')} not in both permitted and inheritable; ignored`);
+  const tell = masks.inheritable === 0n ? note : warn;
+  for (const name of names) tell(`process.capabilities.ambient: can't raise ambient capability ${name}: not in both permitted and inheritable; ignored`);
   return { ...masks, ambient: masks.ambient & allowed };
 }

@@ -36,16 +36,32 @@ export function readSpec(bundle: string): Spec {
   } catch (e) {
     throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
+  defaultUser(raw);
   const problems = schemaProblems('config', raw);
   if (problems.length) throw new UserError(`config.json is invalid: ${problems.join('; ')}`);
   return raw as Spec;
 }
 
 /**
+ * A process.user without uid or gid means 0, as in runc (Go's zero values): runtime-spec asks
+ * configs to give both but does not ask runtimes to refuse, and scripts written for runc leave
+ * them out (`.process.user = {"uid":0}`).
+ */
+export function defaultUser(raw: unknown): void {
+  const proc = (raw as { process?: unknown } | null)?.process;
+  if (!proc || typeof proc !== 'object') return;
+  const user = (proc as { user?: unknown }).user;
+  if (!user || typeof user !== 'object' || Array.isArray(user)) return;
+  const u = user as Record<string, unknown>;
+  u.uid ??= 0;
+  u.gid ??= 0;
+}
+
+/**
  * The semantic checks and normalisation of an OCI process (config.json's, or exec's --process).
  * `where` names the field in messages.
  */
-export function buildProcess(proc: Process, where: string, warn: (msg: string) => void): ProcessConfig {
+export function buildProcess(proc: Process, where: string, warn: (msg: string) => void, debug: (msg: string) => void = () => undefined): ProcessConfig {
   const fail = (msg: string): never => {
     throw new UserError(`${where === 'process' ? 'config.json: ' : ''}${where}${msg}`);
   };
@@ -63,19 +79,20 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
   let capabilities;
   let rlimits;
   try {
-    capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn) : undefined;
+    capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn, debug) : undefined;
     rlimits = resolveRlimits(proc.rlimits ?? []);
   } catch (e) {
     return fail(`.${(e as Error).message.replace(/^process\./, '')}`);
   }
+  const user = proc.user ?? { uid: 0, gid: 0 }; // absent from an exec --process file: root, as runc
   return {
     args: proc.args!,
     env: proc.env ?? [],
     cwd: proc.cwd,
-    uid: proc.user.uid,
-    gid: proc.user.gid,
-    additionalGids: proc.user.additionalGids ?? [],
-    umask: proc.user.umask,
+    uid: user.uid,
+    gid: user.gid,
+    additionalGids: user.additionalGids ?? [],
+    umask: user.umask,
     terminal: proc.terminal === true,
     consoleSize: proc.consoleSize,
     capabilities,
@@ -103,7 +120,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     fail(`root.path: ${rootfs} does not exist`);
   }
 
-  const processConfig = spec.process && buildProcess(spec.process, 'process', warn);
+  const processConfig = spec.process && buildProcess(spec.process, 'process', warn, opts.debug);
 
   const linux = spec.linux ?? {};
   const namespaces: NamespaceConfig[] = [];

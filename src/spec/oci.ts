@@ -27,7 +27,7 @@ export interface IdMapping { containerID: number; hostID: number; size: number }
 export interface Process {
   terminal?: boolean;
   consoleSize?: { height: number; width: number };
-  user: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
+  user?: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
   args?: string[];
   commandLine?: string;
   env?: string[];

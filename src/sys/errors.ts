@@ -1,4 +1,5 @@
 import { constants as osConstants } from 'os';
+import { getSystemErrorMap } from 'util';
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(osConstants.errno)) errnoNames.set(value, name);
@@ -35,4 +36,18 @@ export class UserError extends Error {
 
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** strerror's words for an errno ("no such file or directory"), as Go and runc print them. */
+export function errnoText(errno: number): string {
+  return getSystemErrorMap().get(-errno)?.[1] ?? errnoName(errno);
+}
+
+/**
+ * How a failure to start the container's program reads: a failed execve in runc's words
+ * ("exec /run.sh: no such file or directory", which scripts compare), anything else as it is.
+ */
+export function startFailureText(e: unknown): string {
+  if (e instanceof SysError && e.op === 'execve' && e.errno !== 0) return `exec ${e.path ?? ''}: ${errnoText(e.errno)}`;
+  return e instanceof Error ? e.message : String(e);
 }

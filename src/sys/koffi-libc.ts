@@ -311,6 +311,12 @@ export function makeKoffiLibc(): Libc {
       ws.writeUInt16LE(cols, 2);
       check(ioctlPtr(fd, 0x5414 /* TIOCSWINSZ */, ws), 'ioctl(TIOCSWINSZ)');
     },
+    clearOnlcr: (fd) => {
+      const t = Buffer.alloc(64); // the kernel's struct termios (36 bytes); c_oflag at offset 4
+      check(ioctlPtr(fd, 0x5401 /* TCGETS */, t), 'ioctl(TCGETS)');
+      t.writeUInt32LE(t.readUInt32LE(4) & ~0o4 /* ONLCR */, 4);
+      check(ioctlPtr(fd, 0x5402 /* TCSETS */, t), 'ioctl(TCSETS)');
+    },
     setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
     openTreeClone: (p, recursive) =>
       check(openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)), 'open_tree', p),

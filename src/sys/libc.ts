@@ -71,6 +71,8 @@ export interface Libc {
   /** posix_openpt + grantpt + unlockpt; returns the master (close-on-exec) and the slave's path. */
   openPty(): { master: number; slavePath: string };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** Clears ONLCR on a terminal (on a pty master: its slave's), so relayed output keeps bare \n. */
+  clearOnlcr(fd: number): void;
   /** TIOCSCTTY: makes fd the calling process's controlling terminal. */
   setControllingTerminal(fd: number): void;
   /** open_tree(OPEN_TREE_CLONE) of path (recursive: AT_RECURSIVE): a detached copy of the mount. */

@@ -26,7 +26,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     setSignalMask: rec('setSignalMask'), defaultSignalHandlers: rec('defaultSignalHandlers'), ignoreSignal: rec('ignoreSignal'),
     signalFd: rec('signalFd'), readSignal: () => 15, setThreadName: rec('setThreadName'),
     sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'),
-    openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'),
+    openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'), clearOnlcr: rec('clearOnlcr'),
     setControllingTerminal: rec('setControllingTerminal'), openTreeClone: rec('openTreeClone'), idmapTree: rec('idmapTree'),
     moveMountToFd: rec('moveMountToFd'),
     bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'), joinSessionKeyring: rec('joinSessionKeyring'),

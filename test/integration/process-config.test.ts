@@ -66,7 +66,7 @@ describe('hooks', () => {
     const id = uniqueId();
     const r = rt.create(id, b.dir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/hooks.createRuntime\[0\] \(\/bin\/false\): exit status 1/);
+    expect(r.stderr).toMatch(/hooks.createRuntime\[0\]: error running createRuntime hook #0: \/bin\/false: exit status 1/);
     expect(fs.readFileSync(log, 'utf8')).toMatch(/^poststop stopped/);
     expect(leftovers(id, b.dir)).toEqual([]);
     expect(fs.existsSync(join(rt.root, id))).toBe(false);
@@ -94,24 +94,24 @@ describe('hooks', () => {
     expect(rt.output(id, b.dir)).not.toContain('program-ran');
   });
 
-  test('failing poststart and poststop hooks only warn; the others still run', async () => {
-    const b = bundle(['true']);
+  test('a failing poststart hook is an error and stops the container (runtime-spec v1.3); a failing poststop hook only warns', async () => {
+    const b = bundle(['sleep', '30']);
     const log = join(b.dir, 'hooklog');
     b.config.hooks = {
-      poststart: [{ path: '/bin/false' }, hook(b, 'poststart2', log)],
+      poststart: [hook(b, 'poststart1', log), { path: '/bin/false' }, hook(b, 'poststart3', log)],
       poststop: [{ path: '/bin/false' }, hook(b, 'poststop2', log)],
     };
     b.write();
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     const s = rt.run(['start', id]);
-    expect(s.status).toBe(0);
-    expect(s.stderr).toMatch(/warning: hooks.poststart\[0\]/);
+    expect(s.status).toBe(1);
+    expect(s.stderr).toMatch(/hooks.poststart\[1\]: error running poststart hook #1: .*the container is stopped/);
     await rt.waitStatus(id, 'stopped');
     const d = rt.run(['delete', id]);
     expect(d.status).toBe(0);
     expect(d.stderr).toMatch(/warning: hooks.poststop\[0\]/);
-    expect(fs.readFileSync(log, 'utf8').split('\n').map((l) => l.split(' ')[0]).filter(Boolean)).toEqual(['poststart2', 'poststop2']);
+    expect(fs.readFileSync(log, 'utf8').split('\n').map((l) => l.split(' ')[0]).filter(Boolean)).toEqual(['poststart1', 'poststop2']);
   });
 });
 

@@ -61,6 +61,21 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
   });
 });
 
+describe('no host fd reaches a container', () => {
+  test('a created init holds only its stdio, the exec fifo, its channel and libuv\'s own pipes and eventfds', () => {
+    // runc's create.bats "detect fd leak": before start, in the container's namespaces already
+    const b = bundle(['true'], (c) => { c.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/net' }); c.linux.namespaces.splice(1, 1); });
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const pid = rt.state(id).pid;
+    const links = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => `${fd} -> ${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}`);
+    const allowed = (l: string) => / -> (pipe:\[\d+\]|anon_inode:\[(eventfd|signalfd)\]|socket:\[\d+\]|\/dev\/null|.*\/exec\.fifo|.*\.out)$/.test(l);
+    expect(links.filter((l) => !allowed(l))).toEqual([]);
+    expect(links.filter((l) => / -> socket:/.test(l)).length).toBeLessThanOrEqual(1); // the channel
+    expect(rt.run(['delete', '--force', id]).status).toBe(0);
+  });
+});
+
 describe('the node that containers are copies of runs from a read-only bind', () => {
   test('made at the first container command (which re-execs through it once), and made anew when node is replaced', () => {
     const work = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-node-'));

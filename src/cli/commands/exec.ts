@@ -4,7 +4,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { buildProcess } from '../../spec/load';
+import { buildProcess, defaultUser } from '../../spec/load';
 import { schemaProblems } from '../../spec/validate';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../spec/config';
@@ -26,7 +26,9 @@ function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig |
     throw new UserError(`--process ${file}: ${(e as Error).message}`);
   }
   // The process schema is part of config.json's: validate it in that frame.
-  const problems = schemaProblems('config', { ociVersion: '1.0.0', root: { path: '/' }, process: proc });
+  const frame = { ociVersion: '1.0.0', root: { path: '/' }, process: proc };
+  defaultUser(frame);
+  const problems = schemaProblems('config', frame);
   if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
   const raw = proc as Process;
   const p = buildProcess(raw, '--process', warn);

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import type { CommandContext } from '../context';
 import { StateStore, ociState, deriveStatus } from '../../state/store';
 import { out } from '../../util/log';
+import { UserError } from '../../sys/errors';
 
 /** As runc: the owner of the container's state directory, by name, or "#uid". */
 function ownerOf(dir: string, names: Map<number, string>): string {
@@ -27,6 +28,8 @@ function userNames(): Map<number, string> {
 }
 
 export function run(ctx: CommandContext): number {
+  // As runc: a missing default root is no container yet; a missing root the caller named is an error.
+  if (ctx.rootGiven && !fs.existsSync(ctx.root)) throw new UserError(`--root ${ctx.root}: no such file or directory`);
   const names = userNames();
   const store = new StateStore(ctx.root);
   const rows: Record<string, unknown>[] = [];

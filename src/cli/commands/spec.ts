@@ -9,7 +9,7 @@ export function run(ctx: CommandContext): number {
   const file = join(str(ctx.args, 'bundle') ?? '.', 'config.json');
   try {
     const spec = ctx.args.rootless === true ? toRootless(defaultSpec(), process.geteuid!(), process.getegid!()) : defaultSpec();
-    fs.writeFileSync(file, JSON.stringify(spec, null, '\t') + '\n', { flag: 'wx', mode: 0o666 });
+    fs.writeFileSync(file, JSON.stringify(spec, null, '\t'), { flag: 'wx', mode: 0o666 });
   } catch (e) {
     if (isErrno(e, 'EEXIST')) throw new UserError(`File ${file} exists. Remove it first`);
     throw e;
