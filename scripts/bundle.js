@@ -8,6 +8,12 @@ const path = require('path');
 const esbuild = require('esbuild');
 
 const dist = path.resolve(__dirname, '..', 'dist');
+// `tsrunc --version` says which commit it was built from, as runc does.
+{
+  const r = require('child_process').spawnSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
+  const commit = r.status === 0 ? r.stdout.trim() : 'unknown';
+  require('fs').writeFileSync(path.join(dist, 'build-info.json'), JSON.stringify({ commit }) + '\n');
+}
 esbuild.buildSync({
   entryPoints: [path.join(dist, 'main.js')],
   outfile: path.join(dist, 'tsrunc.js'),

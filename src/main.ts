@@ -5,15 +5,35 @@ import type { CommandContext } from './cli/context';
 import { COMMAND_MODULES } from './cli/commands/index';
 import type { CommandSpec, ParsedArgs } from './cli/table';
 import { Logger, loggerFromArgv, type LogFormat } from './util/log';
+import { OCI_VERSION } from './spec/oci';
 
 const VERSION = '0.1.0';
 
+/**
+ * runc's shape, which scripts parse: "<name> version X", "commit: …", "spec: …", then the
+ * runtime's own line (runc says go:, we say node:). The commit is recorded at build time.
+ */
+function versionText(): string {
+  let commit = 'unknown';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    commit = (JSON.parse(require('fs').readFileSync(require('path').join(__dirname, 'build-info.json'), 'utf8')) as { commit: string }).commit;
+  } catch {
+    // built without git
+  }
+  return `tsrunc version ${VERSION}\ncommit: ${commit}\nspec: ${OCI_VERSION}\nnode: ${process.version}\n`;
+}
+
 async function parse(argv: string[]): Promise<{ command: CommandSpec; args: ParsedArgs } | number> {
+  if (argv.length === 1 && (argv[0] === '-v' || argv[0] === '--version')) {
+    writeSync(1, versionText());
+    return 0;
+  }
   const fast = fastParse(argv);
   if (fast) return fast;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { yargsParse } = require('./cli/yargs-parse') as typeof import('./cli/yargs-parse');
-  const r = await yargsParse(argv, `tsrunc version ${VERSION}\nspec: 1.2.0`);
+  const r = await yargsParse(argv, versionText().trimEnd());
   if (r.kind === 'command') return r;
   if (r.output) writeSync(1, r.output.endsWith('\n') ? r.output : r.output + '\n');
   if (r.error) loggerFromArgv(argv).error(r.error);

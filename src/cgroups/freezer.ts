@@ -28,6 +28,23 @@ export function isFrozen(paths: Record<string, string>): boolean {
   }
 }
 
+/**
+ * Whether a cgroup the container is about to use is frozen, by itself or a parent (v1: FROZEN or
+ * FREEZING; v2: cgroup.events says frozen, or cgroup.freeze is set). A process put there would
+ * stop in its tracks, and create would wait for it forever.
+ */
+export function frozenAlready(paths: Record<string, string>): boolean {
+  const f = freezerFile(paths);
+  if (!f) return false;
+  try {
+    if (!f.v2) return fs.readFileSync(f.file, 'utf8').trim() !== 'THAWED';
+    if (fs.readFileSync(f.file, 'utf8').trim() === '1') return true;
+    return /^frozen 1$/m.test(fs.readFileSync(join(paths.unified, 'cgroup.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Freezes (or thaws) every process of the container and waits until the kernel says it is done. */
 export function setFrozen(paths: Record<string, string>, frozen: boolean): void {
   const f = freezerFile(paths);

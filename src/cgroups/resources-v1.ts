@@ -172,7 +172,7 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
     (res.network.priorities ?? []).forEach((p, i) => w.write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`, `${f}.priorities[${i}]`));
   }
   for (const [dev, l] of Object.entries(res.rdma ?? {})) w.write('rdma', 'rdma.max', rdmaLine(dev, l), `${R}.rdma.${dev}`);
-  if (res.unified && Object.keys(res.unified).length) throw new Error(`${R}.unified: needs a cgroup v2 host; this one is cgroup v1`);
+  if (res.unified && Object.keys(res.unified).length) throw new Error(`invalid configuration: ${R}.unified: needs a cgroup v2 host; this one is cgroup v1`);
 }
 
 /**

@@ -22,6 +22,7 @@ import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
+import { frozenAlready } from '../cgroups/freezer';
 import { hookState } from './hook-state';
 
 export interface CreateOptions {
@@ -188,6 +189,16 @@ export function createContainer(opts: CreateOptions): Created {
         state.cgroup!.createdDirs = dirs;
         store.save(state);
       });
+      // runc's words, which scripts grep; the cgroup was there before us and stays as it was.
+      const busy = Object.values(plan.paths).find((d) => {
+        try {
+          return fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() !== '';
+        } catch {
+          return false;
+        }
+      });
+      if (busy) throw new UserError(`container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`);
+      if (frozenAlready(plan.paths)) throw new UserError(`container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`);
       if (plan.mode === 'v2' && plan.paths.unified) {
         enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
       }
@@ -259,7 +270,7 @@ export function createContainer(opts: CreateOptions): Created {
       const born = bear(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
         fds: { fifo: fifoFd, console: consoleFd, idmapTrees }, preserveFds: opts.preserveFds,
-        oomScoreAdj: cfg.process?.oomScoreAdj,
+        oomScoreAdj: cfg.process?.oomScoreAdj, timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         onForked: place,
       });

@@ -15,6 +15,7 @@ import { exitStatus, waitForExit } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
+import { cpuMask } from '../process/process-attrs';
 
 export interface ExecOptions {
   root: string;
@@ -133,7 +134,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const status = deriveStatus(st);
   const allowed = opts.ignorePaused ? ['running', 'created', 'paused'] : ['running', 'created'];
   if (!allowed.includes(status)) {
-    throw new UserError(`cannot exec in container "${opts.id}": it is ${status}${status === 'paused' ? ' (see --ignore-paused)' : ''}`);
+    // runc's words for a paused one, which scripts grep
+    if (status === 'paused') throw new UserError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`);
+    throw new UserError(`cannot exec in container "${opts.id}": it is ${status}`);
   }
   const cfg = storedConfig(store, opts.id);
   const proc = opts.process(cfg.process);
@@ -165,6 +168,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
     sessionKeyring: st.sessionKeyring,
     relayTerminal: proc.terminal && opts.consoleSocket === undefined,
+    container: { personality: cfg.personality, memoryPolicy: cfg.memoryPolicy },
   };
   opts.log.step('exec: ready to fork');
   const born = bear(sys, {
@@ -173,6 +177,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     // Into a frozen cgroup, the process would freeze before its execve and the wait below would
     // never end: with --ignore-paused it joins right after its execve instead.
     onForked: (pid) => {
+      // execCPUAffinity.initial: where it runs until it is in the container's cgroup
+      if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
       if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
     },
   });

@@ -44,9 +44,13 @@ function enter(sys: Libc, namespaces: readonly NamespaceConfig[], joined: readon
   if (newFlags) sys.unshare(newFlags);
 }
 
-/** The namespaces the creating thread enters: all but the user namespace and a new cgroup namespace (init unshares that once it sits in its cgroup). */
+/**
+ * The namespaces the creating thread enters: all but the user namespace, the time namespace (the
+ * process enters it itself: namespaces/time.ts) and a new cgroup namespace (init unshares that
+ * once it sits in its cgroup).
+ */
 function entered(namespaces: readonly NamespaceConfig[]): NamespaceConfig[] {
-  return namespaces.filter((n) => n.type !== 'user' && (n.type !== 'cgroup' || n.path !== undefined));
+  return namespaces.filter((n) => n.type !== 'user' && n.type !== 'time' && (n.type !== 'cgroup' || n.path !== undefined));
 }
 
 /**

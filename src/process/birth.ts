@@ -9,18 +9,21 @@
 //     enters the other namespaces, so they are owned by it. A pid namespace takes effect only for
 //     children: then C1 forks C2, which is the process, reports its pid and exits (C2 is
 //     reparented to the runtime, a child subreaper); without one, C1 is the process.
+// A time namespace is the exception: only a single-threaded process may enter one, so the copy
+// that is the process enters it itself, before its hello (namespaces/time.ts).
 // Every fork is watched: a copy that does not say hello within HELLO_TIMEOUT_MS (a lock some other
 // thread held at fork time, say) is killed and the birth tried again, up to ATTEMPTS times.
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { NamespaceConfig } from '../spec/config';
+import type { NamespaceConfig, TimeOffsets } from '../spec/config';
 import type { IdMapping } from '../spec/oci';
 import { enterNamespaces, inNamespaces } from '../namespaces/enter';
+import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
 import {
   ChannelClosed, ChannelTimeout, channelPair, childFdList, keptFdCount,
-  type ChildEnd, type ChildFds, type RuntimeEnd,
+  type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd,
 } from './channel';
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -37,6 +40,8 @@ export interface BirthRequest {
   preserveFds: number;
   /** process.oomScoreAdj: written by the copy at once, while its /proc entries are still its own */
   oomScoreAdj?: number;
+  /** linux.timeOffsets, for a new time namespace */
+  timeOffsets?: TimeOffsets;
   /** the process's life in the copy once it is born; ends in execve or _exit */
   life: (ch: ChildEnd, fds: ChildFds) => never;
   /**
@@ -60,15 +65,79 @@ class LostCopy extends Error {}
 
 export function bear(sys: Libc, req: BirthRequest): Born {
   const userns = req.namespaces.some((n) => n.type === 'user');
-  for (let attempt = 1; ; attempt++) {
+  const time = timePlan(sys, req);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const b = userns ? attemptInUserNamespace(sys, req, time) : attempt1(sys, req, time);
+        return { ...b, attempts: attempt };
+      } catch (e) {
+        if (!(e instanceof LostCopy)) throw e;
+        if (attempt >= ATTEMPTS) throw new Error(`bearing the container process: ${e.message} (${ATTEMPTS} attempts)`);
+      }
+    }
+  } finally {
+    if (time && 'join' in time) fs.closeSync(time.join);
+  }
+}
+
+const OFFSETS_TIMEOUT_MS = 10_000;
+
+/** In the copy: the runtime writes the new time namespace's offsets (namespaces/time.ts). */
+function askOffsets(ch: ChildEnd): void {
+  // /proc/self is the host's proc here (the rootfs is not built yet): it names our host pid
+  ch.send({ type: 'timens', pid: Number(fs.readlinkSync('/proc/self')) });
+  if (ch.receive(OFFSETS_TIMEOUT_MS, 'waiting for the time namespace offsets').type !== 'offsets') throw new Error('no time offsets came');
+}
+
+/** In the runtime: a message from the copy, after answering any request for time offsets on the way. */
+function receiveAnswering(ch: RuntimeEnd, req: BirthRequest, timeoutMs: number, what: string): ChildMessage {
+  for (;;) {
+    const msg = ch.receive(timeoutMs, what);
+    if (msg.type !== 'timens') return msg;
+    writeTimeOffsets(msg.pid, req.timeOffsets ?? {});
+    ch.send({ type: 'offsets' });
+  }
+}
+
+/** A time namespace to join is opened here, before any namespace changes what its path means. */
+function timePlan(sys: Libc, req: BirthRequest): TimePlan | undefined {
+  const ns = req.namespaces.find((n) => n.type === 'time');
+  if (!ns) return undefined;
+  if (ns.path === undefined) return { offsets: req.timeOffsets };
+  let fd: number;
+  try {
+    fd = fs.openSync(ns.path, C.O_RDONLY | C.O_CLOEXEC);
+  } catch (e) {
+    throw new Error(`linux.namespaces: time path ${ns.path}: ${(e as Error).message}`);
+  }
+  if (sys.nsType(fd) !== C.CLONE_NEWTIME) {
+    fs.closeSync(fd);
+    throw new Error(`linux.namespaces: ${ns.path} is not a time namespace`);
+  }
+  return { join: fd };
+}
+
+/** The fds a copy keeps: the channel's and the others the process needs, and a time namespace to join. */
+function keptFds(fds: ChildFds, time: TimePlan | undefined): number[] {
+  return [...childFdList(fds), ...(time && 'join' in time ? [time.join] : [])];
+}
+
+/**
+ * The copy that is the process, first: its time namespace (only now, single-threaded), then
+ * hello. A failure here is its first word instead.
+ */
+function processStart(sys: Libc, ch: ChildEnd, time: TimePlan | undefined): boolean {
+  if (time) {
     try {
-      const b = userns ? attemptInUserNamespace(sys, req) : attempt1(sys, req);
-      return { ...b, attempts: attempt };
+      enterTimeNamespace(sys, time, () => askOffsets(ch));
     } catch (e) {
-      if (!(e instanceof LostCopy)) throw e;
-      if (attempt >= ATTEMPTS) throw new Error(`bearing the container process: ${e.message} (${ATTEMPTS} attempts)`);
+      ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+      return false;
     }
   }
+  ch.send({ type: 'hello' });
+  return true;
 }
 
 function kill(pid: number): void {
@@ -79,18 +148,29 @@ function kill(pid: number): void {
   }
 }
 
+/**
+ * Reaps a copy we killed, within 2 s: a SIGKILLed task in a frozen v1 cgroup does not die until
+ * thawed, and waiting for it must not hang the runtime (it is left to whoever reaps it later).
+ */
 function reap(sys: Libc, pid: number): number {
+  const until = Date.now() + 2000;
   try {
-    return sys.waitpid(pid, false).status;
+    for (;;) {
+      const r = sys.waitpid(pid, true);
+      if (r.pid === pid) return r.status;
+      if (Date.now() > until) return 0;
+      sys.pollReadable([], 10);
+    }
   } catch {
     return 0; // not ours to reap (reparented elsewhere)
   }
 }
 
 /** The copy's first words. Anything else before them is a copy lost to the fork, or a failure. */
-function awaitHello(sys: Libc, ch: RuntimeEnd, pid: number): void {
+function awaitHello(sys: Libc, ch: RuntimeEnd, pid: number, req: BirthRequest): void {
   try {
-    const msg = ch.receive(HELLO_TIMEOUT_MS, 'a forked copy of the runtime');
+    const msg = receiveAnswering(ch, req, HELLO_TIMEOUT_MS, 'a forked copy of the runtime');
+    if (msg.type === 'error') throw new Error(msg.msg);
     if (msg.type !== 'hello') throw new Error(`unexpected first message from a forked copy: ${msg.type}`);
   } catch (e) {
     kill(pid);
@@ -106,7 +186,7 @@ function fdsOf(req: BirthRequest, child: ChildEnd): ChildFds {
   return { ...req.fds, channel: child.fd };
 }
 
-function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
+function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omit<Born, 'attempts'> {
   const { runtime, child } = channelPair(sys);
   const fds = fdsOf(req, child);
   let pid: number;
@@ -114,9 +194,9 @@ function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
     // Inherited by the copy: no process of the container can reach its /proc entries (exe, root,
     // cwd, fds: the host's) from its first instruction on. execve resets it for the program.
     sys.prctl(C.PR_SET_DUMPABLE, 0);
-    pid = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => {
+    pid = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => {
       sys.setsid(); // its own session, as runc's init
-      child.send({ type: 'hello' });
+      if (!processStart(sys, child, time)) return sys.exit(1);
       return req.life(child, fds);
     }, (fork) => inNamespaces(sys, req.namespaces, fork));
   } catch (e) {
@@ -126,7 +206,7 @@ function attempt1(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
   }
   child.close();
   try {
-    awaitHello(sys, runtime, pid);
+    awaitHello(sys, runtime, pid, req);
     req.onForked?.(pid);
     // From outside: the copy is non-dumpable already, and the runtime is root here.
     if (req.oomScoreAdj !== undefined) {
@@ -179,7 +259,7 @@ function writeMaps(pid: number, req: BirthRequest): void {
 }
 
 /** C1: enters the user namespace and the rest, then is the process or forks it (C2). */
-function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds): never {
+function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, time: TimePlan | undefined): never {
   ch.send({ type: 'hello' });
   if (!applyOomScoreAdj(ch, req.oomScoreAdj)) return sys.exit(1);
   try {
@@ -200,13 +280,14 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds): 
     sys.prctl(C.PR_SET_DUMPABLE, 0);
     if (!req.namespaces.some((n) => n.type === 'pid')) {
       enterNamespaces(sys, req.namespaces);
+      if (time) enterTimeNamespace(sys, time, () => askOffsets(ch));
       sys.setsid();
       ch.send({ type: 'pid', pid: sys.getpid() });
       return req.life(ch, fds);
     }
-    const c2 = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => {
+    const c2 = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => {
       sys.setsid();
-      ch.send({ type: 'hello' });
+      if (!processStart(sys, ch, time)) return sys.exit(1);
       return req.life(ch, fds);
     }, (fork) => {
       enterNamespaces(sys, req.namespaces);
@@ -220,14 +301,14 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds): 
   }
 }
 
-function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attempts'> {
+function attemptInUserNamespace(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omit<Born, 'attempts'> {
   const { runtime, child } = channelPair(sys);
   const fds = fdsOf(req, child);
   // C2's parent (C1) exits at once: let C2 be reparented to us, so we can reap it.
   sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
   let helper: number;
   try {
-    helper = forkCopy(sys, keptFdCount(req.preserveFds), childFdList(fds), () => helperLife(sys, req, child, fds));
+    helper = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => helperLife(sys, req, child, fds, time));
   } catch (e) {
     runtime.close();
     child.close();
@@ -237,16 +318,16 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attem
   let pid: number;
   let c2Hello = false; // C2 may speak before C1 has told its pid
   try {
-    awaitHello(sys, runtime, helper);
-    let msg = runtime.receive(USERNS_TIMEOUT_MS, 'creating the user namespace');
+    awaitHello(sys, runtime, helper, req);
+    let msg = receiveAnswering(runtime, req, USERNS_TIMEOUT_MS, 'creating the user namespace');
     if (msg.type === 'userns') {
       writeMaps(helper, req);
       runtime.send({ type: 'maps' });
-      msg = runtime.receive(USERNS_TIMEOUT_MS, 'entering the namespaces');
+      msg = receiveAnswering(runtime, req, USERNS_TIMEOUT_MS, 'entering the namespaces');
     }
     if (msg.type === 'hello') {
       c2Hello = true;
-      msg = runtime.receive(USERNS_TIMEOUT_MS, 'entering the namespaces');
+      msg = receiveAnswering(runtime, req, USERNS_TIMEOUT_MS, 'entering the namespaces');
     }
     if (msg.type === 'error') throw new Error(msg.msg);
     if (msg.type !== 'pid') throw new Error(`unexpected message from the user-namespace helper: ${msg.type}`);
@@ -263,7 +344,7 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest): Omit<Born, 'attem
     reap(sys, helper); // it exits right after telling
     if (!c2Hello) {
       try {
-        awaitHello(sys, runtime, pid);
+        awaitHello(sys, runtime, pid, req);
       } catch (e) {
         runtime.close();
         throw e;

@@ -40,6 +40,8 @@ export type ChildMessage =
   | { type: 'userns' }
   /** the user-namespace helper's child is the process: its pid as the runtime sees it */
   | { type: 'pid'; pid: number }
+  /** a new time namespace exists, still empty: write its offsets (pid: the sender, as the runtime sees it) */
+  | { type: 'timens'; pid: number }
   /** init: run the prestart and createRuntime hooks now (mounts made, before pivot_root) */
   | { type: 'hooks' }
   /** init: waits on the exec fifo; exec: set up, about to execve */
@@ -50,6 +52,8 @@ export type ChildMessage =
 export type RuntimeMessage =
   /** the user namespace's maps are written */
   | { type: 'maps' }
+  /** the time namespace's offsets are written */
+  | { type: 'offsets' }
   /** the child sits in its cgroups: go on (hooks get the state with init's host pid) */
   | { type: 'go'; hookState?: Record<string, unknown> }
   /** the create-time hooks ran */

@@ -3,6 +3,7 @@
 // the container's cgroups it becomes the requested program. It runs in the copy's world
 // (process/copy.ts).
 import { startFailureText } from '../sys/errors';
+import type { ContainerAttrs } from './process-attrs';
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
@@ -17,6 +18,7 @@ export interface ExecPlan {
   nofileSoft?: string;
   /** the container's session keyring, joined by name (as runc's setns init does) */
   sessionKeyring?: string;
+  container?: ContainerAttrs;
   /** the runtime relays the terminal itself (no --console-socket): plain \n, as runc's relay */
   relayTerminal?: boolean;
 }
@@ -57,7 +59,7 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
   }
   try {
     const seccomp = plan.seccomp && { program: Buffer.from(plan.seccomp.program, 'base64'), flags: plan.seccomp.flags };
-    return execProgram(sys, plan.process, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp });
+    return execProgram(sys, plan.process, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container: plan.container });
   } catch (e) {
     // The runtime waits until the channel closes at execve (it is close-on-exec): what fails
     // before that (cwd, credentials, capabilities, execve itself) is its error, not the program's.

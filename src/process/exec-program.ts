@@ -7,6 +7,9 @@ import type { ProcessConfig } from '../spec/config';
 import { applyCapabilities, dropBounding } from '../security/capabilities';
 import { applyAppArmorOnExec } from '../security/apparmor';
 import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';
+import {
+  applyFinalAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler, type ContainerAttrs,
+} from './process-attrs';
 
 function envValue(env: readonly string[], key: string): string | undefined {
   const e = env.find((v) => v.startsWith(key + '='));
@@ -95,6 +98,8 @@ export interface ExecOptions {
   preserveFds: number;
   nofileSoft?: string;
   seccomp?: { program: Buffer; flags: number };
+  /** the container's personality and memory policy (exec processes get them too, as runc's) */
+  container?: ContainerAttrs;
 }
 
 /**
@@ -146,6 +151,12 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     const soft = opts.nofileSoft === 'unlimited' ? RLIM_INFINITY : BigInt(opts.nofileSoft);
     if (soft <= cur.hard) sys.setrlimit(RLIMITS.RLIMIT_NOFILE, soft, cur.hard);
   }
+
+  applyPersonality(sys, opts.container?.personality);
+  applyMemoryPolicy(sys, opts.container?.memoryPolicy);
+  applyScheduler(sys, p.scheduler);
+  applyIoPriority(sys, p.ioPriority);
+  applyFinalAffinity(sys, p.cpuAffinity);
 
   const env = prepareEnv(p.env, p.uid);
   const keep = 3 + opts.preserveFds;

@@ -107,7 +107,9 @@ function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record
   try {
     const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
     const seccomp = plan.config.seccomp && { program: Buffer.from(plan.config.seccomp.program, 'base64'), flags: plan.config.seccomp.flags };
-    return execProgram(sys, p, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp });
+    const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
+    // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
+    return execProgram(sys, { ...p, cpuAffinity: undefined }, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container });
   } catch (e) {
     // On the container's stderr, as runc's init: a failed execve in runc's words and alone on
     // its line (scripts compare it); anything else says it is the runtime's.

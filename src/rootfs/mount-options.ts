@@ -11,6 +11,8 @@ export interface ParsedMountOptions {
   recursive: boolean;
   /** runc's extension `tmpcopyup`: a tmpfs starts with a copy of what the directory held */
   copyUp: boolean;
+  /** recursive attributes (rro, rnosuid, ratime...): mount_setattr(AT_RECURSIVE) after mounting */
+  recursiveAttrs?: { set: number; clear: number };
 }
 
 // option → [flags to set, flags to clear]
@@ -60,18 +62,43 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
   runbindable: C.MS_UNBINDABLE | C.MS_REC,
 };
 
-// Recognised but not implemented yet: refusing them beats silently mounting something else.
-const UNSUPPORTED = new Set(['rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev',
-  'rnoexec', 'rexec', 'rnodiratime', 'rdiratime', 'rrelatime', 'rnorelatime', 'rnoatime', 'ratime',
-  'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow']);
+// mount_setattr(2)'s MOUNT_ATTR_* bits.
+const ATTR_RDONLY = 0x1;
+const ATTR_NOSUID = 0x2;
+const ATTR_NODEV = 0x4;
+const ATTR_NOEXEC = 0x8;
+const ATTR__ATIME = 0x70;
+const ATTR_RELATIME = 0x0;
+const ATTR_NOATIME = 0x10;
+const ATTR_STRICTATIME = 0x20;
+const ATTR_NODIRATIME = 0x80;
+const ATTR_NOSYMFOLLOW = 0x200000;
 
-export function parseMountOptions(options: readonly string[], where: string): ParsedMountOptions {
+// option → [attributes to set, attributes to clear], applied to the mount and everything under
+// it. An atime change must clear the whole atime field and set one mode (the kernel's rule).
+const RECURSIVE_OPTIONS: Record<string, [number, number]> = {
+  rro: [ATTR_RDONLY, 0], rrw: [0, ATTR_RDONLY],
+  rnosuid: [ATTR_NOSUID, 0], rsuid: [0, ATTR_NOSUID],
+  rnodev: [ATTR_NODEV, 0], rdev: [0, ATTR_NODEV],
+  rnoexec: [ATTR_NOEXEC, 0], rexec: [0, ATTR_NOEXEC],
+  rnodiratime: [ATTR_NODIRATIME, 0], rdiratime: [0, ATTR_NODIRATIME],
+  rnosymfollow: [ATTR_NOSYMFOLLOW, 0], rsymfollow: [0, ATTR_NOSYMFOLLOW],
+  rrelatime: [ATTR_RELATIME, ATTR__ATIME], ratime: [ATTR_RELATIME, ATTR__ATIME],
+  rnorelatime: [ATTR_STRICTATIME, ATTR__ATIME], rstrictatime: [ATTR_STRICTATIME, ATTR__ATIME],
+  rnostrictatime: [ATTR_RELATIME, ATTR__ATIME], rnoatime: [ATTR_NOATIME, ATTR__ATIME],
+};
+
+/** The recursive mount options (for features). */
+export const RECURSIVE_OPTION_NAMES: readonly string[] = Object.keys(RECURSIVE_OPTIONS);
+
+export function parseMountOptions(options: readonly string[], _where: string): ParsedMountOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
   let bind = false;
   let recursive = false;
   let copyUp = false;
+  let recursiveAttrs: { set: number; clear: number } | undefined;
   for (const opt of options) {
     if (opt === 'tmpcopyup') {
       copyUp = true; // the runtime's to do, not the kernel's (podman sends it with --read-only)
@@ -92,11 +119,18 @@ export function parseMountOptions(options: readonly string[], where: string): Pa
       propagation.push(prop);
       continue;
     }
-    if (UNSUPPORTED.has(opt)) throw new Error(`${where}: mount option "${opt}" is not supported by tsrunc yet`);
+    const rec = RECURSIVE_OPTIONS[opt];
+    if (rec) {
+      const r = recursiveAttrs ?? { set: 0, clear: 0 };
+      // a later option wins over an earlier one for the same attributes
+      const touched = rec[0] | rec[1] | (rec[1] & ATTR__ATIME ? ATTR__ATIME : 0);
+      recursiveAttrs = { set: (r.set & ~touched) | rec[0], clear: (r.clear & ~rec[0]) | rec[1] };
+      continue;
+    }
     data.push(opt);
   }
   if (bind) flags |= C.MS_BIND | (recursive ? C.MS_REC : 0);
-  return { flags, propagation, data: data.join(','), bind, recursive, copyUp };
+  return { flags, propagation, data: data.join(','), bind, recursive, copyUp, recursiveAttrs };
 }
 
 export function propagationFlag(name: string): number | undefined {

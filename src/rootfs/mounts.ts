@@ -161,6 +161,14 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), data || null);
     }
     for (const p of m.propagation) mountAt(sys, ctx, dest, null, null, p, null);
+    if (m.recursiveAttrs) {
+      const fd = openInRoot(ctx.rootfs, dest);
+      try {
+        sys.setMountAttrsRecursive(fd, m.recursiveAttrs.set, m.recursiveAttrs.clear);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }

@@ -327,14 +327,20 @@ class Pool {
 
 type Layout = 'shared' | 'sections' | 'trampolines';
 
+/** Syscall numbers [lo, hi). */
+interface Span { lo: number; hi: number }
+const ENOSYS_RET = (RET.ERRNO | 38) >>> 0;
+
 /**
  * The dispatch on the syscall number (loaded) for these tables: a chain of "is it this number?"
  * for a few calls (libseccomp's layout for small filters), else a binary search over ranges of
  * numbers with one outcome. With trampolines every leaf of the search is its own `ja` (32-bit
  * reach), for targets beyond a conditional jump's 255 instructions.
  */
-function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet: number, trampolines: boolean): void {
+function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet: number, trampolines: boolean,
+  enosys: readonly Span[] = []): void {
   const deflt: Outcome = { ret: defaultRet };
+  const unnamed = (nr: number): Outcome => (enosys.some((sp) => nr >= sp.lo && nr < sp.hi) ? { ret: ENOSYS_RET } : deflt);
   // Ranges [lo, next lo) with one outcome each, covering every 32-bit number.
   const ranges: { lo: number; o: Outcome }[] = [];
   const push = (lo: number, o: Outcome): void => {
@@ -342,13 +348,23 @@ function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet
     if (prev && outcomeId(prev.o) === outcomeId(o)) return;
     ranges.push({ lo, o });
   };
-  push(0, deflt);
   const named = [...byNr.entries()].sort((x, y) => x[0] - y[0]);
-  for (const [nr, o] of named) {
-    push(nr, o);
-    if (!byNr.has(nr + 1)) push(nr + 1, deflt);
-  }
+  const breaks = new Set<number>([0]);
+  for (const [nr] of named) breaks.add(nr).add(nr + 1);
+  for (const sp of enosys) breaks.add(sp.lo).add(sp.hi);
+  for (const b of [...breaks].filter((x) => x <= 0xffffffff).sort((x, y) => x - y)) push(b, byNr.get(b) ?? unnamed(b));
   if (!trampolines && named.length < ranges.length - 1 && named.length < 200) {
+    // the spans first, highest first: past a span's end is the next (lower) span's business
+    for (const sp of [...enosys].sort((x, y) => y.lo - x.lo)) {
+      if (sp.hi > 0xffffffff) {
+        a.j(JGE_K, sp.lo, pool.label({ ret: ENOSYS_RET }), '');
+      } else {
+        const below = a.label();
+        a.j(JGE_K, sp.hi, below, '');
+        a.j(JGE_K, sp.lo, pool.label({ ret: ENOSYS_RET }), '');
+        a.place(below);
+      }
+    }
     for (const [nr, o] of named) a.j(JEQ_K, nr, pool.label(o), '');
     a.ja(pool.label(deflt));
     return;
@@ -413,9 +429,20 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
   const x86 = archs.has('SCMP_ARCH_X86')
     ? outcomes([{ audit: AUDIT_ARCH_I386, table: parseTable(SYSCALLS_X86), name: 'x86', bits: 32 }], rules, defaultRet, report)
     : undefined;
+  // As runc (its -ENOSYS stub over libseccomp): a call newer than any the profile names gets
+  // ENOSYS, not the default, so a program can fall back from a call it cannot know is denied
+  // (clone3 to clone). Not where the default allows, logs or traces anyway.
+  const stub = !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(cfg.defaultAction);
+  const above = (table: string, to: number): Span[] => {
+    const nrs = parseTable(table);
+    const named = rules.flatMap((r) => r.names).map((n) => nrs.get(n)).filter((x): x is number => x !== undefined);
+    return stub && named.length ? [{ lo: Math.max(...named) + 1, hi: to }] : [];
+  };
+  const enosys64 = [...(has64 ? above(SYSCALLS_X86_64, X32_SYSCALL_BIT) : []), ...(has32 ? above(SYSCALLS_X32, 0x100000000) : [])];
+  const enosys86 = archs.has('SCMP_ARCH_X86') ? above(SYSCALLS_X86, 0x100000000) : [];
   for (const mode of ['shared', 'sections', 'trampolines'] as const) {
     try {
-      return { program: layout({ has64, has32, x64, x86 }, defaultRet, mode).build(), flags };
+      return { program: layout({ has64, has32, x64, x86, enosys64, enosys86 }, defaultRet, mode).build(), flags };
     } catch (e) {
       if (!(e instanceof JumpTooFar) || mode === 'trampolines') throw e;
     }
@@ -430,6 +457,9 @@ interface Plan {
   x64?: Map<number, Outcome>;
   /** for i386, when on */
   x86?: Map<number, Outcome>;
+  /** numbers above the largest the profile names, per audit architecture: -ENOSYS (runc's stub) */
+  enosys64: Span[];
+  enosys86: Span[];
 }
 
 function layout(plan: Plan, defaultRet: number, mode: Layout): Asm {
@@ -458,14 +488,14 @@ function layout(plan: Plan, defaultRet: number, mode: Layout): Asm {
       a.ret(RET.KILL_PROCESS);
       a.place(x32);
     }
-    emitDispatch(a, pool, plan.x64, defaultRet, trampolines);
+    emitDispatch(a, pool, plan.x64, defaultRet, trampolines, plan.enosys64);
   }
   if (mode !== 'shared') pool.flush(trampolines);
 
   a.place(i386);
   if (plan.x86) {
     a.ld(0);
-    emitDispatch(a, pool, plan.x86, defaultRet, trampolines);
+    emitDispatch(a, pool, plan.x86, defaultRet, trampolines, plan.enosys86);
   } else {
     a.ret(RET.KILL_PROCESS);
   }

@@ -36,6 +36,39 @@ export interface ProcessConfig {
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
   apparmorProfile?: string;
+  scheduler?: SchedulerConfig;
+  /** ioprio_set's value (class << 13 | level) */
+  ioPriority?: number;
+  /** exec only (runtime-spec): where the process runs before and after joining the cgroup */
+  cpuAffinity?: CpuAffinity;
+}
+
+/** process.scheduler, as sched_setattr takes it. */
+export interface SchedulerConfig {
+  policy: number;
+  nice: number;
+  priority: number;
+  flags: number;
+  runtime: number;
+  deadline: number;
+  period: number;
+}
+
+export interface CpuAffinity {
+  initial?: number[];
+  final?: number[];
+}
+
+/** linux.memoryPolicy: set_mempolicy's mode (with its flags) and nodes. */
+export interface MemoryPolicy {
+  mode: number;
+  nodes: number[];
+}
+
+/** linux.timeOffsets, checked: seconds and nanoseconds per clock. */
+export interface TimeOffsets {
+  monotonic?: { secs: number; nanosecs: number };
+  boottime?: { secs: number; nanosecs: number };
 }
 
 /** A compiled seccomp filter: the BPF program as base64 (it travels to init as JSON). */
@@ -70,6 +103,11 @@ export interface ContainerConfig {
   resources: Resources;
   cgroupsPath?: string;
   sysctl: Record<string, string>;
+  /** for the new time namespace */
+  timeOffsets?: TimeOffsets;
+  /** personality(2)'s value */
+  personality?: number;
+  memoryPolicy?: MemoryPolicy;
   hooks: Hooks;
   annotations: Record<string, string>;
   ociVersion: string;

@@ -8,8 +8,9 @@ import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
 import type { SeccompConfig } from '../security/seccomp';
 import { compileSeccompCached } from '../security/seccomp-cache';
-import type { ContainerConfig, MountConfig, NamespaceConfig, ProcessConfig } from './config';
-import type { NamespaceType, Process, Spec } from './oci';
+import type { ContainerConfig, MemoryPolicy, MountConfig, NamespaceConfig, ProcessConfig, TimeOffsets } from './config';
+import { parseCpuAffinity, parseIoPriority, parseMemoryPolicy, parsePersonality, parseScheduler } from './process-attrs';
+import type { DeviceRule, NamespaceType, Process, Spec } from './oci';
 import { schemaProblems } from './validate';
 
 export interface LoadOptions {
@@ -36,25 +37,49 @@ export function readSpec(bundle: string): Spec {
   } catch (e) {
     throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
-  defaultUser(raw);
+  fillZeroDefaults(raw);
   const problems = schemaProblems('config', raw);
   if (problems.length) throw new UserError(`config.json is invalid: ${problems.join('; ')}`);
   return raw as Spec;
 }
 
 /**
- * A process.user without uid or gid means 0, as in runc (Go's zero values): runtime-spec asks
- * configs to give both but does not ask runtimes to refuse, and scripts written for runc leave
- * them out (`.process.user = {"uid":0}`).
+ * A property whose value is null is absent, as runc reads it (Go's zero value): scripts written
+ * for runc null out what they do not want (`.linux.timeOffsets = null`). Inside objects only;
+ * a null in an array stays, for the schema to name.
  */
-export function defaultUser(raw: unknown): void {
+function dropNulls(v: unknown): void {
+  if (!v || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) dropNulls(x);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (o[k] === null) delete o[k];
+    else dropNulls(o[k]);
+  }
+}
+
+/**
+ * Fields runtime-spec marks REQUIRED that runc reads as 0 when absent (Go's zero values):
+ * process.user's uid and gid, process.ioPriority's priority. The spec asks configs to give them
+ * but does not ask runtimes to refuse, and scripts written for runc leave them out
+ * (`.process.user = {"uid":0}`, `"ioPriority": {"class": "IOPRIO_CLASS_IDLE"}`).
+ */
+export function fillZeroDefaults(raw: unknown): void {
+  dropNulls(raw);
   const proc = (raw as { process?: unknown } | null)?.process;
   if (!proc || typeof proc !== 'object') return;
-  const user = (proc as { user?: unknown }).user;
-  if (!user || typeof user !== 'object' || Array.isArray(user)) return;
-  const u = user as Record<string, unknown>;
-  u.uid ??= 0;
-  u.gid ??= 0;
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const user = obj((proc as { user?: unknown }).user);
+  if (user) {
+    user.uid ??= 0;
+    user.gid ??= 0;
+  }
+  const io = obj((proc as { ioPriority?: unknown }).ioPriority);
+  if (io) io.priority ??= 0;
 }
 
 /**
@@ -70,15 +95,18 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
   if (proc.commandLine !== undefined) fail('.commandLine: is for Windows only');
   if (proc.apparmorProfile && !appArmorEnabled()) fail('.apparmorProfile: AppArmor is not enabled on this system');
   if (proc.selinuxLabel) fail('.selinuxLabel: SELinux is not enabled on this system');
-  for (const f of ['scheduler', 'ioPriority', 'execCPUAffinity'] as const) {
-    if (proc[f] !== undefined) fail(`.${f}: not supported by tsrunc yet`);
-  }
   (proc.env ?? []).forEach((e, i) => {
     if (!e.includes('=')) fail(`.env[${i}]: "${e}" is not of the form KEY=value`);
   });
   let capabilities;
   let rlimits;
+  let scheduler;
+  let ioPriority;
+  let cpuAffinity;
   try {
+    if (proc.scheduler) scheduler = parseScheduler(proc.scheduler, 'process.scheduler');
+    if (proc.ioPriority) ioPriority = parseIoPriority(proc.ioPriority, 'process.ioPriority');
+    if (proc.execCPUAffinity) cpuAffinity = parseCpuAffinity(proc.execCPUAffinity, 'process.execCPUAffinity');
     capabilities = proc.capabilities ? checkAmbient(capabilityMasks(proc.capabilities, warn), warn, debug) : undefined;
     rlimits = resolveRlimits(proc.rlimits ?? []);
   } catch (e) {
@@ -100,7 +128,25 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
     noNewPrivileges: proc.noNewPrivileges === true,
     oomScoreAdj: proc.oomScoreAdj,
     apparmorProfile: proc.apparmorProfile || undefined,
+    scheduler,
+    ioPriority,
+    cpuAffinity,
   };
+}
+
+/**
+ * Device rules with access letters other than r, w and m: runc ignores those letters, and a rule
+ * with the rest means less than asked, never more; said in a warning. A rule left with no access
+ * at all is an error (it would mean "rwm").
+ */
+function deviceRules(rules: readonly DeviceRule[], warn: (m: string) => void): DeviceRule[] {
+  return rules.map((r, i) => {
+    if (r.access === undefined || /^[rwm]*$/.test(r.access)) return r;
+    const kept = r.access.replace(/[^rwm]/g, '');
+    if (!kept) throw new UserError(`config.json: linux.resources.devices[${i}].access: "${r.access}" is not a combination of r, w and m`);
+    warn(`linux.resources.devices[${i}].access: "${r.access}": only r, w and m mean something; "${kept}" is used`);
+    return { ...r, access: kept };
+  });
 }
 
 /** Turns a validated spec into the runtime's internal configuration; semantic checks live here. */
@@ -130,8 +176,10 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (flag === undefined) fail(`linux.namespaces[${i}].type: unknown namespace type "${ns.type}"`);
     if (seen.has(ns.type)) fail(`linux.namespaces[${i}].type: duplicate namespace "${ns.type}"`);
     seen.add(ns.type);
-    if (ns.path !== undefined && !isAbsolute(ns.path)) fail(`linux.namespaces[${i}].path: "${ns.path}" must be absolute`);
-    namespaces.push({ type: ns.type, flag, path: ns.path });
+    // An empty path is no path (runc reads it so; scripts blank a path to get a new namespace).
+    const path = ns.path === '' ? undefined : ns.path;
+    if (path !== undefined && !isAbsolute(path)) fail(`linux.namespaces[${i}].path: "${path}" must be absolute`);
+    namespaces.push({ type: ns.type, flag, path });
   });
   const userNs = (linux.namespaces ?? []).find((n) => n.type === 'user');
   if (!userNs && (linux.uidMappings?.length || linux.gidMappings?.length)) {
@@ -144,7 +192,18 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       if (!maps.some((m) => m.containerID === 0)) fail(`linux.${key}: the container's root (id 0) must be mapped: the runtime sets up the container as root`);
     }
   }
-  if (linux.timeOffsets) fail('linux.timeOffsets: not supported by tsrunc yet');
+  let timeOffsets: TimeOffsets | undefined;
+  if (linux.timeOffsets) {
+    const timeNs = namespaces.find((n) => n.type === 'time');
+    if (!timeNs || timeNs.path !== undefined) fail('linux.timeOffsets: offsets are for a new time namespace: add {"type": "time"} to linux.namespaces');
+    timeOffsets = {};
+    for (const [clock, v] of Object.entries(linux.timeOffsets)) {
+      if (clock !== 'monotonic' && clock !== 'boottime') fail(`linux.timeOffsets.${clock}: only monotonic and boottime have offsets`);
+      const o = v as { secs?: number; nanosecs?: number };
+      if ((o.nanosecs ?? 0) > 999_999_999) fail(`linux.timeOffsets.${clock}.nanosecs: ${o.nanosecs} is not below one second`);
+      timeOffsets[clock as 'monotonic' | 'boottime'] = { secs: o.secs ?? 0, nanosecs: o.nanosecs ?? 0 };
+    }
+  }
   if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) {
     fail('hostname: setting the hostname needs a uts namespace in linux.namespaces');
   }
@@ -202,7 +261,18 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   }
   if (linux.mountLabel) fail('linux.mountLabel: SELinux is not enabled on this system');
   if (linux.intelRdt !== undefined) fail('linux.intelRdt: not supported by tsrunc yet');
-  if (linux.personality !== undefined) fail('linux.personality: not supported by tsrunc yet');
+  let personality: number | undefined;
+  let memoryPolicy: MemoryPolicy | undefined;
+  try {
+    if (linux.personality !== undefined) personality = parsePersonality(linux.personality);
+    if (linux.memoryPolicy !== undefined) memoryPolicy = parseMemoryPolicy(linux.memoryPolicy);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  // As runc: a deadline task needs the whole root domain's CPUs, which a cpuset takes away.
+  if (processConfig?.scheduler?.policy === 6 && linux.resources?.cpu?.cpus) {
+    fail('process.scheduler: SCHED_DEADLINE: process scheduler can\'t be used together with AllowedCPUs (linux.resources.cpu.cpus)');
+  }
 
   let seccomp;
   if (linux.seccomp) {
@@ -231,10 +301,13 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     devices: linux.devices ?? [],
-    deviceRules: linux.resources?.devices ?? [],
+    deviceRules: deviceRules(linux.resources?.devices ?? [], warn),
     resources: linux.resources ?? {},
     cgroupsPath: linux.cgroupsPath,
     sysctl: linux.sysctl ?? {},
+    timeOffsets,
+    personality,
+    memoryPolicy,
     hooks: spec.hooks ?? {},
     annotations: spec.annotations ?? {},
     ociVersion: spec.ociVersion,

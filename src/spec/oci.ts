@@ -38,9 +38,19 @@ export interface Process {
   apparmorProfile?: string;
   oomScoreAdj?: number;
   selinuxLabel?: string;
-  scheduler?: unknown;
-  ioPriority?: unknown;
-  execCPUAffinity?: unknown;
+  scheduler?: Scheduler;
+  ioPriority?: { class: string; priority?: number };
+  execCPUAffinity?: { initial?: string; final?: string };
+}
+
+export interface Scheduler {
+  policy: string;
+  nice?: number;
+  priority?: number;
+  flags?: string[];
+  runtime?: number;
+  deadline?: number;
+  period?: number;
 }
 
 export interface Capabilities {
@@ -122,7 +132,11 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
-  personality?: unknown;
+  personality?: { domain: string; flags?: string[] };
+  /** runtime-spec v1.3 */
+  memoryPolicy?: { mode?: string; nodes?: string; flags?: string[] };
+  /** runtime-spec v1.3 */
+  netDevices?: Record<string, { name?: string }>;
 }
 
 /** The state of a container as the runtime-spec defines it (plus runc's `paused`). */

@@ -15,6 +15,10 @@ const SYS_MOUNT_SETATTR = 442;
 const SYS_PIDFD_OPEN = 434;
 const SYS_KEYCTL = arch() === 'arm64' ? 219 : 250;
 const SYS_BPF = arch() === 'arm64' ? 280 : 321;
+const SYS_SCHED_SETATTR = arch() === 'arm64' ? 274 : 314;
+const SYS_SCHED_SETAFFINITY = arch() === 'arm64' ? 122 : 203;
+const SYS_IOPRIO_SET = arch() === 'arm64' ? 30 : 251;
+const SYS_SET_MEMPOLICY = arch() === 'arm64' ? 237 : 238;
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
 const BPF_PROG_DETACH = 9;
@@ -138,6 +142,10 @@ export function makeKoffiLibc(): Libc {
   const keyctlBuf = f<(nr: number, cmd: number, id: number, buf: Buffer, len: number) => number>('long syscall(long, int, int, void *, unsigned long)');
   const keyctlII = f<(nr: number, cmd: number, id: number, v: number) => number>('long syscall(long, int, int, unsigned int)');
   const bpfRaw = f<(nr: number, cmd: number, attr: Buffer, size: number) => number>('long syscall(long, int, void *, unsigned int)');
+  const syscallIB = f<(nr: number, a: number, b: Buffer, c: number) => number>('long syscall(long, int, void *, unsigned long)');
+  const syscallILB = f<(nr: number, a: number, b: number, c: Buffer) => number>('long syscall(long, int, unsigned long, void *)');
+  const syscallIII = f<(nr: number, a: number, b: number, c: number) => number>('long syscall(long, int, int, int)');
+  const personality = f<(p: number) => number>('int personality(unsigned long)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
     'int execve(const char *, const char **, const char **)');
 
@@ -311,6 +319,11 @@ export function makeKoffiLibc(): Libc {
       ws.writeUInt16LE(cols, 2);
       check(ioctlPtr(fd, 0x5414 /* TIOCSWINSZ */, ws), 'ioctl(TIOCSWINSZ)');
     },
+    personality: (p) => void check(personality(p), 'personality'),
+    schedSetattr: (pid, attr) => void check(syscallIB(SYS_SCHED_SETATTR, pid, attr, 0), 'sched_setattr'),
+    schedSetaffinity: (pid, mask) => void check(syscallILB(SYS_SCHED_SETAFFINITY, pid, mask.length, mask), 'sched_setaffinity'),
+    ioprioSet: (pid, ioprio) => void check(syscallIII(SYS_IOPRIO_SET, 1 /* IOPRIO_WHO_PROCESS */, pid, ioprio), 'ioprio_set'),
+    setMempolicy: (mode, mask, maxnode) => void check(syscallIB(SYS_SET_MEMPOLICY, mode, mask, maxnode), 'set_mempolicy'),
     clearOnlcr: (fd) => {
       const t = Buffer.alloc(64); // the kernel's struct termios (36 bytes); c_oflag at offset 4
       check(ioctlPtr(fd, 0x5401 /* TCGETS */, t), 'ioctl(TCGETS)');
@@ -325,6 +338,12 @@ export function makeKoffiLibc(): Libc {
       attr.writeBigUInt64LE(0x100000n, 0); // attr_set = MOUNT_ATTR_IDMAP
       attr.writeBigUInt64LE(BigInt(userns), 24);
       check(mountSetattr(SYS_MOUNT_SETATTR, tree, '', 0x1000 /* AT_EMPTY_PATH */, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
+    },
+    setMountAttrsRecursive: (fd, set, clear) => {
+      const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+      attr.writeBigUInt64LE(BigInt(set), 0);
+      attr.writeBigUInt64LE(BigInt(clear), 8);
+      check(mountSetattr(SYS_MOUNT_SETATTR, fd, '', 0x1000 | 0x8000 /* AT_EMPTY_PATH | AT_RECURSIVE */, attr, 32), 'mount_setattr(AT_RECURSIVE)');
     },
     moveMountToFd: (tree, target) =>
       void check(moveMount(SYS_MOVE_MOUNT, tree, '', target, '', 0x4 | 0x40 /* F_EMPTY_PATH | T_EMPTY_PATH */), 'move_mount'),

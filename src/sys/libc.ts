@@ -33,6 +33,16 @@ export interface Libc {
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
   /** Restores the default disposition of every signal and unblocks all of them (before execve). */
   resetSignals(): void;
+  /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) of the process. */
+  personality(persona: number): void;
+  /** sched_setattr(2) for pid (0: the caller); attr is a struct sched_attr. */
+  schedSetattr(pid: number, attr: Buffer): void;
+  /** sched_setaffinity(2) for pid (0: the calling thread); mask is a cpu_set_t bit mask. */
+  schedSetaffinity(pid: number, mask: Buffer): void;
+  /** ioprio_set(2) with IOPRIO_WHO_PROCESS. */
+  ioprioSet(pid: number, ioprio: number): void;
+  /** set_mempolicy(2): mode with its MPOL_F_* flags, nodes as an unsigned long bit mask. */
+  setMempolicy(mode: number, nodemask: Buffer, maxnode: number): void;
   /** Installs a seccomp BPF program (sock_filter array) on the calling thread. */
   seccomp(program: Buffer, flags: number): void;
   /** glibc fork(): returns 0 in the child. Only through process/copy.ts, which makes it safe. */
@@ -79,6 +89,8 @@ export interface Libc {
   openTreeClone(path: string, recursive: boolean): number;
   /** mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree with a user namespace fd. */
   idmapTree(treeFd: number, usernsFd: number): void;
+  /** mount_setattr(AT_RECURSIVE) on the mount an O_PATH fd refers to, and every mount below it. */
+  setMountAttrsRecursive(fd: number, set: number, clear: number): void;
   /** move_mount of a detached tree onto the object an O_PATH fd refers to. */
   moveMountToFd(treeFd: number, targetFd: number): void;
   /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (eBPF instructions); returns its fd. */

@@ -27,8 +27,10 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     signalFd: rec('signalFd'), readSignal: () => 15, setThreadName: rec('setThreadName'),
     sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'),
     openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'), clearOnlcr: rec('clearOnlcr'),
+    personality: rec('personality'), schedSetattr: rec('schedSetattr'), schedSetaffinity: rec('schedSetaffinity'),
+    ioprioSet: rec('ioprioSet'), setMempolicy: rec('setMempolicy'),
     setControllingTerminal: rec('setControllingTerminal'), openTreeClone: rec('openTreeClone'), idmapTree: rec('idmapTree'),
-    moveMountToFd: rec('moveMountToFd'),
+    moveMountToFd: rec('moveMountToFd'), setMountAttrsRecursive: rec('setMountAttrsRecursive'),
     bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'), joinSessionKeyring: rec('joinSessionKeyring'),
     execve: (...args: unknown[]) => {
       calls.push(['execve', ...args]);

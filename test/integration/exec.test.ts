@@ -136,7 +136,7 @@ describe('exec', () => {
   test('a paused container: exec is refused, or with --ignore-paused starts frozen and runs on resume', async () => {
     const s = started(['sleep', '60']);
     rt.ok(['pause', s.id]);
-    expect(rt.run(['exec', s.id, 'true']).stderr).toMatch(/it is paused \(see --ignore-paused\)/);
+    expect(rt.run(['exec', s.id, 'true']).stderr).toMatch(/cannot exec in a paused container .*\(see --ignore-paused\)/);
     const pidFile = join(s.b.dir, 'p.pid');
     const marker = `/proc/${rt.state(s.id).pid}/root/dev/shm/p`;
     const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--ignore-paused', '--detach', '--pid-file', pidFile, s.id, 'sh', '-c', 'sleep 0.5; echo ran > /dev/shm/p'], { stdio: 'ignore' });

@@ -80,6 +80,13 @@ describe('semantic checks', () => {
     expect(warnings).toEqual([]);
     expect(debug.join()).toMatch(/ambient capability CAP_KILL/);
   });
+  test('device access letters other than r, w, m are dropped with a warning; none left is an error', () => {
+    const warnings: string[] = [];
+    const c = buildConfig(spec((x) => { x.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }); }), bundle, 'c1', { warn: (m) => warnings.push(m) });
+    expect(c.deviceRules[1].access).toBe('rw');
+    expect(warnings).toEqual([expect.stringMatching(/linux.resources.devices\[1\].access: "rwa".*"rw" is used/)]);
+    expect(() => build(spec((x) => { x.linux!.resources!.devices!.push({ allow: false, access: 'x' }); }))).toThrow(/devices\[1\].access: "x" is not a combination of r, w and m/);
+  });
   test('a container without process is allowed until start', () => {
     const c = build(spec((x) => { delete x.process; }));
     expect(c.process).toBeUndefined();

@@ -310,7 +310,6 @@ describe('validateConfig: invalid documents', () => {
     ['device type x', 'linux/devices', [{ type: 'x', path: '/dev/x', major: 1, minor: 1 }], 'enum'],
     ['char device without major', 'linux/devices', [{ type: 'c', path: '/dev/x', minor: 1 }], 'required'],
     ['cgroup device rule without allow', 'linux/resources/devices/0', { access: 'rwm' }, 'required'],
-    ['cgroup device access bad', 'linux/resources/devices/0', { allow: false, access: 'rwx' }, 'pattern'],
     ['swappiness > 100', 'linux/resources/memory', { swappiness: 101 }, 'maximum'],
     ['pids without limit', 'linux/resources/pids', {}, 'required'],
     ['weightDevice without weights', 'linux/resources/blockIO', { weightDevice: [{ major: 8, minor: 0 }] }, 'anyOf'],

@@ -29,9 +29,15 @@ function holds(arg: SeccompArg, args: bigint[], bits: 32 | 64): boolean {
   }
 }
 
-/** The profile read directly, as runc reads it: the first rule naming the call whose conditions hold, rules with the default's action left out. */
+/**
+ * The profile read directly, as runc reads it: the first rule naming the call whose conditions
+ * hold, rules with the default's action left out; above the largest number the profile names,
+ * ENOSYS (runc's stub), unless the default allows, logs or traces.
+ */
 function expected(cfg: SeccompConfig, names: Map<string, number>, nr: number, args: bigint[], bits: 32 | 64): number {
   const deflt = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'defaultAction');
+  const named = (cfg.syscalls ?? []).flatMap((r) => r.names).map((n) => names.get(n)).filter((x): x is number => x !== undefined);
+  if (named.length && nr > Math.max(...named) && !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(cfg.defaultAction)) return 0x50026;
   for (const [i, r] of (cfg.syscalls ?? []).entries()) {
     if (!r.names.some((n) => names.get(n) === nr)) continue;
     if (actionValue(r.action, r.errnoRet, `syscalls[${i}]`) === deflt) continue;

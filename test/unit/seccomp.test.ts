@@ -87,6 +87,16 @@ describe('seccomp compiler', () => {
     // 0..12 on x86_64 are one range: the search needs two comparisons, not thirteen
     expect(program.length / 8).toBeLessThan(20);
     for (let nr = 0; nr <= 12; nr++) expect(run(program, X86_64, nr)).toBe(ALLOW);
-    expect(run(program, X86_64, 13)).toBe(ERRNO(1));
+    expect(run(program, X86_64, 13)).toBe(ERRNO(38)); // above the largest named: runc's ENOSYS stub
+  });
+  test('as runc: a call newer than any the profile names gets ENOSYS, an older unnamed one the default; not with an allowing default', () => {
+    const { program } = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'getpid'], action: 'SCMP_ACT_ALLOW' }] }, warn);
+    expect(run(program, X86_64, 0)).toBe(ALLOW);
+    expect(run(program, X86_64, 1)).toBe(ERRNO(1)); // write: below getpid (39)
+    expect(run(program, X86_64, 39)).toBe(ALLOW);
+    expect(run(program, X86_64, 40)).toBe(ERRNO(38));
+    expect(run(program, X86_64, 1000)).toBe(ERRNO(38));
+    const allowing = compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO' }] }, warn).program;
+    expect(run(allowing, X86_64, 1000)).toBe(ALLOW);
   });
 });

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { buildProcess, defaultUser } from '../../spec/load';
+import { buildProcess, fillZeroDefaults } from '../../spec/load';
 import { schemaProblems } from '../../spec/validate';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../spec/config';
@@ -27,7 +27,7 @@ function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig |
   }
   // The process schema is part of config.json's: validate it in that frame.
   const frame = { ociVersion: '1.0.0', root: { path: '/' }, process: proc };
-  defaultUser(frame);
+  fillZeroDefaults(frame);
   const problems = schemaProblems('config', frame);
   if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
   const raw = proc as Process;
@@ -40,6 +40,9 @@ function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig |
     noNewPrivileges: raw.noNewPrivileges === undefined ? base.noNewPrivileges : p.noNewPrivileges,
     apparmorProfile: raw.apparmorProfile === undefined ? base.apparmorProfile : p.apparmorProfile,
     umask: raw.user?.umask === undefined ? base.umask : p.umask,
+    scheduler: raw.scheduler === undefined ? base.scheduler : p.scheduler,
+    ioPriority: raw.ioPriority === undefined ? base.ioPriority : p.ioPriority,
+    cpuAffinity: raw.execCPUAffinity === undefined ? base.cpuAffinity : p.cpuAffinity,
   };
 }
 

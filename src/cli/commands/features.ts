@@ -2,6 +2,8 @@ import type { CommandContext } from '../context';
 import { out } from '../../util/log';
 import { CAPABILITIES } from '../../security/capabilities';
 import { OCI_VERSION } from '../../spec/oci';
+import { RECURSIVE_OPTION_NAMES } from '../../rootfs/mount-options';
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from '../../spec/process-attrs';
 
 /** The runtime-spec features document: only what tsrunc really does. */
 export function run(_ctx: CommandContext): number {
@@ -12,9 +14,10 @@ export function run(_ctx: CommandContext): number {
     mountOptions: ['async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'lazytime', 'loud', 'mand',
       'noatime', 'nodev', 'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid',
       'nosymfollow', 'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
-      'rw', 'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'unbindable', 'idmap', 'ridmap'],
+      'rw', 'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'unbindable', 'idmap', 'ridmap',
+      'tmpcopyup', ...RECURSIVE_OPTION_NAMES],
     linux: {
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: CAPABILITIES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: {
@@ -30,6 +33,7 @@ export function run(_ctx: CommandContext): number {
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: true } },
+      memoryPolicy: { modes: MEMORY_POLICY_MODES, flags: MEMORY_POLICY_FLAGS },
     },
     annotations: { 'org.opencontainers.runtime-spec.features.runtime': 'tsrunc' },
   };
