@@ -7,6 +7,8 @@ command -v busybox >/dev/null && busybox 2>&1 | head -1 | grep -q BusyBox && ldd
 command -v runc >/dev/null || need+=(runc)
 command -v containerd >/dev/null && command -v ctr >/dev/null && command -v containerd-shim-runc-v2 >/dev/null || need+=(containerd)
 command -v script >/dev/null || need+=(bsdutils)
+# ip, for the tests that make dummy network devices to move (the runtime itself speaks rtnetlink)
+command -v ip >/dev/null || need+=(iproute2)
 # podman (with conmon and containers-common's default seccomp profile) for its end-to-end test
 command -v podman >/dev/null && command -v conmon >/dev/null || need+=(podman)
 if [ ${#need[@]} -gt 0 ]; then

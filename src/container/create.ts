@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
-import { UserError } from '../sys/errors';
+import type { Libc } from '../sys/libc';
+import { UserError, isErrno } from '../sys/errors';
 import { readSpec, buildConfig } from '../spec/load';
-import { hasNewNamespace, mountNsMode, type ContainerConfig } from '../spec/config';
+import { hasNewNamespace, mountNsMode, type ContainerConfig, type MountConfig } from '../spec/config';
 import type { NamespaceType } from '../spec/oci';
 import { StateStore, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
@@ -23,6 +24,7 @@ import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
 import { frozenAlready } from '../cgroups/freezer';
+import { moveNetDevices } from '../namespaces/netdev';
 import { hookState } from './hook-state';
 
 export interface CreateOptions {
@@ -116,6 +118,32 @@ function checkRootless(cfg: ContainerConfig, log: Logger): void {
     throw new UserError(`config.json: linux.resources.${k}: a non-root caller has no cgroups to apply it`);
   }
   if (cfg.deviceRules.some((r) => r.allow)) log.warn('linux.resources.devices: no device cgroup for a non-root caller; rules ignored');
+  if (Object.keys(cfg.netDevices).length) throw new UserError('config.json: linux.netDevices: network devices are not supported for rootless containers');
+}
+
+/** A bind mount's source as a detached tree (recursive for rbind), idmapped where the mount asks. */
+function cloneBindSource(sys: Libc, m: MountConfig): number {
+  const where = `config.json: mounts[${m.index}] (${m.destination})`;
+  let tree: number;
+  try {
+    tree = sys.openTreeClone(m.source, m.recursive);
+  } catch (e) {
+    throw new UserError(`${where}: source ${m.source} ${isErrno(e, 'ENOENT') ? 'does not exist' : `cannot be bound: ${(e as Error).message}`}`);
+  }
+  if (!m.idmap) return tree;
+  try {
+    // implied mapping of a joined user namespace: that namespace; else one with the mappings
+    const userns = m.idmapUserns !== undefined ? fs.openSync(m.idmapUserns, C.O_RDONLY | C.O_CLOEXEC) : createUserNamespace(sys, m.uidMappings!, m.gidMappings!);
+    try {
+      sys.idmapTree(tree, userns, m.idmap === 'ridmap');
+    } finally {
+      fs.closeSync(userns);
+    }
+    return tree;
+  } catch (e) {
+    fs.closeSync(tree);
+    throw new UserError(`${where}: idmapping ${m.source}: ${(e as Error).message}`);
+  }
 }
 
 function writePidFile(path: string, pid: number): void {
@@ -227,22 +255,26 @@ export function createContainer(opts: CreateOptions): Created {
           [consoleFd, consolePeer] = sys.socketpair();
         }
       }
-      // Idmapped mounts are made here, in the runtime's namespaces (idmapping needs CAP_SYS_ADMIN
-      // in the initial user namespace): detached trees handed to init as fds, which it moves into place.
-      const idmapped = cfg.mounts.filter((m) => m.uidMappings?.length);
-      const usernsFds = idmapped.map((m) => {
-        const userns = createUserNamespace(sys, m.uidMappings!, m.gidMappings!);
-        try {
-          const tree = sys.openTreeClone(m.source, m.recursive);
-          sys.idmapTree(tree, userns);
-          return tree;
-        } catch (e) {
-          throw new UserError(`config.json: mounts[${m.index}] (${m.destination}): idmapping ${m.source}: ${(e as Error).message}`);
-        } finally {
-          fs.closeSync(userns);
-        }
-      });
-      const idmapTrees = Object.fromEntries(idmapped.map((m, i) => [m.index, usernsFds[i]]));
+      // Bind mounts are cloned here, by the runtime in its namespaces, as detached trees init moves
+      // into place (as runc): the root of a user namespace may not reach a source, and idmapping
+      // needs CAP_SYS_ADMIN in the initial user namespace. A source inside the rootfs is left to
+      // init, which binds it when the mounts before it are there (the container's own tree as a
+      // source).
+      const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
+      const unsupported = cfg.mounts.find((m) => m.idmap && inRootfs(m.source));
+      if (unsupported) {
+        throw new UserError(`config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`);
+      }
+      // (An unprivileged caller cannot clone trees: its binds are made by init, as before.)
+      const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source));
+      const treeFds: number[] = [];
+      try {
+        for (const m of cloned) treeFds.push(cloneBindSource(sys, m));
+      } catch (e) {
+        for (const fd of treeFds) fs.closeSync(fd);
+        throw e;
+      }
+      const trees = Object.fromEntries(cloned.map((m, i) => [m.index, treeFds[i]]));
       log.step('create: ready to fork');
       // As soon as init's pid is known, while the copy starts up: into its cgroups, resources on.
       const place = (initPid: number): void => {
@@ -253,6 +285,15 @@ export function createContainer(opts: CreateOptions): Created {
         store.save(state);
         addProcess(plan, initPid);
         log.step('create: init placed in its cgroups');
+        if (Object.keys(cfg.netDevices).length) {
+          const netns = cfg.namespaces.find((n) => n.type === 'network')!;
+          try {
+            moveNetDevices(sys, cfg.netDevices, netns.path ?? `/proc/${initPid}/ns/net`);
+          } catch (e) {
+            throw new UserError(`config.json: ${(e as Error).message}`);
+          }
+          log.step('create: network devices moved');
+        }
         // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
         // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
         // (a config that denies a device it also creates means it).
@@ -269,7 +310,7 @@ export function createContainer(opts: CreateOptions): Created {
       };
       const born = bear(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fds: { fifo: fifoFd, console: consoleFd, idmapTrees }, preserveFds: opts.preserveFds,
+        fds: { fifo: fifoFd, console: consoleFd, trees }, preserveFds: opts.preserveFds,
         oomScoreAdj: cfg.process?.oomScoreAdj, timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         onForked: place,
@@ -278,7 +319,7 @@ export function createContainer(opts: CreateOptions): Created {
       channel = born.channel;
       attempts = born.attempts;
       log.step(`create: init born (pid ${pid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
-      for (const fd of usernsFds) fs.closeSync(fd);
+      for (const fd of treeFds) fs.closeSync(fd);
       fs.closeSync(fifoFd);
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
       const hookStateNow = { ...hookState(state), pid: initPid };

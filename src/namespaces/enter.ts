@@ -102,3 +102,30 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
     }
   }
 }
+
+/**
+ * In a copy about to enter its user namespace: joins now, with the host's privileges, the
+ * namespaces given by path that it may join (as runc): one owned by another user namespace (the
+ * host's network namespace, say) cannot be joined from inside the container's. The mount
+ * namespace waits (it changes what paths mean); what is refused here is tried again inside.
+ * Returns the namespaces left to enter.
+ */
+export function joinBeforeUserNamespace(sys: Libc, namespaces: readonly NamespaceConfig[]): NamespaceConfig[] {
+  const rest: NamespaceConfig[] = [];
+  for (const ns of namespaces) {
+    if (ns.path === undefined || ns.type === 'user' || ns.type === 'mount' || ns.type === 'time') {
+      rest.push(ns);
+      continue;
+    }
+    const [j] = openPaths(sys, [ns]);
+    try {
+      sys.setns(j.fd, ns.flag);
+    } catch (e) {
+      if (!/EPERM/.test((e as Error).message)) throw e;
+      rest.push(ns);
+    } finally {
+      fs.closeSync(j.fd);
+    }
+  }
+  return rest;
+}

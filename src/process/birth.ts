@@ -18,7 +18,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig, TimeOffsets } from '../spec/config';
 import type { IdMapping } from '../spec/oci';
-import { enterNamespaces, inNamespaces } from '../namespaces/enter';
+import { enterNamespaces, inNamespaces, joinBeforeUserNamespace } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
 import {
@@ -263,6 +263,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
   ch.send({ type: 'hello' });
   if (!applyOomScoreAdj(ch, req.oomScoreAdj)) return sys.exit(1);
   try {
+    const namespaces = joinBeforeUserNamespace(sys, req.namespaces);
     const user = req.namespaces.find((n) => n.type === 'user')!;
     if (user.path !== undefined) {
       const fd = fs.openSync(user.path, C.O_RDONLY);
@@ -279,7 +280,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
     // Dumpable until now: an unprivileged runtime writes our maps. From here on the container's.
     sys.prctl(C.PR_SET_DUMPABLE, 0);
     if (!req.namespaces.some((n) => n.type === 'pid')) {
-      enterNamespaces(sys, req.namespaces);
+      enterNamespaces(sys, namespaces);
       if (time) enterTimeNamespace(sys, time, () => askOffsets(ch));
       sys.setsid();
       ch.send({ type: 'pid', pid: sys.getpid() });
@@ -290,7 +291,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
       if (!processStart(sys, ch, time)) return sys.exit(1);
       return req.life(ch, fds);
     }, (fork) => {
-      enterNamespaces(sys, req.namespaces);
+      enterNamespaces(sys, namespaces);
       return fork();
     });
     ch.send({ type: 'pid', pid: c2 });

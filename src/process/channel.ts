@@ -20,15 +20,15 @@ export interface ChildFds {
   fifo?: number;
   /** process.terminal: a connected socket to send the pty master to */
   console?: number;
-  /** init: detached idmapped trees, by index in config.mounts */
-  idmapTrees?: Record<number, number>;
+  /** init: detached trees of bind mounts (idmapped where asked), by index in config.mounts */
+  trees?: Record<number, number>;
 }
 
 export function childFdList(fds: ChildFds): number[] {
   const out = [fds.channel];
   if (fds.fifo !== undefined) out.push(fds.fifo);
   if (fds.console !== undefined) out.push(fds.console);
-  out.push(...Object.values(fds.idmapTrees ?? {}));
+  out.push(...Object.values(fds.trees ?? {}));
   return out;
 }
 

@@ -71,7 +71,7 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
     cgroupPaths: plan.cgroupPaths,
     cgroupMode: plan.cgroupMode,
     newCgroupNs: plan.newCgroupNs,
-    idmapFds: fds.idmapTrees ?? {},
+    trees: fds.trees ?? {},
   }, mode);
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.

@@ -11,6 +11,8 @@ export interface ParsedMountOptions {
   recursive: boolean;
   /** runc's extension `tmpcopyup`: a tmpfs starts with a copy of what the directory held */
   copyUp: boolean;
+  /** idmap: the mount (idmap) or the mount and every one below it (ridmap) is idmapped */
+  idmap?: 'idmap' | 'ridmap';
   /** recursive attributes (rro, rnosuid, ratime...): mount_setattr(AT_RECURSIVE) after mounting */
   recursiveAttrs?: { set: number; clear: number };
 }
@@ -20,9 +22,6 @@ const FLAG_OPTIONS: Record<string, [number, number]> = {
   async: [0, C.MS_SYNCHRONOUS],
   atime: [0, C.MS_NOATIME],
   defaults: [0, 0],
-  // runtime-spec 1.2: idmapped with the mount's own uid/gid mappings (applied by the runtime).
-  idmap: [0, 0],
-  ridmap: [0, 0],
   dev: [0, C.MS_NODEV],
   diratime: [0, C.MS_NODIRATIME],
   dirsync: [C.MS_DIRSYNC, 0],
@@ -89,7 +88,7 @@ const RECURSIVE_OPTIONS: Record<string, [number, number]> = {
 };
 
 /** The recursive mount options (for features). */
-export const RECURSIVE_OPTION_NAMES: readonly string[] = Object.keys(RECURSIVE_OPTIONS);
+export const RECURSIVE_OPTION_NAMES: readonly string[] = [...Object.keys(RECURSIVE_OPTIONS), 'idmap', 'ridmap'];
 
 export function parseMountOptions(options: readonly string[], _where: string): ParsedMountOptions {
   let flags = 0;
@@ -99,9 +98,15 @@ export function parseMountOptions(options: readonly string[], _where: string): P
   let recursive = false;
   let copyUp = false;
   let recursiveAttrs: { set: number; clear: number } | undefined;
+  let idmap: 'idmap' | 'ridmap' | undefined;
   for (const opt of options) {
     if (opt === 'tmpcopyup') {
       copyUp = true; // the runtime's to do, not the kernel's (podman sends it with --read-only)
+      continue;
+    }
+    // runtime-spec 1.2: idmapped (by the runtime, never passed to mount(2)); ridmap recursively
+    if (opt === 'idmap' || opt === 'ridmap') {
+      idmap = idmap === 'ridmap' ? 'ridmap' : opt;
       continue;
     }
     if (opt === 'bind' || opt === 'rbind') {
@@ -130,7 +135,7 @@ export function parseMountOptions(options: readonly string[], _where: string): P
     data.push(opt);
   }
   if (bind) flags |= C.MS_BIND | (recursive ? C.MS_REC : 0);
-  return { flags, propagation, data: data.join(','), bind, recursive, copyUp, recursiveAttrs };
+  return { flags, propagation, data: data.join(','), bind, recursive, copyUp, recursiveAttrs, idmap };
 }
 
 export function propagationFlag(name: string): number | undefined {

@@ -7,8 +7,8 @@ import { secureJoin, openInRoot, fdPath } from './safe-path';
 
 export interface MountContext {
   rootfs: string;
-  /** mounts[index] → fd of the detached, idmapped tree the runtime made for that bind mount */
-  idmapFds?: Record<number, number>;
+  /** mounts[index] → a detached tree the runtime cloned (and idmapped, if asked) for that bind mount */
+  trees?: Record<number, number>;
   /** Host cgroup directories of the container, by hierarchy key (for cgroup mounts). */
   cgroupPaths: Record<string, string>;
   cgroupMode: 'v1' | 'v2';
@@ -70,6 +70,11 @@ function copyTree(src: string, dst: string): void {
   }
 }
 
+/** As runc: a destination that already names a path under the rootfs (its host path) is taken as that. */
+function inRootfs(rootfs: string, destination: string): string {
+  return destination.startsWith(`${rootfs}/`) ? destination.slice(rootfs.length) : destination;
+}
+
 /** Kernel filesystems whose mount point must be a real directory (the CVE-2019-16884 class). */
 const ORDINARY_DIRECTORY_TYPES = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2']);
 
@@ -113,19 +118,19 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       throw new Error(`${where}: ${(e as Error).message}`);
     }
   }
-  const dest = secureJoin(ctx.rootfs, m.destination);
+  const dest = secureJoin(ctx.rootfs, inRootfs(ctx.rootfs, m.destination));
   try {
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
       mountCgroup(sys, ctx, m, dest);
     } else if (m.bind) {
+      const tree = ctx.trees?.[m.index];
       let st: fs.Stats;
       try {
-        st = fs.statSync(m.source);
+        st = tree !== undefined ? fs.fstatSync(tree) : fs.statSync(m.source);
       } catch {
         throw new Error(`source ${m.source} does not exist`);
       }
       ensureMountpoint(dest, !st.isDirectory());
-      const tree = ctx.idmapFds?.[m.index];
       if (tree !== undefined) {
         const target = openInRoot(ctx.rootfs, dest);
         try {
@@ -134,7 +139,11 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
           fs.closeSync(tree);
           fs.closeSync(target);
         }
+        // A clone of a shared mount is its peer: a slave instead, as a bind made in the
+        // container's (slave) namespace would be, so nothing propagates back to the host.
+        mountAt(sys, ctx, dest, null, null, C.MS_SLAVE | C.MS_REC, null);
       } else {
+        // a source in the rootfs: resolved now, in the tree the mounts before it made
         mountAt(sys, ctx, dest, m.source, 'bind', C.MS_BIND | (m.recursive ? C.MS_REC : 0), null);
       }
       const extra = m.flags & BIND_REMOUNT_FLAGS;

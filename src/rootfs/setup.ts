@@ -91,11 +91,9 @@ export function enterRootfs(sys: Libc, cfg: ContainerConfig, noPivot: boolean, m
     }
   }
   process.chdir('/');
-  if (cfg.rootfsPropagation !== undefined) {
-    sys.mount(null, '/', null, cfg.rootfsPropagation, null);
-  } else {
-    sys.mount(null, '/', null, C.MS_PRIVATE | C.MS_REC, null);
-  }
+  // Every mount is a slave of the host's already (prepareRootfs), and keeps the propagation its
+  // options gave it; only a configured rootfsPropagation changes "/" now, as runc.
+  if (cfg.rootfsPropagation !== undefined) sys.mount(null, '/', null, cfg.rootfsPropagation, null);
 }
 
 /**
@@ -167,6 +165,9 @@ export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
     }
   }
   maskPaths(sys, cfg.maskedPaths);
+  if (cfg.mounts.some((m) => m.readonlyLast)) {
+    sys.mount(null, '/dev', null, C.MS_REMOUNT | C.MS_BIND | C.MS_RDONLY | mountFlags('/dev'), null);
+  }
   if (cfg.rootReadonly) {
     sys.mount(null, '/', null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags('/'), null);
   }

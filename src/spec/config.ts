@@ -10,9 +10,13 @@ export interface MountConfig extends ParsedMountOptions {
   type: string;
   /** position in config.json's mounts (for messages) */
   index: number;
-  /** idmapped bind mount */
+  /** idmapped bind mount: its own mappings, or the container's (implied, runtime-spec 1.2) */
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
+  /** implied mapping of a joined user namespace: idmapped with that namespace itself */
+  idmapUserns?: string;
+  /** a read-only /dev: mounted writable (its devices and mounts go in) and made read-only last */
+  readonlyLast?: boolean;
 }
 
 export interface NamespaceConfig {
@@ -108,6 +112,8 @@ export interface ContainerConfig {
   /** personality(2)'s value */
   personality?: number;
   memoryPolicy?: MemoryPolicy;
+  /** host interface → its name in the container (runtime-spec v1.3 linux.netDevices) */
+  netDevices: Record<string, string>;
   hooks: Hooks;
   annotations: Record<string, string>;
   ociVersion: string;

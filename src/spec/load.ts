@@ -9,6 +9,7 @@ import { resolveRlimits } from '../security/rlimits';
 import type { SeccompConfig } from '../security/seccomp';
 import { compileSeccompCached } from '../security/seccomp-cache';
 import type { ContainerConfig, MemoryPolicy, MountConfig, NamespaceConfig, ProcessConfig, TimeOffsets } from './config';
+import { validDeviceName } from '../namespaces/netdev';
 import { parseCpuAffinity, parseIoPriority, parseMemoryPolicy, parsePersonality, parseScheduler } from './process-attrs';
 import type { DeviceRule, NamespaceType, Process, Spec } from './oci';
 import { schemaProblems } from './validate';
@@ -69,6 +70,9 @@ function dropNulls(v: unknown): void {
  */
 export function fillZeroDefaults(raw: unknown): void {
   dropNulls(raw);
+  // An empty namespace path is no path: runc reads it so, and scripts blank a path to get a new one.
+  const nss = (raw as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
+  if (Array.isArray(nss)) for (const n of nss) if (n && typeof n === 'object' && (n as { path?: unknown }).path === '') delete (n as { path?: unknown }).path;
   const proc = (raw as { process?: unknown } | null)?.process;
   if (!proc || typeof proc !== 'object') return;
   const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -176,8 +180,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (flag === undefined) fail(`linux.namespaces[${i}].type: unknown namespace type "${ns.type}"`);
     if (seen.has(ns.type)) fail(`linux.namespaces[${i}].type: duplicate namespace "${ns.type}"`);
     seen.add(ns.type);
-    // An empty path is no path (runc reads it so; scripts blank a path to get a new namespace).
-    const path = ns.path === '' ? undefined : ns.path;
+    const path = ns.path;
     if (path !== undefined && !isAbsolute(path)) fail(`linux.namespaces[${i}].path: "${path}" must be absolute`);
     namespaces.push({ type: ns.type, flag, path });
   });
@@ -235,11 +238,27 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       if (!source) fail(`mounts[${i}].source: required for a bind mount`);
       source = resolve(bundle, source);
     }
-    if ((m.uidMappings || m.gidMappings) && !parsed.bind) fail(`mounts[${i}]: only bind mounts can be idmapped`);
+    if ((m.uidMappings || m.gidMappings || parsed.idmap) && !parsed.bind) fail(`mounts[${i}]: only bind mounts can be idmapped`);
     if (m.uidMappings?.length !== m.gidMappings?.length && (!m.uidMappings?.length || !m.gidMappings?.length)) {
       fail(`mounts[${i}]: uidMappings and gidMappings go together`);
     }
-    return { ...parsed, destination, source, type, index: i, uidMappings: m.uidMappings, gidMappings: m.gidMappings };
+    let uidMappings = m.uidMappings;
+    let gidMappings = m.gidMappings;
+    let idmapUserns: string | undefined;
+    if (m.uidMappings?.length && !parsed.idmap) parsed.idmap = 'idmap';
+    if (parsed.idmap && !m.uidMappings?.length) {
+      // runtime-spec: without mappings of its own, the container's user namespace's (or an error)
+      if (!userNs) fail(`mounts[${i}].options: ${parsed.idmap} without uidMappings/gidMappings needs a user namespace in linux.namespaces`);
+      if (userNs!.path !== undefined && userNs!.path !== '') idmapUserns = userNs!.path;
+      else {
+        uidMappings = linux.uidMappings;
+        gidMappings = linux.gidMappings;
+      }
+    }
+    // As runc: a read-only /dev gets its devices and mounts first, and is made read-only last.
+    const readonlyLast = destination === '/dev' && (parsed.flags & 1) !== 0 && !parsed.bind;
+    if (readonlyLast) parsed.flags &= ~1;
+    return { ...parsed, destination, source, type, index: i, uidMappings, gidMappings, idmapUserns, readonlyLast };
   });
 
   let rootfsPropagation: number | undefined;
@@ -268,6 +287,19 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (linux.memoryPolicy !== undefined) memoryPolicy = parseMemoryPolicy(linux.memoryPolicy);
   } catch (e) {
     return fail((e as Error).message);
+  }
+  const netDevices: Record<string, string> = {};
+  if (linux.netDevices && Object.keys(linux.netDevices).length) {
+    if (!namespaces.some((n) => n.type === 'network')) fail('linux.netDevices: unable to move network devices without a network namespace in linux.namespaces');
+    const taken = new Set<string>();
+    for (const [host, dev] of Object.entries(linux.netDevices)) {
+      if (!validDeviceName(host)) fail(`linux.netDevices: invalid network device name "${host}"`);
+      const name = dev.name || host;
+      if (!validDeviceName(name)) fail(`linux.netDevices.${host}.name: invalid network device name "${name}"`);
+      if (taken.has(name)) fail(`linux.netDevices.${host}.name: "${name}" is given to two devices`);
+      taken.add(name);
+      netDevices[host] = name;
+    }
   }
   // As runc: a deadline task needs the whole root domain's CPUs, which a cpuset takes away.
   if (processConfig?.scheduler?.policy === 6 && linux.resources?.cpu?.cpus) {
@@ -308,6 +340,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     timeOffsets,
     personality,
     memoryPolicy,
+    netDevices,
     hooks: spec.hooks ?? {},
     annotations: spec.annotations ?? {},
     ociVersion: spec.ociVersion,

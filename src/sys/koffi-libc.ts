@@ -290,6 +290,7 @@ export function makeKoffiLibc(): Libc {
       if (m.controllen < 20 || control.readInt32LE(8) !== 1 || control.readInt32LE(12) !== 1) throw new Error('recvmsg: no file descriptor received');
       return { fd: control.readInt32LE(16), name: data.toString('utf8', 0, n) };
     },
+    netlinkRouteSocket: () => check(socket(16 /* AF_NETLINK */, 3 | 0o2000000 /* SOCK_RAW|SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */), 'socket(AF_NETLINK)'),
     connectUnix: (path) => {
       const fd = check(socket(1, 1 | 0o2000000, 0), 'socket');
       const addr = Buffer.alloc(110);
@@ -333,11 +334,12 @@ export function makeKoffiLibc(): Libc {
     setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
     openTreeClone: (p, recursive) =>
       check(openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)), 'open_tree', p),
-    idmapTree: (tree, userns) => {
+    idmapTree: (tree, userns, recursive = false) => {
       const attr = Buffer.alloc(32); // struct mount_attr
       attr.writeBigUInt64LE(0x100000n, 0); // attr_set = MOUNT_ATTR_IDMAP
       attr.writeBigUInt64LE(BigInt(userns), 24);
-      check(mountSetattr(SYS_MOUNT_SETATTR, tree, '', 0x1000 /* AT_EMPTY_PATH */, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
+      const flags = 0x1000 /* AT_EMPTY_PATH */ | (recursive ? 0x8000 /* AT_RECURSIVE */ : 0);
+      check(mountSetattr(SYS_MOUNT_SETATTR, tree, '', flags, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
     },
     setMountAttrsRecursive: (fd, set, clear) => {
       const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd

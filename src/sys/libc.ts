@@ -78,6 +78,8 @@ export interface Libc {
   recvFd(sock: number): { fd: number; name: string };
   /** socket(AF_UNIX) + connect to path; the fd is close-on-exec. */
   connectUnix(path: string): number;
+  /** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE), in the calling thread's network namespace. */
+  netlinkRouteSocket(): number;
   /** posix_openpt + grantpt + unlockpt; returns the master (close-on-exec) and the slave's path. */
   openPty(): { master: number; slavePath: string };
   setWinsize(fd: number, rows: number, cols: number): void;
@@ -87,8 +89,8 @@ export interface Libc {
   setControllingTerminal(fd: number): void;
   /** open_tree(OPEN_TREE_CLONE) of path (recursive: AT_RECURSIVE): a detached copy of the mount. */
   openTreeClone(path: string, recursive: boolean): number;
-  /** mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree with a user namespace fd. */
-  idmapTree(treeFd: number, usernsFd: number): void;
+  /** mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree with a user namespace fd (recursive: every mount of the tree). */
+  idmapTree(treeFd: number, usernsFd: number, recursive?: boolean): void;
   /** mount_setattr(AT_RECURSIVE) on the mount an O_PATH fd refers to, and every mount below it. */
   setMountAttrsRecursive(fd: number, set: number, clear: number): void;
   /** move_mount of a detached tree onto the object an O_PATH fd refers to. */

@@ -25,7 +25,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     pollHangup: () => true, setsid: rec('setsid'), getpid: () => 1, blockAllSignals: () => Buffer.alloc(128), restoreSignalMask: rec('restoreSignalMask'),
     setSignalMask: rec('setSignalMask'), defaultSignalHandlers: rec('defaultSignalHandlers'), ignoreSignal: rec('ignoreSignal'),
     signalFd: rec('signalFd'), readSignal: () => 15, setThreadName: rec('setThreadName'),
-    sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'),
+    sendFd: rec('sendFd'), recvFd: () => ({ fd: -1, name: '' }), connectUnix: rec('connectUnix'), netlinkRouteSocket: rec('netlinkRouteSocket'),
     openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'), clearOnlcr: rec('clearOnlcr'),
     personality: rec('personality'), schedSetattr: rec('schedSetattr'), schedSetaffinity: rec('schedSetaffinity'),
     ioprioSet: rec('ioprioSet'), setMempolicy: rec('setMempolicy'),

@@ -142,3 +142,37 @@ describe('recursive mount attributes', () => {
     expect(run(probe, mnt(['rbind', 'ro'])).out).toBe('top-ro\nsub-rw\n');
   });
 });
+
+describe('linux.netDevices (runtime-spec v1.3)', () => {
+  // No dummy driver on this kernel: one end of a veth pair is the host device to move.
+  const HOST = `tsrv${process.pid % 10000}`;
+  afterAll(() => {
+    spawnSync('ip', ['link', 'del', `${HOST}p`]);
+  });
+  test('a host interface moves in, renamed, with its permanent global address and up; the host has it no more', () => {
+    execFileSync('ip', ['link', 'add', HOST, 'type', 'veth', 'peer', 'name', `${HOST}p`]);
+    execFileSync('ip', ['address', 'add', '169.254.169.77/32', 'dev', HOST]);
+    execFileSync('ip', ['address', 'add', '127.0.0.33/8', 'dev', HOST]); // host scope: stays behind
+    const r = run('ip address show dev ctr0', (c) => { c.linux.netDevices = { [HOST]: { name: 'ctr0' } }; });
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/ctr0@/);
+    expect(r.out).toMatch(/inet 169\.254\.169\.77\/32 /);
+    expect(r.out).not.toMatch(/127\.0\.0\.33/);
+    expect(r.out).toMatch(/<[^>]*\bUP\b[^>]*>/);
+    expect(spawnSync('ip', ['link', 'show', HOST]).status).not.toBe(0);
+  });
+  test('refused without a network namespace, or for a device that is not there (naming it), leaving nothing', () => {
+    const noNet = run('true', (c) => {
+      c.linux.netDevices = { eth9: {} };
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
+    });
+    expect(noNet.status).toBe(1);
+    expect(noNet.err).toMatch(/linux.netDevices: unable to move network devices without a network namespace/);
+    const b = tracked.make(['true'], (c) => { c.linux.netDevices = { tsrnosuch0: {} }; });
+    const id = uniqueId();
+    const missing = rt.run(['run', '--bundle', b.dir, id]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/linux.netDevices.tsrnosuch0: finding tsrnosuch0: no such device/);
+    expect(fs.existsSync(join(rt.root, id))).toBe(false);
+  });
+});

@@ -50,3 +50,95 @@ describe('tsrunc spec writes what runc spec writes', () => {
     expect(r.stdout).toBe('CapEff:\t0000000020000420\nCapAmb:\t0000000000000000\n');
   });
 });
+
+describe('what runc users\' configs rely on', () => {
+  const run = (args: string[], edit: (c: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const b = tracked.make(args, edit);
+    const id = `compat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    return { ...rt.run(['run', '--bundle', b.dir, id]), id, b };
+  };
+  const USERNS = (c: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+
+  test('a bind source the container\'s root cannot reach is bound (the runtime clones it), and a read-only /dev still gets its mounts', () => {
+    const src = fs.mkdtempSync(join(os.tmpdir(), 'tsr-src-'));
+    dirs.push(src);
+    fs.mkdirSync(join(src, 'inner'));
+    fs.writeFileSync(join(src, 'inner', 'f'), 'reached\n');
+    fs.chmodSync(src, 0o700); // host root only
+    const r = run(['sh', '-c', 'cat /tmp/m/f; grep -c "^devpts /dev/pts" /proc/mounts; touch /dev/x 2>/dev/null || echo dev-ro'], (c) => {
+      USERNS(c); // its root (host uid 100000) may write only the rootfs's /tmp
+      c.mounts.push({ source: join(src, 'inner'), destination: '/tmp/m', options: ['rbind'] });
+      c.mounts.find((m: { destination: string }) => m.destination === '/dev').options.push('ro');
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('reached\n1\ndev-ro\n');
+  });
+
+  test('an empty namespace path is a new namespace; null is absent; a destination under the rootfs\'s host path is taken as that', () => {
+    const r = run(['sh', '-c', 'readlink /proc/self/ns/uts; test -d /opt/here && echo here'], (c) => {
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'uts' ? { type: 'uts', path: '' } : n));
+      c.linux.timeOffsets = null;
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')[0]).not.toBe(fs.readlinkSync('/proc/self/ns/uts'));
+    const b = tracked.make(['sh', '-c', 'test -d /opt/here && echo here'], () => undefined);
+    b.config.mounts.push({ type: 'tmpfs', source: 'tmpfs', destination: join(b.dir, 'rootfs', 'opt') });
+    b.config.mounts.push({ type: 'tmpfs', source: 'tmpfs', destination: '/opt/here' });
+    b.write();
+    const r2 = rt.run(['run', '--bundle', b.dir, `compat-${process.pid}-dest`]);
+    expect(r2.stderr).toBe('');
+    expect(r2.stdout).toBe('here\n');
+  });
+
+  test('with a user namespace, a network namespace the host owns is joined before it (as runc)', () => {
+    const r = run(['readlink', '/proc/self/ns/net'], (c) => {
+      USERNS(c);
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'network' ? { type: 'network', path: '/proc/self/ns/net' } : n));
+      // sysfs belongs to the network namespace's owner: bound from the host instead
+      c.mounts = c.mounts.map((m: { type: string; destination: string }) => (m.type === 'sysfs' ? { source: '/sys', destination: m.destination, type: 'bind', options: ['rbind'] } : m));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
+  });
+});
+
+describe('cgroups a container cannot use', () => {
+  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const name = `tsr-compat-${process.pid}`;
+  const freezer = v2 ? `/sys/fs/cgroup/${name}` : `/sys/fs/cgroup/freezer/${name}`;
+  afterAll(() => {
+    try {
+      fs.writeFileSync(join(freezer, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '0' : 'THAWED');
+    } catch {
+      // not made
+    }
+    spawnSync('rmdir', [freezer]);
+  });
+  test('a frozen one is refused at once (it used to hang create), in runc\'s words; the cgroup stays as it was', () => {
+    fs.mkdirSync(freezer, { recursive: true });
+    fs.writeFileSync(join(freezer, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '1' : 'FROZEN');
+    const b = tracked.make(['true'], (c) => { c.linux.cgroupsPath = `/${name}`; });
+    const id = `compat-${process.pid}-frozen`;
+    const t0 = Date.now();
+    const r = rt.run(['run', '--bundle', b.dir, id], { timeout: 20000 });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/container's cgroup unexpectedly frozen/);
+    expect(fs.existsSync(freezer)).toBe(true);
+    expect(fs.existsSync(join(rt.root, id))).toBe(false);
+  });
+  test('one with processes in it is refused, in runc\'s words', () => {
+    const b1 = tracked.make(['sleep', '30'], (c) => { c.linux.cgroupsPath = `/${name}-busy`; });
+    const id1 = `compat-${process.pid}-busy1`;
+    expect(rt.create(id1, b1.dir).status).toBe(0);
+    const b2 = tracked.make(['true'], (c) => { c.linux.cgroupsPath = `/${name}-busy`; });
+    const r = rt.run(['run', '--bundle', b2.dir, `compat-${process.pid}-busy2`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/container's cgroup is not empty/);
+    expect(rt.run(['delete', '--force', id1]).status).toBe(0);
+  });
+});

@@ -44,6 +44,6 @@ describe('the runtime<->child channel', () => {
   test('the fd layout: stdio and preserved fds from 3 are kept; the child lists its own', () => {
     expect(keptFdCount(0)).toBe(3);
     expect(keptFdCount(2)).toBe(5);
-    expect(childFdList({ channel: 9, fifo: 7, console: 8, idmapTrees: { 2: 11 } })).toEqual([9, 7, 8, 11]);
+    expect(childFdList({ channel: 9, fifo: 7, console: 8, trees: { 2: 11 } })).toEqual([9, 7, 8, 11]);
   });
 });
