@@ -45,10 +45,24 @@ export function createCgroups(plan: CgroupPlan, record: (dirs: string[]) => void
     for (const d of missing) {
       fs.mkdirSync(d);
       created.push(d);
-      if (key.split(',').includes('cpuset')) inheritCpuset(d);
     }
+    if (key.split(',').includes('cpuset')) ensureCpusets(dir);
   }
   return created;
+}
+
+/**
+ * As runc: every cpuset from the first one with CPUs down to dir gets its parent's CPUs and
+ * memory nodes where it has none, the ones that were there before us too (a pod's cgroup made
+ * by its manager, say): an empty one refuses tasks (ENOSPC).
+ */
+function ensureCpusets(dir: string): void {
+  const chain: string[] = [];
+  for (let d = dir; fs.existsSync(join(d, 'cpuset.cpus')) && dirname(d) !== d; d = dirname(d)) {
+    if (!fs.existsSync(join(dirname(d), 'cpuset.cpus'))) break; // the hierarchy's root
+    chain.unshift(d);
+  }
+  for (const d of chain) inheritCpuset(d);
 }
 
 // A new v1 cpuset starts empty and refuses tasks until cpus and mems are set.

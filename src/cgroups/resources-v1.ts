@@ -115,8 +115,14 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
     if (cpu.burst !== undefined) early('burst', 'cpu.cfs_burst_us', Number(cpu.burst));
     if (set('quota')) w.write('cpu', 'cpu.cfs_quota_us', Number(cpu.quota), field('quota'));
     for (const [k, file, v] of again) w.write('cpu', file, v, field(k));
-    if (set('realtimePeriod')) w.write('cpu', 'cpu.rt_period_us', Number(cpu.realtimePeriod), field('realtimePeriod'));
+    // The same for the realtime pair: a period below the current runtime waits for the runtime
+    // (runc's order, opencontainers/runc#4094).
+    const rtAgain: [string, string, number][] = [];
+    if (set('realtimePeriod') && !w.tryWrite('cpu', 'cpu.rt_period_us', Number(cpu.realtimePeriod), field('realtimePeriod'))) {
+      rtAgain.push(['realtimePeriod', 'cpu.rt_period_us', Number(cpu.realtimePeriod)]);
+    }
     if (set('realtimeRuntime')) w.write('cpu', 'cpu.rt_runtime_us', Number(cpu.realtimeRuntime), field('realtimeRuntime'));
+    for (const [k, file, v] of rtAgain) w.write('cpu', file, v, field(k));
     if (cpu.idle !== undefined) w.write('cpu', 'cpu.idle', Number(cpu.idle), field('idle'));
     if (cpu.cpus) w.write('cpuset', 'cpuset.cpus', String(cpu.cpus), field('cpus'));
     if (cpu.mems) w.write('cpuset', 'cpuset.mems', String(cpu.mems), field('mems'));

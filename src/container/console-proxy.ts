@@ -27,7 +27,10 @@ export function proxyConsole(sys: Libc, master: number): () => Promise<void> {
     }
   };
   stdin.on('data', onInput);
-  const out = fs.createReadStream('', { fd: master, autoClose: false });
+  // The stream owns the master from here: it closes it (at the final EIO, or when destroyed).
+  // Closing it here as well could close whatever reused the number meanwhile.
+  const out = fs.createReadStream('', { fd: master, autoClose: true });
+  const closed = new Promise<void>((resolve) => out.on('close', () => resolve()));
   out.on('data', (d) => stdout.write(d));
   // EIO once the last slave is closed and everything was read: the program's output is complete.
   const drained = new Promise<void>((resolve) => {
@@ -41,10 +44,6 @@ export function proxyConsole(sys: Libc, master: number): () => Promise<void> {
     if (raw) stdin.setRawMode(false);
     stdin.pause();
     out.destroy();
-    try {
-      fs.closeSync(master);
-    } catch {
-      // the stream closed it after the final EIO
-    }
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
   };
 }
