@@ -72,13 +72,16 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
     cgroupMode: plan.cgroupMode,
     newCgroupNs: plan.newCgroupNs,
     trees: fds.trees ?? {},
+    lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),
   }, mode);
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
     ch.send({ type: 'hooks' });
     if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for the create-time hooks').type !== 'continue') sys.exit(1);
   }
-  // In the container's namespaces, with host paths still reachable (before pivot_root).
+  // In the container's namespaces, with host paths still reachable (before pivot_root), in the
+  // rootfs (as runc: hooks written for it use paths relative to it).
+  if (cfg.hooks.createContainer?.length) process.chdir(cfg.rootfs);
   runHooks('createContainer', cfg.hooks.createContainer, { ...hookState, status: 'creating' });
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);

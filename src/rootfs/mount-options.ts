@@ -3,6 +3,8 @@ import * as C from '../sys/constants';
 export interface ParsedMountOptions {
   /** MS_* flags for the mount call itself. */
   flags: number;
+  /** MS_* flags an option asked to be off (nodev's opposite dev, rw, exec...): a bind mount clears them */
+  cleared: number;
   /** Propagation changes applied after mounting (each its own mount call, as the kernel requires). */
   propagation: number[];
   /** Filesystem-specific options, passed as the data argument. */
@@ -92,6 +94,7 @@ export const RECURSIVE_OPTION_NAMES: readonly string[] = [...Object.keys(RECURSI
 
 export function parseMountOptions(options: readonly string[], _where: string): ParsedMountOptions {
   let flags = 0;
+  let cleared = 0;
   const propagation: number[] = [];
   const data: string[] = [];
   let bind = false;
@@ -117,6 +120,7 @@ export function parseMountOptions(options: readonly string[], _where: string): P
     const fl = FLAG_OPTIONS[opt];
     if (fl) {
       flags = (flags | fl[0]) & ~fl[1];
+      cleared = (cleared | fl[1]) & ~fl[0];
       continue;
     }
     const prop = PROPAGATION_OPTIONS[opt];
@@ -135,7 +139,7 @@ export function parseMountOptions(options: readonly string[], _where: string): P
     data.push(opt);
   }
   if (bind) flags |= C.MS_BIND | (recursive ? C.MS_REC : 0);
-  return { flags, propagation, data: data.join(','), bind, recursive, copyUp, recursiveAttrs, idmap };
+  return { flags, cleared, propagation, data: data.join(','), bind, recursive, copyUp, recursiveAttrs, idmap };
 }
 
 export function propagationFlag(name: string): number | undefined {

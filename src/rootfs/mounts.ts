@@ -4,6 +4,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { MountConfig } from '../spec/config';
 import { secureJoin, openInRoot, fdPath } from './safe-path';
+import { mountFlags } from './mountinfo';
 
 export interface MountContext {
   rootfs: string;
@@ -13,6 +14,12 @@ export interface MountContext {
   cgroupPaths: Record<string, string>;
   cgroupMode: 'v1' | 'v2';
   newCgroupNs: boolean;
+  /**
+   * The container has a user namespace: a bind mount's source flags are locked, as the kernel
+   * locks those of mounts it hands to a less privileged user namespace (a clone the runtime
+   * made would escape that lock otherwise).
+   */
+  lockSourceFlags?: boolean;
 }
 
 function ensureMountpoint(dest: string, isFile: boolean): void {
@@ -42,6 +49,42 @@ function remount(sys: Libc, ctx: MountContext, dest: string, flags: number): voi
 
 const BIND_REMOUNT_FLAGS = C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME |
   C.MS_NODIRATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NOSYMFOLLOW;
+
+const ATIME_FLAGS = C.MS_NOATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NODIRATIME;
+/** What the kernel locks on a mount inherited into another user namespace. */
+const LOCKED_FLAGS = C.MS_RDONLY | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOSUID | ATIME_FLAGS;
+
+/**
+ * A bind mount's flags, as runc sets them (runtime-spec: mount(8)'s behaviour): with no flag
+ * option at all the mount keeps its source's; with any, set or cleared ("dev", "rw"), exactly the
+ * ones asked for. Where the kernel refuses that (flags locked in a user namespace), the source's
+ * locked flags are kept, unless the config asked to clear one of them: then it is an error.
+ */
+function applyBindFlags(sys: Libc, ctx: MountContext, dest: string, m: MountConfig): void {
+  const asked = m.flags & BIND_REMOUNT_FLAGS;
+  if (!asked && !(m.cleared & BIND_REMOUNT_FLAGS)) return;
+  if (!ctx.lockSourceFlags) {
+    try {
+      remount(sys, ctx, dest, C.MS_BIND | asked);
+      return;
+    } catch (e) {
+      if (!/EPERM/.test((e as Error).message)) throw e;
+    }
+  }
+  const source = mountFlags(dest);
+  const cannot = source & m.cleared & LOCKED_FLAGS;
+  if (cannot) throw new Error(`error mounting: cannot clear locked flags ${flagNames(cannot)} of ${m.source}: operation not permitted`);
+  if (asked & ATIME_FLAGS && (asked & ATIME_FLAGS) !== (source & ATIME_FLAGS)) {
+    throw new Error(`error mounting: cannot change locked atime flags ${flagNames(source & ATIME_FLAGS) || 'relatime'} of ${m.source}: operation not permitted`);
+  }
+  remount(sys, ctx, dest, C.MS_BIND | asked | (source & LOCKED_FLAGS));
+}
+
+function flagNames(flags: number): string {
+  const names: [number, string][] = [[C.MS_RDONLY, 'ro'], [C.MS_NOSUID, 'nosuid'], [C.MS_NODEV, 'nodev'], [C.MS_NOEXEC, 'noexec'],
+    [C.MS_NOATIME, 'noatime'], [C.MS_NODIRATIME, 'nodiratime'], [C.MS_RELATIME, 'relatime'], [C.MS_STRICTATIME, 'strictatime']];
+  return names.filter(([f]) => flags & f).map(([, n]) => n).join(',');
+}
 
 /**
  * tmpcopyup: what src holds, into dst, with modes and owners: directories, files and symlinks
@@ -146,8 +189,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
         // a source in the rootfs: resolved now, in the tree the mounts before it made
         mountAt(sys, ctx, dest, m.source, 'bind', C.MS_BIND | (m.recursive ? C.MS_REC : 0), null);
       }
-      const extra = m.flags & BIND_REMOUNT_FLAGS;
-      if (extra) remount(sys, ctx, dest, C.MS_BIND | extra);
+      applyBindFlags(sys, ctx, dest, m);
     } else if (m.copyUp) {
       ensureMountpoint(dest, false);
       // The directory as it is, before the tmpfs covers it: copied from there into the tmpfs.

@@ -1,8 +1,9 @@
 // Hooks and terminals, with real containers.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
+import { spawnSync } from 'child_process';
 import { join } from 'path';
-import { bundleTracker, uniqueId, type Bundle } from '../helpers/bundle';
+import { bundleTracker, uniqueId, TSRUNC, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
 import { ConsoleSocket } from '../helpers/console';
 
@@ -56,6 +57,21 @@ describe('hooks', () => {
     // status on stdin, per the lifecycle
     expect([byName.prestart[1], byName.createRuntime[1], byName.poststart[1], byName.poststop[1]]).toEqual(['creating', 'creating', 'running', 'stopped']);
     expect(byName.poststop[3]).toBe('v-poststop');
+  });
+
+  test('as runc: a createContainer hook runs in the rootfs; a hook without env has the runtime\'s, a startContainer one the process\'s', () => {
+    const b = bundle(['true'], (c) => { c.process.env = ['PATH=/bin', 'FROM_PROCESS=yes']; });
+    const out = join(b.dir, 'hookout');
+    b.config.hooks = {
+      createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `pwd > ${out}; echo "runtime:$FROM_RUNTIME" >> ${out}`] }],
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo "process:$FROM_PROCESS" > /started'] }],
+    };
+    b.config.root.readonly = false;
+    b.write();
+    const r = spawnSync(TSRUNC, ['--root', rt.root, 'run', '--bundle', b.dir, uniqueId()], { encoding: 'utf8', env: { ...process.env, FROM_RUNTIME: 'yes' } });
+    expect(r.stderr).toBe('');
+    expect(fs.readFileSync(out, 'utf8')).toBe(`${join(b.dir, 'rootfs')}\nruntime:yes\n`);
+    expect(fs.readFileSync(join(b.dir, 'rootfs', 'started'), 'utf8')).toBe('process:yes\n');
   });
 
   test('a failing createRuntime hook fails create, runs poststop, and leaves nothing', () => {

@@ -1,6 +1,6 @@
 // Drop-in compatibility with runc where scripts written for runc see the difference.
-import { afterAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'child_process';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
@@ -140,5 +140,41 @@ describe('cgroups a container cannot use', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/container's cgroup is not empty/);
     expect(rt.run(['delete', '--force', id1]).status).toBe(0);
+  });
+});
+
+describe('bind mount flags, as runc sets them', () => {
+  const src = join(os.tmpdir(), `tsr-rosrc-${process.pid}`);
+  beforeAll(() => {
+    fs.mkdirSync(src, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'noexec', 'tmpfs', src]);
+    execFileSync('mount', ['--bind', '-o', 'remount,ro,noexec', src]);
+  });
+  afterAll(() => {
+    spawnSync('umount', [src]);
+    fs.rmSync(src, { recursive: true, force: true });
+  });
+  const flags = (options: string[], userns = false) => {
+    const b = tracked.make(['sh', '-c', 'grep " /tmp/m " /proc/self/mountinfo | cut -d" " -f6'], (c) => {
+      if (userns) {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      }
+      c.mounts.push({ source: src, destination: '/tmp/m', type: 'bind', options });
+    });
+    return rt.run(['run', '--bundle', b.dir, `compat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`]);
+  };
+  test('no flag option keeps the source\'s; any option sets exactly those asked (mount(8)-unlike, as runc)', () => {
+    expect(flags(['bind']).stdout.trim().split(',')).toEqual(expect.arrayContaining(['ro', 'noexec']));
+    const cleared = flags(['bind', 'dev']).stdout.trim().split(',');
+    expect(cleared).toContain('rw');
+    expect(cleared).not.toContain('noexec');
+  });
+  test('with a user namespace the source\'s flags are locked, as the kernel locks inherited mounts: kept, and clearing one is an error', () => {
+    expect(flags(['bind', 'nosuid'], true).stdout.trim().split(',')).toEqual(expect.arrayContaining(['ro', 'noexec', 'nosuid']));
+    const r = flags(['bind', 'rw'], true);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mounts\[\d+\] \(\/tmp\/m\): error mounting: cannot clear locked flags ro/);
   });
 });
