@@ -255,9 +255,10 @@ export function createContainer(opts: CreateOptions): Created {
           [consoleFd, consolePeer] = sys.socketpair();
         }
       }
-      // Bind mounts are cloned here, by the runtime in its namespaces, as detached trees init moves
-      // into place (as runc): the root of a user namespace may not reach a source, and idmapping
-      // needs CAP_SYS_ADMIN in the initial user namespace. A source inside the rootfs is left to
+      // Bind mounts of a user-namespaced container, and idmapped ones, are cloned here, by the
+      // runtime in its namespaces, as detached trees init moves into place: the root of a user
+      // namespace may not reach a source, and idmapping needs CAP_SYS_ADMIN in the initial user
+      // namespace. A source inside the rootfs is left to
       // init, which binds it when the mounts before it are there (the container's own tree as a
       // source).
       const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
@@ -265,8 +266,12 @@ export function createContainer(opts: CreateOptions): Created {
       if (unsupported) {
         throw new UserError(`config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`);
       }
-      // (An unprivileged caller cannot clone trees: its binds are made by init, as before.)
-      const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source));
+      // Only where needed: a clone's mount is as old as the clone, so it comes first in the
+      // container's mountinfo (which lists mounts by age), and runtime-tools reads that order as
+      // the order of the mounts. Without a user namespace init binds them itself, in order. (An
+      // unprivileged caller cannot clone at all: init binds its mounts.)
+      const userns = cfg.namespaces.some((n) => n.type === 'user');
+      const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source) && (userns || m.idmap));
       const treeFds: number[] = [];
       try {
         for (const m of cloned) treeFds.push(cloneBindSource(sys, m));

@@ -1,4 +1,4 @@
-// The OCI runtime-spec (v1.2) config, as far as tsrunc reads it. Shapes are guaranteed by the
+// The OCI runtime-spec (v1.3) config, as far as tsrunc reads it. Shapes are guaranteed by the
 // JSON Schema validation that runs before anything reads these types.
 
 export interface Spec {
@@ -149,4 +149,4 @@ export interface OciState {
   annotations?: Record<string, string>;
 }
 
-export const OCI_VERSION = '1.2.0';
+export const OCI_VERSION = '1.3.0';

@@ -9,8 +9,16 @@ export const TSRUNC = join(REPO, 'bin', 'tsrunc');
 // The default busybox bundle is built once into build/ (git-ignored) and hard-linked per test bundle.
 const TEMPLATE = join(REPO, 'build', 'test-bundle');
 
+/** Made again when what makes it changed since (the default config, the script). */
+function stale(): boolean {
+  const made = join(TEMPLATE, 'config.json');
+  if (!fs.existsSync(made)) return true;
+  const at = fs.statSync(made).mtimeMs;
+  return [join(REPO, 'dist', 'spec', 'default-spec.js'), join(REPO, 'scripts', 'make-bundle.sh')].some((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs > at);
+}
+
 function template(): string {
-  if (!fs.existsSync(join(TEMPLATE, 'config.json'))) {
+  if (stale()) {
     const tmp = `${TEMPLATE}.${process.pid}`;
     execFileSync(join(REPO, 'scripts', 'make-bundle.sh'), [tmp], { stdio: 'inherit' });
     fs.rmSync(TEMPLATE, { recursive: true, force: true });

@@ -75,7 +75,7 @@ describe('create / start / state / kill / delete', () => {
     const pidFile = join(b.dir, 'pid');
     expect(rt.create(id, b.dir, ['--pid-file', pidFile]).status).toBe(0);
     const st = rt.state(id);
-    expect(st).toMatchObject({ id, status: 'created', bundle: b.dir, ociVersion: '1.2.0' });
+    expect(st).toMatchObject({ id, status: 'created', bundle: b.dir, ociVersion: b.config.ociVersion });
     expect(fs.readFileSync(pidFile, 'utf8')).toBe(String(st.pid));
     expect(fs.existsSync(`/proc/${st.pid}`)).toBe(true);
     // The user program has not run before start.

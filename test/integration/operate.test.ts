@@ -111,7 +111,7 @@ describe('list and pause, as runc', () => {
 
 test('features describes what tsrunc supports', () => {
   const f = JSON.parse(rt.ok(['features']));
-  expect(f.ociVersionMax).toBe('1.2.0');
+  expect(f.ociVersionMax).toBe('1.3.0');
   expect(f.linux.namespaces).toContain('user');
   expect(f.linux.seccomp.enabled).toBe(true);
   expect(f.linux.apparmor.enabled).toBe(true); // support built in (runtime-spec features), used where the host has AppArmor

@@ -32,7 +32,7 @@ describe('reading config.json', () => {
   });
   test('the default spec is valid', () => {
     fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(defaultSpec()));
-    expect(readSpec(bundle).ociVersion).toBe('1.2.0');
+    expect(readSpec(bundle).ociVersion).toBe('1.3.0');
   });
 });
 
