@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { dirname } from 'path';
+import { basename, dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
@@ -26,8 +26,15 @@ export function allDevices(configured: readonly Device[]): Device[] {
 /** mknod each device inside rootfs; where mknod is refused, bind-mount the host's node instead. */
 export function createDevices(sys: Libc, rootfs: string, devices: readonly Device[]): void {
   for (const d of devices) {
-    const dest = secureJoin(rootfs, d.path);
-    fs.mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    // Never through a symlink (the CVE-2025-31133 class): one in the rootfs's /dev could lead into
+    // a bind-mounted host volume, whose file would be replaced. The directory must be the
+    // rootfs's own; what is at the name itself is removed, a symlink as the link, never its target.
+    const want = join(rootfs, dirname(d.path));
+    const parent = secureJoin(rootfs, dirname(d.path));
+    if (parent !== want) throw new Error(`linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`);
+    fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+    if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
+    const dest = join(parent, basename(d.path));
     try {
       const st = fs.lstatSync(dest);
       if (st.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);

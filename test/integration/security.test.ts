@@ -152,6 +152,28 @@ describe('mount destinations stay inside the rootfs (CVE-2021-30465 class)', () 
   });
 });
 
+describe('/dev without a tmpfs: its entries are never followed (CVE-2025-31133 class)', () => {
+  test('a rootfs whose dev/null is a symlink into a bound host volume: the host file stays as it was', () => {
+    const vol = fs.mkdtempSync(join(os.tmpdir(), 'tsr-vol-'));
+    dirs.push(vol);
+    fs.writeFileSync(join(vol, 'victim'), 'precious\n');
+    const b = bundle(['sh', '-c', 'test -c /dev/null && echo null-is-a-device'], (c) => {
+      c.mounts = c.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/dev'));
+      c.mounts.push({ source: vol, destination: '/vol', options: ['bind'] });
+      c.linux.maskedPaths = ['/proc/kcore'];
+    });
+    fs.mkdirSync(join(b.dir, 'rootfs', 'vol'), { recursive: true });
+    fs.rmSync(join(b.dir, 'rootfs', 'dev'), { recursive: true, force: true });
+    fs.mkdirSync(join(b.dir, 'rootfs', 'dev'));
+    fs.symlinkSync('/vol/victim', join(b.dir, 'rootfs', 'dev', 'null'));
+    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('null-is-a-device\n');
+    expect(fs.lstatSync(join(vol, 'victim')).isFile()).toBe(true);
+    expect(fs.readFileSync(join(vol, 'victim'), 'utf8')).toBe('precious\n');
+  });
+});
+
 describe('masked and read-only paths', () => {
   test('masked files read empty, masked directories are empty and read-only, read-only paths refuse writes', () => {
     const b = bundle(['sh', '-c', [
