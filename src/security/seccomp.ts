@@ -62,7 +62,13 @@ function parseTable(s: string): Map<string, number> {
   return m;
 }
 
+/** The kernel's MAX_ERRNO: a larger "errno" would read as a valid return value, or garbage. */
+const MAX_ERRNO = 4095;
+
 export function actionValue(action: string, errnoRet: number | undefined, where: string): number {
+  if (errnoRet !== undefined && (errnoRet < 0 || errnoRet > MAX_ERRNO) && (action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE')) {
+    throw new Error(`${where}.errnoRet: ${errnoRet} is not an errno (0-${MAX_ERRNO})`);
+  }
   switch (action) {
     case 'SCMP_ACT_KILL': case 'SCMP_ACT_KILL_THREAD': return RET.KILL_THREAD;
     case 'SCMP_ACT_KILL_PROCESS': return RET.KILL_PROCESS;
@@ -408,9 +414,17 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
     if (v === undefined) throw new Error(`linux.seccomp.flags: unknown flag "${f}"`);
     flags |= v;
   }
+  if (cfg.defaultErrnoRet !== undefined && (cfg.defaultErrnoRet < 0 || cfg.defaultErrnoRet > MAX_ERRNO)) {
+    throw new Error(`linux.seccomp.defaultErrnoRet: ${cfg.defaultErrnoRet} is not an errno (0-${MAX_ERRNO})`);
+  }
   const defaultRet = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'linux.seccomp.defaultAction');
   const rules = cfg.syscalls ?? [];
-  rules.forEach((r, i) => actionValue(r.action, r.errnoRet, `linux.seccomp.syscalls[${i}]`));
+  rules.forEach((r, i) => {
+    actionValue(r.action, r.errnoRet, `linux.seccomp.syscalls[${i}]`);
+    r.names.forEach((n, j) => {
+      if (n === '') throw new Error(`linux.seccomp.syscalls[${i}].names[${j}]: an empty syscall name`);
+    });
+  });
   const archs = new Set(cfg.architectures?.length ? cfg.architectures : ['SCMP_ARCH_X86_64']);
   for (const x of archs) {
     if (!['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'].includes(x)) {

@@ -39,9 +39,30 @@ export function readSpec(bundle: string): Spec {
     throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
   fillZeroDefaults(raw);
+  const nul = stringWithNul(raw, '');
+  if (nul) throw new UserError(`config.json: ${nul}: contains a NUL byte (the kernel would cut the string there)`);
   const problems = schemaProblems('config', raw);
   if (problems.length) throw new UserError(`config.json is invalid: ${problems.join('; ')}`);
   return raw as Spec;
+}
+
+/** The path (process.args[1]) of the first string with a NUL in it, or undefined. */
+export function stringWithNul(v: unknown, at: string): string | undefined {
+  if (typeof v === 'string') return v.includes('\0') ? at || '(the document)' : undefined;
+  if (!v || typeof v !== 'object') return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = stringWithNul(v[i], `${at}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (k.includes('\0')) return `${at ? `${at}.` : ''}${k.replace(/\0/g, '\\0')}`;
+    const found = stringWithNul(x, at ? `${at}.${k}` : k);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -101,7 +122,15 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
   if (proc.selinuxLabel) fail('.selinuxLabel: SELinux is not enabled on this system');
   (proc.env ?? []).forEach((e, i) => {
     if (!e.includes('=')) fail(`.env[${i}]: "${e}" is not of the form KEY=value`);
+    if (e.startsWith('=')) fail(`.env[${i}]: "${e}" has an empty name`);
   });
+  // As runc: ids above 2^31-1 are refused. 4294967295 is (uid_t)-1, "no change" to set*id: a
+  // process asked to run as it would stay root.
+  const ids: [string, number | undefined][] = [['.user.uid', proc.user?.uid], ['.user.gid', proc.user?.gid],
+    ...(proc.user?.additionalGids ?? []).map((g, i): [string, number] => [`.user.additionalGids[${i}]`, g])];
+  for (const [field, v] of ids) {
+    if (v !== undefined && (v < 0 || v > 0x7fffffff)) fail(`${field}: ${v} is out of range (0-2147483647)`);
+  }
   let capabilities;
   let rlimits;
   let scheduler;

@@ -24,6 +24,13 @@ describe('bad configurations', () => {
     ['a bind source that does not exist', (c: any) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] }); }, /mounts\[7\] \(\/x\): source \/no\/such\/dir does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a host-wide sysctl', (c: any) => { c.linux.sysctl = { 'kernel.panic': '1' }; }, /kernel.panic.*not namespaced/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a soft rlimit above the hard one', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }]; }, /soft limit 2048 is greater than hard limit 1024/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    // Hardening: what runc refuses, and what used to slip through (a NUL cut the string, uid -1 stayed root)
+    ['a NUL in an argument', (c: any) => { c.process.args = ['echo', 'a\u0000b']; }, /process.args\[1\]: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a NUL in the environment', (c: any) => { c.process.env.push('A=x\u0000y'); }, /process.env\[\d+\]: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an environment entry without a name', (c: any) => { c.process.env.push('=x'); }, /process.env\[\d+\]: "=x" has an empty name/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['uid 4294967295 ((uid_t)-1: set*id would keep root)', (c: any) => { c.process.user = { uid: 4294967295, gid: 0 }; }, /process.user.uid: 4294967295 is out of range/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a seccomp errnoRet beyond any errno', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999999 }] }; }, /syscalls\[0\].errnoRet: 99999999 is not an errno/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an empty seccomp syscall name', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] }; }, /syscalls\[0\].names\[0\]: an empty syscall name/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a hard rlimit this host cannot grant', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]; }, null], // eslint-disable-line @typescript-eslint/no-explicit-any
   ])('%s', (_name, edit, re) => {
     const b = bundle(['true'], edit);

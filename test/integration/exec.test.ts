@@ -74,6 +74,10 @@ describe('exec', () => {
     expect(r.status).toBe(255); // runc's status for exec's own failures
     expect(r.stderr).toMatch(/exec failed: exec: "\/no\/such": no such file or directory/);
     expect(rt.run(['exec', 'no-such-container', 'true']).stderr).toMatch(/does not exist/);
+    // (uid_t)-1 would leave the process root; a NUL would cut the argument
+    expect(rt.run(['exec', '--user', '4294967295', box.id, 'id', '-u']).stderr).toMatch(/--user "4294967295": ids are 0-2147483647/);
+    fs.writeFileSync(file, JSON.stringify({ args: ['echo', 'a\u0000b'], cwd: '/' }));
+    expect(rt.run(['exec', '--process', file, box.id]).stderr).toMatch(/bad.json: args\[1\]: contains a NUL byte/);
   });
 
   test('--tty with --console-socket: the exec\'d process has its own pty', () => {

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { buildProcess, fillZeroDefaults } from '../../spec/load';
+import { buildProcess, fillZeroDefaults, stringWithNul } from '../../spec/load';
 import { schemaProblems } from '../../spec/validate';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../spec/config';
@@ -28,6 +28,8 @@ function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig |
   // The process schema is part of config.json's: validate it in that frame.
   const frame = { ociVersion: '1.0.0', root: { path: '/' }, process: proc };
   fillZeroDefaults(frame);
+  const nul = stringWithNul(proc, '');
+  if (nul) throw new UserError(`--process ${file}: ${nul}: contains a NUL byte`);
   const problems = schemaProblems('config', frame);
   if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
   const raw = proc as Process;
@@ -67,6 +69,8 @@ function fromFlags(ctx: CommandContext, base: ProcessConfig | undefined): Proces
     if (!m) throw new UserError(`--user "${user}": expected UID[:GID] (numeric)`);
     p.uid = Number(m[1]);
     p.gid = m[2] !== undefined ? Number(m[2]) : p.gid;
+    // as for config.json: 4294967295 is (uid_t)-1, which set*id reads as "no change" (root stays root)
+    if (p.uid > 0x7fffffff || p.gid > 0x7fffffff) throw new UserError(`--user "${user}": ids are 0-2147483647`);
   }
   const gids = list(a['additional-gids']);
   if (gids.length) {
