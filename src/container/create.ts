@@ -25,6 +25,7 @@ import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
 import { frozenAlready } from '../cgroups/freezer';
 import { moveNetDevices } from '../namespaces/netdev';
+import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
 
 export interface CreateOptions {
@@ -313,9 +314,15 @@ export function createContainer(opts: CreateOptions): Created {
         }
         log.step('create: resources applied');
       };
+      let seccompListener: number | undefined;
+      try {
+        seccompListener = connectListener(sys, cfg.seccomp);
+      } catch (e) {
+        throw new UserError(`config.json: ${(e as Error).message}`);
+      }
       const born = bear(sys, {
         namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fds: { fifo: fifoFd, console: consoleFd, trees }, preserveFds: opts.preserveFds,
+        fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener }, preserveFds: opts.preserveFds,
         oomScoreAdj: cfg.process?.oomScoreAdj, timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         onForked: place,
@@ -325,10 +332,12 @@ export function createContainer(opts: CreateOptions): Created {
       attempts = born.attempts;
       log.step(`create: init born (pid ${pid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
       for (const fd of treeFds) fs.closeSync(fd);
+      if (seccompListener !== undefined) fs.closeSync(seccompListener);
       fs.closeSync(fifoFd);
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
       const hookStateNow = { ...hookState(state), pid: initPid };
-      channel.send({ type: 'go', hookState: hookStateNow });
+      const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, initPid, { ...hookStateNow, status: 'created' }) : undefined;
+      channel.send({ type: 'go', hookState: hookStateNow, listenerState: listener });
       awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
         const st = { ...hookStateNow, status: 'creating' };

@@ -6,7 +6,7 @@ import type { Libc } from '../sys/libc';
 import { hostLayout } from '../cgroups/hierarchy';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../spec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
-import { StateStore, deriveStatus } from '../state/store';
+import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';
 import { decodeJson } from '../util/bigint-json';
 import { execLife, type ExecPlan } from '../process/exec-copy';
@@ -16,6 +16,7 @@ import { ensureProtectedExe } from '../process/protected-exe';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
 import { cpuMask } from '../process/process-attrs';
+import { connectListener, listenerState } from '../security/seccomp-listener';
 
 export interface ExecOptions {
   root: string;
@@ -171,8 +172,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     container: { personality: cfg.personality, memoryPolicy: cfg.memoryPolicy },
   };
   opts.log.step('exec: ready to fork');
+  const seccompListener = connectListener(sys, cfg.seccomp);
   const born = bear(sys, {
-    namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, fds: { console: consoleFd },
+    namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, fds: { console: consoleFd, seccompListener },
     life: (ch, fds) => execLife(sys, ch, fds, plan),
     // Into a frozen cgroup, the process would freeze before its execve and the wait below would
     // never end: with --ignore-paused it joins right after its execve instead.
@@ -184,11 +186,13 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   });
   opts.log.step(`exec: process born (pid ${born.pid})`);
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
+  if (seccompListener !== undefined) fs.closeSync(seccompListener);
   const pid = born.pid;
   // Listening before the program starts: it may be over before we look.
   const exited = opts.detach ? undefined : waitForExit(sys, pid);
   try {
-    born.channel.send({ type: 'go' });
+    const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, pid, { ...ociState(st, 'running') }) : undefined;
+    born.channel.send({ type: 'go', listenerState: listener });
     awaitExecve(born.channel);
     if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
     if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);

@@ -22,6 +22,8 @@ export interface ChildFds {
   console?: number;
   /** init: detached trees of bind mounts (idmapped where asked), by index in config.mounts */
   trees?: Record<number, number>;
+  /** SCMP_ACT_NOTIFY: a socket connected to linux.seccomp.listenerPath (host paths are gone by execve) */
+  seccompListener?: number;
 }
 
 export function childFdList(fds: ChildFds): number[] {
@@ -29,6 +31,7 @@ export function childFdList(fds: ChildFds): number[] {
   if (fds.fifo !== undefined) out.push(fds.fifo);
   if (fds.console !== undefined) out.push(fds.console);
   out.push(...Object.values(fds.trees ?? {}));
+  if (fds.seccompListener !== undefined) out.push(fds.seccompListener);
   return out;
 }
 
@@ -55,7 +58,7 @@ export type RuntimeMessage =
   /** the time namespace's offsets are written */
   | { type: 'offsets' }
   /** the child sits in its cgroups: go on (hooks get the state with init's host pid) */
-  | { type: 'go'; hookState?: Record<string, unknown> }
+  | { type: 'go'; hookState?: Record<string, unknown>; listenerState?: string }
   /** the create-time hooks ran */
   | { type: 'continue' };
 

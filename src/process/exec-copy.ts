@@ -36,9 +36,12 @@ function report(sys: Libc, ch: ChildEnd, e: unknown, status: number): never {
 
 export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan): never {
   let exe: string;
+  let listenerState: string | undefined;
   try {
     sys.setThreadName(EXEC_COMM);
-    if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups').type !== 'go') return sys.exit(1);
+    const go = ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups');
+    if (go.type !== 'go') return sys.exit(1);
+    listenerState = go.listenerState;
     // Not the caller's session keyring: the container's (runc's setns init does the same).
     if (plan.sessionKeyring) sys.joinSessionKeyring(plan.sessionKeyring);
     const p = plan.process;
@@ -58,7 +61,11 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
     return report(sys, ch, e, 1);
   }
   try {
-    const seccomp = plan.seccomp && { program: Buffer.from(plan.seccomp.program, 'base64'), flags: plan.seccomp.flags };
+    const sc = plan.seccomp;
+    const seccomp = sc && {
+      program: Buffer.from(sc.program, 'base64'), flags: sc.flags,
+      listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
+    };
     return execProgram(sys, plan.process, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container: plan.container });
   } catch (e) {
     // The runtime waits until the channel closes at execve (it is close-on-exec): what fails

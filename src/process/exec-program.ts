@@ -7,6 +7,7 @@ import type { ProcessConfig } from '../spec/config';
 import { applyCapabilities, dropBounding } from '../security/capabilities';
 import { applyAppArmorOnExec } from '../security/apparmor';
 import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp';
 import {
   applyFinalAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler, type ContainerAttrs,
 } from './process-attrs';
@@ -97,7 +98,12 @@ function trySetFd(sys: Libc, fd: number, flags: number): void {
 export interface ExecOptions {
   preserveFds: number;
   nofileSoft?: string;
-  seccomp?: { program: Buffer; flags: number };
+  seccomp?: {
+    program: Buffer;
+    flags: number;
+    /** SCMP_ACT_NOTIFY: a socket connected to linux.seccomp.listenerPath, and the process state to send with the fd */
+    listener?: { fd: number; state: string };
+  };
   /** the container's personality and memory policy (exec processes get them too, as runc's) */
   container?: ContainerAttrs;
 }
@@ -138,6 +144,24 @@ function ownStdio(uid: number): void {
 }
 
 /**
+ * The filter, and for SCMP_ACT_NOTIFY its notification fd to the listener (runtime-spec: with
+ * the container process state as the message, fds ["seccompFd"]); the program never holds it.
+ */
+function installSeccomp(sys: Libc, sc: NonNullable<ExecOptions['seccomp']>): void {
+  const notifyFd = sys.seccomp(sc.program, sc.flags);
+  if (!(sc.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return;
+  if (!sc.listener) throw new Error('linux.seccomp.listenerPath: no connection to the listener');
+  try {
+    sys.sendFd(sc.listener.fd, notifyFd, sc.listener.state);
+  } catch (e) {
+    throw new Error(`linux.seccomp.listenerPath: sending the notification fd: ${(e as Error).message}`);
+  } finally {
+    fs.closeSync(notifyFd);
+    fs.closeSync(sc.listener.fd);
+  }
+}
+
+/**
  * The last steps of the container's init, on the main thread, ending in execve: from here on the
  * process becomes the user's program, so everything the program must not inherit is undone here.
  */
@@ -168,7 +192,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
 
   // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before capabilities go
   // (the filter must then allow the few calls below, as with runc).
-  if (opts.seccomp && !p.noNewPrivileges) sys.seccomp(opts.seccomp.program, opts.seccomp.flags);
+  if (opts.seccomp && !p.noNewPrivileges) installSeccomp(sys, opts.seccomp);
 
   // Credentials: glibc applies set*id to every thread; capabilities are per thread and this is the
   // thread that execs.
@@ -202,7 +226,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
   for (let fd = 0; fd < keep; fd++) trySetFd(sys, fd, 0);
   if (p.noNewPrivileges) {
     sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);
-    if (opts.seccomp) sys.seccomp(opts.seccomp.program, opts.seccomp.flags);
+    if (opts.seccomp) installSeccomp(sys, opts.seccomp);
   }
   return sys.execve(exe, p.args, env);
 }

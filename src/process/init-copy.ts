@@ -95,7 +95,8 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
  * After start: the program is looked up only now (the spec lets create succeed for a program that
  * is not there yet); failures go to the container's stderr with a shell-like exit status.
  */
-function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record<string, unknown>): never {
+function startProgram(sys: Libc, plan: InitPlan, fds: ChildFds, hookState: Record<string, unknown>, listenerState: string | undefined): never {
+  const fifo = fds.fifo!;
   const p = plan.config.process;
   if (!p) return sys.exit(0); // a container without a process has nothing to run
   try {
@@ -109,7 +110,11 @@ function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record
   }
   try {
     const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
-    const seccomp = plan.config.seccomp && { program: Buffer.from(plan.config.seccomp.program, 'base64'), flags: plan.config.seccomp.flags };
+    const sc = plan.config.seccomp;
+    const seccomp = sc && {
+      program: Buffer.from(sc.program, 'base64'), flags: sc.flags,
+      listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
+    };
     const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
     // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
     return execProgram(sys, { ...p, cpuAffinity: undefined }, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container });
@@ -125,11 +130,13 @@ function startProgram(sys: Libc, plan: InitPlan, fifo: number, hookState: Record
 /** init's life in the copy. Failures before ready are told to the runtime; create reports them. */
 export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan): never {
   let hookState: Record<string, unknown> = {};
+  let listenerState: string | undefined;
   try {
     sys.setThreadName(INIT_COMM);
     const go = ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups');
     if (go.type !== 'go') return sys.exit(1);
     hookState = go.hookState ?? {};
+    listenerState = go.listenerState;
     setup(sys, ch, fds, plan, hookState);
     ch.send({ type: 'ready' });
   } catch (e) {
@@ -150,5 +157,5 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
     if (n === 1 && buf.toString('latin1') === FIFO_START) break;
     if (n !== 1) return sys.exit(1);
   }
-  return startProgram(sys, plan, fifo, hookState);
+  return startProgram(sys, plan, fds, hookState, listenerState);
 }

@@ -10,7 +10,7 @@ import { compileSeccomp, type CompiledSeccomp, type SeccompConfig } from './secc
 import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
 /** Bumped whenever the compiler's output for a profile may change. */
-const FORMAT = 'tsrunc-seccomp-5';
+const FORMAT = 'tsrunc-seccomp-6';
 
 interface Entry { format: string; flags: number; program: string; digest: string; warnings: string[]; debug: string[] }
 

@@ -28,8 +28,10 @@ export interface CompiledSeccomp {
 const EPERM = 1;
 const RET = {
   KILL_PROCESS: 0x80000000, KILL_THREAD: 0x00000000, TRAP: 0x00030000, ERRNO: 0x00050000,
-  TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000,
+  TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000, USER_NOTIF: 0x7fc00000,
 };
+/** seccomp(2): the filter's notification fd is returned (for linux.seccomp.listenerPath). */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_I386 = 0x40000003;
 const X32_SYSCALL_BIT = 0x40000000;
@@ -77,7 +79,7 @@ export function actionValue(action: string, errnoRet: number | undefined, where:
     case 'SCMP_ACT_TRACE': return (RET.TRACE | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
     case 'SCMP_ACT_LOG': return RET.LOG;
     case 'SCMP_ACT_ALLOW': return RET.ALLOW;
-    case 'SCMP_ACT_NOTIFY': throw new Error(`${where}: SCMP_ACT_NOTIFY is not supported by tsrunc yet`);
+    case 'SCMP_ACT_NOTIFY': return RET.USER_NOTIF;
     default: throw new Error(`${where}: unknown seccomp action "${action}"`);
   }
 }
@@ -407,7 +409,11 @@ interface Report { warn: (m: string) => void; debug: (m: string) => void }
 
 export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, debug: (m: string) => void = () => undefined): CompiledSeccomp {
   if (arch() !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${arch()} yet`);
-  if (cfg.listenerPath) throw new Error('linux.seccomp.listenerPath: seccomp notify is not supported by tsrunc yet');
+  // runtime-spec: SCMP_ACT_NOTIFY needs a listener to send the notification fd to; as a
+  // default it would leave even the runtime's last calls waiting on an agent (runc refuses it)
+  const notify = (cfg.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY');
+  if (cfg.defaultAction === 'SCMP_ACT_NOTIFY') throw new Error('linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action');
+  if (notify && !cfg.listenerPath) throw new Error('linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY (where the notification fd goes)');
   let flags = 0;
   for (const f of cfg.flags ?? []) {
     const v = FLAGS[f];
@@ -417,6 +423,7 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
   if (cfg.defaultErrnoRet !== undefined && (cfg.defaultErrnoRet < 0 || cfg.defaultErrnoRet > MAX_ERRNO)) {
     throw new Error(`linux.seccomp.defaultErrnoRet: ${cfg.defaultErrnoRet} is not an errno (0-${MAX_ERRNO})`);
   }
+  if (notify) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   const defaultRet = actionValue(cfg.defaultAction, cfg.defaultErrnoRet, 'linux.seccomp.defaultAction');
   const rules = cfg.syscalls ?? [];
   rules.forEach((r, i) => {

@@ -79,6 +79,9 @@ export interface TimeOffsets {
 export interface SeccompProgram {
   program: string;
   flags: number;
+  /** SCMP_ACT_NOTIFY: the unix socket the notification fd and the process state go to */
+  listenerPath?: string;
+  listenerMetadata?: string;
 }
 
 /**

@@ -339,7 +339,8 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   if (linux.seccomp) {
     try {
       const compiled = compileSeccompCached(linux.seccomp as SeccompConfig, warn, opts.debug ?? (() => undefined), opts.seccompCache);
-      seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags };
+      const sc = linux.seccomp as SeccompConfig;
+      seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags, listenerPath: sc.listenerPath, listenerMetadata: sc.listenerMetadata };
     } catch (e) {
       return fail((e as Error).message);
     }

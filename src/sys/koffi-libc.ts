@@ -207,9 +207,7 @@ export function makeKoffiLibc(): Libc {
       }
       check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
     },
-    seccomp: (program, flags) => {
-      check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp');
-    },
+    seccomp: (program, flags) => check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),
     madviseDofork: (a, l) => void check(madvise(a, l, 11 /* MADV_DOFORK */), 'madvise'),
     exit: (s) => {

@@ -43,8 +43,8 @@ export interface Libc {
   ioprioSet(pid: number, ioprio: number): void;
   /** set_mempolicy(2): mode with its MPOL_F_* flags, nodes as an unsigned long bit mask. */
   setMempolicy(mode: number, nodemask: Buffer, maxnode: number): void;
-  /** Installs a seccomp BPF program (sock_filter array) on the calling thread. */
-  seccomp(program: Buffer, flags: number): void;
+  /** Installs a seccomp BPF program (sock_filter array) on the calling thread; with NEW_LISTENER, returns the notification fd. */
+  seccomp(program: Buffer, flags: number): number;
   /** glibc fork(): returns 0 in the child. Only through process/copy.ts, which makes it safe. */
   fork(): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
