@@ -162,7 +162,7 @@ describe('cgroup v2 resources on a fake tree', () => {
     const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
     expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([String(64 << 20), String(32 << 20), String(32 << 20)]);
     expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')])
-      .toEqual(['100', '50000 100000', '0', '0', '50000000']); // pids 0 is a limit (the spec), not "none"
+      .toEqual(['100', '50000 100000', '0', '0', '50000000']); // pids 0 is a limit of 0 (the spec: "the maximum number of tasks"); runc writes 1 (its suite's "pids.limit=0 means 1")
     expect([read('io.weight'), read('io.max')]).toEqual(['default 4950', '8:16 wbps=max']);
     expect(r.warnings).toEqual([]);
     // runc's curve: the defaults meet (1024 → 100) and the ends map onto the ends.

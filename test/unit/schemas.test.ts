@@ -314,6 +314,9 @@ describe('validateConfig: invalid documents', () => {
     ['pids without limit', 'linux/resources/pids', {}, 'required'],
     ['weightDevice without weights', 'linux/resources/blockIO', { weightDevice: [{ major: 8, minor: 0 }] }, 'anyOf'],
     ['hugepage size malformed', 'linux/resources/hugepageLimits', [{ pageSize: '2M', limit: 1 }], 'pattern'],
+    // the spec's field is pageSize; runc's suite writes "pagesize", which runc reads only because
+    // Go's JSON decoder matches keys case-insensitively (spec over runc: refused, naming the field)
+    ['hugepage size spelled pagesize', 'linux/resources/hugepageLimits', [{ pagesize: '2MB', limit: 1 }], 'required'],
     ['rdma entry empty', 'linux/resources/rdma', { mlx5_1: {} }, 'anyOf'],
     ['unified value not string', 'linux/resources/unified', { 'pids.max': 10 }, 'type'],
     ['memBwSchema without MB:', 'linux/intelRdt', { memBwSchema: '0=20' }, 'pattern'],
