@@ -14,6 +14,8 @@ const TSRUNC = path.join(repo, 'bin', 'tsrunc');
 const RUNC = (() => { try { return execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim(); } catch { return ''; } })();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrunc-bench-'));
+const exeBinds = require('./exe-binds');
+const exeBefore = exeBinds.snapshot(); // the node binds tsrunc makes are taken away at the end
 const bundle = path.join(work, 'bundle');
 execFileSync(path.join(repo, 'scripts', 'make-bundle.sh'), [bundle, '/bin/true']);
 const sleeper = path.join(work, 'sleeper');
@@ -144,4 +146,5 @@ try {
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
+  exeBinds.restore(exeBefore);
 }

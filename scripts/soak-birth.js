@@ -22,11 +22,14 @@ const VARIANTS = (process.argv[5] || 'plain,userns').split(',');
 const launched = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
 const protectedNode = `/run/tsrunc-exe${launched}`;
 if (!process.execArgv.includes('--single-threaded') || process.execPath !== fs.realpathSync(protectedNode)) {
+  const exeBinds = require('./exe-binds');
+  const exeBefore = exeBinds.snapshot(); // the node bind made here is taken away at the end
   if (!fs.existsSync(protectedNode)) {
     // Any container command makes it: one that fails at once is enough.
     spawnSync(path.join(repo, 'bin', 'tsrunc'), ['--root', os.tmpdir() + '/tsrunc-soak-none', 'run', '--bundle', '/nonexistent', 'x'], { stdio: 'ignore' });
   }
   const r = spawnSync(protectedNode, ['--single-threaded', __filename, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TSRUNC_NODE_PATH: launched } });
+  exeBinds.restore(exeBefore);
   process.exit(r.status ?? 1);
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'fs';
+import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { libc } from '../sys';
 import { UserError } from '../sys/errors';
@@ -9,6 +9,7 @@ import { cgroupPids, removeCgroups } from '../cgroups/manager';
 import { isFrozen, setFrozen } from '../cgroups/freezer';
 import { waitUntil } from '../util/wait';
 import type { Logger } from '../util/log';
+import { mountPoints } from '../rootfs/mountinfo';
 
 function signal(pid: number, sig: number): void {
   try {
@@ -25,17 +26,9 @@ export function killAndReap(pid: number, startTime: string | undefined, timeoutM
   return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
 }
 
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /** Detaches every mount at or below dir in this mount namespace, deepest first. */
 export function unmountUnder(dir: string, log: Logger): void {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined)
-    .map(unescape)
-    .filter((m) => m === dir || m.startsWith(dir + '/'));
+  const points = mountPoints().map((m) => m.mountpoint).filter((m) => m === dir || m.startsWith(dir + '/'));
   for (const m of points.reverse()) {
     try {
       libc().umount2(m, C.MNT_DETACH);

@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as C from '../sys/constants';
 import { libc } from '../sys';
 import { UserError, isErrno } from '../sys/errors';
-import { StateStore, deriveStatus, validateId } from '../state/store';
+import { StateStore, deriveStatus, validateId, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
 import { setFrozen } from '../cgroups/freezer';
 import type { Logger } from '../util/log';
-import { destroyContainer } from './destroy';
+import { destroyContainer, killAndReap } from './destroy';
 import { hookState } from './hook-state';
 import { runHooks, runHooksWarn } from '../hooks/run';
 import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
@@ -72,32 +72,22 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
     try {
       runHooks('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' });
     } catch (e) {
-      stopAll(st.pid!, st.cgroup?.paths);
+      stopAll(st);
       throw new UserError(`${(e as Error).message}; the container is stopped`);
     }
   });
 }
 
-/** SIGKILL to init and, where there is a cgroup, to everything in it; waits (2 s) for init to go. */
-function stopAll(pid: number, cgroupPaths: Record<string, string> | undefined): void {
-  const targets = new Set<number>([pid, ...(cgroupPaths ? cgroupPids(cgroupPaths) : [])]);
-  for (const p of targets) {
+/** SIGKILL to everything in the container's cgroup, and to init, which is waited for (2 s). */
+function stopAll(st: StoredState): void {
+  for (const p of st.cgroup ? cgroupPids(st.cgroup.paths) : []) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
       // gone
     }
   }
-  const until = Date.now() + 2000;
-  while (Date.now() < until && running(pid)) libc().pollReadable([], 10);
-}
-
-function running(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  killAndReap(st.pid!, st.pidStartTime, 2000);
 }
 
 /** pause/resume: freeze or thaw every process of a running (paused) container. */
