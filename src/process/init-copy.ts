@@ -89,11 +89,30 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   applySysctls(cfg.sysctl);
   if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!);
   finalizeRootfs(sys, cfg);
+  if (cfg.process) checkProgram(cfg.process);
 }
 
 /**
- * After start: the program is looked up only now (the spec lets create succeed for a program that
- * is not there yet); failures go to the container's stderr with a shell-like exit status.
+ * As runc: a program that cannot run is a create-time error, while the caller can still see it
+ * (a startContainer hook cannot add one later; runc does not allow for that either). The lookup is
+ * made again at start, in the final environment.
+ */
+function checkProgram(p: ProcessConfig): void {
+  try {
+    process.chdir(p.cwd);
+  } catch (e) {
+    throw new Error(`process.cwd (${p.cwd}): ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (e as Error).message}`);
+  }
+  try {
+    findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
+  } catch (e) {
+    throw new Error(`process.args[0]: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * After start: the program is looked up again (create checked it); failures go to the container's
+ * stderr with a shell-like exit status.
  */
 function startProgram(sys: Libc, plan: InitPlan, fds: ChildFds, hookState: Record<string, unknown>, listenerState: string | undefined): never {
   const fifo = fds.fifo!;

@@ -4,7 +4,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
 import type { Device } from '../spec/oci';
-import { secureJoin, openInRoot, fdPath } from './safe-path';
+import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 
 /** Devices every container gets (as runc), unless the config defines the same path. */
 export const DEFAULT_DEVICES: Device[] = [
@@ -32,7 +32,7 @@ export function createDevices(sys: Libc, rootfs: string, devices: readonly Devic
     const want = join(rootfs, dirname(d.path));
     const parent = secureJoin(rootfs, dirname(d.path));
     if (parent !== want) throw new Error(`linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`);
-    fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+    mkdirAllInRoot(rootfs, parent);
     if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
     const dest = join(parent, basename(d.path));
     try {

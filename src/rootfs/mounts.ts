@@ -3,7 +3,7 @@ import { dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { MountConfig } from '../spec/config';
-import { secureJoin, openInRoot, fdPath } from './safe-path';
+import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 import { mountFlags } from './mountinfo';
 
 export interface MountContext {
@@ -22,12 +22,13 @@ export interface MountContext {
   lockSourceFlags?: boolean;
 }
 
-function ensureMountpoint(dest: string, isFile: boolean): void {
+function ensureMountpoint(ctx: MountContext, dest: string, isFile: boolean): void {
   if (isFile) {
-    fs.mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-    if (!fs.existsSync(dest)) fs.writeFileSync(dest, '', { mode: 0o644 });
+    mkdirAllInRoot(ctx.rootfs, dirname(dest));
+    // never through a dangling symlink: O_EXCL refuses one
+    if (!fs.existsSync(dest)) fs.closeSync(fs.openSync(dest, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_CLOEXEC, 0o644));
   } else {
-    fs.mkdirSync(dest, { recursive: true, mode: 0o755 });
+    mkdirAllInRoot(ctx.rootfs, dest);
   }
 }
 
@@ -135,6 +136,33 @@ function checkOrdinaryDirectory(ctx: MountContext, m: MountConfig): void {
   if (!st.isDirectory()) throw new Error(`${m.destination} cannot be mounted on: ${m.type} must be mounted on ordinary directory`);
 }
 
+const PROC_SUPER_MAGIC = 0x9fa0;
+/** What lxcfs emulates: the only places inside /proc a mount may go (runc allows the same). */
+const PROC_MOUNT_ALLOWED = new Set(['cpuinfo', 'diskstats', 'meminfo', 'stat', 'swaps', 'uptime', 'loadavg', 'slabinfo', 'net/dev', 'sys/kernel/ns_last_pid']);
+
+/**
+ * Nothing may be mounted over parts of the container's /proc (over /proc/self it would redirect
+ * the runtime's own procfs reads and writes, the CVE-2019-19921 / CVE-2025-52881 classes), and
+ * /proc itself takes only a procfs. `dest` is resolved, so a symlink elsewhere into /proc counts.
+ */
+function checkProcMount(ctx: MountContext, m: MountConfig, dest: string): void {
+  const proc = join(ctx.rootfs, 'proc');
+  if (dest === proc) {
+    if (m.type === 'proc') return;
+    let isProc = false;
+    try {
+      isProc = m.bind && fs.statfsSync(m.source).type === PROC_SUPER_MAGIC;
+    } catch {
+      // no source: not a procfs
+    }
+    if (!isProc) throw new Error(`/proc cannot be mounted on: only a procfs may be, not ${m.type}${m.bind ? ` ${m.source}` : ''}`);
+    return;
+  }
+  if (!dest.startsWith(`${proc}/`)) return;
+  const inside = dest.slice(proc.length + 1);
+  if (!PROC_MOUNT_ALLOWED.has(inside)) throw new Error(`/proc/${inside} cannot be mounted on: it is inside /proc`);
+}
+
 /**
  * As runc: a tmpfs without mode= over an existing directory keeps that directory's mode (set-id
  * and sticky bits included), not tmpfs's 1777.
@@ -163,6 +191,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
   }
   const dest = secureJoin(ctx.rootfs, inRootfs(ctx.rootfs, m.destination));
   try {
+    checkProcMount(ctx, m, dest);
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
       mountCgroup(sys, ctx, m, dest);
     } else if (m.bind) {
@@ -173,7 +202,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       } catch {
         throw new Error(`source ${m.source} does not exist`);
       }
-      ensureMountpoint(dest, !st.isDirectory());
+      ensureMountpoint(ctx, dest, !st.isDirectory());
       if (tree !== undefined) {
         const target = openInRoot(ctx.rootfs, dest);
         try {
@@ -191,7 +220,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       }
       applyBindFlags(sys, ctx, dest, m);
     } else if (m.copyUp) {
-      ensureMountpoint(dest, false);
+      ensureMountpoint(ctx, dest, false);
       // The directory as it is, before the tmpfs covers it: copied from there into the tmpfs.
       const under = openInRoot(ctx.rootfs, dest);
       try {
@@ -208,7 +237,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
       }
     } else {
       const data = m.type === 'tmpfs' ? withDirectoryMode(dest, m.data) : m.data;
-      ensureMountpoint(dest, false);
+      ensureMountpoint(ctx, dest, false);
       mountAt(sys, ctx, dest, m.source, m.type, m.flags & ~(C.MS_BIND | C.MS_REC | C.MS_REMOUNT), data || null);
     }
     for (const p of m.propagation) mountAt(sys, ctx, dest, null, null, p, null);
@@ -232,7 +261,7 @@ export function mountEntry(sys: Libc, ctx: MountContext, m: MountConfig): void {
 function mountCgroup(sys: Libc, ctx: MountContext, m: MountConfig, dest: string): void {
   const ro = m.flags & C.MS_RDONLY;
   const base = (m.flags & (C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC)) | ro;
-  ensureMountpoint(dest, false);
+  ensureMountpoint(ctx, dest, false);
   if (ctx.cgroupMode === 'v2') {
     if (ctx.newCgroupNs) {
       mountAt(sys, ctx, dest, 'cgroup', 'cgroup2', base, null);

@@ -62,6 +62,31 @@ export function openInRoot(root: string, hostPath: string): number {
   return fd;
 }
 
+/**
+ * mkdir -p inside root, one component at a time: fs.mkdirSync's recursive mode loops forever where
+ * a component can be neither created nor found (a procfs magic link such as /proc/self/fd/N). A
+ * component that exists and is not a directory is refused, a symlink included (hostPath comes
+ * from secureJoin, so one here was swapped in).
+ */
+export function mkdirAllInRoot(root: string, hostPath: string, mode = 0o755): void {
+  if (!isInside(root, hostPath)) throw new Error(`${hostPath} is outside the container's root ${root}`);
+  let cur = root;
+  for (const part of hostPath.slice(root.length).split('/').filter(Boolean)) {
+    cur = posix.join(cur, part);
+    let st: fs.Stats | undefined = fs.lstatSync(cur, { throwIfNoEntry: false });
+    if (!st) {
+      try {
+        fs.mkdirSync(cur, { mode });
+        continue;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        st = fs.lstatSync(cur);
+      }
+    }
+    if (!st.isDirectory()) throw new Error(`${cur.slice(root.length)} exists and is not a directory`);
+  }
+}
+
 export function fdPath(fd: number): string {
   return `/proc/self/fd/${fd}`;
 }

@@ -7,7 +7,7 @@ import type { ContainerConfig, MountNsMode } from '../spec/config';
 import { allDevices, createDevices, createDevSymlinks } from './devices';
 import { mountEntry, type MountContext } from './mounts';
 import { mountFlags, mountPoints } from './mountinfo';
-import { secureJoin } from './safe-path';
+import { mkdirAllInRoot, secureJoin } from './safe-path';
 
 /**
  * Builds the container's filesystem inside its (already private) mount namespace, up to but not
@@ -31,8 +31,11 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
   }
   // The process's cwd must exist (runc creates it too).
   if (cfg.process) {
-    const cwd = secureJoin(cfg.rootfs, cfg.process.cwd);
-    if (!fs.existsSync(cwd)) fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
+    try {
+      mkdirAllInRoot(cfg.rootfs, secureJoin(cfg.rootfs, cfg.process.cwd));
+    } catch (e) {
+      throw new Error(`process.cwd (${cfg.process.cwd}): ${(e as Error).message}`);
+    }
   }
 }
 

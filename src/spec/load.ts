@@ -172,6 +172,16 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
  * with the rest means less than asked, never more; said in a warning. A rule left with no access
  * at all is an error (it would mean "rwm").
  */
+/** Each range must map something and stay within 32-bit ids (the kernel refuses it, unnamed, otherwise). */
+function checkMappings(where: string, maps: readonly { containerID: number; hostID: number; size: number }[] | undefined): void {
+  (maps ?? []).forEach((m, i) => {
+    if (m.size < 1) throw new UserError(`config.json: ${where}[${i}].size: ${m.size} maps nothing; it must be at least 1`);
+    for (const k of ['containerID', 'hostID'] as const) {
+      if (m[k] + m.size > 4294967295) throw new UserError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
+    }
+  });
+}
+
 function deviceRules(rules: readonly DeviceRule[], warn: (m: string) => void): DeviceRule[] {
   return rules.map((r, i) => {
     if (r.access === undefined || /^[rwm]*$/.test(r.access)) return r;
@@ -224,6 +234,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       if (!maps.some((m) => m.containerID === 0)) fail(`linux.${key}: the container's root (id 0) must be mapped: the runtime sets up the container as root`);
     }
   }
+  for (const key of ['uidMappings', 'gidMappings'] as const) checkMappings(`linux.${key}`, linux[key]);
   let timeOffsets: TimeOffsets | undefined;
   if (linux.timeOffsets) {
     const timeNs = namespaces.find((n) => n.type === 'time');
@@ -271,6 +282,8 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (m.uidMappings?.length !== m.gidMappings?.length && (!m.uidMappings?.length || !m.gidMappings?.length)) {
       fail(`mounts[${i}]: uidMappings and gidMappings go together`);
     }
+    checkMappings(`mounts[${i}].uidMappings`, m.uidMappings);
+    checkMappings(`mounts[${i}].gidMappings`, m.gidMappings);
     let uidMappings = m.uidMappings;
     let gidMappings = m.gidMappings;
     let idmapUserns: string | undefined;

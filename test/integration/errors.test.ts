@@ -31,6 +31,16 @@ describe('bad configurations', () => {
     ['uid 4294967295 ((uid_t)-1: set*id would keep root)', (c: any) => { c.process.user = { uid: 4294967295, gid: 0 }; }, /process.user.uid: 4294967295 is out of range/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a seccomp errnoRet beyond any errno', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999999 }] }; }, /syscalls\[0\].errnoRet: 99999999 is not an errno/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['an empty seccomp syscall name', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] }; }, /syscalls\[0\].names\[0\]: an empty syscall name/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    // A program that cannot run is refused at create, as runc does (the caller still sees it there).
+    ['a program that does not exist', (c: any) => { c.process.args = ['/nonexistent']; }, /process.args\[0\]: exec: "\/nonexistent": no such file or directory/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an empty program name', (c: any) => { c.process.args = ['']; }, /process.args\[0\]: exec: "": executable file not found in \$PATH/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a cwd that is a file', (c: any) => { c.process.cwd = '/bin/sh'; }, /process.cwd \(\/bin\/sh\): .* is not a directory/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    // mkdir -p of a procfs magic link used to spin forever (fs.mkdirSync's recursive mode)
+    ['a cwd of /proc/self/fd/3', (c: any) => { c.process.cwd = '/proc/self/fd/3'; }, /process.cwd \(\/proc\/self\/fd\/3\): ENOENT/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a mount over /proc/self', (c: any) => { c.mounts.push({ destination: '/proc/self', type: 'tmpfs', source: 'tmpfs' }); }, /mounts\[7\] \(\/proc\/self\): .* cannot be mounted on: it is inside \/proc/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a tmpfs as /proc', (c: any) => { c.mounts.push({ destination: '/proc', type: 'tmpfs', source: 'tmpfs' }); }, /mounts\[7\] \(\/proc\): \/proc cannot be mounted on: only a procfs/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['an id mapping of size 0', (c: any) => { c.linux.namespaces.push({ type: 'user' }); c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 0 }]; c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]; }, /linux.uidMappings\[0\].size: 0 maps nothing/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a time namespace path that is not one', (c: any) => { c.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/net' }); }, /linux.namespaces: \/proc\/self\/ns\/net is not a time namespace/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a hard rlimit this host cannot grant', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]; }, null], // eslint-disable-line @typescript-eslint/no-explicit-any
   ])('%s', (_name, edit, re) => {
     const b = bundle(['true'], edit);
