@@ -43,9 +43,15 @@ export function createCgroups(plan: CgroupPlan, record: (dirs: string[]) => void
     // Record before creating: a runtime killed between the two leaves nothing delete can't find.
     record([...created, ...missing]);
     for (const d of missing) {
-      fs.mkdirSync(d);
+      try {
+        fs.mkdirSync(d);
+      } catch (e) {
+        // e.g. a cgroupsPath through a control file ("x/cgroup.procs"): the new parent has one
+        throw new Error(`linux.cgroupsPath: creating ${d}: ${(e as Error).message}`);
+      }
       created.push(d);
     }
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`linux.cgroupsPath: ${dir} is a file, not a cgroup`);
     if (key.split(',').includes('cpuset')) ensureCpusets(dir);
   }
   return created;
@@ -140,7 +146,8 @@ export function removeCgroups(created: readonly string[]): string[] {
         fs.rmdirSync(d);
         break;
       } catch (e) {
-        if (isErrno(e, 'ENOENT')) break;
+        // ENOTDIR: recorded before its mkdir, which failed on a control file of that name
+        if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) break;
         if (!leaves.has(d) && (isErrno(e, 'EBUSY') || isErrno(e, 'ENOTEMPTY'))) break; // shared parent
         if (isErrno(e, 'EBUSY') && attempt < 500) {
           sleepSync(2);

@@ -7,25 +7,36 @@ import { PROC_NS_NAME } from './types';
 interface Joined { fd: number; ns: NamespaceConfig }
 
 /** Opens every path before joining anything: joining a mount namespace changes what paths mean. */
+/**
+ * Opens a namespace path of the config and checks it is a namespace of its type: every failure
+ * names the entry.
+ */
+export function openNamespaceFile(sys: Libc, ns: NamespaceConfig & { path: string }): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(ns.path, C.O_RDONLY | C.O_CLOEXEC);
+  } catch (e) {
+    throw new Error(`linux.namespaces: ${ns.type} path ${ns.path}: ${(e as Error).message}`);
+  }
+  let type: number | undefined;
+  try {
+    type = sys.nsType(fd);
+  } catch {
+    // not a namespace file at all
+  }
+  if (type !== ns.flag) {
+    fs.closeSync(fd);
+    throw new Error(`linux.namespaces: ${ns.path} is not a ${ns.type} namespace`);
+  }
+  return fd;
+}
+
 function openPaths(sys: Libc, namespaces: readonly NamespaceConfig[]): Joined[] {
   const joined: Joined[] = [];
   try {
     for (const ns of namespaces) {
       if (ns.path === undefined) continue;
-      let fd: number;
-      try {
-        fd = fs.openSync(ns.path, C.O_RDONLY);
-      } catch (e) {
-        throw new Error(`linux.namespaces: ${ns.type} path ${ns.path}: ${(e as Error).message}`);
-      }
-      joined.push({ fd, ns });
-      let type: number;
-      try {
-        type = sys.nsType(fd);
-      } catch {
-        throw new Error(`linux.namespaces: ${ns.path} is not a namespace file`);
-      }
-      if (type !== ns.flag) throw new Error(`linux.namespaces: ${ns.path} is not a ${ns.type} namespace`);
+      joined.push({ fd: openNamespaceFile(sys, { ...ns, path: ns.path }), ns });
     }
   } catch (e) {
     for (const j of joined) fs.closeSync(j.fd);

@@ -18,7 +18,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig, TimeOffsets } from '../spec/config';
 import type { IdMapping } from '../spec/oci';
-import { enterNamespaces, inNamespaces, joinBeforeUserNamespace } from '../namespaces/enter';
+import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
 import {
@@ -105,17 +105,7 @@ function timePlan(sys: Libc, req: BirthRequest): TimePlan | undefined {
   const ns = req.namespaces.find((n) => n.type === 'time');
   if (!ns) return undefined;
   if (ns.path === undefined) return { offsets: req.timeOffsets };
-  let fd: number;
-  try {
-    fd = fs.openSync(ns.path, C.O_RDONLY | C.O_CLOEXEC);
-  } catch (e) {
-    throw new Error(`linux.namespaces: time path ${ns.path}: ${(e as Error).message}`);
-  }
-  if (sys.nsType(fd) !== C.CLONE_NEWTIME) {
-    fs.closeSync(fd);
-    throw new Error(`linux.namespaces: ${ns.path} is not a time namespace`);
-  }
-  return { join: fd };
+  return { join: openNamespaceFile(sys, { ...ns, path: ns.path }) };
 }
 
 /** The fds a copy keeps: the channel's and the others the process needs, and a time namespace to join. */
@@ -266,8 +256,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
     const namespaces = joinBeforeUserNamespace(sys, req.namespaces);
     const user = req.namespaces.find((n) => n.type === 'user')!;
     if (user.path !== undefined) {
-      const fd = fs.openSync(user.path, C.O_RDONLY);
-      if (sys.nsType(fd) !== C.CLONE_NEWUSER) throw new Error(`linux.namespaces: ${user.path} is not a user namespace`);
+      const fd = openNamespaceFile(sys, { ...user, path: user.path });
       sys.setns(fd, C.CLONE_NEWUSER);
       fs.closeSync(fd);
     } else {

@@ -26,36 +26,45 @@ export function allDevices(configured: readonly Device[]): Device[] {
 /** mknod each device inside rootfs; where mknod is refused, bind-mount the host's node instead. */
 export function createDevices(sys: Libc, rootfs: string, devices: readonly Device[]): void {
   for (const d of devices) {
-    // Never through a symlink (the CVE-2025-31133 class): one in the rootfs's /dev could lead into
-    // a bind-mounted host volume, whose file would be replaced. The directory must be the
-    // rootfs's own; what is at the name itself is removed, a symlink as the link, never its target.
-    const want = join(rootfs, dirname(d.path));
-    const parent = secureJoin(rootfs, dirname(d.path));
-    if (parent !== want) throw new Error(`linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`);
-    mkdirAllInRoot(rootfs, parent);
-    if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
-    const dest = join(parent, basename(d.path));
     try {
-      const st = fs.lstatSync(dest);
-      if (st.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);
-      fs.unlinkSync(dest);
+      createDevice(sys, rootfs, d);
     } catch (e) {
-      if (!isErrno(e, 'ENOENT')) throw e;
+      const msg = (e as Error).message;
+      throw new Error(msg.startsWith('linux.devices') ? msg : `linux.devices (${d.path}): ${msg}`);
     }
-    const mode = (d.fileMode ?? 0o666) & 0o7777;
+  }
+}
+
+function createDevice(sys: Libc, rootfs: string, d: Device): void {
+  // Never through a symlink (the CVE-2025-31133 class): one in the rootfs's /dev could lead into
+  // a bind-mounted host volume, whose file would be replaced. The directory must be the
+  // rootfs's own; what is at the name itself is removed, a symlink as the link, never its target.
+  const want = join(rootfs, dirname(d.path));
+  const parent = secureJoin(rootfs, dirname(d.path));
+  if (parent !== want) throw new Error(`linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`);
+  mkdirAllInRoot(rootfs, parent);
+  if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
+  const dest = join(parent, basename(d.path));
+  try {
+    const st = fs.lstatSync(dest);
+    if (st.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);
+    fs.unlinkSync(dest);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+  const mode = (d.fileMode ?? 0o666) & 0o7777;
+  try {
+    sys.mknod(dest, TYPE_BITS[d.type] | mode, d.major ?? 0, d.minor ?? 0);
+    fs.chmodSync(dest, mode); // mknod is subject to the umask
+    fs.chownSync(dest, d.uid ?? 0, d.gid ?? 0);
+  } catch (e) {
+    if (!isErrno(e, 'EPERM')) throw e;
+    fs.writeFileSync(dest, '', { mode: 0o600 });
+    const fd = openInRoot(rootfs, dest);
     try {
-      sys.mknod(dest, TYPE_BITS[d.type] | mode, d.major ?? 0, d.minor ?? 0);
-      fs.chmodSync(dest, mode); // mknod is subject to the umask
-      fs.chownSync(dest, d.uid ?? 0, d.gid ?? 0);
-    } catch (e) {
-      if (!isErrno(e, 'EPERM')) throw e;
-      fs.writeFileSync(dest, '', { mode: 0o600 });
-      const fd = openInRoot(rootfs, dest);
-      try {
-        sys.mount(d.path, fdPath(fd), 'bind', C.MS_BIND, null);
-      } finally {
-        fs.closeSync(fd);
-      }
+      sys.mount(d.path, fdPath(fd), 'bind', C.MS_BIND, null);
+    } finally {
+      fs.closeSync(fd);
     }
   }
 }

@@ -6,7 +6,7 @@ import { isErrno } from '../sys/errors';
 import type { ContainerConfig, MountNsMode } from '../spec/config';
 import { allDevices, createDevices, createDevSymlinks } from './devices';
 import { mountEntry, type MountContext } from './mounts';
-import { mountFlags, mountPoints } from './mountinfo';
+import { mountFlagsOf, mountPoints } from './mountinfo';
 import { mkdirAllInRoot, secureJoin } from './safe-path';
 
 /**
@@ -161,7 +161,7 @@ export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
   for (const p of cfg.readonlyPaths) {
     try {
       sys.mount(p, p, 'bind', C.MS_BIND | C.MS_REC, null);
-      sys.mount(null, p, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags(p), null);
+      sys.mount(null, p, null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlagsOf(sys, p), null);
     } catch (e) {
       if (isErrno(e, 'ENOENT')) continue;
       throw new Error(`linux.readonlyPaths: ${(e as Error).message}`);
@@ -169,9 +169,9 @@ export function finalizeRootfs(sys: Libc, cfg: ContainerConfig): void {
   }
   maskPaths(sys, cfg.maskedPaths);
   if (cfg.mounts.some((m) => m.readonlyLast)) {
-    sys.mount(null, '/dev', null, C.MS_REMOUNT | C.MS_BIND | C.MS_RDONLY | mountFlags('/dev'), null);
+    sys.mount(null, '/dev', null, C.MS_REMOUNT | C.MS_BIND | C.MS_RDONLY | mountFlagsOf(sys, '/dev'), null);
   }
   if (cfg.rootReadonly) {
-    sys.mount(null, '/', null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlags('/'), null);
+    sys.mount(null, '/', null, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_REC | mountFlagsOf(sys, '/'), null);
   }
 }

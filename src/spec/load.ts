@@ -247,6 +247,11 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       timeOffsets[clock as 'monotonic' | 'boottime'] = { secs: o.secs ?? 0, nanosecs: o.nanosecs ?? 0 };
     }
   }
+  // the kernel's limit (__NEW_UTS_LEN); longer is EINVAL from sethostname, naming nothing
+  for (const key of ['hostname', 'domainname'] as const) {
+    const v = spec[key];
+    if (v !== undefined && Buffer.byteLength(v) > 64) fail(`${key}: ${Buffer.byteLength(v)} bytes is longer than the kernel's 64`);
+  }
   if (spec.hostname !== undefined && spec.hostname !== '' && !seen.has('uts')) {
     fail('hostname: setting the hostname needs a uts namespace in linux.namespaces');
   }
@@ -314,6 +319,9 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     if (d.type !== 'p' && (d.major === undefined || d.minor === undefined)) {
       fail(`linux.devices[${i}]: major and minor are required for type "${d.type}"`);
     }
+    // the kernel's dev_t: 12 bits of major, 20 of minor
+    if (d.major !== undefined && (d.major < 0 || d.major > 4095)) fail(`linux.devices[${i}].major: ${d.major} is not a device major number (0-4095)`);
+    if (d.minor !== undefined && (d.minor < 0 || d.minor > 1048575)) fail(`linux.devices[${i}].minor: ${d.minor} is not a device minor number (0-1048575)`);
   });
   for (const key of ['maskedPaths', 'readonlyPaths'] as const) {
     (linux[key] ?? []).forEach((path, i) => {

@@ -18,9 +18,13 @@ function load(): Validators {
 
 function describe(errors: SchemaError[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
-    const where = e.instancePath || '/';
+    let where = e.instancePath || '/';
     let detail = e.message ?? e.keyword;
-    if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') {
+    if (e.keyword === 'required' && typeof e.params.missingProperty === 'string') {
+      // the missing field is what to name: "/root: is required", not "/: must have ... 'root'"
+      where = `${e.instancePath}/${e.params.missingProperty}`;
+      detail = 'is required';
+    } else if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') {
       detail += ` ("${e.params.additionalProperty}")`;
     } else if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
       detail += `: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;

@@ -17,6 +17,9 @@ const SYS_KEYCTL = arch() === 'arm64' ? 219 : 250;
 const SYS_BPF = arch() === 'arm64' ? 280 : 321;
 const SYS_SCHED_SETATTR = arch() === 'arm64' ? 274 : 314;
 const SYS_SCHED_SETAFFINITY = arch() === 'arm64' ? 122 : 203;
+// struct statfs on 64-bit Linux (x86_64 and arm64 alike): f_flags follows ten 8-byte fields
+const STATFS_SIZE = 120;
+const STATFS_FLAGS_OFFSET = 80;
 const SYS_IOPRIO_SET = arch() === 'arm64' ? 30 : 251;
 const SYS_SET_MEMPOLICY = arch() === 'arm64' ? 237 : 238;
 const BPF_PROG_LOAD = 5;
@@ -93,6 +96,7 @@ export function makeKoffiLibc(): Libc {
     'int prctl(int, const char *, unsigned long, unsigned long, unsigned long)');
   const capset = f<(h: Buffer, d: Buffer) => number>('int capset(void *, void *)');
   const getrlimit = f<(r: number, b: Buffer) => number>('int getrlimit(int, void *)');
+  const statfs = f<(p: string, b: Buffer) => number>('int statfs(const char *, void *)');
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
@@ -188,6 +192,11 @@ export function makeKoffiLibc(): Libc {
       data.writeUInt32LE(lo(eff), 0); data.writeUInt32LE(lo(perm), 4); data.writeUInt32LE(lo(inh), 8);
       data.writeUInt32LE(hi(eff), 12); data.writeUInt32LE(hi(perm), 16); data.writeUInt32LE(hi(inh), 20);
       check(capset(hdr, data), 'capset');
+    },
+    statfsFlags: (p) => {
+      const b = Buffer.alloc(STATFS_SIZE);
+      check(statfs(p, b), 'statfs', p);
+      return Number(b.readBigUInt64LE(STATFS_FLAGS_OFFSET));
     },
     getrlimit: (r) => {
       const b = Buffer.alloc(16);

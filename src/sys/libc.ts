@@ -30,6 +30,8 @@ export interface Libc {
   /** Sets this thread's effective/permitted/inheritable capability sets (64-bit masks). */
   capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
   getrlimit(resource: number): { soft: bigint; hard: bigint };
+  /** statfs(2)'s f_flags (ST_*) of the mount at path: needs no /proc, unlike mountinfo. */
+  statfsFlags(path: string): number;
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
   /** Restores the default disposition of every signal and unblocks all of them (before execve). */
   resetSignals(): void;

@@ -14,7 +14,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     setdomainname: rec('setdomainname'), mknod: rec('mknod'), mkfifo: rec('mkfifo'), fcntl: rec('fcntl'),
     flock: rec('flock'), closeRange: rec('closeRange'), setresuid: rec('setresuid'), setresgid: rec('setresgid'),
     setgroups: rec('setgroups'), prctl: rec('prctl'), capset: rec('capset'),
-    getrlimit: () => ({ soft: 1024n, hard: 4096n }), setrlimit: rec('setrlimit'), resetSignals: rec('resetSignals'),
+    getrlimit: () => ({ soft: 1024n, hard: 4096n }), statfsFlags: () => 0, setrlimit: rec('setrlimit'), resetSignals: rec('resetSignals'),
     seccomp: rec('seccomp'), bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
     bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'), bpfDetachCgroupDevice: rec('bpfDetachCgroupDevice'),
     bpfQueryCgroupDevice: (...args: unknown[]) => { calls.push(['bpfQueryCgroupDevice', ...args]); return []; },
