@@ -38,13 +38,43 @@ const RUNTIME_TIMEOUT_MS = 60_000;
  * master goes to whoever listens on --console-socket, the slave becomes /dev/console and, at
  * exec, the program's controlling terminal and stdio.
  */
+/** UNIX98 pty slaves: majors 136-143. */
+function isPtySlave(st: fs.Stats): boolean {
+  const major = (st.rdev >> 8) & 0xfff;
+  return st.isCharacterDevice() && major >= 136 && major <= 143;
+}
+
+/**
+ * The CVE-2025-52565 class: the pty bound over /dev/console is the one opened (by fd, not by a
+ * path someone could swap), and /dev/console is never followed: a symlink there (a rootfs without
+ * a tmpfs /dev) or anything but a file or device is refused, and a missing one is created without
+ * following anything.
+ */
+function bindConsole(sys: Libc, slave: number, slavePath: string): void {
+  if (!isPtySlave(fs.fstatSync(slave))) throw new Error(`${slavePath} is not a pty`);
+  const there = fs.lstatSync('/dev/console', { throwIfNoEntry: false });
+  if (!there) fs.closeSync(fs.openSync('/dev/console', C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_CLOEXEC, 0o600));
+  else if (!there.isFile() && !there.isCharacterDevice()) {
+    throw new Error(`/dev/console in the container is ${there.isSymbolicLink() ? 'a symbolic link' : 'neither a file nor a device'}; refusing to bind over it`);
+  }
+  const target = fs.openSync('/dev/console', C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC);
+  try {
+    const st = fs.fstatSync(target);
+    if (!st.isFile() && !st.isCharacterDevice()) throw new Error('/dev/console was replaced while the console was set up');
+    // by fd where this container has a /proc (it has one almost always); by the checked paths otherwise
+    const viaFd = fs.existsSync('/proc/self/fd');
+    sys.mount(viaFd ? `/proc/self/fd/${slave}` : slavePath, viaFd ? `/proc/self/fd/${target}` : '/dev/console', 'bind', C.MS_BIND, null);
+  } finally {
+    fs.closeSync(target);
+  }
+}
+
 function setupConsole(sys: Libc, p: ProcessConfig, consoleFd: number): void {
   const { master, slavePath } = sys.openPty();
   const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
   if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
   try {
-    if (!fs.existsSync('/dev/console')) fs.writeFileSync('/dev/console', '', { mode: 0o600 });
-    sys.mount(slavePath, '/dev/console', 'bind', C.MS_BIND, null);
+    bindConsole(sys, slave, slavePath);
   } catch (e) {
     throw new Error(`process.terminal: binding ${slavePath} to /dev/console: ${(e as Error).message}`);
   }
@@ -86,7 +116,7 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);
   enterRootfs(sys, cfg, plan.noPivot, mode);
-  applySysctls(cfg.sysctl);
+  applySysctls(sys, cfg.sysctl);
   if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!);
   finalizeRootfs(sys, cfg);
   if (cfg.process) checkProgram(cfg.process);

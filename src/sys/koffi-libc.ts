@@ -10,6 +10,9 @@ const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
 const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
 // The new mount API has the same numbers on every architecture.
 const SYS_OPEN_TREE = 428;
+const SYS_OPENAT2 = 437;
+// openat2's RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH
+const RESOLVE_STRICTLY_BENEATH = 0x01 | 0x02 | 0x04 | 0x08;
 const SYS_MOVE_MOUNT = 429;
 const SYS_MOUNT_SETATTR = 442;
 const SYS_PIDFD_OPEN = 434;
@@ -136,6 +139,7 @@ export function makeKoffiLibc(): Libc {
   structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
+  const openat2 = f<(nr: number, dfd: number, p: string, how: Buffer, size: number) => number>('long syscall(long, int, const char *, void *, size_t)');
   const openTree = f<(nr: number, dfd: number, p: string, fl: number) => number>('long syscall(long, int, const char *, unsigned int)');
   const mountSetattr = f<(nr: number, dfd: number, p: string, fl: number, attr: Buffer, size: number) => number>(
     'long syscall(long, int, const char *, unsigned int, void *, size_t)');
@@ -339,6 +343,12 @@ export function makeKoffiLibc(): Libc {
       check(ioctlPtr(fd, 0x5402 /* TCSETS */, t), 'ioctl(TCSETS)');
     },
     setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
+    openBeneath: (dirfd, p, flags) => {
+      const how = Buffer.alloc(24); // struct open_how: flags, mode, resolve
+      how.writeBigUInt64LE(BigInt(flags | 0o2000000 /* O_CLOEXEC */), 0);
+      how.writeBigUInt64LE(BigInt(RESOLVE_STRICTLY_BENEATH), 16);
+      return check(openat2(SYS_OPENAT2, dirfd, p, how, 24), 'openat2', p);
+    },
     openTreeClone: (p, recursive) =>
       check(openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)), 'open_tree', p),
     idmapTree: (tree, userns, recursive = false) => {

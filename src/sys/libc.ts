@@ -89,6 +89,11 @@ export interface Libc {
   clearOnlcr(fd: number): void;
   /** TIOCSCTTY: makes fd the calling process's controlling terminal. */
   setControllingTerminal(fd: number): void;
+  /**
+   * openat2 of path below dirfd, crossing no mount and following no symlink (magic links
+   * included): what a racing mount or a swapped link would redirect fails (EXDEV, ELOOP) instead.
+   */
+  openBeneath(dirfd: number, path: string, flags: number): number;
   /** open_tree(OPEN_TREE_CLONE) of path (recursive: AT_RECURSIVE): a detached copy of the mount. */
   openTreeClone(path: string, recursive: boolean): number;
   /** mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree with a user namespace fd (recursive: every mount of the tree). */

@@ -29,7 +29,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     openPty: () => ({ master: -1, slavePath: '/dev/pts/0' }), setWinsize: rec('setWinsize'), clearOnlcr: rec('clearOnlcr'),
     personality: rec('personality'), schedSetattr: rec('schedSetattr'), schedSetaffinity: rec('schedSetaffinity'),
     ioprioSet: rec('ioprioSet'), setMempolicy: rec('setMempolicy'),
-    setControllingTerminal: rec('setControllingTerminal'), openTreeClone: rec('openTreeClone'), idmapTree: rec('idmapTree'),
+    setControllingTerminal: rec('setControllingTerminal'), openTreeClone: rec('openTreeClone'), openBeneath: rec('openBeneath'), idmapTree: rec('idmapTree'),
     moveMountToFd: rec('moveMountToFd'), setMountAttrsRecursive: rec('setMountAttrsRecursive'),
     bpfProgFdById: rec('bpfProgFdById'), pidfdOpen: rec('pidfdOpen'), joinSessionKeyring: rec('joinSessionKeyring'),
     execve: (...args: unknown[]) => {

@@ -150,13 +150,19 @@ describe('create / start / state / kill / delete', () => {
     expect(leftovers(id, b.dir)).toEqual([]);
   });
 
-  test('a missing program is reported by the container after start, not by create', async () => {
+  test('a missing program is refused by create (as runc); one gone by start is reported by the container', async () => {
     const b = bundle(['/no/such/program']);
+    const r = rt.create(uniqueId(), b.dir);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/process.args\[0\]: exec: "\/no\/such\/program": no such file or directory/);
+    const g = bundle(['/bin/gone']);
+    fs.linkSync(join(g.dir, 'rootfs', 'bin', 'busybox'), join(g.dir, 'rootfs', 'bin', 'gone'));
     const id = uniqueId();
-    expect(rt.create(id, b.dir).status).toBe(0);
+    expect(rt.create(id, g.dir).status).toBe(0);
+    fs.unlinkSync(join(g.dir, 'rootfs', 'bin', 'gone'));
     rt.ok(['start', id]);
     await rt.waitStatus(id, 'stopped');
-    expect(rt.output(id, b.dir)).toMatch(/no\/such\/program.*no such file/);
+    expect(rt.output(id, g.dir)).toMatch(/bin\/gone.*no such file/);
   });
 
   test('list shows containers with their status', () => {
