@@ -17,8 +17,10 @@ import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
  * hook or the exec failed; init said why on the container's stderr). init holds the fifo
  * close-on-exec, as its only writer by then: our read end hangs up at its execve or its end.
  */
-function awaitExec(readFd: number): void {
-  libc().pollHangup(readFd, 10_000);
+const EXEC_WAIT_MS = 10_000;
+
+function awaitExec(readFd: number, log: Logger): void {
+  if (!libc().pollHangup(readFd, EXEC_WAIT_MS)) log.warn(`start: the container process had not exec'd its program after ${EXEC_WAIT_MS / 1000}s; start returns, the container carries on`);
   const buf = Buffer.alloc(8);
   let n = 0;
   try {
@@ -26,8 +28,8 @@ function awaitExec(readFd: number): void {
   } catch {
     // EAGAIN: nothing written
   }
-  // A startContainer hook failed: an error (runtime-spec). A program that cannot be exec'd is
-  // reported by the container on its stderr, and start succeeds (runtime-tools' misc_props).
+  // A startContainer hook failed: an error (runtime-spec). A program that cannot be exec'd (create
+  // checked it; it went since) is reported by the container on its stderr, and start succeeds.
   if (buf.toString('latin1', 0, n).includes(FIFO_HOOK_FAILED)) {
     throw new UserError('a startContainer hook failed; the container is stopped (its stderr says why)');
   }
@@ -62,7 +64,7 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
       st.started = true;
       store.save(st);
       fs.rmSync(store.fifoPath(id), { force: true });
-      awaitExec(readFd);
+      awaitExec(readFd, log);
       log.step('start: the program runs');
     } finally {
       fs.closeSync(readFd);

@@ -1,27 +1,35 @@
 import { closeSync, openSync } from 'fs';
+import { basename } from 'path';
 import * as C from '../sys/constants';
 import { libc } from '../sys';
+import { isErrno, UserError } from '../sys/errors';
+import { sleepSync } from '../util/wait';
+
+/** How long a command waits for another one on the same container (create holds it throughout). */
+export const LOCK_TIMEOUT_MS = 120_000;
 
 /**
  * Holds an exclusive flock on the container's directory while fn runs, so that create, start and
  * delete of one id never interleave. The lock dies with the process: a killed tsrunc leaves none.
+ * Waiting for it has a deadline: a holder stuck for good (a hook without a timeout) is reported.
  */
-export function withDirLock<T>(dir: string, fn: () => T): T {
-  const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+export function withDirLock<T>(dir: string, fn: () => T, timeoutMs = LOCK_TIMEOUT_MS): T {
+  const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
   try {
-    libc().flock(fd, C.LOCK_EX);
+    const deadline = Date.now() + timeoutMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        libc().flock(fd, C.LOCK_EX | C.LOCK_NB);
+        break;
+      } catch (e) {
+        if (!isErrno(e, 'EWOULDBLOCK') && !isErrno(e, 'EAGAIN')) throw e;
+        if (Date.now() >= deadline) {
+          throw new UserError(`container "${basename(dir)}" is busy: another tsrunc command has held it for ${timeoutMs / 1000}s`);
+        }
+        sleepSync(pause);
+      }
+    }
     return fn();
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Async variant: the lock is held until the promise settles. */
-export async function withDirLockAsync<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
-  try {
-    libc().flock(fd, C.LOCK_EX);
-    return await fn();
   } finally {
     closeSync(fd);
   }

@@ -11,6 +11,7 @@ const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
 // The new mount API has the same numbers on every architecture.
 const SYS_OPEN_TREE = 428;
 const SYS_OPENAT2 = 437;
+const CONNECT_TIMEOUT_MS = 10_000;
 // openat2's RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH
 const RESOLVE_STRICTLY_BENEATH = 0x01 | 0x02 | 0x04 | 0x08;
 const SYS_MOVE_MOUNT = 429;
@@ -303,17 +304,26 @@ export function makeKoffiLibc(): Libc {
     },
     netlinkRouteSocket: () => check(socket(16 /* AF_NETLINK */, 3 | 0o2000000 /* SOCK_RAW|SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */), 'socket(AF_NETLINK)'),
     connectUnix: (path) => {
-      const fd = check(socket(1, 1 | 0o2000000, 0), 'socket');
+      if (Buffer.byteLength(path) > 107) throw new Error(`${path}: socket path too long`);
+      // Non-blocking: a listener whose backlog is full (it never accepts) would block connect
+      // forever; EAGAIN is retried until the deadline instead.
+      const fd = check(socket(1, 1 | 0o2000000 | 0o4000 /* SOCK_NONBLOCK */, 0), 'socket');
       const addr = Buffer.alloc(110);
       addr.writeUInt16LE(1, 0); // AF_UNIX
-      if (Buffer.byteLength(path) > 107) throw new Error(`${path}: socket path too long`);
       addr.write(path, 2);
-      const rc = connect(fd, addr, 110);
-      if (rc < 0) {
-        const e = new SysError('connect', koffi.errno(), path);
+      const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+      for (;;) {
+        if (connect(fd, addr, 110) === 0) break;
+        const errno = koffi.errno();
+        if (errno === 11 /* EAGAIN */ && Date.now() < deadline) {
+          poll(Buffer.alloc(8), 0, 5);
+          continue;
+        }
         close(fd);
-        throw e;
+        if (errno === 11) throw new Error(`connect ${path}: the listener accepted nothing within ${CONNECT_TIMEOUT_MS / 1000}s`);
+        throw new SysError('connect', errno, path);
       }
+      fcntl(fd, 4 /* F_SETFL */, fcntl(fd, 3 /* F_GETFL */, 0) & ~0o4000);
       return fd;
     },
     openPty: () => {

@@ -5,6 +5,7 @@ const lib = koffi.load('libc.so.6');
 const socket = lib.func('int socket(int, int, int)');
 const bind = lib.func('int bind(int, void *, uint32_t)');
 const listen = lib.func('int listen(int, int)');
+const connect = lib.func('int connect(int, void *, uint32_t)');
 const accept = lib.func('int accept(int, void *, void *)');
 const poll = lib.func('int poll(void *, unsigned long, int)');
 
@@ -15,12 +16,24 @@ const poll = lib.func('int poll(void *, unsigned long, int)');
 export class ConsoleSocket {
   private readonly fd: number;
 
-  constructor(readonly path: string) {
+  constructor(readonly path: string, backlog = 1) {
     this.fd = socket(1, 1 | 0o2000000, 0) as number;
     const addr = Buffer.alloc(110);
     addr.writeUInt16LE(1, 0);
     addr.write(path, 2);
-    if ((bind(this.fd, addr, 110) as number) < 0 || (listen(this.fd, 1) as number) < 0) throw new Error(`cannot listen on ${path}`);
+    if ((bind(this.fd, addr, 110) as number) < 0 || (listen(this.fd, backlog) as number) < 0) throw new Error(`cannot listen on ${path}`);
+  }
+
+  /** Connects to itself until the backlog is full (nothing is accepted): the next connect would wait. */
+  fillBacklog(): void {
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(1, 0);
+    addr.write(this.path, 2);
+    for (let i = 0; i < 64; i++) {
+      const c = socket(1, 1 | 0o2000000 | 0o4000, 0) as number;
+      if ((connect(c, addr, 110) as number) < 0) return;
+    }
+    throw new Error('the backlog never filled');
   }
 
   /** Waits (up to timeoutMs) for the runtime to connect and send the master. */

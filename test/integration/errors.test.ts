@@ -5,6 +5,9 @@ import * as fs from 'fs';
 import { join } from 'path';
 import { bundleTracker, uniqueId, TSRUNC, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
+import { ConsoleSocket } from '../helpers/console';
+import { libc } from '../../src/sys';
+import { withDirLock } from '../../src/state/lock';
 
 const rt = new Runtime();
 const tracked = bundleTracker();
@@ -110,6 +113,37 @@ describe('wrong state or id', () => {
       expect(r.stderr).toMatch(/"nope" does not exist/);
     }
     expect(rt.run(['kill', id, 'SIGFOO']).stderr).toMatch(/unknown signal/);
+  });
+});
+
+describe('every wait has a deadline and a message', () => {
+  test('a console socket that accepts nothing: create gives up after 10 s, leaving nothing', () => {
+    const b = bundle(['true'], (c) => { c.process.terminal = true; });
+    const sock = new ConsoleSocket(join(b.dir, 'full.sock'), 0);
+    sock.fillBacklog();
+    const id = uniqueId();
+    const t0 = Date.now();
+    const r = rt.create(id, b.dir, ['--console-socket', sock.path]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--console-socket: connect .*full.sock: the listener accepted nothing within 10s/);
+    expect(Date.now() - t0).toBeLessThan(20000);
+    expectNothingLeft(id, b);
+  });
+
+  test('a container held by another command: the lock is waited for until a deadline, then named', () => {
+    const dir = fs.mkdtempSync(join(rt.root, 'lockdir-'));
+    const held = fs.openSync(dir, fs.constants.O_RDONLY);
+    try {
+      libc().flock(held, 2 /* LOCK_EX */);
+      let ran = false;
+      expect(() => withDirLock(dir, () => { ran = true; }, 300)).toThrow(/container "lockdir-.*" is busy: another tsrunc command has held it for 0.3s/);
+      expect(ran).toBe(false);
+    } finally {
+      fs.closeSync(held);
+    }
+    // once it is let go, the next one gets it
+    expect(withDirLock(dir, () => 'got it', 300)).toBe('got it');
+    fs.rmdirSync(dir);
   });
 });
 
