@@ -18,7 +18,7 @@ const { mutate } = require('./mutate');
 /** A message names a field when it names a config.json path (dotted, indexed, or the schema's). */
 const NAMES_FIELD = /(^|[\s:'"(])(\/?)(ociVersion|process|root|hostname|domainname|mounts|hooks|annotations|linux)([.[/\s:(]|$)/m;
 /** What the runtime must never print: its own failures instead of the user's. */
-const CRASH = /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation/;
+const CRASH = /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation|panic:|goroutine \d+ \[/;
 
 /**
  * What the campaign must not do to the host even if the runtime did exactly as told (see

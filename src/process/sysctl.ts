@@ -23,7 +23,6 @@ export function checkSysctls(sysctl: Record<string, string>, newNamespaces: Set<
   }
 }
 
-const PROC_SUPER_MAGIC = 0x9fa0;
 
 /**
  * Writes through the container's own /proc, after pivot_root, and only there: each file is opened
@@ -36,7 +35,7 @@ export function applySysctls(sys: Pick<Libc, 'openBeneath'>, sysctl: Record<stri
   if (!keys.length) return;
   const proc = openSync('/proc', C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
   try {
-    if (statfsSync(`/proc/self/fd/${proc}`).type !== PROC_SUPER_MAGIC) throw new Error('linux.sysctl: /proc in the container is not a procfs');
+    if (statfsSync(`/proc/self/fd/${proc}`).type !== C.PROC_SUPER_MAGIC) throw new Error('linux.sysctl: /proc in the container is not a procfs');
     for (const key of keys) {
       const value = sysctl[key];
       let fd: number | undefined;

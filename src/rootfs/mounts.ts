@@ -136,7 +136,6 @@ function checkOrdinaryDirectory(ctx: MountContext, m: MountConfig): void {
   if (!st.isDirectory()) throw new Error(`${m.destination} cannot be mounted on: ${m.type} must be mounted on ordinary directory`);
 }
 
-const PROC_SUPER_MAGIC = 0x9fa0;
 /** What lxcfs emulates: the only places inside /proc a mount may go (runc allows the same). */
 const PROC_MOUNT_ALLOWED = new Set(['cpuinfo', 'diskstats', 'meminfo', 'stat', 'swaps', 'uptime', 'loadavg', 'slabinfo', 'net/dev', 'sys/kernel/ns_last_pid']);
 
@@ -151,7 +150,7 @@ function checkProcMount(ctx: MountContext, m: MountConfig, dest: string): void {
     if (m.type === 'proc') return;
     let isProc = false;
     try {
-      isProc = m.bind && fs.statfsSync(m.source).type === PROC_SUPER_MAGIC;
+      isProc = m.bind && fs.statfsSync(m.source).type === C.PROC_SUPER_MAGIC;
     } catch {
       // no source: not a procfs
     }

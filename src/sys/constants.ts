@@ -76,3 +76,6 @@ export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 export const NS_GET_NSTYPE = 0xb703;
 
 export const SIG_SETMASK = 2;
+
+/** statfs f_type of procfs */
+export const PROC_SUPER_MAGIC = 0x9fa0;

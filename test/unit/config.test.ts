@@ -92,3 +92,21 @@ describe('semantic checks', () => {
     expect(c.process).toBeUndefined();
   });
 });
+
+describe('refusals found by the fuzz campaign name the field', () => {
+  test('a missing required field is named as the field, not as its parent', () => {
+    const s = spec((x) => { delete x.root; });
+    fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
+    expect(() => readSpec(bundle)).toThrow(/\/root: is required/);
+  });
+  test.each([
+    ['an id mapping of size 0', (x: Spec) => { x.linux!.namespaces!.push({ type: 'user' }); x.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 0 }]; x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux.uidMappings\[0\].size: 0 maps nothing/],
+    ['an id mapping beyond 32 bits', (x: Spec) => { x.linux!.namespaces!.push({ type: 'user' }); x.linux!.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 10 }]; x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux.uidMappings\[0\]: hostID 4294967295 \+ size 10 goes beyond the largest id/],
+    ['a mount mapping of size 0', (x: Spec) => { x.mounts!.push({ destination: '/m', type: 'bind', source: '/tmp', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 0, size: 0 }], gidMappings: [{ containerID: 0, hostID: 0, size: 1 }] }); }, /mounts\[\d+\].uidMappings\[0\].size: 0 maps nothing/],
+    ['a hostname over 64 bytes', (x: Spec) => { x.hostname = 'h'.repeat(65); }, /hostname: 65 bytes is longer than the kernel's 64/],
+    ['a device major beyond dev_t', (x: Spec) => { x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 4096, minor: 0 }]; }, /linux.devices\[0\].major: 4096 is not a device major number/],
+    ['a negative device minor', (x: Spec) => { x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 1, minor: -1 }]; }, /linux.devices\[0\].minor: -1 is not a device minor number/],
+  ])('%s', (_name, edit, re) => {
+    expect(() => build(spec(edit))).toThrow(re);
+  });
+});

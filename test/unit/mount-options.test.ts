@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseMountOptions } from '../../src/rootfs/mount-options';
+import { mountFlagsOf } from '../../src/rootfs/mountinfo';
 import * as C from '../../src/sys/constants';
 
 describe('mount options', () => {
@@ -26,5 +27,13 @@ describe('mount options', () => {
     expect(parseMountOptions(['rnoatime'], 'm').recursiveAttrs).toEqual({ set: 0x10, clear: 0x70 });
     expect(parseMountOptions(['rnoatime', 'rstrictatime'], 'm').recursiveAttrs).toEqual({ set: 0x20, clear: 0x70 });
     expect(parseMountOptions(['ro'], 'm').recursiveAttrs).toBeUndefined();
+  });
+});
+
+describe('mountFlagsOf (statfs, no /proc needed)', () => {
+  test('ST_* flags become the MS_* flags a remount must keep', () => {
+    const sys = { statfsFlags: () => 1 | 2 | 4 | 8 | 1024 | 4096 | 8192 };
+    expect(mountFlagsOf(sys, '/x')).toBe(C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME | C.MS_RELATIME | C.MS_NOSYMFOLLOW);
+    expect(mountFlagsOf({ statfsFlags: () => 16 | 64 }, '/x')).toBe(0); // synchronous, mandlock: not per-mount
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { secureJoin, openInRoot, isInside } from '../../src/rootfs/safe-path';
+import { secureJoin, openInRoot, isInside, mkdirAllInRoot } from '../../src/rootfs/safe-path';
 
 const root = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-root-'));
 const outside = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-outside-'));
@@ -56,5 +56,26 @@ describe('openInRoot', () => {
     expect(() => openInRoot(root, join(root, 'swap', 'link'))).toThrow(/became a symbolic link/);
     // An intermediate component: the kernel's resolution lands outside, which the check catches.
     expect(() => openInRoot(root, join(root, 'swap', 'link') + '/.')).toThrow(/outside the container's root/);
+  });
+});
+
+describe('mkdirAllInRoot', () => {
+  test('makes what is missing, one directory at a time', () => {
+    mkdirAllInRoot(root, join(root, 'made/a/b'));
+    expect(fs.statSync(join(root, 'made/a/b')).isDirectory()).toBe(true);
+    mkdirAllInRoot(root, join(root, 'made/a/b')); // there already: fine
+  });
+  test('refuses a component that is a file or a symlink, and never goes through it', () => {
+    fs.writeFileSync(join(root, 'afile'), '');
+    expect(() => mkdirAllInRoot(root, join(root, 'afile/x'))).toThrow(/\/afile exists and is not a directory/);
+    expect(() => mkdirAllInRoot(root, join(root, 'rel/x'))).toThrow(/\/rel exists and is not a directory/);
+    expect(fs.existsSync(join(root, 'real/x'))).toBe(false);
+  });
+  test('a component that can be neither found nor made is an error, not a loop', () => {
+    // what a cwd of /proc/self/fd/N gave: a name procfs neither has nor lets anyone make
+    const proc = `/proc/${process.pid}`;
+    expect(() => mkdirAllInRoot(proc, `${proc}/fd/999999/x`)).toThrow(/ENOENT|EACCES/);
+    expect(() => mkdirAllInRoot(root, join(root, 'loop1/x'))).toThrow(/loop1 exists and is not a directory/);
+    expect(() => mkdirAllInRoot(root, outside)).toThrow(/outside the container's root/);
   });
 });
