@@ -44,6 +44,8 @@ describe('bad configurations', () => {
     ['a tmpfs as /proc', (c: any) => { c.mounts.push({ destination: '/proc', type: 'tmpfs', source: 'tmpfs' }); }, /mounts\[7\] \(\/proc\): \/proc cannot be mounted on: only a procfs/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['an id mapping of size 0', (c: any) => { c.linux.namespaces.push({ type: 'user' }); c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 0 }]; c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]; }, /linux.uidMappings\[0\].size: 0 maps nothing/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a time namespace path that is not one', (c: any) => { c.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/net' }); }, /linux.namespaces: \/proc\/self\/ns\/net is not a time namespace/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a NUL in cgroupsPath', (c: any) => { c.linux.cgroupsPath = '/tsr\u0000x'; }, /linux.cgroupsPath: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a cgroupsPath through a control file', (c: any) => { c.linux.cgroupsPath = `/tsr-ctl-${process.pid}/cgroup.procs`; }, /linux.cgroupsPath: creating .*cgroup.procs: EEXIST/], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a hard rlimit this host cannot grant', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]; }, null], // eslint-disable-line @typescript-eslint/no-explicit-any
   ])('%s', (_name, edit, re) => {
     const b = bundle(['true'], edit);
