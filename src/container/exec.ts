@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { libc } from '../sys';
-import { UserError, isErrno } from '../sys/errors';
+import { ContainerStateError, UserError, isErrno } from '../sys/errors';
 import type { Libc } from '../sys/libc';
 import { hostLayout } from '../cgroups/hierarchy';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../spec/config';
@@ -136,8 +136,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const allowed = opts.ignorePaused ? ['running', 'created', 'paused'] : ['running', 'created'];
   if (!allowed.includes(status)) {
     // runc's words for a paused one, which scripts grep
-    if (status === 'paused') throw new UserError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`);
-    throw new UserError(`cannot exec in container "${opts.id}": it is ${status}`);
+    if (status === 'paused') throw new ContainerStateError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`, opts.id, status);
+    throw new ContainerStateError(`cannot exec in container "${opts.id}": it is ${status}`, opts.id, status);
   }
   const cfg = storedConfig(store, opts.id);
   const proc = opts.process(cfg.process);

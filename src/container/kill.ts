@@ -1,6 +1,6 @@
 // Kept apart from the other operations: kill is a hot path and loads only what it needs.
 import { readlinkSync } from 'fs';
-import { UserError, isErrno } from '../sys/errors';
+import { ContainerStateError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus } from '../state/store';
 import { cgroupPids } from '../cgroups/manager';
 import { setFrozen } from '../cgroups/freezer';
@@ -24,7 +24,7 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
   const status = deriveStatus(st);
   if (status !== 'created' && status !== 'running' && status !== 'paused') {
     if (all && status === 'stopped') return;
-    throw new UserError(`cannot kill container "${id}": container not running (${status})`);
+    throw new ContainerStateError(`cannot kill container "${id}": container not running (${status})`, id, status);
   }
   const targets = new Set<number>([st.pid!]);
   if (st.cgroup && (all || (sig === 9 && sharesOurPidNamespace(st.pid!)))) {

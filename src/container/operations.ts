@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as C from '../sys/constants';
 import { libc } from '../sys';
-import { UserError, isErrno } from '../sys/errors';
+import { ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus, validateId, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { cgroupPids } from '../cgroups/manager';
@@ -42,7 +42,7 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
   withDirLock(dir, () => {
     const st = store.load(id);
     const status = deriveStatus(st);
-    if (status !== 'created') throw new UserError(`cannot start container "${id}": it is ${status}, not created`);
+    if (status !== 'created') throw new ContainerStateError(`cannot start container "${id}": it is ${status}, not created`, id, status);
     // The spec: start MUST generate an error if process was not set.
     if (st.hasProcess === false) throw new UserError(`cannot start container "${id}": config.json has no process to run`);
     let fd: number;
@@ -99,7 +99,7 @@ export function setPaused(store: StateStore, id: string, paused: boolean): void 
     const status = deriveStatus(st);
     // As runc, a created container can be paused too (its init waiting for start is frozen).
     const ok = paused ? ['running', 'created'] : ['paused'];
-    if (!ok.includes(status)) throw new UserError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${ok.join(' or ')}`);
+    if (!ok.includes(status)) throw new ContainerStateError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${ok.join(' or ')}`, id, status);
     if (!st.cgroup) throw new UserError(`container "${id}" has no cgroup to freeze`);
     setFrozen(st.cgroup.paths, paused);
   });
@@ -132,7 +132,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     if (!store.exists(id)) {
       // A create killed before it wrote any state: only the directory is left.
       if (force) store.remove(id);
-      else throw new UserError(`container "${id}" does not exist`);
+      else throw new ContainerNotFoundError(id);
       return;
     }
     const st = store.load(id);
@@ -141,7 +141,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     // deletes a created one; containerd's client kills a task before deleting it (WithProcessKill),
     // so it needs neither, and runtime-tools' delete test holds us to the spec.
     if (!force && status !== 'stopped') {
-      throw new UserError(`cannot delete container "${id}" that is not stopped: ${status}`);
+      throw new ContainerStateError(`cannot delete container "${id}" that is not stopped: ${status}`, id, status);
     }
     log.step('delete: locked, state loaded');
     destroyContainer(store, st, log);

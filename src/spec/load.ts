@@ -1,7 +1,7 @@
 import { appArmorEnabled } from '../security/apparmor';
 import { readFileSync, statSync } from 'fs';
 import { isAbsolute, join, posix, resolve } from 'path';
-import { UserError, isErrno } from '../sys/errors';
+import { ConfigError, isErrno } from '../sys/errors';
 import { NAMESPACE_FLAGS } from '../namespaces/types';
 import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
 import { capabilityMasks, checkAmbient } from '../security/capabilities';
@@ -29,20 +29,20 @@ export function readSpec(bundle: string): Spec {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new UserError(`${file}: no such file (is --bundle right?)`);
-    throw new UserError(`${file}: ${(e as Error).message}`);
+    if (isErrno(e, 'ENOENT')) throw new ConfigError(`${file}: no such file (is --bundle right?)`);
+    throw new ConfigError(`${file}: ${(e as Error).message}`);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
+    throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
   fillZeroDefaults(raw);
   const nul = stringWithNul(raw, '');
-  if (nul) throw new UserError(`config.json: ${nul}: contains a NUL byte (the kernel would cut the string there)`);
+  if (nul) throw new ConfigError(`config.json: ${nul}: contains a NUL byte (the kernel would cut the string there)`);
   const problems = schemaProblems('config', raw);
-  if (problems.length) throw new UserError(`config.json is invalid: ${problems.join('; ')}`);
+  if (problems.length) throw new ConfigError(`config.json is invalid: ${problems.join('; ')}`);
   return raw as Spec;
 }
 
@@ -113,7 +113,7 @@ export function fillZeroDefaults(raw: unknown): void {
  */
 export function buildProcess(proc: Process, where: string, warn: (msg: string) => void, debug: (msg: string) => void = () => undefined): ProcessConfig {
   const fail = (msg: string): never => {
-    throw new UserError(`${where === 'process' ? 'config.json: ' : ''}${where}${msg}`);
+    throw new ConfigError(`${where === 'process' ? 'config.json: ' : ''}${where}${msg}`);
   };
   if (!proc.args || proc.args.length === 0) fail('.args: must contain at least one entry');
   if (!isAbsolute(proc.cwd)) fail(`.cwd: "${proc.cwd}" must be an absolute path`);
@@ -175,9 +175,9 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
 /** Each range must map something and stay within 32-bit ids (the kernel refuses it, unnamed, otherwise). */
 function checkMappings(where: string, maps: readonly { containerID: number; hostID: number; size: number }[] | undefined): void {
   (maps ?? []).forEach((m, i) => {
-    if (m.size < 1) throw new UserError(`config.json: ${where}[${i}].size: ${m.size} maps nothing; it must be at least 1`);
+    if (m.size < 1) throw new ConfigError(`config.json: ${where}[${i}].size: ${m.size} maps nothing; it must be at least 1`);
     for (const k of ['containerID', 'hostID'] as const) {
-      if (m[k] + m.size > 4294967295) throw new UserError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
+      if (m[k] + m.size > 4294967295) throw new ConfigError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
     }
   });
 }
@@ -186,7 +186,7 @@ function deviceRules(rules: readonly DeviceRule[], warn: (m: string) => void): D
   return rules.map((r, i) => {
     if (r.access === undefined || /^[rwm]*$/.test(r.access)) return r;
     const kept = r.access.replace(/[^rwm]/g, '');
-    if (!kept) throw new UserError(`config.json: linux.resources.devices[${i}].access: "${r.access}" is not a combination of r, w and m`);
+    if (!kept) throw new ConfigError(`config.json: linux.resources.devices[${i}].access: "${r.access}" is not a combination of r, w and m`);
     warn(`linux.resources.devices[${i}].access: "${r.access}": only r, w and m mean something; "${kept}" is used`);
     return { ...r, access: kept };
   });
@@ -196,7 +196,7 @@ function deviceRules(rules: readonly DeviceRule[], warn: (m: string) => void): D
 export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOptions = {}): ContainerConfig {
   const warn = opts.warn ?? (() => undefined);
   const fail = (msg: string): never => {
-    throw new UserError(`config.json: ${msg}`);
+    throw new ConfigError(`config.json: ${msg}`);
   };
   bundle = resolve(bundle);
 
@@ -205,7 +205,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   try {
     if (!statSync(rootfs).isDirectory()) fail(`root.path: ${rootfs} is not a directory`);
   } catch (e) {
-    if (e instanceof UserError) throw e;
+    if (e instanceof ConfigError) throw e;
     fail(`root.path: ${rootfs} does not exist`);
   }
 

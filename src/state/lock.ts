@@ -2,7 +2,7 @@ import { closeSync, openSync } from 'fs';
 import { basename } from 'path';
 import * as C from '../sys/constants';
 import { libc } from '../sys';
-import { isErrno, UserError } from '../sys/errors';
+import { ContainerBusyError, isErrno } from '../sys/errors';
 import { sleepSync } from '../util/wait';
 
 /** How long a command waits for another one on the same container (create holds it throughout). */
@@ -24,7 +24,7 @@ export function withDirLock<T>(dir: string, fn: () => T, timeoutMs = LOCK_TIMEOU
       } catch (e) {
         if (!isErrno(e, 'EWOULDBLOCK') && !isErrno(e, 'EAGAIN')) throw e;
         if (Date.now() >= deadline) {
-          throw new UserError(`container "${basename(dir)}" is busy: another tsrunc command has held it for ${timeoutMs / 1000}s`);
+          throw new ContainerBusyError(`container "${basename(dir)}" is busy: another tsrunc command has held it for ${timeoutMs / 1000}s`, basename(dir));
         }
         sleepSync(pause);
       }

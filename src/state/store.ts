@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { join } from 'path';
-import { UserError, isErrno } from '../sys/errors';
+import { ContainerExistsError, ContainerNotFoundError, UserError, isErrno } from '../sys/errors';
 import type { Hook, OciState } from '../spec/oci';
 import { isSameLiveProcess } from './proc';
 import { isFrozen } from '../cgroups/freezer';
@@ -67,7 +67,7 @@ export class StateStore {
     try {
       fs.mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
-      if (isErrno(e, 'EEXIST')) throw new UserError(`container with id "${id}" already exists`);
+      if (isErrno(e, 'EEXIST')) throw new ContainerExistsError(id);
       throw e;
     }
     return dir;
@@ -83,7 +83,7 @@ export class StateStore {
     try {
       return JSON.parse(fs.readFileSync(join(this.dir(id), 'state.json'), 'utf8')) as StoredState;
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new UserError(`container "${id}" does not exist`);
+      if (isErrno(e, 'ENOENT')) throw new ContainerNotFoundError(id);
       throw new UserError(`container "${id}": state is unreadable: ${(e as Error).message}`);
     }
   }

@@ -26,13 +26,47 @@ export class SysError extends Error {
   }
 }
 
-/** Errors meant for the user: configuration problems, wrong state, bad arguments. */
+/**
+ * Errors meant for the user: configuration problems, wrong state, bad arguments. The subclasses
+ * below are what a library caller (and the shim) tells apart; the CLI prints them all alike.
+ */
 export class UserError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'UserError';
+    this.name = new.target.name;
   }
 }
+
+/** No container of that id. */
+export class ContainerNotFoundError extends UserError {
+  constructor(readonly id: string) {
+    super(`container "${id}" does not exist`);
+  }
+}
+
+/** A container of that id exists already. */
+export class ContainerExistsError extends UserError {
+  constructor(readonly id: string) {
+    super(`container with id "${id}" already exists`);
+  }
+}
+
+/** The operation is not for the container's present status. */
+export class ContainerStateError extends UserError {
+  constructor(message: string, readonly id: string, readonly status: string) {
+    super(message);
+  }
+}
+
+/** Another command has held the container past the deadline. */
+export class ContainerBusyError extends UserError {
+  constructor(message: string, readonly id: string) {
+    super(message);
+  }
+}
+
+/** config.json (or an exec process) is invalid; the message names the field. */
+export class ConfigError extends UserError {}
 
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;

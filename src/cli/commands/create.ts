@@ -1,12 +1,10 @@
 import type { CommandContext } from '../context';
 import { str } from '../context';
-import { createContainer, type CreateOptions } from '../../container/create';
+import { Runtime, type CreateParams } from '../../api/runtime';
 
-export function createOptions(ctx: CommandContext): CreateOptions {
+export function createParams(ctx: CommandContext): CreateParams {
   const a = ctx.args;
   return {
-    root: ctx.root,
-    id: String(a['container-id']),
     bundle: str(a, 'bundle') ?? '.',
     pidFile: str(a, 'pid-file'),
     consoleSocket: str(a, 'console-socket'),
@@ -14,12 +12,14 @@ export function createOptions(ctx: CommandContext): CreateOptions {
     noNewKeyring: a['no-new-keyring'] === true,
     pidfdSocket: str(a, 'pidfd-socket'),
     preserveFds: Number(a['preserve-fds'] ?? 0),
-    log: ctx.log,
   };
 }
 
+export const runtimeOf = (ctx: CommandContext) => new Runtime({ root: ctx.root, log: ctx.log });
+export const idOf = (ctx: CommandContext) => String(ctx.args['container-id']);
+
 export function run(ctx: CommandContext): number {
   // The init lives on without us; containerd's shim (a subreaper) or init adopts it.
-  createContainer(createOptions(ctx));
+  runtimeOf(ctx).create(idOf(ctx), createParams(ctx));
   return 0;
 }

@@ -1,8 +1,7 @@
 import type { CommandContext } from '../context';
-import { StateStore } from '../../state/store';
-import { deleteContainer } from '../../container/operations';
+import { idOf, runtimeOf } from './create';
 
 export function run(ctx: CommandContext): number {
-  deleteContainer(new StateStore(ctx.root), String(ctx.args['container-id']), ctx.args.force === true, ctx.log);
+  runtimeOf(ctx).delete(idOf(ctx), { force: ctx.args.force === true });
   return 0;
 }

@@ -4,6 +4,7 @@ import { UserError } from '../../sys/errors';
 import { StateStore, deriveStatus } from '../../state/store';
 import { collectStats, oomState, statsJson } from '../../cgroups/stats';
 import { out } from '../../util/log';
+import { runtimeOf } from './create';
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
@@ -25,7 +26,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const paths = st.cgroup.paths;
   const emit = (type: string, data?: unknown) => out(statsJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
   if (ctx.args.stats === true) {
-    emit('stats', collectStats(paths));
+    emit('stats', runtimeOf(ctx).stats(id));
     return 0;
   }
   const interval = parseInterval(str(ctx.args, 'interval') ?? '5s');

@@ -4,20 +4,15 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { buildProcess, fillZeroDefaults, stringWithNul } from '../../spec/load';
-import { schemaProblems } from '../../spec/validate';
+import { execProcess } from '../../spec/exec-process';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../spec/config';
-import type { Process } from '../../spec/oci';
 
 function list(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 }
 
-/**
- * A process.json, with what it leaves out taken from the container's process as runc does:
- * capabilities, rlimits, no_new_privs, the AppArmor profile and the umask.
- */
+/** A process.json: what it leaves out is taken from the container's process (spec/exec-process.ts). */
 function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig | undefined): ProcessConfig {
   let proc: unknown;
   try {
@@ -25,27 +20,7 @@ function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig |
   } catch (e) {
     throw new UserError(`--process ${file}: ${(e as Error).message}`);
   }
-  // The process schema is part of config.json's: validate it in that frame.
-  const frame = { ociVersion: '1.0.0', root: { path: '/' }, process: proc };
-  fillZeroDefaults(frame);
-  const nul = stringWithNul(proc, '');
-  if (nul) throw new UserError(`--process ${file}: ${nul}: contains a NUL byte`);
-  const problems = schemaProblems('config', frame);
-  if (problems.length) throw new UserError(`--process ${file} is invalid: ${problems.join('; ').replace(/\/process/g, '')}`);
-  const raw = proc as Process;
-  const p = buildProcess(raw, '--process', warn);
-  if (!base) return p;
-  return {
-    ...p,
-    capabilities: raw.capabilities === undefined ? base.capabilities : p.capabilities,
-    rlimits: raw.rlimits === undefined ? base.rlimits : p.rlimits,
-    noNewPrivileges: raw.noNewPrivileges === undefined ? base.noNewPrivileges : p.noNewPrivileges,
-    apparmorProfile: raw.apparmorProfile === undefined ? base.apparmorProfile : p.apparmorProfile,
-    umask: raw.user?.umask === undefined ? base.umask : p.umask,
-    scheduler: raw.scheduler === undefined ? base.scheduler : p.scheduler,
-    ioPriority: raw.ioPriority === undefined ? base.ioPriority : p.ioPriority,
-    cpuAffinity: raw.execCPUAffinity === undefined ? base.cpuAffinity : p.cpuAffinity,
-  };
+  return execProcess(proc, `--process ${file}`, warn, base);
 }
 
 /** runc's rules: the container's own process is the base; flags override it. */

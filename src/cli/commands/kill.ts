@@ -1,10 +1,7 @@
 import type { CommandContext } from '../context';
-import { StateStore } from '../../state/store';
-import { killContainer } from '../../container/kill';
-import { parseSignal } from '../../util/signals';
+import { idOf, runtimeOf } from './create';
 
 export function run(ctx: CommandContext): number {
-  const sig = parseSignal(String(ctx.args.signal ?? 'SIGTERM'));
-  killContainer(new StateStore(ctx.root), String(ctx.args['container-id']), sig, ctx.args.all === true);
+  runtimeOf(ctx).kill(idOf(ctx), String(ctx.args.signal ?? 'SIGTERM'), { all: ctx.args.all === true });
   return 0;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import type { CommandContext } from '../context';
-import { StateStore, ociState, deriveStatus } from '../../state/store';
+import { join } from 'path';
+import { runtimeOf } from './create';
 import { out } from '../../util/log';
 import { UserError } from '../../sys/errors';
 
@@ -31,16 +32,7 @@ export function run(ctx: CommandContext): number {
   // As runc: a missing default root is no container yet; a missing root the caller named is an error.
   if (ctx.rootGiven && !fs.existsSync(ctx.root)) throw new UserError(`--root ${ctx.root}: no such file or directory`);
   const names = userNames();
-  const store = new StateStore(ctx.root);
-  const rows: Record<string, unknown>[] = [];
-  for (const id of store.list()) {
-    try {
-      const st = store.load(id);
-      rows.push({ ...ociState(st, deriveStatus(st)), owner: ownerOf(store.dir(id), names) });
-    } catch {
-      // deleted while listing
-    }
-  }
+  const rows: Record<string, unknown>[] = runtimeOf(ctx).list().map((s) => ({ ...s, owner: ownerOf(join(ctx.root, s.id), names) }));
   if (ctx.args.quiet === true) {
     out(rows.map((r) => `${String(r.id)}\n`).join(''));
   } else if (ctx.args.format === 'json') {

@@ -1,8 +1,7 @@
 import type { CommandContext } from '../context';
-import { StateStore } from '../../state/store';
-import { setPaused } from '../../container/operations';
+import { idOf, runtimeOf } from './create';
 
 export function run(ctx: CommandContext): number {
-  setPaused(new StateStore(ctx.root), String(ctx.args['container-id']), true);
+  runtimeOf(ctx).pause(idOf(ctx));
   return 0;
 }

@@ -1,12 +1,11 @@
 import { execFileSync } from 'child_process';
 import type { CommandContext } from '../context';
-import { StateStore } from '../../state/store';
-import { containerPids } from '../../container/operations';
+import { idOf, runtimeOf } from './create';
 import { out } from '../../util/log';
 
 /** ps: json prints the pids; table runs ps(1) (default -ef) and keeps the container's lines, as runc. */
 export function run(ctx: CommandContext): number {
-  const pids = containerPids(new StateStore(ctx.root), String(ctx.args['container-id']));
+  const pids = runtimeOf(ctx).ps(idOf(ctx));
   if (ctx.args.format === 'json') {
     out(JSON.stringify(pids) + '\n');
     return 0;

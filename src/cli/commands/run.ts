@@ -1,7 +1,6 @@
 import type { CommandContext } from '../context';
-import { createOptions } from './create';
-import { runContainer } from '../../container/run';
+import { createParams, idOf, runtimeOf } from './create';
 
-export async function run(ctx: CommandContext): Promise<number> {
-  return runContainer(createOptions(ctx), ctx.args.detach === true, ctx.args.keep === true);
+export function run(ctx: CommandContext): Promise<number> {
+  return runtimeOf(ctx).run(idOf(ctx), { ...createParams(ctx), detach: ctx.args.detach === true, keep: ctx.args.keep === true });
 }

@@ -1,8 +1,7 @@
 import type { CommandContext } from '../context';
-import { StateStore } from '../../state/store';
-import { startContainer } from '../../container/operations';
+import { idOf, runtimeOf } from './create';
 
 export function run(ctx: CommandContext): number {
-  startContainer(new StateStore(ctx.root), String(ctx.args['container-id']), ctx.log);
+  runtimeOf(ctx).start(idOf(ctx));
   return 0;
 }

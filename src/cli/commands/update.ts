@@ -2,9 +2,7 @@ import * as fs from 'fs';
 import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
-import { StateStore, deriveStatus } from '../../state/store';
-import { withDirLock } from '../../state/lock';
-import { applyResources } from '../../cgroups/resources';
+import { runtimeOf } from './create';
 import type { Resources } from '../../spec/oci';
 
 /** Bytes with runc's unit suffixes (k, m, g, t; b optional), or -1 for unlimited. */
@@ -72,18 +70,6 @@ export function run(ctx: CommandContext): number {
     res = resourcesFromFlags(ctx.args);
   }
   // Device rules are fixed at create (runc's update ignores them too).
-  delete res.devices;
-  const store = new StateStore(ctx.root);
-  withDirLock(store.dir(id), () => {
-    const st = store.load(id);
-    const status = deriveStatus(st);
-    if (status === 'stopped' || !st.cgroup) throw new UserError(`cannot update container "${id}": it is ${status}`);
-    const mode = st.cgroup.paths.unified !== undefined && Object.keys(st.cgroup.paths).length === 1 ? 'v2' : 'v1';
-    try {
-      for (const w of applyResources({ mode, paths: st.cgroup.paths }, res).warnings) ctx.log.warn(w);
-    } catch (e) {
-      throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
-    }
-  });
+  for (const w of runtimeOf(ctx).update(id, res)) ctx.log.warn(w);
   return 0;
 }

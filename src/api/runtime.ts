@@ -1,0 +1,216 @@
+// The library API: every operation of the runtime as a typed method, what the CLI commands (and
+// the shim) call. Errors are the classes of sys/errors.ts: ContainerNotFoundError,
+// ContainerExistsError, ContainerStateError, ContainerBusyError, ConfigError (all UserError), or
+// a SysError for a failed system call.
+import { Logger } from '../util/log';
+import { ContainerStateError, UserError } from '../sys/errors';
+import { DEFAULT_ROOT, StateStore, deriveStatus, ociState, type StoredState } from '../state/store';
+import { withDirLock } from '../state/lock';
+import { createContainer } from '../container/create';
+import { runContainer } from '../container/run';
+import { containerPids, deleteContainer, setPaused, startContainer } from '../container/operations';
+import { killContainer } from '../container/kill';
+import { execInContainer } from '../container/exec';
+import { execProcess } from '../spec/exec-process';
+import { applyResources } from '../cgroups/resources';
+import { collectStats } from '../cgroups/stats';
+import { parseSignal } from '../util/signals';
+import type { ProcessConfig } from '../spec/config';
+import type { Process, Resources } from '../spec/oci';
+
+export interface RuntimeOptions {
+  /** the state root (runc's --root); default /run/tsrunc */
+  root?: string;
+  /** where warnings and debug lines go (default: warnings on stderr) */
+  log?: Logger;
+}
+
+export interface CreateParams {
+  /** the bundle directory (config.json and the rootfs) */
+  bundle: string;
+  pidFile?: string;
+  /** with process.terminal: where the pty master is sent */
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** a unix socket to send init's pidfd to */
+  pidfdSocket?: string;
+  /** fds 3 .. 3+N-1 of this process are passed on to the container's process */
+  preserveFds?: number;
+}
+
+export interface RunParams extends CreateParams {
+  /** return once started (0); otherwise wait for the program and return its exit status */
+  detach?: boolean;
+  /** leave the stopped container for state/delete (runc's --keep) */
+  keep?: boolean;
+}
+
+export interface ExecParams {
+  /**
+   * The process, as config.json's `process` (runc's --process): what it leaves out is taken
+   * from the container's process (capabilities, rlimits, no_new_privs, AppArmor, umask…).
+   */
+  process: Process;
+  /** return once the process runs (0); otherwise wait and return its exit status */
+  detach?: boolean;
+  /** exec into a paused container too; the process starts frozen */
+  ignorePaused?: boolean;
+  /** runc's --cgroup: [CONTROLLER[,CONTROLLER]:]PATH below the container's cgroup */
+  cgroups?: string[];
+  pidfdSocket?: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+}
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** The runtime-spec's state of a container, with runc's extra fields. */
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  status: ContainerStatus;
+  /** 0 once stopped */
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * One state root's containers. create, run and exec fork this process (the container's
+ * processes are copies of it): call them from a process started as bin/tsrunc starts node
+ * (`--single-threaded --expose-gc`); the first one may make the read-only bind of node that
+ * containers run from (README, How it works).
+ */
+export class Runtime {
+  readonly root: string;
+  private readonly store: StateStore;
+  private readonly log: Logger;
+
+  constructor(opts: RuntimeOptions = {}) {
+    this.root = opts.root ?? DEFAULT_ROOT;
+    this.store = new StateStore(this.root);
+    this.log = opts.log ?? new Logger();
+  }
+
+  /** create: the container's init waits for start; returns init's pid. */
+  create(id: string, p: CreateParams): { pid: number } {
+    const { pid } = createContainer(this.createOptions(id, p));
+    return { pid };
+  }
+
+  /** start: the program runs; then the poststart hooks. */
+  start(id: string): void {
+    startContainer(this.store, id, this.log);
+  }
+
+  /** run = create + start, and unless detached: wait, delete, and return the exit status. */
+  run(id: string, p: RunParams): Promise<number> {
+    return runContainer(this.createOptions(id, p), p.detach === true, p.keep === true);
+  }
+
+  state(id: string): ContainerState {
+    return ociState(this.store.load(id)) as unknown as ContainerState;
+  }
+
+  /** Every container under the root (one deleted meanwhile is left out). */
+  list(): ContainerState[] {
+    const out: ContainerState[] = [];
+    for (const id of this.store.list()) {
+      try {
+        out.push(this.state(id));
+      } catch {
+        // deleted while listing
+      }
+    }
+    return out;
+  }
+
+  /** kill: a signal by number or name (9, "KILL", "SIGKILL"); all: every process of the container. */
+  kill(id: string, signal: number | string = 'SIGTERM', opts: { all?: boolean } = {}): void {
+    killContainer(this.store, id, typeof signal === 'number' ? signal : parseSignal(signal), opts.all === true);
+  }
+
+  /** delete: a container that is not stopped needs force; force on an unknown id is no error. */
+  delete(id: string, opts: { force?: boolean } = {}): void {
+    deleteContainer(this.store, id, opts.force === true, this.log);
+  }
+
+  /** exec: a new process in the container; its exit status, or 0 when detached. */
+  exec(id: string, p: ExecParams): Promise<number> {
+    const warn = (m: string) => this.log.warn(m);
+    return execInContainer({
+      root: this.root,
+      id,
+      process: (base: ProcessConfig | undefined) => execProcess(p.process, 'exec process', warn, base, 'process'),
+      detach: p.detach === true,
+      ignorePaused: p.ignorePaused,
+      subCgroups: p.cgroups,
+      pidfdSocket: p.pidfdSocket,
+      pidFile: p.pidFile,
+      consoleSocket: p.consoleSocket,
+      preserveFds: p.preserveFds ?? 0,
+      log: this.log,
+    });
+  }
+
+  pause(id: string): void {
+    setPaused(this.store, id, true);
+  }
+
+  resume(id: string): void {
+    setPaused(this.store, id, false);
+  }
+
+  /** update: new linux.resources for a container that is not stopped (devices stay as created); returns warnings. */
+  update(id: string, resources: Resources): string[] {
+    const res = { ...resources };
+    delete res.devices;
+    return withDirLock(this.store.dir(id), () => {
+      const st = this.store.load(id);
+      const status = deriveStatus(st);
+      if (status === 'stopped' || !st.cgroup) throw new ContainerStateError(`cannot update container "${id}": it is ${status}`, id, status);
+      try {
+        return applyResources({ mode: cgroupMode(st), paths: st.cgroup.paths }, res).warnings;
+      } catch (e) {
+        throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
+      }
+    });
+  }
+
+  /** The container's cgroup statistics, in runc's events --stats shape. */
+  stats(id: string): Record<string, unknown> {
+    const st = this.running(id);
+    return collectStats(st.cgroup!.paths);
+  }
+
+  /** The pids of every process of the container. */
+  ps(id: string): number[] {
+    return containerPids(this.store, id);
+  }
+
+  /** The stored state of a container that has not stopped (and has cgroups). */
+  private running(id: string): StoredState {
+    const st = this.store.load(id);
+    const status = deriveStatus(st);
+    if (!st.cgroup || status === 'stopped') throw new ContainerStateError(`container "${id}" is not running`, id, status);
+    return st;
+  }
+
+  private createOptions(id: string, p: CreateParams) {
+    return {
+      root: this.root, id, bundle: p.bundle, pidFile: p.pidFile, consoleSocket: p.consoleSocket,
+      noPivot: p.noPivot === true, noNewKeyring: p.noNewKeyring === true, pidfdSocket: p.pidfdSocket,
+      preserveFds: p.preserveFds ?? 0, log: this.log,
+    };
+  }
+}
+
+function cgroupMode(st: StoredState): 'v1' | 'v2' {
+  const paths = st.cgroup?.paths ?? {};
+  return paths.unified !== undefined && Object.keys(paths).length === 1 ? 'v2' : 'v1';
+}
