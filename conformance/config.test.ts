@@ -115,7 +115,7 @@ describe('process', () => {
 });
 
 describe('hostname', () => {
-  test('hostname is set in the container\'s new UTS namespace, not on the host', async () => {
+  test("hostname is set in the container's new UTS namespace, not on the host", async () => {
     // config.md Hostname: the hostname as seen by processes in the container; on Linux it is set
     // in the container's UTS namespace (so the host's is untouched).
     const before = os.hostname();
@@ -139,12 +139,15 @@ describe('root', () => {
     expect(out.toLowerCase()).toContain('read-only');
     expect(fs.existsSync(join(b.dir, 'rootfs', 'tsr-written'))).toBe(false);
     // The root mount itself (the last mount on /) carries the ro option.
-    const roots = lines(out).filter((l) => /^\d+ \d+ /.test(l)).map(parseMountinfo).filter((m) => m.mountPoint === '/');
+    const roots = lines(out)
+      .filter((l) => /^\d+ \d+ /.test(l))
+      .map(parseMountinfo)
+      .filter((m) => m.mountPoint === '/');
     expect(roots.length).toBeGreaterThan(0);
     expect(roots[roots.length - 1].options).toContain('ro');
   });
 
-  test('root.readonly false: writes to / land in the bundle\'s root filesystem', async () => {
+  test("root.readonly false: writes to / land in the bundle's root filesystem", async () => {
     // config.md Root: readonly defaults to false; root.path is the container's root filesystem,
     // relative to the bundle.
     const b = h.bundle(['sh', '-c', 'echo written > /tsr-written; echo "rc=$?"'], (c) => {

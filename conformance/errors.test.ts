@@ -112,7 +112,7 @@ describe('create: invalid bundles generate an error and create nothing', () => {
     expectCreateFails(h.id(), b);
   });
 
-  test('the same rlimit type twice', async () => {
+  test('the same rlimit type twice', () => {
     // config.md POSIX process: duplicated rlimits of one type MUST generate an error.
     const b = h.bundle(['true'], (c) => {
       c.process.rlimits = [
@@ -167,7 +167,7 @@ describe('errors at start', () => {
     expect(rt.state(id).status).not.toBe('running');
   });
 
-  test('a config without process: create or start fails', async () => {
+  test('a config without process: create or start fails', () => {
     // config.md Process: process is REQUIRED when start is called; Start: the operation MUST
     // generate an error if process was not set. (Create may refuse it already: runc 1.1.5 does.)
     const b = h.bundle(['true'], (c) => {

@@ -69,7 +69,8 @@ export function nsLink(pid: number | 'self', type: string): string | undefined {
  */
 export function stateProblems(s: Record<string, unknown>, expect: { id: string; status?: string; bundle?: string }): string[] {
   const p: string[] = [];
-  if (typeof s.ociVersion !== 'string' || s.ociVersion === '') p.push(`ociVersion must be a non-empty string: ${JSON.stringify(s.ociVersion)}`);
+  if (typeof s.ociVersion !== 'string' || s.ociVersion === '')
+    p.push(`ociVersion must be a non-empty string: ${JSON.stringify(s.ociVersion)}`);
   if (s.id !== expect.id) p.push(`id ${JSON.stringify(s.id)} != ${expect.id}`);
   if (typeof s.status !== 'string') p.push(`status must be a string: ${JSON.stringify(s.status)}`);
   if (expect.status !== undefined && s.status !== expect.status) p.push(`status ${JSON.stringify(s.status)} != ${expect.status}`);
@@ -193,7 +194,10 @@ export class Harness {
   listIds(): string[] {
     const r = this.rt.run(['list', '-q']);
     if (r.status !== 0) throw new Error(`list exited ${r.status}: ${r.stderr}`);
-    return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   /** Force-deletes this test's containers, then removes its bundles and scratch dirs. Never throws. */

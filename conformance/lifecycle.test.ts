@@ -26,7 +26,10 @@ describe('lifecycle: create then start', () => {
     expect(rt.state(id).status).toBe('created');
 
     rt.ok(['start', id]);
-    await waitFor(() => fs.existsSync(join(out, 'ran')), () => `${out}/ran after start`);
+    await waitFor(
+      () => fs.existsSync(join(out, 'ran')),
+      () => `${out}/ran after start`,
+    );
     await rt.waitStatus(id, 'stopped');
     expect(rt.output(id, b.dir)).toContain('hello-from-container');
   });
@@ -104,7 +107,10 @@ describe('create', () => {
     expect(h.listIds().filter((x) => x === id)).toHaveLength(1);
     // ... and it still works: start runs the first bundle's program.
     rt.ok(['start', id]);
-    await waitFor(() => fs.existsSync(join(out, 'first')), () => 'the first container to run');
+    await waitFor(
+      () => fs.existsSync(join(out, 'first')),
+      () => 'the first container to run',
+    );
     expect(rt.state(id).status).toBe('running');
   });
 
@@ -136,7 +142,10 @@ describe('start', () => {
     h.create(id, b);
     rt.ok(['start', id]);
     await rt.waitStatus(id, 'running');
-    await waitFor(() => fs.existsSync(join(out, 'runs')), () => 'the program to run');
+    await waitFor(
+      () => fs.existsSync(join(out, 'runs')),
+      () => 'the program to run',
+    );
     const pid = rt.state(id).pid;
 
     h.expectFails(['start', id]);
@@ -167,20 +176,31 @@ describe('kill', () => {
     const pid = await h.startRunning(id, b);
     rt.ok(['kill', id, sig]);
     await rt.waitStatus(id, 'stopped');
-    await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
+    await waitFor(
+      () => !pidAlive(pid),
+      () => `pid ${pid} to die`,
+    );
   });
 
   test('kill delivers the named signal to the container process', async () => {
     // Kill: the signal sent MUST be the one specified (here one the program handles).
     const { b, out } = h.bundleWithOut([
-      'sh', '-c', "trap 'echo got-usr1 > /out/sig; exit 3' USR1; touch /out/ready; while :; do sleep 0.05; done",
+      'sh',
+      '-c',
+      "trap 'echo got-usr1 > /out/sig; exit 3' USR1; touch /out/ready; while :; do sleep 0.05; done",
     ]);
     const id = h.id();
     h.create(id, b);
     rt.ok(['start', id]);
-    await waitFor(() => fs.existsSync(join(out, 'ready')), () => 'the trap to be set');
+    await waitFor(
+      () => fs.existsSync(join(out, 'ready')),
+      () => 'the trap to be set',
+    );
     rt.ok(['kill', id, 'USR1']);
-    await waitFor(() => fs.existsSync(join(out, 'sig')), () => 'the program to see SIGUSR1');
+    await waitFor(
+      () => fs.existsSync(join(out, 'sig')),
+      () => 'the program to see SIGUSR1',
+    );
     expect(fs.readFileSync(join(out, 'sig'), 'utf8')).toBe('got-usr1\n');
     await rt.waitStatus(id, 'stopped');
   });
@@ -205,7 +225,10 @@ describe('kill', () => {
       rt.ok(['kill', id, 'SIGKILL']);
       await rt.waitStatus(id, 'stopped');
     }
-    await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
+    await waitFor(
+      () => !pidAlive(pid),
+      () => `pid ${pid} to die`,
+    );
     expect(fs.existsSync(join(out, 'ran'))).toBe(false);
   });
 
@@ -288,14 +311,20 @@ describe('delete', () => {
       // it (delete.go: a Created container is destroyed without --force).
       rt.ok(['delete', id]);
       h.expectFails(['state', id]);
-      await waitFor(() => !pidAlive(pid), () => `pid ${pid} to die`);
+      await waitFor(
+        () => !pidAlive(pid),
+        () => `pid ${pid} to die`,
+      );
       return;
     }
     h.expectFails(['delete', id]);
     expectUnchanged(rt, id, 'created', pid);
     // It is still usable.
     rt.ok(['start', id]);
-    await waitFor(() => fs.existsSync(join(out, 'ran')), () => 'the program to run');
+    await waitFor(
+      () => fs.existsSync(join(out, 'ran')),
+      () => 'the program to run',
+    );
   });
 
   test('delete of a container that does not exist fails', () => {

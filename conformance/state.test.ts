@@ -26,7 +26,7 @@ describe('state', () => {
     expect(stateProblems(s, { id, status: 'created', bundle: b.dir })).toEqual([]);
     expect(typeof s.ociVersion).toBe('string');
     expect(s.pid as number).toBeGreaterThan(0);
-    expect(fs.existsSync(`/proc/${s.pid}`)).toBe(true);
+    expect(fs.existsSync(`/proc/${s.pid as number}`)).toBe(true);
     expect(pidAlive(s.pid as number)).toBe(true);
   });
 
@@ -79,7 +79,7 @@ describe('state', () => {
     expect(s.annotations).toEqual({ 'org.opencontainers.conformance.key': 'value-1', 'org.example/other': '' });
   });
 
-  test('state does not change the container', async () => {
+  test('state does not change the container', () => {
     // Query State only returns the state: querying a created container repeatedly must not run
     // the user program nor change the status (Lifecycle step 2: the program is not run before
     // start).

@@ -11,7 +11,13 @@ const path = require('path');
 const N = Number(process.argv[2] || 20);
 const repo = path.resolve(__dirname, '..');
 const TSRUNC = path.join(repo, 'bin', 'tsrunc');
-const RUNC = (() => { try { return execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim(); } catch { return ''; } })();
+const RUNC = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+})();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrunc-bench-'));
 const exeBinds = require('./exe-binds');
@@ -69,7 +75,8 @@ function runtimeSetup(bin, name) {
       const t = process.hrtime.bigint();
       time(bin, [...g, 'create', '--bundle', bundle, c]);
       time(bin, [...g, 'start', c]);
-      for (;;) { // wait: poll state until stopped
+      for (;;) {
+        // wait: poll state until stopped
         const r = spawnSync(bin, [...g, 'state', c], { encoding: 'utf8' });
         if (JSON.parse(r.stdout).status === 'stopped') break;
       }
@@ -120,12 +127,24 @@ try {
   const rows = [['case', 'tsrunc min', 'tsrunc median', 'x floor', 'runc min', 'runc median', 'tsrunc/runc']];
   rows.push(['node -e 0 (floor)', f(floor.min), f(floor.median), '1.0', '', '', '']);
   const cases = {
-    run: 'run /bin/true', lifecycle: 'create+start+wait+delete', exec: 'exec /bin/true (running)', state: 'state',
-    kill: 'kill (signal 0)', list: 'list', delete: 'delete --force (created)',
+    run: 'run /bin/true',
+    lifecycle: 'create+start+wait+delete',
+    exec: 'exec /bin/true (running)',
+    state: 'state',
+    kill: 'kill (signal 0)',
+    list: 'list',
+    delete: 'delete --force (created)',
   };
   for (const [k, label] of Object.entries(cases)) {
-    rows.push([label, f(ts[k].min), f(ts[k].median), (ts[k].median / fl).toFixed(2), f(rc?.[k].min), f(rc?.[k].median),
-      rc ? (ts[k].median / rc[k].median).toFixed(1) + 'x' : '-']);
+    rows.push([
+      label,
+      f(ts[k].min),
+      f(ts[k].median),
+      (ts[k].median / fl).toFixed(2),
+      f(rc?.[k].min),
+      f(rc?.[k].median),
+      rc ? (ts[k].median / rc[k].median).toFixed(1) + 'x' : '-',
+    ]);
   }
   rows.push(['PSS of a created init, MiB', '', f(ts.pss), '', '', rc ? f(rc.pss) : '-', rc ? (ts.pss / rc.pss).toFixed(1) + 'x' : '-']);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -142,7 +161,9 @@ try {
     ['list', ts.list.median, fl + 5, 'floor + 5'],
   ];
   for (const [name, v, limit, rule] of targets) {
-    console.log(`${v <= limit ? 'met   ' : 'MISSED'} ${name}: ${f(v)} ms, target ${rule} = ${f(limit)} ms (${v - fl >= 0 ? '+' : ''}${f(v - fl)} above the floor)`);
+    console.log(
+      `${v <= limit ? 'met   ' : 'MISSED'} ${name}: ${f(v)} ms, target ${rule} = ${f(limit)} ms (${v - fl >= 0 ? '+' : ''}${f(v - fl)} above the floor)`,
+    );
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,10 @@ const esbuild = require('esbuild');
 const dist = path.resolve(__dirname, '..', 'dist');
 // `tsrunc --version` says which commit it was built from, as runc does.
 {
-  const r = require('child_process').spawnSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8' });
+  const r = require('child_process').spawnSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], {
+    cwd: path.resolve(__dirname, '..'),
+    encoding: 'utf8',
+  });
   const commit = r.status === 0 ? r.stdout.trim() : 'unknown';
   require('fs').writeFileSync(path.join(dist, 'build-info.json'), JSON.stringify({ commit }) + '\n');
 }
@@ -33,7 +36,10 @@ const fs = require('fs');
 const cacheLib = JSON.stringify(path.join(dist, 'util', 'code-cache.js'));
 
 function makeCache(file, code) {
-  const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', code], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   if (r.status !== 0 || !fs.existsSync(`${file}.cache`)) {
     process.stderr.write(`bundle: making the code cache of ${file} failed: ${r.stderr}\n`);
     process.exit(1);
@@ -42,7 +48,9 @@ function makeCache(file, code) {
 
 // The schema validators, after validating the default config (and a broken one) and a state.
 const validators = path.join(dist, 'validators.js');
-makeCache(validators, `
+makeCache(
+  validators,
+  `
 const fs = require('fs');
 const { compileModule } = require(${cacheLib});
 const file = ${JSON.stringify(validators)};
@@ -54,12 +62,15 @@ m.exports.validateConfig(spec);
 m.exports.validateConfig({ ociVersion: 1, root: {}, process: { args: 'x' } });
 m.exports.validateState({ ociVersion: '1.0.2', id: 'x', status: 'created', pid: 1, bundle: '/b', annotations: {} });
 fs.writeFileSync(file + '.cache', script.createCachedData());
-`);
+`,
+);
 
 // The bundle, after commands that touch nothing (an empty, made-up state root): the parser and
 // the light commands' code are in its cache, not only the top level.
 const bundle = path.join(dist, 'tsrunc.js');
-makeCache(bundle, `
+makeCache(
+  bundle,
+  `
 const fs = require('fs');
 const { compileModule } = require(${cacheLib});
 const file = ${JSON.stringify(bundle)};
@@ -82,4 +93,5 @@ fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...res
   fs.writeFileSync(file + '.cache', script.createCachedData());
   exit(0);
 })();
-`);
+`,
+);

@@ -6,7 +6,11 @@ const fs = require('fs');
 const { spawnSync } = require('child_process');
 
 function binds() {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith('/run/tsrunc-exe/'));
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && m.startsWith('/run/tsrunc-exe/'));
 }
 
 function snapshot() {

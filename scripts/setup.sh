@@ -16,7 +16,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# npm install with the committed lock file (same versions as npm ci): this npm leaves other
-# platforms' optional packages out of the lock, which npm ci then refuses.
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund --no-save
+# Exactly the committed lock (again only when the lock changed since the last install).
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 npm run --silent build

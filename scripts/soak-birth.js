@@ -26,9 +26,14 @@ if (!process.execArgv.includes('--single-threaded') || process.execPath !== fs.r
   const exeBefore = exeBinds.snapshot(); // the node bind made here is taken away at the end
   if (!fs.existsSync(protectedNode)) {
     // Any container command makes it: one that fails at once is enough.
-    spawnSync(path.join(repo, 'bin', 'tsrunc'), ['--root', os.tmpdir() + '/tsrunc-soak-none', 'run', '--bundle', '/nonexistent', 'x'], { stdio: 'ignore' });
+    spawnSync(path.join(repo, 'bin', 'tsrunc'), ['--root', os.tmpdir() + '/tsrunc-soak-none', 'run', '--bundle', '/nonexistent', 'x'], {
+      stdio: 'ignore',
+    });
   }
-  const r = spawnSync(protectedNode, ['--single-threaded', __filename, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TSRUNC_NODE_PATH: launched } });
+  const r = spawnSync(protectedNode, ['--single-threaded', __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, TSRUNC_NODE_PATH: launched },
+  });
   exeBinds.restore(exeBefore);
   process.exit(r.status ?? 1);
 }
@@ -102,7 +107,8 @@ try {
         r.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       } catch (e) {
         const msg = String(e.message || e).split('\n')[0];
-        if (/within|no word/.test(msg)) r.hung++; else r.failed++;
+        if (/within|no word/.test(msg)) r.hung++;
+        else r.failed++;
         r.errors.set(msg, (r.errors.get(msg) || 0) + 1);
         try {
           deleteContainer(store, id, true, log);
@@ -117,10 +123,14 @@ try {
   for (const h of hogs) h.kill('SIGKILL');
   fs.rmSync(work, { recursive: true, force: true });
 }
-console.log(`${N} create/start/delete --force cycles per variant, ${HOGS} CPU hogs, parent heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB live with garbage churned between cycles, ${os.cpus().length} cores`);
+console.log(
+  `${N} create/start/delete --force cycles per variant, ${HOGS} CPU hogs, parent heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB live with garbage churned between cycles, ${os.cpus().length} cores`,
+);
 for (const r of report) {
   r.times.sort((a, b) => a - b);
   const q = (p) => (r.times.length ? r.times[Math.min(r.times.length - 1, Math.floor(r.times.length * p))].toFixed(0) : '-');
-  console.log(`${r.variant}: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, forks retried ${r.retried}; cycle ms median ${q(0.5)}, p95 ${q(0.95)}, max ${r.times.length ? r.times[r.times.length - 1].toFixed(0) : '-'}`);
+  console.log(
+    `${r.variant}: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, forks retried ${r.retried}; cycle ms median ${q(0.5)}, p95 ${q(0.95)}, max ${r.times.length ? r.times[r.times.length - 1].toFixed(0) : '-'}`,
+  );
   for (const [m, n] of r.errors) console.log(`  ${n} x ${m}`);
 }

@@ -1,5 +1,6 @@
 // tsrunc's entry point. Keep the top of this file cheap: every command pays for what loads here.
-import { writeSync } from 'fs';
+import { readFileSync, writeSync } from 'fs';
+import { join } from 'path';
 import { fastParse } from './cli/fast-parse';
 import type { CommandContext } from './cli/context';
 import { COMMAND_MODULES } from './cli/commands/index';
@@ -16,8 +17,7 @@ const VERSION = '0.1.0';
 function versionText(): string {
   let commit = 'unknown';
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    commit = (JSON.parse(require('fs').readFileSync(require('path').join(__dirname, 'build-info.json'), 'utf8')) as { commit: string }).commit;
+    commit = (JSON.parse(readFileSync(join(__dirname, 'build-info.json'), 'utf8')) as { commit: string }).commit;
   } catch {
     // built without git
   }
@@ -68,7 +68,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  writeSync(2, `tsrunc: ${String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    writeSync(2, `tsrunc: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

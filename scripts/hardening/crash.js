@@ -79,7 +79,9 @@ async function campaign(opts = {}) {
         // the operation, whole: create (+ delete), run -d (+ delete), exec of a short program
         const op = async (id) => {
           if (sc.kind === 'exec') return lib.tsrunc(root, ['exec', host, 'true'], { timeoutMs: 30000 });
-          const c = await lib.tsrunc(root, sc.kind === 'run' ? ['run', '-d', '--bundle', dir, id] : ['create', '--bundle', dir, id], { timeoutMs: 30000 });
+          const c = await lib.tsrunc(root, sc.kind === 'run' ? ['run', '-d', '--bundle', dir, id] : ['create', '--bundle', dir, id], {
+            timeoutMs: 30000,
+          });
           await lib.tsrunc(root, ['delete', '--force', id], { timeoutMs: 30000 });
           return c;
         };
@@ -88,7 +90,12 @@ async function campaign(opts = {}) {
         for (let k = 0; k < n; k++) {
           const id = `cr-${seq++}`;
           const delay = Math.round(r.next() * res.spanMs * 1.2);
-          const args = sc.kind === 'exec' ? ['exec', host, 'sleep', '300'] : sc.kind === 'run' ? ['run', '--bundle', dir, id] : ['create', '--bundle', dir, id];
+          const args =
+            sc.kind === 'exec'
+              ? ['exec', host, 'sleep', '300']
+              : sc.kind === 'run'
+                ? ['run', '--bundle', dir, id]
+                : ['create', '--bundle', dir, id];
           const { child, exited } = spawnTsrunc(root, args, out);
           await sleep(delay);
           child.kill('SIGKILL');
@@ -132,16 +139,21 @@ if (require.main === module) {
     kills: Number(arg('kills', 300)),
     seed: Number(arg('seed', 1)),
     onScenario: (s) => {
-      console.log(`${s.scenario}: ${s.kills} SIGKILLs over 0-${Math.round(s.spanMs * 1.2)} ms, ${s.leaked} left something, ${s.deleteFailed} deletes failed`);
+      console.log(
+        `${s.scenario}: ${s.kills} SIGKILLs over 0-${Math.round(s.spanMs * 1.2)} ms, ${s.leaked} left something, ${s.deleteFailed} deletes failed`,
+      );
       for (const l of s.leaks) console.log(`    ${l}`);
     },
-  }).then((rep) => {
-    const kills = rep.results.reduce((a, s) => a + s.kills, 0);
-    const leaked = rep.results.reduce((a, s) => a + s.leaked + s.deleteFailed, 0);
-    console.log(`\ncrash-anywhere: ${kills} SIGKILLs in ${rep.seconds} s, ${leaked} left something after delete --force`);
-    process.exit(leaked ? 1 : 0);
-  }, (e) => {
-    console.error(e);
-    process.exit(2);
-  });
+  }).then(
+    (rep) => {
+      const kills = rep.results.reduce((a, s) => a + s.kills, 0);
+      const leaked = rep.results.reduce((a, s) => a + s.leaked + s.deleteFailed, 0);
+      console.log(`\ncrash-anywhere: ${kills} SIGKILLs in ${rep.seconds} s, ${leaked} left something after delete --force`);
+      process.exit(leaked ? 1 : 0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
 }

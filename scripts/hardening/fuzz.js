@@ -18,7 +18,8 @@ const { mutate } = require('./mutate');
 /** A message names a field when it names a config.json path (dotted, indexed, or the schema's). */
 const NAMES_FIELD = /(^|[\s:'"(])(\/?)(ociVersion|process|root|hostname|domainname|mounts|hooks|annotations|linux)([.[/\s:(]|$)/m;
 /** What the runtime must never print: its own failures instead of the user's. */
-const CRASH = /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation|panic:|goroutine \d+ \[/;
+const CRASH =
+  /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation|panic:|goroutine \d+ \[/;
 
 /**
  * What the campaign must not do to the host even if the runtime did exactly as told (see
@@ -32,7 +33,8 @@ function makeSafe(c) {
   if (!newMountNs && c.root && typeof c.root === 'object') c.root.path = 'rootfs';
   for (const m of Array.isArray(c.mounts) ? c.mounts : []) {
     if (!m || typeof m !== 'object') continue;
-    const bind = m.type === 'bind' || (Array.isArray(m.options) && m.options.some((o) => typeof o === 'string' && /(^|,)r?bind(,|$)/.test(o)));
+    const bind =
+      m.type === 'bind' || (Array.isArray(m.options) && m.options.some((o) => typeof o === 'string' && /(^|,)r?bind(,|$)/.test(o)));
     if (bind && typeof m.source === 'string' && m.source.startsWith('/') && !m.source.startsWith('/nonexistent')) m.source = 'rootfs/bin';
     if (Array.isArray(m.options)) m.options = m.options.filter((o) => typeof o !== 'string' || !/remount/.test(o));
   }
@@ -83,7 +85,17 @@ async function runCase(work, root, base, seed, n) {
   }
   // a refusal must also be free of host damage: the bundle's own files are the user's
   fs.rmSync(dir, { recursive: true, force: true });
-  return { n, id, outcome, what, left, out: steps.map((s) => `${s.name}: rc=${s.r.code}${s.r.signal ? ` ${s.r.signal}` : ''}${s.r.timedOut ? ' TIMEOUT' : ''} ${s.r.out.trim().slice(0, 300)}`) };
+  return {
+    n,
+    id,
+    outcome,
+    what,
+    left,
+    out: steps.map(
+      (s) =>
+        `${s.name}: rc=${s.r.code}${s.r.signal ? ` ${s.r.signal}` : ''}${s.r.timedOut ? ' TIMEOUT' : ''} ${s.r.out.trim().slice(0, 300)}`,
+    ),
+  };
 }
 
 /**
@@ -133,13 +145,18 @@ if (require.main === module) {
         if (bad) for (const l of [...c.out, ...c.left]) process.stdout.write(`    ${l}\n`);
       } else if (c.n % 50 === 49) process.stdout.write(`${c.n + 1} done\n`);
     },
-  }).then((rep) => {
-    if (json) fs.writeFileSync(json, JSON.stringify(rep, null, 1));
-    const t = rep.totals;
-    console.log(`\nfuzz: ${rep.count} configs (seed ${rep.seed}, ${rep.seconds} s): ${t.refused} refused naming the field, ${t.unnamed} refused without naming it, ${t.created} created, ${t.crashed} crashed, ${t.hung} hung, ${t.leaked} leaked`);
-    process.exit(t.unnamed + t.crashed + t.hung + t.leaked ? 1 : 0);
-  }, (e) => {
-    console.error(e);
-    process.exit(2);
-  });
+  }).then(
+    (rep) => {
+      if (json) fs.writeFileSync(json, JSON.stringify(rep, null, 1));
+      const t = rep.totals;
+      console.log(
+        `\nfuzz: ${rep.count} configs (seed ${rep.seed}, ${rep.seconds} s): ${t.refused} refused naming the field, ${t.unnamed} refused without naming it, ${t.created} created, ${t.crashed} crashed, ${t.hung} hung, ${t.leaked} leaked`,
+      );
+      process.exit(t.unnamed + t.crashed + t.hung + t.leaked ? 1 : 0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
 }

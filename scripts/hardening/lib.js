@@ -70,7 +70,11 @@ function tsrunc(root, args, opts = {}) {
 }
 
 function mountPoints() {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[4]);
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4]);
 }
 
 /** Every cgroup directory of every hierarchy (a few dozen on a quiet host). */
@@ -239,4 +243,19 @@ function median(xs) {
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 }
 
-module.exports = { REPO, TSRUNC, template, baseConfig, makeBundle, tsrunc, snapshot, leaks, settledLeaks, sweep, rng, workDir, withExeBinds, median };
+module.exports = {
+  REPO,
+  TSRUNC,
+  template,
+  baseConfig,
+  makeBundle,
+  tsrunc,
+  snapshot,
+  leaks,
+  settledLeaks,
+  sweep,
+  rng,
+  workDir,
+  withExeBinds,
+  median,
+};

@@ -39,24 +39,35 @@ async function load(opts = {}) {
         opts.onPhase?.(report[report.length - 1]);
       };
 
-      await phase(`${n} concurrent run`, () => Promise.all(Array.from({ length: n }, async (_x, i) => {
-        const id = `ld-run-${i}`;
-        ids.push(id);
-        const r = await lib.tsrunc(root, ['run', '--bundle', dir, id], T);
-        if (r.code !== 0 || r.out.trim() !== 'ok-runc') return `run ${id}: rc=${r.code}${r.timedOut ? ' TIMEOUT' : ''} ${r.out.trim().slice(0, 200)}`;
-        return undefined;
-      })));
+      await phase(`${n} concurrent run`, () =>
+        Promise.all(
+          Array.from({ length: n }, async (_x, i) => {
+            const id = `ld-run-${i}`;
+            ids.push(id);
+            const r = await lib.tsrunc(root, ['run', '--bundle', dir, id], T);
+            if (r.code !== 0 || r.out.trim() !== 'ok-runc')
+              return `run ${id}: rc=${r.code}${r.timedOut ? ' TIMEOUT' : ''} ${r.out.trim().slice(0, 200)}`;
+            return undefined;
+          }),
+        ),
+      );
 
-      await phase(`${n} concurrent create/start/delete`, () => Promise.all(Array.from({ length: n }, (_x, i) => {
-        ids.push(`ld-chain-${i}`);
-        return chain(root, dir, `ld-chain-${i}`);
-      })));
+      await phase(`${n} concurrent create/start/delete`, () =>
+        Promise.all(
+          Array.from({ length: n }, (_x, i) => {
+            ids.push(`ld-chain-${i}`);
+            return chain(root, dir, `ld-chain-${i}`);
+          }),
+        ),
+      );
 
       await phase(`${n} concurrent create of one id (one wins)`, async () => {
         ids.push('ld-same');
         const rs = await Promise.all(Array.from({ length: n }, () => lib.tsrunc(root, ['create', '--bundle', sleeper, 'ld-same'], T)));
         const won = rs.filter((r) => r.code === 0).length;
-        const out = rs.filter((r) => r.code !== 0 && !/already exists/.test(r.out)).map((r) => `create: rc=${r.code} ${r.out.trim().slice(0, 200)}`);
+        const out = rs
+          .filter((r) => r.code !== 0 && !/already exists/.test(r.out))
+          .map((r) => `create: rc=${r.code} ${r.out.trim().slice(0, 200)}`);
         if (won !== 1) out.push(`${won} creates of one id succeeded`);
         return out;
       });
@@ -88,13 +99,16 @@ if (require.main === module) {
       console.log(`${p.name}: ${p.failures.length} failures (${p.seconds.toFixed(1)} s)`);
       for (const f of p.failures.slice(0, 10)) console.log(`    ${f}`);
     },
-  }).then((rep) => {
-    const bad = rep.reduce((a, p) => a + p.failures.length, 0);
-    const left = rep[rep.length - 1];
-    console.log(`\nload: ${bad - left.failures.length} failures, ${left.failures.length} things left behind`);
-    process.exit(bad ? 1 : 0);
-  }, (e) => {
-    console.error(e);
-    process.exit(2);
-  });
+  }).then(
+    (rep) => {
+      const bad = rep.reduce((a, p) => a + p.failures.length, 0);
+      const left = rep[rep.length - 1];
+      console.log(`\nload: ${bad - left.failures.length} failures, ${left.failures.length} things left behind`);
+      process.exit(bad ? 1 : 0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
 }

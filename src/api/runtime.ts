@@ -203,9 +203,16 @@ export class Runtime {
 
   private createOptions(id: string, p: CreateParams) {
     return {
-      root: this.root, id, bundle: p.bundle, pidFile: p.pidFile, consoleSocket: p.consoleSocket,
-      noPivot: p.noPivot === true, noNewKeyring: p.noNewKeyring === true, pidfdSocket: p.pidfdSocket,
-      preserveFds: p.preserveFds ?? 0, log: this.log,
+      root: this.root,
+      id,
+      bundle: p.bundle,
+      pidFile: p.pidFile,
+      consoleSocket: p.consoleSocket,
+      noPivot: p.noPivot === true,
+      noNewKeyring: p.noNewKeyring === true,
+      pidfdSocket: p.pidfdSocket,
+      preserveFds: p.preserveFds ?? 0,
+      log: this.log,
     };
   }
 }

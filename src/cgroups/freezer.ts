@@ -60,7 +60,8 @@ export function setFrozen(paths: Record<string, string>, frozen: boolean): void 
   }
   if (!frozen) {
     fs.writeFileSync(f.file, 'THAWED');
-    if (!waitUntil(() => fs.readFileSync(f.file, 'utf8').trim() === 'THAWED', 5000)) throw new Error('the cgroup freezer did not reach THAWED');
+    if (!waitUntil(() => fs.readFileSync(f.file, 'utf8').trim() === 'THAWED', 5000))
+      throw new Error('the cgroup freezer did not reach THAWED');
     return;
   }
   // A process that keeps forking can hold v1's freezer in FREEZING: write FROZEN again and again,

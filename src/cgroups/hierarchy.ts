@@ -43,8 +43,22 @@ export function parseLayout(mountinfo: string, selfCgroup: string, v2Controllers
       hierarchies.push({ mountpoint, version: 2, controllers: v2Controllers.split(/\s+/).filter(Boolean), ownPath: own.get('') ?? '/' });
       continue;
     }
-    const known = new Set(['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio',
-      'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc']);
+    const known = new Set([
+      'cpu',
+      'cpuacct',
+      'cpuset',
+      'memory',
+      'devices',
+      'freezer',
+      'net_cls',
+      'net_prio',
+      'blkio',
+      'perf_event',
+      'hugetlb',
+      'pids',
+      'rdma',
+      'misc',
+    ]);
     const controllers = superOpts.split(',').filter((o) => known.has(o) || o.startsWith('name='));
     if (!controllers.length) continue;
     const key = [...own.keys()].find((k) => k.split(',').sort().join(',') === [...controllers].sort().join(','));

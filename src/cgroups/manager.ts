@@ -91,7 +91,7 @@ export function addProcess(plan: CgroupPlan, pid: number): void {
 function subtree(dir: string): string[] {
   const out = [dir];
   for (let i = 0; i < out.length; i++) {
-    let entries: fs.Dirent[] = [];
+    let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(out[i], { withFileTypes: true });
     } catch {

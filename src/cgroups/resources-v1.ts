@@ -66,7 +66,19 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
   const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
   if (mem) {
     for (const k of Object.keys(mem)) {
-      if (!['limit', 'swap', 'reservation', 'swappiness', 'disableOOMKiller', 'kernel', 'kernelTCP', 'useHierarchy', 'checkBeforeUpdate'].includes(k)) {
+      if (
+        ![
+          'limit',
+          'swap',
+          'reservation',
+          'swappiness',
+          'disableOOMKiller',
+          'kernel',
+          'kernelTCP',
+          'useHierarchy',
+          'checkBeforeUpdate',
+        ].includes(k)
+      ) {
         throw new Error(`${R}.memory.${k}: unknown memory setting`);
       }
     }
@@ -76,10 +88,15 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
     const hasSwap = w.has('memory', 'memory.memsw.limit_in_bytes');
     // An unlimited memory without a swap value lifts the swap limit too (else the kernel refuses).
     if (limit === -1 && swap === 0 && hasSwap) swap = -1;
-    const setLimit = () => { if (limit !== 0) w.write('memory', 'memory.limit_in_bytes', limit, `${R}.memory.limit`); };
-    const setSwap = () => { if (swap !== 0) w.write('memory', 'memory.memsw.limit_in_bytes', swap, `${R}.memory.swap`); };
+    const setLimit = () => {
+      if (limit !== 0) w.write('memory', 'memory.limit_in_bytes', limit, `${R}.memory.limit`);
+    };
+    const setSwap = () => {
+      if (swap !== 0) w.write('memory', 'memory.memsw.limit_in_bytes', swap, `${R}.memory.swap`);
+    };
     // memsw must stay >= the limit: raising needs swap first, lowering the limit first.
-    const current = limit !== 0 && swap !== 0 ? Number(fs.readFileSync(join(w.dir('memory', `${R}.memory`), 'memory.limit_in_bytes'), 'utf8')) : 0;
+    const current =
+      limit !== 0 && swap !== 0 ? Number(fs.readFileSync(join(w.dir('memory', `${R}.memory`), 'memory.limit_in_bytes'), 'utf8')) : 0;
     if (limit !== 0 && swap !== 0 && (swap === -1 || current < swap)) {
       setSwap();
       setLimit();
@@ -88,13 +105,16 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
       setSwap();
     }
     const field = (k: string) => `${R}.memory.${k}`;
-    if (mem.reservation !== undefined && mem.reservation !== 0) w.write('memory', 'memory.soft_limit_in_bytes', Number(mem.reservation), field('reservation'));
+    if (mem.reservation !== undefined && mem.reservation !== 0)
+      w.write('memory', 'memory.soft_limit_in_bytes', Number(mem.reservation), field('reservation'));
     if (mem.swappiness !== undefined) w.write('memory', 'memory.swappiness', Number(mem.swappiness), field('swappiness'));
     if (mem.disableOOMKiller === true) w.write('memory', 'memory.oom_control', 1, field('disableOOMKiller'));
-    if (mem.kernelTCP !== undefined && mem.kernelTCP !== 0) w.write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(mem.kernelTCP), field('kernelTCP'));
+    if (mem.kernelTCP !== undefined && mem.kernelTCP !== 0)
+      w.write('memory', 'memory.kmem.tcp.limit_in_bytes', Number(mem.kernelTCP), field('kernelTCP'));
     if (mem.kernel !== undefined && mem.kernel !== 0) {
       // Deprecated: newer kernels dropped kmem limits (the file may be gone, or ignore writes).
-      if (w.has('memory', 'memory.kmem.limit_in_bytes')) w.write('memory', 'memory.kmem.limit_in_bytes', Number(mem.kernel), field('kernel'));
+      if (w.has('memory', 'memory.kmem.limit_in_bytes'))
+        w.write('memory', 'memory.kmem.limit_in_bytes', Number(mem.kernel), field('kernel'));
       else warnings.push(`${field('kernel')}: this kernel has no kernel memory limits; ignored`);
     }
   }
@@ -132,18 +152,22 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
   const bio = res.blockIO;
   if (bio) {
     const f = `${R}.blockIO`;
-    if (bio.weight !== undefined) w.write('blkio', w.pick('blkio', ['blkio.weight', 'blkio.bfq.weight'], `${f}.weight`), bio.weight, `${f}.weight`);
+    if (bio.weight !== undefined)
+      w.write('blkio', w.pick('blkio', ['blkio.weight', 'blkio.bfq.weight'], `${f}.weight`), bio.weight, `${f}.weight`);
     if (bio.leafWeight !== undefined) w.write('blkio', 'blkio.leaf_weight', bio.leafWeight, `${f}.leafWeight`);
     (bio.weightDevice ?? []).forEach((d, i) => {
       if (d.weight !== undefined) {
         const file = w.pick('blkio', ['blkio.weight_device', 'blkio.bfq.weight_device'], `${f}.weightDevice[${i}].weight`);
         w.write('blkio', file, `${d.major}:${d.minor} ${d.weight}`, `${f}.weightDevice[${i}].weight`);
       }
-      if (d.leafWeight !== undefined) w.write('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, `${f}.weightDevice[${i}].leafWeight`);
+      if (d.leafWeight !== undefined)
+        w.write('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, `${f}.weightDevice[${i}].leafWeight`);
     });
     const throttles = [
-      ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'], ['throttleWriteBpsDevice', 'blkio.throttle.write_bps_device'],
-      ['throttleReadIOPSDevice', 'blkio.throttle.read_iops_device'], ['throttleWriteIOPSDevice', 'blkio.throttle.write_iops_device'],
+      ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'],
+      ['throttleWriteBpsDevice', 'blkio.throttle.write_bps_device'],
+      ['throttleReadIOPSDevice', 'blkio.throttle.read_iops_device'],
+      ['throttleWriteIOPSDevice', 'blkio.throttle.write_iops_device'],
     ] as const;
     for (const [key, file] of throttles) {
       (bio[key] ?? []).forEach((d, i) => w.write('blkio', file, `${d.major}:${d.minor} ${d.rate}`, `${f}.${key}[${i}]`));
@@ -175,10 +199,13 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
   if (res.network) {
     const f = `${R}.network`;
     if (res.network.classID !== undefined) w.write('net_cls', 'net_cls.classid', res.network.classID, `${f}.classID`);
-    (res.network.priorities ?? []).forEach((p, i) => w.write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`, `${f}.priorities[${i}]`));
+    (res.network.priorities ?? []).forEach((p, i) =>
+      w.write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`, `${f}.priorities[${i}]`),
+    );
   }
   for (const [dev, l] of Object.entries(res.rdma ?? {})) w.write('rdma', 'rdma.max', rdmaLine(dev, l), `${R}.rdma.${dev}`);
-  if (res.unified && Object.keys(res.unified).length) throw new Error(`invalid configuration: ${R}.unified: needs a cgroup v2 host; this one is cgroup v1`);
+  if (res.unified && Object.keys(res.unified).length)
+    throw new Error(`invalid configuration: ${R}.unified: needs a cgroup v2 host; this one is cgroup v1`);
 }
 
 /**

@@ -25,7 +25,13 @@ export function blkioToIoWeight(weight: number): number {
 
 export type BpfLibc = DeviceProgramLibc;
 
-export function applyV2(dir: string | undefined, res: Resources, devices: DeviceRuleset | undefined, warnings: string[], sys: () => BpfLibc): void {
+export function applyV2(
+  dir: string | undefined,
+  res: Resources,
+  devices: DeviceRuleset | undefined,
+  warnings: string[],
+  sys: () => BpfLibc,
+): void {
   if (!dir) throw new Error('linux.resources: no cgroup v2 hierarchy for the container');
   const R = 'linux.resources';
   let enabled: string[] | undefined;
@@ -74,7 +80,8 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
       if (v === undefined) continue;
       if (k === 'swappiness' || k === 'kernel' || k === 'kernelTCP') warnings.push(`${field(k)}: has no cgroup v2 equivalent; ignored`);
       else if (k === 'disableOOMKiller' && v === true) throw new Error(`${field(k)}: not possible on cgroup v2`);
-      else if (!['limit', 'swap', 'reservation', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'].includes(k)) throw new Error(`${field(k)}: unknown memory setting`);
+      else if (!['limit', 'swap', 'reservation', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'].includes(k))
+        throw new Error(`${field(k)}: unknown memory setting`);
     }
     // 0 means "not set" for the byte limits, as runc reads them.
     const limit = Number(mem.limit ?? 0);
@@ -87,7 +94,8 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
     // OCI's swap is memory+swap; v2's memory.swap.max is swap alone. An update that gives swap
     // alone is measured against the limit in force.
     let swapMax: string | number | undefined;
-    if (limit === -1 && swap === 0) swapMax = 'max'; // unlimited memory lifts the swap limit too
+    if (limit === -1 && swap === 0)
+      swapMax = 'max'; // unlimited memory lifts the swap limit too
     else if (swap === -1) swapMax = 'max';
     else if (swap > 0) {
       const inForce = limit !== 0 ? limit : readMax('memory.max');
@@ -109,7 +117,8 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
       if (cpu[k] === undefined) continue;
       if (k === 'realtimePeriod' || k === 'realtimeRuntime') {
         if (Number(cpu[k]) !== 0) throw new Error(`${f}.${k}: cgroup v2 has no real-time scheduling limits`);
-      } else if (!['shares', 'quota', 'period', 'burst', 'idle', 'cpus', 'mems'].includes(k)) throw new Error(`${f}.${k}: unknown cpu setting`);
+      } else if (!['shares', 'quota', 'period', 'burst', 'idle', 'cpus', 'mems'].includes(k))
+        throw new Error(`${f}.${k}: unknown cpu setting`);
     }
     if (cpu.shares !== undefined && Number(cpu.shares) !== 0) write('cpu.weight', sharesToWeight(Number(cpu.shares)), `${f}.shares`);
     // The kernel checks burst against the quota: a burst refused before the new quota is tried after it.
@@ -156,12 +165,16 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
       else write('io.weight', `${d.major}:${d.minor} ${blkioToIoWeight(d.weight)}`, field);
     });
     const throttles = [
-      ['throttleReadBpsDevice', 'rbps'], ['throttleWriteBpsDevice', 'wbps'],
-      ['throttleReadIOPSDevice', 'riops'], ['throttleWriteIOPSDevice', 'wiops'],
+      ['throttleReadBpsDevice', 'rbps'],
+      ['throttleWriteBpsDevice', 'wbps'],
+      ['throttleReadIOPSDevice', 'riops'],
+      ['throttleWriteIOPSDevice', 'wiops'],
     ] as const;
     for (const [key, name] of throttles) {
       // blkio's 0 means "no limit"; io.max says that with "max".
-      (bio[key] ?? []).forEach((d, i) => write('io.max', `${d.major}:${d.minor} ${name}=${d.rate === 0 ? 'max' : d.rate}`, `${f}.${key}[${i}]`));
+      (bio[key] ?? []).forEach((d, i) =>
+        write('io.max', `${d.major}:${d.minor} ${name}=${d.rate === 0 ? 'max' : d.rate}`, `${f}.${key}[${i}]`),
+      );
     }
   }
   (res.hugepageLimits ?? []).forEach((h, i) => {
@@ -180,6 +193,9 @@ export function applyV2(dir: string | undefined, res: Resources, devices: Device
   for (const [k, v] of Object.entries(res.unified ?? {})) {
     if (k.includes('/') || k.startsWith('.') || !k.includes('.')) throw new Error(`${R}.unified: "${k}" is not a cgroup file name`);
     // Files such as io.max take one line per write.
-    for (const line of String(v).split('\n').filter((l) => l.trim() !== '')) write(k, line, `${R}.unified.${k}`);
+    for (const line of String(v)
+      .split('\n')
+      .filter((l) => l.trim() !== ''))
+      write(k, line, `${R}.unified.${k}`);
   }
 }

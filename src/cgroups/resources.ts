@@ -22,7 +22,9 @@ const DEFAULT_ALLOWED: DeviceRule[] = [
   { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
 ];
 
-export interface ResourceResult { warnings: string[] }
+export interface ResourceResult {
+  warnings: string[];
+}
 
 /**
  * Applies linux.resources to the container's cgroup before the user program runs. `devices`, when

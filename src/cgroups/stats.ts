@@ -65,7 +65,12 @@ function hugePageSizes(): string[] {
   }
 }
 
-interface BlkioEntry { major: number; minor: number; op: string; value: U64 }
+interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: U64;
+}
 
 /** v1 blkio files: "8:0 Read 4096" lines (a final "Total" line is not a device). */
 function blkioEntries(text: string | undefined): BlkioEntry[] {
@@ -81,8 +86,10 @@ function blkioEntries(text: string | undefined): BlkioEntry[] {
 
 function memoryEntryV1(dir: string | undefined, prefix: string): Record<string, U64> {
   return {
-    usage: u64(read(dir, `${prefix}usage_in_bytes`)), max: u64(read(dir, `${prefix}max_usage_in_bytes`)),
-    failcnt: u64(read(dir, `${prefix}failcnt`)), limit: u64(read(dir, `${prefix}limit_in_bytes`)),
+    usage: u64(read(dir, `${prefix}usage_in_bytes`)),
+    max: u64(read(dir, `${prefix}max_usage_in_bytes`)),
+    failcnt: u64(read(dir, `${prefix}failcnt`)),
+    limit: u64(read(dir, `${prefix}limit_in_bytes`)),
   };
 }
 
@@ -105,7 +112,10 @@ function statsV1(find: (c: string) => string | undefined): Record<string, unknow
     cpu: {
       usage: {
         total: u64(read(cpuacct, 'cpuacct.usage')),
-        percpu: (read(cpuacct, 'cpuacct.usage_percpu') ?? '').split(/\s+/).filter(Boolean).map((v) => u64(v)),
+        percpu: (read(cpuacct, 'cpuacct.usage_percpu') ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((v) => u64(v)),
         kernel: n(acct.system) * ticks,
         user: n(acct.user) * ticks,
       },
@@ -131,11 +141,18 @@ function statsV1(find: (c: string) => string | undefined): Record<string, unknow
       ioTimeRecursive: blkioEntries(blkioFile([`${pre}time_recursive`])),
       sectorsRecursive: blkioEntries(blkioFile([`${pre}sectors_recursive`])),
     },
-    hugetlb: hugetlb ? Object.fromEntries(hugePageSizes().map((size) => [size, {
-      usage: u64(read(hugetlb, `hugetlb.${size}.usage_in_bytes`)),
-      max: u64(read(hugetlb, `hugetlb.${size}.max_usage_in_bytes`)),
-      failcnt: u64(read(hugetlb, `hugetlb.${size}.failcnt`)),
-    }])) : {},
+    hugetlb: hugetlb
+      ? Object.fromEntries(
+          hugePageSizes().map((size) => [
+            size,
+            {
+              usage: u64(read(hugetlb, `hugetlb.${size}.usage_in_bytes`)),
+              max: u64(read(hugetlb, `hugetlb.${size}.max_usage_in_bytes`)),
+              failcnt: u64(read(hugetlb, `hugetlb.${size}.failcnt`)),
+            },
+          ]),
+        )
+      : {},
   };
 }
 
@@ -172,10 +189,17 @@ function statsV2(dir: string): Record<string, unknown> {
     },
     pids: { current: u64(read(dir, 'pids.current')), limit: u64(read(dir, 'pids.max'), 0) },
     blkio: { ioServiceBytesRecursive: io[0], ioServicedRecursive: io[1] },
-    hugetlb: hugetlb ? Object.fromEntries(hugePageSizes().map((size) => [size, {
-      usage: u64(read(dir, `hugetlb.${size}.current`)),
-      failcnt: keyed(read(dir, `hugetlb.${size}.events`)).max ?? 0,
-    }])) : {},
+    hugetlb: hugetlb
+      ? Object.fromEntries(
+          hugePageSizes().map((size) => [
+            size,
+            {
+              usage: u64(read(dir, `hugetlb.${size}.current`)),
+              failcnt: keyed(read(dir, `hugetlb.${size}.events`)).max ?? 0,
+            },
+          ]),
+        )
+      : {},
   };
 }
 

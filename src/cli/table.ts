@@ -31,7 +31,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   debug: { type: 'boolean', default: false, describe: 'enable debug logging' },
   'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd to manage cgroups (not supported yet)' },
   // Passed by go-runc clients (containerd, podman): accepted as runc does.
-  rootless: { type: 'string', describe: 'true, false or auto: accepted; tsrunc decides by the caller\'s uid (auto)' },
+  rootless: { type: 'string', describe: "true, false or auto: accepted; tsrunc decides by the caller's uid (auto)" },
   criu: { type: 'string', describe: 'path to criu (checkpoint/restore is not supported; ignored)' },
 };
 
@@ -41,7 +41,7 @@ const createOptions: Record<string, OptionSpec> = {
   'console-socket': { type: 'string', describe: 'unix socket to send the pty master to (terminal containers)' },
   'no-pivot': { type: 'boolean', default: false, describe: 'do not use pivot_root to jail the process (MS_MOVE + chroot)' },
   'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring' },
-  'pidfd-socket': { type: 'string', describe: 'unix socket to send a pidfd of the container\'s init to' },
+  'pidfd-socket': { type: 'string', describe: "unix socket to send a pidfd of the container's init to" },
   'preserve-fds': { type: 'number', default: 0, describe: 'pass N additional file descriptors (from 3) to the container' },
 };
 
@@ -50,28 +50,35 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'start', describe: 'start the user process of a created container', positionals: ['container-id'], options: {}, module: 'start' },
   { name: 'state', describe: 'output the state of a container', positionals: ['container-id'], options: {}, module: 'state' },
   {
-    name: 'kill', describe: 'send a signal (default SIGTERM) to the container\'s init process',
+    name: 'kill',
+    describe: "send a signal (default SIGTERM) to the container's init process",
     positionals: ['container-id', 'signal?'],
     options: { all: { type: 'boolean', alias: 'a', default: false, describe: 'send the signal to all processes in the container' } },
     module: 'kill',
   },
   {
-    name: 'delete', describe: 'delete a container and everything it holds', positionals: ['container-id'],
+    name: 'delete',
+    describe: 'delete a container and everything it holds',
+    positionals: ['container-id'],
     options: { force: { type: 'boolean', alias: 'f', default: false, describe: 'kill the container first if it is running' } },
     module: 'delete',
   },
   {
-    name: 'run', describe: 'create and start a container (and wait for it, unless --detach)', positionals: ['container-id'],
+    name: 'run',
+    describe: 'create and start a container (and wait for it, unless --detach)',
+    positionals: ['container-id'],
     options: {
       ...createOptions,
-      detach: { type: 'boolean', alias: 'd', default: false, describe: 'detach from the container\'s process' },
+      detach: { type: 'boolean', alias: 'd', default: false, describe: "detach from the container's process" },
       keep: { type: 'boolean', default: false, describe: 'do not delete the container after it exits' },
       'no-subreaper': { type: 'boolean', default: false, describe: 'accepted for runc compatibility (tsrunc waits for init itself)' },
     },
     module: 'run',
   },
   {
-    name: 'exec', describe: 'run a new process inside a container', positionals: ['container-id', 'command..?'],
+    name: 'exec',
+    describe: 'run a new process inside a container',
+    positionals: ['container-id', 'command..?'],
     haltAtPositional: true,
     options: {
       process: { type: 'string', alias: 'p', describe: 'path to a process.json (OCI process) to run' },
@@ -84,7 +91,7 @@ export const COMMANDS: CommandSpec[] = [
       user: { type: 'string', alias: 'u', describe: 'UID[:GID]' },
       'additional-gids': { type: 'strings', alias: 'g', describe: 'additional group id (repeatable)' },
       cap: { type: 'strings', alias: 'c', describe: 'add a capability (repeatable)' },
-      'no-new-privs': { type: 'boolean', describe: 'set no_new_privs (=false clears the container\'s)' },
+      'no-new-privs': { type: 'boolean', describe: "set no_new_privs (=false clears the container's)" },
       'ignore-paused': { type: 'boolean', default: false, describe: 'exec even when the container is paused (the process starts frozen)' },
       cgroup: { type: 'strings', describe: 'run in a sub-cgroup of the container: [CONTROLLER[,CONTROLLER]:]PATH (repeatable)' },
       'pidfd-socket': { type: 'string', describe: 'unix socket to send a pidfd of the process to' },
@@ -97,13 +104,17 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'pause', describe: 'freeze every process of a running container', positionals: ['container-id'], options: {}, module: 'pause' },
   { name: 'resume', describe: 'thaw a paused container', positionals: ['container-id'], options: {}, module: 'resume' },
   {
-    name: 'ps', describe: 'list the processes of a container', positionals: ['container-id', 'ps-args..?'],
+    name: 'ps',
+    describe: 'list the processes of a container',
+    positionals: ['container-id', 'ps-args..?'],
     haltAtPositional: true, // ps ID -ef: what follows the id is ps(1)'s, as runc has it
     options: { format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' } },
     module: 'ps',
   },
   {
-    name: 'update', describe: 'update the resource limits of a container', positionals: ['container-id'],
+    name: 'update',
+    describe: 'update the resource limits of a container',
+    positionals: ['container-id'],
     options: {
       resources: { type: 'string', alias: 'r', describe: 'path to a JSON linux.resources object, or - for stdin' },
       memory: { type: 'string', describe: 'memory limit (bytes, or 512m, 1g…)' },
@@ -129,16 +140,26 @@ export const COMMANDS: CommandSpec[] = [
     module: 'update',
   },
   {
-    name: 'events', describe: 'print container events and resource statistics', positionals: ['container-id'],
+    name: 'events',
+    describe: 'print container events and resource statistics',
+    positionals: ['container-id'],
     options: {
       stats: { type: 'boolean', default: false, describe: 'print the statistics once and exit' },
       interval: { type: 'string', default: '5s', describe: 'time between statistics events' },
     },
     module: 'events',
   },
-  { name: 'features', describe: 'print the features of this runtime (runtime-spec features.md)', positionals: [], options: {}, module: 'features' },
   {
-    name: 'spec', describe: 'create a new specification file (config.json)', positionals: [],
+    name: 'features',
+    describe: 'print the features of this runtime (runtime-spec features.md)',
+    positionals: [],
+    options: {},
+    module: 'features',
+  },
+  {
+    name: 'spec',
+    describe: 'create a new specification file (config.json)',
+    positionals: [],
     options: {
       bundle: { type: 'string', alias: 'b', default: '.', describe: 'path to the root of the bundle directory' },
       rootless: { type: 'boolean', default: false, describe: 'generate a configuration for a rootless container' },
@@ -146,7 +167,9 @@ export const COMMANDS: CommandSpec[] = [
     module: 'spec',
   },
   {
-    name: 'list', describe: 'list containers', positionals: [],
+    name: 'list',
+    describe: 'list containers',
+    positionals: [],
     options: {
       format: { type: 'string', alias: 'f', default: 'table', choices: ['table', 'json'], describe: 'output format' },
       quiet: { type: 'boolean', alias: 'q', default: false, describe: 'display only container ids' },

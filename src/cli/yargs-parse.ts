@@ -2,8 +2,7 @@ import yargs from 'yargs/yargs';
 import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec, type ParsedArgs } from './table';
 
 export type YargsOutcome =
-  | { kind: 'command'; command: CommandSpec; args: ParsedArgs }
-  | { kind: 'exit'; code: number; output: string; error?: string };
+  { kind: 'command'; command: CommandSpec; args: ParsedArgs } | { kind: 'exit'; code: number; output: string; error?: string };
 
 function toYargs(o: OptionSpec): Record<string, unknown> {
   const out: Record<string, unknown> = { type: o.type === 'strings' ? 'string' : o.type, describe: o.describe };
@@ -64,14 +63,19 @@ export function yargsParse(fullArgv: readonly string[], version: string): Promis
   for (const [k, o] of Object.entries(GLOBAL_OPTIONS)) y = y.option(k, toYargs(o));
   for (const c of COMMANDS) {
     const pos = c.positionals.map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`)).join(' ');
-    y = y.command(`${c.name}${pos ? ' ' + pos : ''}`, c.describe, (b) => {
-      let bb = b.parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false });
-      for (const [k, o] of Object.entries(c.options)) bb = bb.option(k, toYargs(o));
-      for (const p of c.positionals) bb = bb.positional(p.replace(/(\.\.)?\?$/, ''), { type: 'string' });
-      return bb;
-    }, () => {
-      chosen = c;
-    });
+    y = y.command(
+      `${c.name}${pos ? ' ' + pos : ''}`,
+      c.describe,
+      (b) => {
+        let bb = b.parserConfiguration({ 'camel-case-expansion': false, 'boolean-negation': false });
+        for (const [k, o] of Object.entries(c.options)) bb = bb.option(k, toYargs(o));
+        for (const p of c.positionals) bb = bb.positional(p.replace(/(\.\.)?\?$/, ''), { type: 'string' });
+        return bb;
+      },
+      () => {
+        chosen = c;
+      },
+    );
   }
   return new Promise((resolve) => {
     void y.parse([...argv], {}, (err, parsed, output) => {

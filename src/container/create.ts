@@ -119,7 +119,8 @@ function checkRootless(cfg: ContainerConfig, log: Logger): void {
     throw new UserError(`config.json: linux.resources.${k}: a non-root caller has no cgroups to apply it`);
   }
   if (cfg.deviceRules.some((r) => r.allow)) log.warn('linux.resources.devices: no device cgroup for a non-root caller; rules ignored');
-  if (Object.keys(cfg.netDevices).length) throw new UserError('config.json: linux.netDevices: network devices are not supported for rootless containers');
+  if (Object.keys(cfg.netDevices).length)
+    throw new UserError('config.json: linux.netDevices: network devices are not supported for rootless containers');
 }
 
 /** A bind mount's source as a detached tree (recursive for rbind), idmapped where the mount asks. */
@@ -129,12 +130,17 @@ function cloneBindSource(sys: Libc, m: MountConfig): number {
   try {
     tree = sys.openTreeClone(m.source, m.recursive);
   } catch (e) {
-    throw new UserError(`${where}: source ${m.source} ${isErrno(e, 'ENOENT') ? 'does not exist' : `cannot be bound: ${(e as Error).message}`}`);
+    throw new UserError(
+      `${where}: source ${m.source} ${isErrno(e, 'ENOENT') ? 'does not exist' : `cannot be bound: ${(e as Error).message}`}`,
+    );
   }
   if (!m.idmap) return tree;
   try {
     // implied mapping of a joined user namespace: that namespace; else one with the mappings
-    const userns = m.idmapUserns !== undefined ? fs.openSync(m.idmapUserns, C.O_RDONLY | C.O_CLOEXEC) : createUserNamespace(sys, m.uidMappings!, m.gidMappings!);
+    const userns =
+      m.idmapUserns !== undefined
+        ? fs.openSync(m.idmapUserns, C.O_RDONLY | C.O_CLOEXEC)
+        : createUserNamespace(sys, m.uidMappings!, m.gidMappings!);
     try {
       sys.idmapTree(tree, userns, m.idmap === 'ridmap');
     } finally {
@@ -196,7 +202,7 @@ export function createContainer(opts: CreateOptions): Created {
       namespaceTypes: cfg.namespaces.map((n) => n.type),
     };
     let pid: number | undefined;
-    let attempts = 0;
+    let attempts: number;
     let channel: RuntimeEnd | undefined;
     let consoleFd: number | undefined;
     let consolePeer: number | undefined;
@@ -226,8 +232,14 @@ export function createContainer(opts: CreateOptions): Created {
           return false;
         }
       });
-      if (busy) throw new UserError(`container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`);
-      if (frozenAlready(plan.paths)) throw new UserError(`container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`);
+      if (busy)
+        throw new UserError(
+          `container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`,
+        );
+      if (frozenAlready(plan.paths))
+        throw new UserError(
+          `container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`,
+        );
       if (plan.mode === 'v2' && plan.paths.unified) {
         enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
       }
@@ -265,7 +277,9 @@ export function createContainer(opts: CreateOptions): Created {
       const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
       const unsupported = cfg.mounts.find((m) => m.idmap && inRootfs(m.source));
       if (unsupported) {
-        throw new UserError(`config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`);
+        throw new UserError(
+          `config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
+        );
       }
       // Only where needed: a clone's mount is as old as the clone, so it comes first in the
       // container's mountinfo (which lists mounts by age), and runtime-tools reads that order as
@@ -321,9 +335,13 @@ export function createContainer(opts: CreateOptions): Created {
         throw new UserError(`config.json: ${(e as Error).message}`);
       }
       const born = bear(sys, {
-        namespaces: cfg.namespaces, uidMappings: cfg.uidMappings, gidMappings: cfg.gidMappings,
-        fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener }, preserveFds: opts.preserveFds,
-        oomScoreAdj: cfg.process?.oomScoreAdj, timeOffsets: cfg.timeOffsets,
+        namespaces: cfg.namespaces,
+        uidMappings: cfg.uidMappings,
+        gidMappings: cfg.gidMappings,
+        fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener },
+        preserveFds: opts.preserveFds,
+        oomScoreAdj: cfg.process?.oomScoreAdj,
+        timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         onForked: place,
       });

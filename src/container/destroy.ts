@@ -28,7 +28,9 @@ export function killAndReap(pid: number, startTime: string | undefined, timeoutM
 
 /** Detaches every mount at or below dir in this mount namespace, deepest first. */
 export function unmountUnder(dir: string, log: Logger): void {
-  const points = mountPoints().map((m) => m.mountpoint).filter((m) => m === dir || m.startsWith(dir + '/'));
+  const points = mountPoints()
+    .map((m) => m.mountpoint)
+    .filter((m) => m === dir || m.startsWith(dir + '/'));
   for (const m of points.reverse()) {
     try {
       libc().umount2(m, C.MNT_DETACH);
@@ -60,11 +62,15 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
       }
     }
     // Without its own pid namespace the container's other processes outlive its init.
-    waitUntil(() => {
-      const pids = cgroupPids(paths);
-      for (const p of pids) signal(p, 9);
-      return pids.length === 0;
-    }, 5000, 2);
+    waitUntil(
+      () => {
+        const pids = cgroupPids(paths);
+        for (const p of pids) signal(p, 9);
+        return pids.length === 0;
+      },
+      5000,
+      2,
+    );
     log.step('delete: no process left in its cgroups');
     for (const f of removeCgroups(st.cgroup.createdDirs)) log.warn(`cleanup: ${f}`);
     log.step('delete: cgroups removed');

@@ -50,12 +50,17 @@ export function execCgroups(paths: Record<string, string>, subs: readonly string
     const colon = spec.indexOf(':');
     const controllers = colon >= 0 ? spec.slice(0, colon).split(',') : undefined;
     const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
-    if (sub === '' || sub.split('/').includes('..')) throw new UserError(`--cgroup "${spec}": bad sub cgroup path (not below the container's cgroup)`);
-    const keys = Object.keys(paths).filter((k) => !controllers || controllers.some((c) => k.split(',').includes(c) || (k === 'unified' && c === '')));
-    if (!keys.length) throw new UserError(`--cgroup "${spec}": unknown controller ${controllers!.join(',')} (the container has no cgroup for it)`);
+    if (sub === '' || sub.split('/').includes('..'))
+      throw new UserError(`--cgroup "${spec}": bad sub cgroup path (not below the container's cgroup)`);
+    const keys = Object.keys(paths).filter(
+      (k) => !controllers || controllers.some((c) => k.split(',').includes(c) || (k === 'unified' && c === '')),
+    );
+    if (!keys.length)
+      throw new UserError(`--cgroup "${spec}": unknown controller ${controllers!.join(',')} (the container has no cgroup for it)`);
     for (const k of keys) {
       const dir = join(paths[k], sub);
-      if (!fs.existsSync(join(dir, 'cgroup.procs'))) throw new UserError(`--cgroup "${spec}": error adding pid to ${dir}: no such file or directory (not a cgroup)`);
+      if (!fs.existsSync(join(dir, 'cgroup.procs')))
+        throw new UserError(`--cgroup "${spec}": error adding pid to ${dir}: no such file or directory (not a cgroup)`);
       dirs[k] = dir;
     }
   }
@@ -72,7 +77,10 @@ function joinCgroups(dirs: Record<string, string>, pid: number, initPid: number)
       fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
       if (!isErrno(e, 'EBUSY') || key !== 'unified') throw e;
-      const own = fs.readFileSync(`/proc/${initPid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
+      const own = fs
+        .readFileSync(`/proc/${initPid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::'));
       const v2 = hostLayout().hierarchies.find((h) => h.version === 2 && dir.startsWith(`${h.mountpoint}/`));
       if (!own || !v2) throw e;
       fs.writeFileSync(join(v2.mountpoint, own.slice(3), 'cgroup.procs'), String(pid));
@@ -136,7 +144,8 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const allowed = opts.ignorePaused ? ['running', 'created', 'paused'] : ['running', 'created'];
   if (!allowed.includes(status)) {
     // runc's words for a paused one, which scripts grep
-    if (status === 'paused') throw new ContainerStateError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`, opts.id, status);
+    if (status === 'paused')
+      throw new ContainerStateError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`, opts.id, status);
     throw new ContainerStateError(`cannot exec in container "${opts.id}": it is ${status}`, opts.id, status);
   }
   const cfg = storedConfig(store, opts.id);
@@ -152,9 +161,13 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const sys = libc();
   // Every namespace the container has, joined by path (the mount namespace too: a forked copy
   // needs no binary of its own to resolve there).
-  const namespaces: NamespaceConfig[] = cfg.namespaces
-    .map((n) => ({ type: n.type, flag: n.flag, path: `/proc/${st.pid}/ns/${PROC_NS_NAME[n.type]}` }));
-  if (!namespaces.some((n) => n.type === 'mount')) namespaces.push({ type: 'mount', flag: NAMESPACE_FLAGS.mount, path: `/proc/${st.pid}/ns/mnt` });
+  const namespaces: NamespaceConfig[] = cfg.namespaces.map((n) => ({
+    type: n.type,
+    flag: n.flag,
+    path: `/proc/${st.pid}/ns/${PROC_NS_NAME[n.type]}`,
+  }));
+  if (!namespaces.some((n) => n.type === 'mount'))
+    namespaces.push({ type: 'mount', flag: NAMESPACE_FLAGS.mount, path: `/proc/${st.pid}/ns/mnt` });
   let consoleFd: number | undefined;
   let consolePeer: number | undefined;
   if (proc.terminal) {
@@ -174,7 +187,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   opts.log.step('exec: ready to fork');
   const seccompListener = connectListener(sys, cfg.seccomp);
   const born = bear(sys, {
-    namespaces, uidMappings: [], gidMappings: [], preserveFds: opts.preserveFds, fds: { console: consoleFd, seccompListener },
+    namespaces,
+    uidMappings: [],
+    gidMappings: [],
+    preserveFds: opts.preserveFds,
+    fds: { console: consoleFd, seccompListener },
     life: (ch, fds) => execLife(sys, ch, fds, plan),
     // Into a frozen cgroup, the process would freeze before its execve and the wait below would
     // never end: with --ignore-paused it joins right after its execve instead.

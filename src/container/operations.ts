@@ -20,7 +20,10 @@ import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
 const EXEC_WAIT_MS = 10_000;
 
 function awaitExec(readFd: number, log: Logger): void {
-  if (!libc().pollHangup(readFd, EXEC_WAIT_MS)) log.warn(`start: the container process had not exec'd its program after ${EXEC_WAIT_MS / 1000}s; start returns, the container carries on`);
+  if (!libc().pollHangup(readFd, EXEC_WAIT_MS))
+    log.warn(
+      `start: the container process had not exec'd its program after ${EXEC_WAIT_MS / 1000}s; start returns, the container carries on`,
+    );
   const buf = Buffer.alloc(8);
   let n = 0;
   try {
@@ -99,7 +102,12 @@ export function setPaused(store: StateStore, id: string, paused: boolean): void 
     const status = deriveStatus(st);
     // As runc, a created container can be paused too (its init waiting for start is frozen).
     const ok = paused ? ['running', 'created'] : ['paused'];
-    if (!ok.includes(status)) throw new ContainerStateError(`cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${ok.join(' or ')}`, id, status);
+    if (!ok.includes(status))
+      throw new ContainerStateError(
+        `cannot ${paused ? 'pause' : 'resume'} container "${id}": it is ${status}, not ${ok.join(' or ')}`,
+        id,
+        status,
+      );
     if (!st.cgroup) throw new UserError(`container "${id}" has no cgroup to freeze`);
     setFrozen(st.cgroup.paths, paused);
   });

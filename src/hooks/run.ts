@@ -22,8 +22,12 @@ function failure(kind: HookKind, i: number, h: Hook, err: string): string {
  * runs it (as runc: the runtime's, and for startContainer the container process's), given as
  * inherited. Throws on the first failure (for poststart and poststop use runHooksWarn).
  */
-export function runHooks(kind: HookKind, hooks: readonly Hook[] | undefined, state: object,
-  inherited: NodeJS.ProcessEnv = process.env): void {
+export function runHooks(
+  kind: HookKind,
+  hooks: readonly Hook[] | undefined,
+  state: object,
+  inherited: NodeJS.ProcessEnv = process.env,
+): void {
   (hooks ?? []).forEach((h, i) => {
     const err = runOne(h, state, inherited);
     if (err) throw new Error(failure(kind, i, h, err));

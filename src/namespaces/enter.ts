@@ -4,7 +4,10 @@ import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../spec/config';
 import { PROC_NS_NAME } from './types';
 
-interface Joined { fd: number; ns: NamespaceConfig }
+interface Joined {
+  fd: number;
+  ns: NamespaceConfig;
+}
 
 /** Opens every path before joining anything: joining a mount namespace changes what paths mean. */
 /**
@@ -93,7 +96,11 @@ export function inNamespaces<T>(sys: Libc, namespaces: readonly NamespaceConfig[
   let moved = false;
   try {
     for (const ns of touched) {
-      saved.push({ fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY | C.O_CLOEXEC), flag: ns.flag, mnt: ns.type === 'mount' });
+      saved.push({
+        fd: fs.openSync(`/proc/self/ns/${PROC_NS_NAME[ns.type]}`, C.O_RDONLY | C.O_CLOEXEC),
+        flag: ns.flag,
+        mnt: ns.type === 'mount',
+      });
     }
     joined = openPaths(sys, touched);
     moved = true;

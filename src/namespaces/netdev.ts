@@ -69,7 +69,10 @@ function parseAttrs(b: Buffer, from: number, to: number): Map<number, Buffer> {
 /** A NETLINK_ROUTE socket with one request in flight at a time. */
 class Rtnl {
   private seq = 1;
-  constructor(private readonly sys: Libc, readonly fd: number) {}
+  constructor(
+    private readonly sys: Libc,
+    readonly fd: number,
+  ) {}
 
   /** Sends, then reads the replies: the messages of a dump, or the ACK; an error is thrown, named. */
   request(type: number, flags: number, body: Buffer, what: string): Buffer[] {
@@ -83,7 +86,8 @@ class Rtnl {
     const replies: Buffer[] = [];
     const buf = Buffer.alloc(1 << 16);
     for (;;) {
-      if (!this.sys.pollReadable([this.fd], REPLY_TIMEOUT_MS).length) throw new Error(`${what}: no answer from the kernel within ${REPLY_TIMEOUT_MS / 1000}s`);
+      if (!this.sys.pollReadable([this.fd], REPLY_TIMEOUT_MS).length)
+        throw new Error(`${what}: no answer from the kernel within ${REPLY_TIMEOUT_MS / 1000}s`);
       const n = fs.readSync(this.fd, buf, 0, buf.length, null);
       for (let off = 0; off + 16 <= n;) {
         const len = buf.readUInt32LE(off);
@@ -104,7 +108,12 @@ class Rtnl {
   }
 
   indexOf(name: string, where: string): number {
-    const [reply] = this.request(RTM_GETLINK, NLM_F_ACK, Buffer.concat([ifinfo(0), attr(IFLA_IFNAME, cstr(name))]), `${where}: finding ${name}`);
+    const [reply] = this.request(
+      RTM_GETLINK,
+      NLM_F_ACK,
+      Buffer.concat([ifinfo(0), attr(IFLA_IFNAME, cstr(name))]),
+      `${where}: finding ${name}`,
+    );
     if (!reply) throw new Error(`${where}: no network device ${name}`);
     return reply.readInt32LE(16 + 4);
   }
@@ -118,7 +127,12 @@ class Rtnl {
   }
 }
 
-interface Address { family: number; prefixlen: number; local?: Buffer; address?: Buffer }
+interface Address {
+  family: number;
+  prefixlen: number;
+  local?: Buffer;
+  address?: Buffer;
+}
 
 /** The permanent global-scope addresses of a link: what runc carries over. */
 function globalAddresses(nl: Rtnl, index: number, where: string): Address[] {
@@ -164,10 +178,17 @@ export function moveNetDevices(sys: Libc, devices: Record<string, string>, netns
       const index = host.indexOf(name, where);
       host.setUp(index, false, `${where}: setting ${name} down`);
       const addresses = globalAddresses(host, index, where);
-      host.request(RTM_NEWLINK, NLM_F_ACK, Buffer.concat([ifinfo(index), attr(IFLA_IFNAME, cstr(newName)), attr(IFLA_NET_NS_FD, u32(nsFd))]),
-        `${where}: moving ${name} into ${netnsPath}${newName !== name ? ` as ${newName}` : ''}`);
+      host.request(
+        RTM_NEWLINK,
+        NLM_F_ACK,
+        Buffer.concat([ifinfo(index), attr(IFLA_IFNAME, cstr(newName)), attr(IFLA_NET_NS_FD, u32(nsFd))]),
+        `${where}: moving ${name} into ${netnsPath}${newName !== name ? ` as ${newName}` : ''}`,
+      );
       // a socket of the container's namespace, made there by this thread
-      target ??= new Rtnl(sys, inNamespaces(sys, [{ type: 'network', flag: C.CLONE_NEWNET, path: netnsPath }], () => sys.netlinkRouteSocket()));
+      target ??= new Rtnl(
+        sys,
+        inNamespaces(sys, [{ type: 'network', flag: C.CLONE_NEWNET, path: netnsPath }], () => sys.netlinkRouteSocket()),
+      );
       const moved = target.indexOf(newName, where);
       for (const a of addresses) addAddress(target, moved, a, `${where}: adding an address to ${newName}`);
       target.setUp(moved, true, `${where}: setting ${newName} up`);

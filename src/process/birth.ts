@@ -22,8 +22,15 @@ import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFi
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
 import {
-  ChannelClosed, ChannelTimeout, channelPair, childFdList, keptFdCount,
-  type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd,
+  ChannelClosed,
+  ChannelTimeout,
+  channelPair,
+  childFdList,
+  keptFdCount,
+  type ChildEnd,
+  type ChildFds,
+  type ChildMessage,
+  type RuntimeEnd,
 } from './channel';
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -184,11 +191,17 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
     // Inherited by the copy: no process of the container can reach its /proc entries (exe, root,
     // cwd, fds: the host's) from its first instruction on. execve resets it for the program.
     sys.prctl(C.PR_SET_DUMPABLE, 0);
-    pid = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => {
-      sys.setsid(); // its own session, as runc's init
-      if (!processStart(sys, child, time)) return sys.exit(1);
-      return req.life(child, fds);
-    }, (fork) => inNamespaces(sys, req.namespaces, fork));
+    pid = forkCopy(
+      sys,
+      keptFdCount(req.preserveFds),
+      keptFds(fds, time),
+      () => {
+        sys.setsid(); // its own session, as runc's init
+        if (!processStart(sys, child, time)) return sys.exit(1);
+        return req.life(child, fds);
+      },
+      (fork) => inNamespaces(sys, req.namespaces, fork),
+    );
   } catch (e) {
     runtime.close();
     child.close();
@@ -275,14 +288,20 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
       ch.send({ type: 'pid', pid: sys.getpid() });
       return req.life(ch, fds);
     }
-    const c2 = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => {
-      sys.setsid();
-      if (!processStart(sys, ch, time)) return sys.exit(1);
-      return req.life(ch, fds);
-    }, (fork) => {
-      enterNamespaces(sys, namespaces);
-      return fork();
-    });
+    const c2 = forkCopy(
+      sys,
+      keptFdCount(req.preserveFds),
+      keptFds(fds, time),
+      () => {
+        sys.setsid();
+        if (!processStart(sys, ch, time)) return sys.exit(1);
+        return req.life(ch, fds);
+      },
+      (fork) => {
+        enterNamespaces(sys, namespaces);
+        return fork();
+      },
+    );
     ch.send({ type: 'pid', pid: c2 });
     return sys.exit(0);
   } catch (e) {

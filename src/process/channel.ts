@@ -76,7 +76,11 @@ export class ChannelTimeout extends Error {}
 /** One end of the channel. Blocking and synchronous on both sides: the copy has no event loop to use. */
 export class Channel<In, Out> {
   private buf = '';
-  constructor(private readonly sys: Libc, readonly fd: number, private readonly peer: string) {}
+  constructor(
+    private readonly sys: Libc,
+    readonly fd: number,
+    private readonly peer: string,
+  ) {}
 
   send(msg: Out): void {
     const data = Buffer.from(JSON.stringify(msg) + '\n');

@@ -39,7 +39,7 @@ function markAllDofork(sys: Libc): void {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       gc = (require('vm') as typeof import('vm')).runInNewContext('gc') as (opts: { type: 'minor' }) => void;
     }
-    collect = () => gc!({ type: 'minor' });
+    collect = () => gc({ type: 'minor' });
   }
   collect();
   const known = new Set<string>();
@@ -101,7 +101,7 @@ let locked = false;
 function lockDown(sys: Libc): void {
   if (locked) return; // a copy of a copy (the user-namespace route)
   locked = true;
-  process.exit = ((code?: number) => sys.exit(typeof code === 'number' ? code : 0)) as typeof process.exit;
+  process.exit = (code?: number) => sys.exit(typeof code === 'number' ? code : 0);
   process.nextTick = forbidden('process.nextTick');
   const g = globalThis as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) g[name] = forbidden(name);
@@ -123,7 +123,12 @@ function lockDown(sys: Libc): void {
   }
 }
 
-interface ParentFd { fd: number; id: string; fifo: boolean; eventfd: boolean }
+interface ParentFd {
+  fd: number;
+  id: string;
+  fifo: boolean;
+  eventfd: boolean;
+}
 
 /** The parent's open fds and what each refers to: read before entering any namespace. */
 function openFds(): ParentFd[] {
@@ -170,8 +175,14 @@ function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly
   }
 }
 
-function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never,
-  opened: readonly number[]): never {
+function enterCopy(
+  sys: Libc,
+  parentFds: readonly ParentFd[],
+  keep: number,
+  fds: readonly number[],
+  body: () => never,
+  opened: readonly number[],
+): never {
   try {
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
     // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
@@ -200,8 +211,13 @@ function enterCopy(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds:
  * forkable before, while /proc/self is still this process's. It names the fds it opened itself
  * (the namespaces to go back to), which the copy must not keep.
  */
-export function forkCopy(sys: Libc, keep: number, fds: readonly number[], body: () => never,
-  around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork()): number {
+export function forkCopy(
+  sys: Libc,
+  keep: number,
+  fds: readonly number[],
+  body: () => never,
+  around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork(),
+): number {
   const maps = fs.openSync('/proc/self/maps', 'r');
   try {
     const parentFds = openFds();
@@ -215,8 +231,14 @@ export function forkCopy(sys: Libc, keep: number, fds: readonly number[], body: 
   }
 }
 
-function forkNow(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[], body: () => never,
-  opened: readonly number[]): number {
+function forkNow(
+  sys: Libc,
+  parentFds: readonly ParentFd[],
+  keep: number,
+  fds: readonly number[],
+  body: () => never,
+  opened: readonly number[],
+): number {
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
   const mask = sys.blockAllSignals();

@@ -39,7 +39,7 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
   let listenerState: string | undefined;
   try {
     sys.setThreadName(EXEC_COMM);
-    const go = ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups');
+    const go = ch.receive(RUNTIME_TIMEOUT_MS, "waiting to be placed in the container's cgroups");
     if (go.type !== 'go') return sys.exit(1);
     listenerState = go.listenerState;
     // Not the caller's session keyring: the container's (runc's setns init does the same).
@@ -63,10 +63,16 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
   try {
     const sc = plan.seccomp;
     const seccomp = sc && {
-      program: Buffer.from(sc.program, 'base64'), flags: sc.flags,
+      program: Buffer.from(sc.program, 'base64'),
+      flags: sc.flags,
       listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
     };
-    return execProgram(sys, plan.process, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container: plan.container });
+    return execProgram(sys, plan.process, exe, {
+      preserveFds: plan.preserveFds,
+      nofileSoft: plan.nofileSoft,
+      seccomp,
+      container: plan.container,
+    });
   } catch (e) {
     // The runtime waits until the channel closes at execve (it is close-on-exec): what fails
     // before that (cwd, credentials, capabilities, execve itself) is its error, not the program's.

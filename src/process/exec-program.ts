@@ -9,7 +9,12 @@ import { applyAppArmorOnExec } from '../security/apparmor';
 import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';
 import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp';
 import {
-  applyFinalAffinity, applyIoPriority, applyMemoryPolicy, applyPersonality, applyScheduler, type ContainerAttrs,
+  applyFinalAffinity,
+  applyIoPriority,
+  applyMemoryPolicy,
+  applyPersonality,
+  applyScheduler,
+  type ContainerAttrs,
 } from './process-attrs';
 
 function envValue(env: readonly string[], key: string): string | undefined {

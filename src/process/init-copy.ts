@@ -55,7 +55,9 @@ function bindConsole(sys: Libc, slave: number, slavePath: string): void {
   const there = fs.lstatSync('/dev/console', { throwIfNoEntry: false });
   if (!there) fs.closeSync(fs.openSync('/dev/console', C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_CLOEXEC, 0o600));
   else if (!there.isFile() && !there.isCharacterDevice()) {
-    throw new Error(`/dev/console in the container is ${there.isSymbolicLink() ? 'a symbolic link' : 'neither a file nor a device'}; refusing to bind over it`);
+    throw new Error(
+      `/dev/console in the container is ${there.isSymbolicLink() ? 'a symbolic link' : 'neither a file nor a device'}; refusing to bind over it`,
+    );
   }
   const target = fs.openSync('/dev/console', C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC);
   try {
@@ -96,14 +98,19 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   }
   if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   const mode = mountNsMode(cfg);
-  prepareRootfs(sys, cfg, {
-    rootfs: cfg.rootfs,
-    cgroupPaths: plan.cgroupPaths,
-    cgroupMode: plan.cgroupMode,
-    newCgroupNs: plan.newCgroupNs,
-    trees: fds.trees ?? {},
-    lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),
-  }, mode);
+  prepareRootfs(
+    sys,
+    cfg,
+    {
+      rootfs: cfg.rootfs,
+      cgroupPaths: plan.cgroupPaths,
+      cgroupMode: plan.cgroupMode,
+      newCgroupNs: plan.newCgroupNs,
+      trees: fds.trees ?? {},
+      lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),
+    },
+    mode,
+  );
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
     ch.send({ type: 'hooks' });
@@ -131,7 +138,9 @@ function checkProgram(p: ProcessConfig): void {
   try {
     process.chdir(p.cwd);
   } catch (e) {
-    throw new Error(`process.cwd (${p.cwd}): ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (e as Error).message}`);
+    throw new Error(
+      `process.cwd (${p.cwd}): ${(e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : (e as Error).message}`,
+    );
   }
   try {
     findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
@@ -144,7 +153,13 @@ function checkProgram(p: ProcessConfig): void {
  * After start: the program is looked up again (create checked it); failures go to the container's
  * stderr with a shell-like exit status.
  */
-function startProgram(sys: Libc, plan: InitPlan, fds: ChildFds, hookState: Record<string, unknown>, listenerState: string | undefined): never {
+function startProgram(
+  sys: Libc,
+  plan: InitPlan,
+  fds: ChildFds,
+  hookState: Record<string, unknown>,
+  listenerState: string | undefined,
+): never {
   const fifo = fds.fifo!;
   const p = plan.config.process;
   if (!p) return sys.exit(0); // a container without a process has nothing to run
@@ -161,12 +176,18 @@ function startProgram(sys: Libc, plan: InitPlan, fds: ChildFds, hookState: Recor
     const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
     const sc = plan.config.seccomp;
     const seccomp = sc && {
-      program: Buffer.from(sc.program, 'base64'), flags: sc.flags,
+      program: Buffer.from(sc.program, 'base64'),
+      flags: sc.flags,
       listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
     };
     const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
     // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
-    return execProgram(sys, { ...p, cpuAffinity: undefined }, exe, { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, seccomp, container });
+    return execProgram(sys, { ...p, cpuAffinity: undefined }, exe, {
+      preserveFds: plan.preserveFds,
+      nofileSoft: plan.nofileSoft,
+      seccomp,
+      container,
+    });
   } catch (e) {
     // On the container's stderr, as runc's init: a failed execve in runc's words and alone on
     // its line (scripts compare it); anything else says it is the runtime's.
@@ -178,11 +199,11 @@ function startProgram(sys: Libc, plan: InitPlan, fds: ChildFds, hookState: Recor
 
 /** init's life in the copy. Failures before ready are told to the runtime; create reports them. */
 export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan): never {
-  let hookState: Record<string, unknown> = {};
+  let hookState: Record<string, unknown>;
   let listenerState: string | undefined;
   try {
     sys.setThreadName(INIT_COMM);
-    const go = ch.receive(RUNTIME_TIMEOUT_MS, 'waiting to be placed in the container\'s cgroups');
+    const go = ch.receive(RUNTIME_TIMEOUT_MS, "waiting to be placed in the container's cgroups");
     if (go.type !== 'go') return sys.exit(1);
     hookState = go.hookState ?? {};
     listenerState = go.listenerState;

@@ -75,7 +75,9 @@ export function ensureProtectedExe(sys: Libc, log: Logger, preserveFds: number):
   try {
     bindReadOnly(sys, fs.realpathSync(launched), target);
   } catch (e) {
-    log.warn(`cannot bind node read-only at ${target} (CVE-2019-5736 protection for containers holding CAP_SYS_PTRACE): ${(e as Error).message}`);
+    log.warn(
+      `cannot bind node read-only at ${target} (CVE-2019-5736 protection for containers holding CAP_SYS_PTRACE): ${(e as Error).message}`,
+    );
     return;
   }
   if (process.env.TSRUNC_EXE_REEXEC === '1') {

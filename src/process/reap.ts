@@ -1,11 +1,14 @@
 import { constants } from 'os';
 import type { Libc } from '../sys/libc';
 
-export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** The status a command exits with for a process that ended so: its code, or 128+signal. */
 export function exitStatus(e: ExitStatus): number {
-  return e.signal ? 128 + (constants.signals[e.signal] ?? 0) : e.code ?? 0;
+  return e.signal ? 128 + (constants.signals[e.signal] ?? 0) : (e.code ?? 0);
 }
 
 function signalName(n: number): NodeJS.Signals {

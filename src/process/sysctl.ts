@@ -3,8 +3,16 @@ import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import type { NamespaceType } from '../spec/oci';
 
-const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall',
-  'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
 
 /** Which namespace a sysctl belongs to; undefined for host-wide sysctls a container must not set. */
 export function sysctlNamespace(key: string): NamespaceType | undefined {
@@ -23,7 +31,6 @@ export function checkSysctls(sysctl: Record<string, string>, newNamespaces: Set<
   }
 }
 
-
 /**
  * Writes through the container's own /proc, after pivot_root, and only there: each file is opened
  * below /proc crossing no mount and following no link, so a mount over a /proc/sys file (made by
@@ -35,7 +42,8 @@ export function applySysctls(sys: Pick<Libc, 'openBeneath'>, sysctl: Record<stri
   if (!keys.length) return;
   const proc = openSync('/proc', C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
   try {
-    if (statfsSync(`/proc/self/fd/${proc}`).type !== C.PROC_SUPER_MAGIC) throw new Error('linux.sysctl: /proc in the container is not a procfs');
+    if (statfsSync(`/proc/self/fd/${proc}`).type !== C.PROC_SUPER_MAGIC)
+      throw new Error('linux.sysctl: /proc in the container is not a procfs');
     for (const key of keys) {
       const value = sysctl[key];
       let fd: number | undefined;

@@ -28,7 +28,8 @@ function attemptUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidM
     return sys.exit(0);
   });
   child.close();
-  let lost = false;
+  let lost: Error | undefined;
+  let status: number;
   try {
     const msg = runtime.receive(HELLO_TIMEOUT_MS * 2, 'creating a user namespace for an idmapped mount');
     if (msg.type !== 'userns') throw new Error(`unexpected message: ${msg.type}`);
@@ -36,18 +37,19 @@ function attemptUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidM
     fs.writeFileSync(`/proc/${pid}/gid_map`, mapText(gidMappings));
     return fs.openSync(`/proc/${pid}/ns/user`, C.O_RDONLY | C.O_CLOEXEC);
   } catch (e) {
-    lost = e instanceof ChannelTimeout || e instanceof ChannelClosed;
-    if (!lost) throw e;
-    return e as Error;
+    if (!(e instanceof ChannelTimeout || e instanceof ChannelClosed)) throw e;
+    lost = e;
   } finally {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
-    const status = sys.waitpid(pid, false).status;
+    status = sys.waitpid(pid, false).status;
     runtime.close();
-    // closed without a signal: it failed on its own (unshare refused, say), which a retry will not mend
-    if (lost && (status & 0x7f) === 0) throw new Error(`creating a user namespace for an idmapped mount: the helper exited with status ${(status >> 8) & 0xff}`);
   }
+  // closed without a signal: it failed on its own (unshare refused, say), which a retry will not mend
+  if ((status & 0x7f) === 0)
+    throw new Error(`creating a user namespace for an idmapped mount: the helper exited with status ${(status >> 8) & 0xff}`);
+  return lost;
 }

@@ -41,7 +41,10 @@ function createDevice(sys: Libc, rootfs: string, d: Device): void {
   // rootfs's own; what is at the name itself is removed, a symlink as the link, never its target.
   const want = join(rootfs, dirname(d.path));
   const parent = secureJoin(rootfs, dirname(d.path));
-  if (parent !== want) throw new Error(`linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`);
+  if (parent !== want)
+    throw new Error(
+      `linux.devices: ${dirname(d.path)} in the rootfs is reached through a symbolic link; refusing to create ${d.path} there`,
+    );
   mkdirAllInRoot(rootfs, parent);
   if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
   const dest = join(parent, basename(d.path));

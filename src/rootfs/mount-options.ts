@@ -78,15 +78,24 @@ const ATTR_NOSYMFOLLOW = 0x200000;
 // option → [attributes to set, attributes to clear], applied to the mount and everything under
 // it. An atime change must clear the whole atime field and set one mode (the kernel's rule).
 const RECURSIVE_OPTIONS: Record<string, [number, number]> = {
-  rro: [ATTR_RDONLY, 0], rrw: [0, ATTR_RDONLY],
-  rnosuid: [ATTR_NOSUID, 0], rsuid: [0, ATTR_NOSUID],
-  rnodev: [ATTR_NODEV, 0], rdev: [0, ATTR_NODEV],
-  rnoexec: [ATTR_NOEXEC, 0], rexec: [0, ATTR_NOEXEC],
-  rnodiratime: [ATTR_NODIRATIME, 0], rdiratime: [0, ATTR_NODIRATIME],
-  rnosymfollow: [ATTR_NOSYMFOLLOW, 0], rsymfollow: [0, ATTR_NOSYMFOLLOW],
-  rrelatime: [ATTR_RELATIME, ATTR__ATIME], ratime: [ATTR_RELATIME, ATTR__ATIME],
-  rnorelatime: [ATTR_STRICTATIME, ATTR__ATIME], rstrictatime: [ATTR_STRICTATIME, ATTR__ATIME],
-  rnostrictatime: [ATTR_RELATIME, ATTR__ATIME], rnoatime: [ATTR_NOATIME, ATTR__ATIME],
+  rro: [ATTR_RDONLY, 0],
+  rrw: [0, ATTR_RDONLY],
+  rnosuid: [ATTR_NOSUID, 0],
+  rsuid: [0, ATTR_NOSUID],
+  rnodev: [ATTR_NODEV, 0],
+  rdev: [0, ATTR_NODEV],
+  rnoexec: [ATTR_NOEXEC, 0],
+  rexec: [0, ATTR_NOEXEC],
+  rnodiratime: [ATTR_NODIRATIME, 0],
+  rdiratime: [0, ATTR_NODIRATIME],
+  rnosymfollow: [ATTR_NOSYMFOLLOW, 0],
+  rsymfollow: [0, ATTR_NOSYMFOLLOW],
+  rrelatime: [ATTR_RELATIME, ATTR__ATIME],
+  ratime: [ATTR_RELATIME, ATTR__ATIME],
+  rnorelatime: [ATTR_STRICTATIME, ATTR__ATIME],
+  rstrictatime: [ATTR_STRICTATIME, ATTR__ATIME],
+  rnostrictatime: [ATTR_RELATIME, ATTR__ATIME],
+  rnoatime: [ATTR_NOATIME, ATTR__ATIME],
 };
 
 /** The recursive mount options (for features). */

@@ -3,8 +3,14 @@ import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 
 const PER_MOUNT_FLAGS: Record<string, number> = {
-  ro: C.MS_RDONLY, nosuid: C.MS_NOSUID, nodev: C.MS_NODEV, noexec: C.MS_NOEXEC,
-  noatime: C.MS_NOATIME, nodiratime: C.MS_NODIRATIME, relatime: C.MS_RELATIME, nosymfollow: C.MS_NOSYMFOLLOW,
+  ro: C.MS_RDONLY,
+  nosuid: C.MS_NOSUID,
+  nodev: C.MS_NODEV,
+  noexec: C.MS_NOEXEC,
+  noatime: C.MS_NOATIME,
+  nodiratime: C.MS_NODIRATIME,
+  relatime: C.MS_RELATIME,
+  nosymfollow: C.MS_NOSYMFOLLOW,
 };
 
 /**
@@ -24,8 +30,14 @@ export function mountFlags(mountpoint: string, mountinfo = readFileSync('/proc/s
 
 // statfs's ST_* flags and the MS_* flags they stand for (most share their values; not all)
 const ST_TO_MS: [number, number][] = [
-  [1, C.MS_RDONLY], [2, C.MS_NOSUID], [4, C.MS_NODEV], [8, C.MS_NOEXEC],
-  [1024, C.MS_NOATIME], [2048, C.MS_NODIRATIME], [4096, C.MS_RELATIME], [8192, C.MS_NOSYMFOLLOW],
+  [1, C.MS_RDONLY],
+  [2, C.MS_NOSUID],
+  [4, C.MS_NODEV],
+  [8, C.MS_NOEXEC],
+  [1024, C.MS_NOATIME],
+  [2048, C.MS_NODIRATIME],
+  [4096, C.MS_RELATIME],
+  [8192, C.MS_NOSYMFOLLOW],
 ];
 
 /**
@@ -45,7 +57,10 @@ export function mountPoints(mountinfo = readFileSync('/proc/self/mountinfo', 'ut
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const mountpoint = line.slice(0, sep).split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const mountpoint = line
+      .slice(0, sep)
+      .split(' ')[4]
+      .replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     out.push({ mountpoint, fstype: line.slice(sep + 3).split(' ')[0] });
   }
   return out;

@@ -33,8 +33,15 @@ function ensureMountpoint(ctx: MountContext, dest: string, isFile: boolean): voi
 }
 
 /** Mounts onto `dest` (a host path inside rootfs) through a verified O_PATH fd. */
-function mountAt(sys: Libc, ctx: MountContext, dest: string, source: string | null, fstype: string | null,
-  flags: number, data: string | null): void {
+function mountAt(
+  sys: Libc,
+  ctx: MountContext,
+  dest: string,
+  source: string | null,
+  fstype: string | null,
+  flags: number,
+  data: string | null,
+): void {
   const fd = openInRoot(ctx.rootfs, dest);
   try {
     sys.mount(source, fdPath(fd), fstype, flags, data);
@@ -48,8 +55,16 @@ function remount(sys: Libc, ctx: MountContext, dest: string, flags: number): voi
   mountAt(sys, ctx, dest, null, null, flags | C.MS_REMOUNT, null);
 }
 
-const BIND_REMOUNT_FLAGS = C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME |
-  C.MS_NODIRATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NOSYMFOLLOW;
+const BIND_REMOUNT_FLAGS =
+  C.MS_RDONLY |
+  C.MS_NOSUID |
+  C.MS_NODEV |
+  C.MS_NOEXEC |
+  C.MS_NOATIME |
+  C.MS_NODIRATIME |
+  C.MS_RELATIME |
+  C.MS_STRICTATIME |
+  C.MS_NOSYMFOLLOW;
 
 const ATIME_FLAGS = C.MS_NOATIME | C.MS_RELATIME | C.MS_STRICTATIME | C.MS_NODIRATIME;
 /** What the kernel locks on a mount inherited into another user namespace. */
@@ -76,15 +91,28 @@ function applyBindFlags(sys: Libc, ctx: MountContext, dest: string, m: MountConf
   const cannot = source & m.cleared & LOCKED_FLAGS;
   if (cannot) throw new Error(`error mounting: cannot clear locked flags ${flagNames(cannot)} of ${m.source}: operation not permitted`);
   if (asked & ATIME_FLAGS && (asked & ATIME_FLAGS) !== (source & ATIME_FLAGS)) {
-    throw new Error(`error mounting: cannot change locked atime flags ${flagNames(source & ATIME_FLAGS) || 'relatime'} of ${m.source}: operation not permitted`);
+    throw new Error(
+      `error mounting: cannot change locked atime flags ${flagNames(source & ATIME_FLAGS) || 'relatime'} of ${m.source}: operation not permitted`,
+    );
   }
   remount(sys, ctx, dest, C.MS_BIND | asked | (source & LOCKED_FLAGS));
 }
 
 function flagNames(flags: number): string {
-  const names: [number, string][] = [[C.MS_RDONLY, 'ro'], [C.MS_NOSUID, 'nosuid'], [C.MS_NODEV, 'nodev'], [C.MS_NOEXEC, 'noexec'],
-    [C.MS_NOATIME, 'noatime'], [C.MS_NODIRATIME, 'nodiratime'], [C.MS_RELATIME, 'relatime'], [C.MS_STRICTATIME, 'strictatime']];
-  return names.filter(([f]) => flags & f).map(([, n]) => n).join(',');
+  const names: [number, string][] = [
+    [C.MS_RDONLY, 'ro'],
+    [C.MS_NOSUID, 'nosuid'],
+    [C.MS_NODEV, 'nodev'],
+    [C.MS_NOEXEC, 'noexec'],
+    [C.MS_NOATIME, 'noatime'],
+    [C.MS_NODIRATIME, 'nodiratime'],
+    [C.MS_RELATIME, 'relatime'],
+    [C.MS_STRICTATIME, 'strictatime'],
+  ];
+  return names
+    .filter(([f]) => flags & f)
+    .map(([, n]) => n)
+    .join(',');
 }
 
 /**
@@ -137,7 +165,18 @@ function checkOrdinaryDirectory(ctx: MountContext, m: MountConfig): void {
 }
 
 /** What lxcfs emulates: the only places inside /proc a mount may go (runc allows the same). */
-const PROC_MOUNT_ALLOWED = new Set(['cpuinfo', 'diskstats', 'meminfo', 'stat', 'swaps', 'uptime', 'loadavg', 'slabinfo', 'net/dev', 'sys/kernel/ns_last_pid']);
+const PROC_MOUNT_ALLOWED = new Set([
+  'cpuinfo',
+  'diskstats',
+  'meminfo',
+  'stat',
+  'swaps',
+  'uptime',
+  'loadavg',
+  'slabinfo',
+  'net/dev',
+  'sys/kernel/ns_last_pid',
+]);
 
 /**
  * Nothing may be mounted over parts of the container's /proc (over /proc/self it would redirect

@@ -10,7 +10,10 @@ const MAX_SYMLINKS = 255;
  * are (they will be created). This closes the static symlink escape; openInRoot closes the race.
  */
 export function secureJoin(root: string, unsafe: string): string {
-  const parts = posix.normalize('/' + unsafe).split('/').filter(Boolean);
+  const parts = posix
+    .normalize('/' + unsafe)
+    .split('/')
+    .filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
   while (parts.length) {

@@ -25,7 +25,10 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
   const devIsBound = cfg.mounts.some((m) => m.destination === '/dev' && m.bind);
   if (!devIsBound) {
     createDevices(sys, cfg.rootfs, allDevices(cfg.devices));
-    createDevSymlinks(cfg.rootfs, cfg.mounts.some((m) => m.destination === '/dev/pts'));
+    createDevSymlinks(
+      cfg.rootfs,
+      cfg.mounts.some((m) => m.destination === '/dev/pts'),
+    );
   } else if (cfg.devices.length) {
     createDevices(sys, cfg.rootfs, cfg.devices);
   }

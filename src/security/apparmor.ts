@@ -3,8 +3,10 @@ import * as fs from 'fs';
 /** As runc decides it: the securityfs directory exists and the module says "Y". */
 export function appArmorEnabled(root = ''): boolean {
   try {
-    return fs.existsSync(`${root}/sys/kernel/security/apparmor`) &&
-      fs.readFileSync(`${root}/sys/module/apparmor/parameters/enabled`, 'utf8').startsWith('Y');
+    return (
+      fs.existsSync(`${root}/sys/kernel/security/apparmor`) &&
+      fs.readFileSync(`${root}/sys/module/apparmor/parameters/enabled`, 'utf8').startsWith('Y')
+    );
   } catch {
     return false;
   }

@@ -2,9 +2,22 @@ import type { Libc } from '../sys/libc';
 import type { Rlimit } from '../spec/oci';
 
 export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
 };
 
 export const RLIM_INFINITY = 0xffffffffffffffffn;
@@ -15,7 +28,12 @@ export function toRlimValue(v: number): bigint {
   return BigInt(Math.trunc(v));
 }
 
-export interface ResolvedRlimit { resource: number; soft: bigint; hard: bigint; type: string }
+export interface ResolvedRlimit {
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+  type: string;
+}
 
 export function resolveRlimits(rlimits: readonly Rlimit[]): ResolvedRlimit[] {
   const seen = new Set<string>();

@@ -12,7 +12,14 @@ import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALL
 /** Bumped whenever the compiler's output for a profile may change. */
 const FORMAT = 'tsrunc-seccomp-6';
 
-interface Entry { format: string; flags: number; program: string; digest: string; warnings: string[]; debug: string[] }
+interface Entry {
+  format: string;
+  flags: number;
+  program: string;
+  digest: string;
+  warnings: string[];
+  debug: string[];
+}
 
 const sha256 = (...parts: string[]): string => {
   const h = createHash('sha256');
@@ -57,7 +64,12 @@ function write(dir: string, file: string, e: Entry): void {
 }
 
 /** compileSeccomp through the cache in dir (none: a plain compile). Warnings of a cached compile are told again. */
-export function compileSeccompCached(cfg: SeccompConfig, warn: (m: string) => void, debug: (m: string) => void, dir?: string): CompiledSeccomp {
+export function compileSeccompCached(
+  cfg: SeccompConfig,
+  warn: (m: string) => void,
+  debug: (m: string) => void,
+  dir?: string,
+): CompiledSeccomp {
   if (dir === undefined) return compileSeccomp(cfg, warn, debug);
   tablesDigest ??= sha256(SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32, SYSCALLS_ELSEWHERE, SYSCALLS_NEWER);
   const file = join(dir, `${sha256(FORMAT, tablesDigest, JSON.stringify(cfg))}.json`);
@@ -70,13 +82,17 @@ export function compileSeccompCached(cfg: SeccompConfig, warn: (m: string) => vo
   }
   const warnings: string[] = [];
   const debugs: string[] = [];
-  const out = compileSeccomp(cfg, (m) => {
-    warnings.push(m);
-    warn(m);
-  }, (m) => {
-    debugs.push(m);
-    debug(m);
-  });
+  const out = compileSeccomp(
+    cfg,
+    (m) => {
+      warnings.push(m);
+      warn(m);
+    },
+    (m) => {
+      debugs.push(m);
+      debug(m);
+    },
+  );
   const program = out.program.toString('base64');
   try {
     write(dir, file, { format: FORMAT, flags: out.flags, program, digest: sha256(program), warnings, debug: debugs });

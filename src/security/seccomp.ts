@@ -7,8 +7,18 @@
 import { arch } from 'os';
 import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
-export interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
-export interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+export interface SeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: SeccompArg[];
+}
 export interface SeccompConfig {
   defaultAction: string;
   defaultErrnoRet?: number;
@@ -27,8 +37,14 @@ export interface CompiledSeccomp {
 
 const EPERM = 1;
 const RET = {
-  KILL_PROCESS: 0x80000000, KILL_THREAD: 0x00000000, TRAP: 0x00030000, ERRNO: 0x00050000,
-  TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000, USER_NOTIF: 0x7fc00000,
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  TRACE: 0x7ff00000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+  USER_NOTIF: 0x7fc00000,
 };
 /** seccomp(2): the filter's notification fd is returned (for linux.seccomp.listenerPath). */
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
@@ -37,7 +53,9 @@ const AUDIT_ARCH_I386 = 0x40000003;
 const X32_SYSCALL_BIT = 0x40000000;
 
 const FLAGS: Record<string, number> = {
-  SECCOMP_FILTER_FLAG_TSYNC: 1, SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
 
@@ -72,15 +90,25 @@ export function actionValue(action: string, errnoRet: number | undefined, where:
     throw new Error(`${where}.errnoRet: ${errnoRet} is not an errno (0-${MAX_ERRNO})`);
   }
   switch (action) {
-    case 'SCMP_ACT_KILL': case 'SCMP_ACT_KILL_THREAD': return RET.KILL_THREAD;
-    case 'SCMP_ACT_KILL_PROCESS': return RET.KILL_PROCESS;
-    case 'SCMP_ACT_TRAP': return RET.TRAP;
-    case 'SCMP_ACT_ERRNO': return (RET.ERRNO | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
-    case 'SCMP_ACT_TRACE': return (RET.TRACE | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
-    case 'SCMP_ACT_LOG': return RET.LOG;
-    case 'SCMP_ACT_ALLOW': return RET.ALLOW;
-    case 'SCMP_ACT_NOTIFY': return RET.USER_NOTIF;
-    default: throw new Error(`${where}: unknown seccomp action "${action}"`);
+    case 'SCMP_ACT_KILL':
+    case 'SCMP_ACT_KILL_THREAD':
+      return RET.KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS':
+      return RET.KILL_PROCESS;
+    case 'SCMP_ACT_TRAP':
+      return RET.TRAP;
+    case 'SCMP_ACT_ERRNO':
+      return (RET.ERRNO | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_TRACE':
+      return (RET.TRACE | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_LOG':
+      return RET.LOG;
+    case 'SCMP_ACT_ALLOW':
+      return RET.ALLOW;
+    case 'SCMP_ACT_NOTIFY':
+      return RET.USER_NOTIF;
+    default:
+      throw new Error(`${where}: unknown seccomp action "${action}"`);
   }
 }
 
@@ -172,37 +200,80 @@ function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string, bits: 32 
   if (bits === 32) {
     a.ld(lo);
     switch (arg.op) {
-      case 'SCMP_CMP_EQ': a.j(JEQ_K, vl, T, fail); break;
-      case 'SCMP_CMP_NE': a.j(JEQ_K, vl, fail, T); break;
-      case 'SCMP_CMP_MASKED_EQ': a.and(vl); a.j(JEQ_K, el, T, fail); break;
-      case 'SCMP_CMP_GT': a.j(JGT_K, vl, T, fail); break;
-      case 'SCMP_CMP_GE': a.j(JGE_K, vl, T, fail); break;
-      case 'SCMP_CMP_LT': a.j(JGE_K, vl, fail, T); break;
-      case 'SCMP_CMP_LE': a.j(JGT_K, vl, fail, T); break;
-      default: throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
+      case 'SCMP_CMP_EQ':
+        a.j(JEQ_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_NE':
+        a.j(JEQ_K, vl, fail, T);
+        break;
+      case 'SCMP_CMP_MASKED_EQ':
+        a.and(vl);
+        a.j(JEQ_K, el, T, fail);
+        break;
+      case 'SCMP_CMP_GT':
+        a.j(JGT_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_GE':
+        a.j(JGE_K, vl, T, fail);
+        break;
+      case 'SCMP_CMP_LT':
+        a.j(JGE_K, vl, fail, T);
+        break;
+      case 'SCMP_CMP_LE':
+        a.j(JGT_K, vl, fail, T);
+        break;
+      default:
+        throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
     }
   } else {
     switch (arg.op) {
       case 'SCMP_CMP_EQ':
-        a.ld(hi); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JEQ_K, vl, T, fail);
+        a.ld(hi);
+        a.j(JEQ_K, vh, '', fail);
+        a.ld(lo);
+        a.j(JEQ_K, vl, T, fail);
         break;
       case 'SCMP_CMP_NE':
-        a.ld(hi); a.j(JEQ_K, vh, '', T); a.ld(lo); a.j(JEQ_K, vl, fail, T);
+        a.ld(hi);
+        a.j(JEQ_K, vh, '', T);
+        a.ld(lo);
+        a.j(JEQ_K, vl, fail, T);
         break;
       case 'SCMP_CMP_MASKED_EQ':
-        a.ld(hi); a.and(vh); a.j(JEQ_K, eh, '', fail); a.ld(lo); a.and(vl); a.j(JEQ_K, el, T, fail);
+        a.ld(hi);
+        a.and(vh);
+        a.j(JEQ_K, eh, '', fail);
+        a.ld(lo);
+        a.and(vl);
+        a.j(JEQ_K, el, T, fail);
         break;
       case 'SCMP_CMP_GT':
-        a.ld(hi); a.j(JGT_K, vh, T, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGT_K, vl, T, fail);
+        a.ld(hi);
+        a.j(JGT_K, vh, T, '');
+        a.j(JEQ_K, vh, '', fail);
+        a.ld(lo);
+        a.j(JGT_K, vl, T, fail);
         break;
       case 'SCMP_CMP_GE':
-        a.ld(hi); a.j(JGT_K, vh, T, ''); a.j(JEQ_K, vh, '', fail); a.ld(lo); a.j(JGE_K, vl, T, fail);
+        a.ld(hi);
+        a.j(JGT_K, vh, T, '');
+        a.j(JEQ_K, vh, '', fail);
+        a.ld(lo);
+        a.j(JGE_K, vl, T, fail);
         break;
       case 'SCMP_CMP_LT':
-        a.ld(hi); a.j(JGE_K, vh, '', T); a.j(JGT_K, vh, fail, ''); a.ld(lo); a.j(JGE_K, vl, fail, T);
+        a.ld(hi);
+        a.j(JGE_K, vh, '', T);
+        a.j(JGT_K, vh, fail, '');
+        a.ld(lo);
+        a.j(JGE_K, vl, fail, T);
         break;
       case 'SCMP_CMP_LE':
-        a.ld(hi); a.j(JGT_K, vh, fail, ''); a.j(JEQ_K, vh, '', T); a.ld(lo); a.j(JGT_K, vl, fail, T);
+        a.ld(hi);
+        a.j(JGT_K, vh, fail, '');
+        a.j(JEQ_K, vh, '', T);
+        a.ld(lo);
+        a.j(JGT_K, vl, fail, T);
         break;
       default:
         throw new Error(`${where}: unknown seccomp operator "${arg.op}"`);
@@ -213,12 +284,18 @@ function emitArg(a: Asm, arg: SeccompArg, fail: string, where: string, bits: 32 
 
 let x86Names: Set<string> | undefined;
 let elsewhere: Set<string> | undefined;
-const X86_NAMES = (): Set<string> => (x86Names ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
+const X86_NAMES = (): Set<string> =>
+  (x86Names ??= new Set([SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32].flatMap((s) => [...parseTable(s).keys()])));
 const ELSEWHERE = (): Set<string> => (elsewhere ??= new Set(SYSCALLS_ELSEWHERE.split(' ')));
 let newerNames: Set<string> | undefined;
 const NEWER = (): Set<string> => (newerNames ??= new Set(SYSCALLS_NEWER.split(' ')));
 
-interface ArchTable { audit: number; table: Map<string, number>; name: string; bits: 32 | 64 }
+interface ArchTable {
+  audit: number;
+  table: Map<string, number>;
+  name: string;
+  bits: 32 | 64;
+}
 
 /** What a syscall number leads to: a return, or a block of argument checks shared by every number with the same rules. */
 type Outcome = { ret: number } | { key: string; checks: { rule: SeccompRule; idx: number }[]; last: number; bits: 32 | 64 };
@@ -251,8 +328,12 @@ function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number,
           // Names of other architectures are skipped quietly, as libseccomp does; only a name
           // no architecture has is worth a warning.
           if (t.name !== 'native' || X86_NAMES().has(name)) continue;
-          if (ELSEWHERE().has(name)) report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
-          else if (NEWER().has(name)) report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is newer than the calls tsrunc (and runc's libseccomp) can number; skipped`);
+          if (ELSEWHERE().has(name))
+            report.debug(`linux.seccomp.syscalls[${idx}]: "${name}" is a system call of other architectures only; skipped`);
+          else if (NEWER().has(name))
+            report.debug(
+              `linux.seccomp.syscalls[${idx}]: "${name}" is newer than the calls tsrunc (and runc's libseccomp) can number; skipped`,
+            );
           else report.warn(`linux.seccomp.syscalls[${idx}]: unknown syscall "${name}" ignored`);
           continue;
         }
@@ -264,12 +345,17 @@ function outcomes(tables: ArchTable[], rules: SeccompRule[], defaultRet: number,
       // Rules apply in order: the first one without conditions ends the list.
       const end = list.findIndex((r) => !r.rule.args?.length);
       const checks = end < 0 ? list : list.slice(0, end);
-      const last = end < 0 ? defaultRet : actionValue(list[end].rule.action, list[end].rule.errnoRet, `linux.seccomp.syscalls[${list[end].idx}]`);
+      const last =
+        end < 0 ? defaultRet : actionValue(list[end].rule.action, list[end].rule.errnoRet, `linux.seccomp.syscalls[${list[end].idx}]`);
       if (!checks.length) {
         if (last !== defaultRet) out.set(nr, { ret: last });
         continue;
       }
-      const key = JSON.stringify([t.bits, checks.map((c) => [c.rule.args, actionValue(c.rule.action, c.rule.errnoRet, `linux.seccomp.syscalls[${c.idx}]`)]), last]);
+      const key = JSON.stringify([
+        t.bits,
+        checks.map((c) => [c.rule.args, actionValue(c.rule.action, c.rule.errnoRet, `linux.seccomp.syscalls[${c.idx}]`)]),
+        last,
+      ]);
       out.set(nr, { key, checks, last, bits: t.bits });
     }
   }
@@ -336,7 +422,10 @@ class Pool {
 type Layout = 'shared' | 'sections' | 'trampolines';
 
 /** Syscall numbers [lo, hi). */
-interface Span { lo: number; hi: number }
+interface Span {
+  lo: number;
+  hi: number;
+}
 const ENOSYS_RET = (RET.ERRNO | 38) >>> 0;
 
 /**
@@ -345,8 +434,14 @@ const ENOSYS_RET = (RET.ERRNO | 38) >>> 0;
  * numbers with one outcome. With trampolines every leaf of the search is its own `ja` (32-bit
  * reach), for targets beyond a conditional jump's 255 instructions.
  */
-function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet: number, trampolines: boolean,
-  enosys: readonly Span[] = []): void {
+function emitDispatch(
+  a: Asm,
+  pool: Pool,
+  byNr: Map<number, Outcome>,
+  defaultRet: number,
+  trampolines: boolean,
+  enosys: readonly Span[] = [],
+): void {
   const deflt: Outcome = { ret: defaultRet };
   const unnamed = (nr: number): Outcome => (enosys.some((sp) => nr >= sp.lo && nr < sp.hi) ? { ret: ENOSYS_RET } : deflt);
   // Ranges [lo, next lo) with one outcome each, covering every 32-bit number.
@@ -405,15 +500,23 @@ function emitDispatch(a: Asm, pool: Pool, byNr: Map<number, Outcome>, defaultRet
   node(0, ranges.length - 1, a.label());
 }
 
-interface Report { warn: (m: string) => void; debug: (m: string) => void }
+interface Report {
+  warn: (m: string) => void;
+  debug: (m: string) => void;
+}
 
-export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, debug: (m: string) => void = () => undefined): CompiledSeccomp {
+export function compileSeccomp(
+  cfg: SeccompConfig,
+  warn: (m: string) => void,
+  debug: (m: string) => void = () => undefined,
+): CompiledSeccomp {
   if (arch() !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${arch()} yet`);
   // runtime-spec: SCMP_ACT_NOTIFY needs a listener to send the notification fd to; as a
   // default it would leave even the runtime's last calls waiting on an agent (runc refuses it)
   const notify = (cfg.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY');
   if (cfg.defaultAction === 'SCMP_ACT_NOTIFY') throw new Error('linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action');
-  if (notify && !cfg.listenerPath) throw new Error('linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY (where the notification fd goes)');
+  if (notify && !cfg.listenerPath)
+    throw new Error('linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY (where the notification fd goes)');
   let flags = 0;
   for (const f of cfg.flags ?? []) {
     const v = FLAGS[f];
@@ -456,7 +559,10 @@ export function compileSeccomp(cfg: SeccompConfig, warn: (m: string) => void, de
   const stub = !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(cfg.defaultAction);
   const above = (table: string, to: number): Span[] => {
     const nrs = parseTable(table);
-    const named = rules.flatMap((r) => r.names).map((n) => nrs.get(n)).filter((x): x is number => x !== undefined);
+    const named = rules
+      .flatMap((r) => r.names)
+      .map((n) => nrs.get(n))
+      .filter((x): x is number => x !== undefined);
     return stub && named.length ? [{ lo: Math.max(...named) + 1, hi: to }] : [];
   };
   const enosys64 = [...(has64 ? above(SYSCALLS_X86_64, X32_SYSCALL_BIT) : []), ...(has32 ? above(SYSCALLS_X32, 0x100000000) : [])];

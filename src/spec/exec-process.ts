@@ -10,7 +10,13 @@ import type { Process } from './oci';
  * capabilities, rlimits, no_new_privs, the AppArmor profile, the umask, scheduler, I/O priority
  * and CPU affinity. `where` names the input in messages, `field` its fields.
  */
-export function execProcess(proc: unknown, where: string, warn: (m: string) => void, base: ProcessConfig | undefined, field = '--process'): ProcessConfig {
+export function execProcess(
+  proc: unknown,
+  where: string,
+  warn: (m: string) => void,
+  base: ProcessConfig | undefined,
+  field = '--process',
+): ProcessConfig {
   const frame = { ociVersion: '1.0.0', root: { path: '/' }, process: proc };
   fillZeroDefaults(frame);
   const nul = stringWithNul(proc, '');

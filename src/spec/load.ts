@@ -93,7 +93,8 @@ export function fillZeroDefaults(raw: unknown): void {
   dropNulls(raw);
   // An empty namespace path is no path: runc reads it so, and scripts blank a path to get a new one.
   const nss = (raw as { linux?: { namespaces?: unknown } } | null)?.linux?.namespaces;
-  if (Array.isArray(nss)) for (const n of nss) if (n && typeof n === 'object' && (n as { path?: unknown }).path === '') delete (n as { path?: unknown }).path;
+  if (Array.isArray(nss))
+    for (const n of nss) if (n && typeof n === 'object' && (n as { path?: unknown }).path === '') delete (n as { path?: unknown }).path;
   const proc = (raw as { process?: unknown } | null)?.process;
   if (!proc || typeof proc !== 'object') return;
   const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -111,7 +112,12 @@ export function fillZeroDefaults(raw: unknown): void {
  * The semantic checks and normalisation of an OCI process (config.json's, or exec's --process).
  * `where` names the field in messages.
  */
-export function buildProcess(proc: Process, where: string, warn: (msg: string) => void, debug: (msg: string) => void = () => undefined): ProcessConfig {
+export function buildProcess(
+  proc: Process,
+  where: string,
+  warn: (msg: string) => void,
+  debug: (msg: string) => void = () => undefined,
+): ProcessConfig {
   const fail = (msg: string): never => {
     throw new ConfigError(`${where === 'process' ? 'config.json: ' : ''}${where}${msg}`);
   };
@@ -126,8 +132,11 @@ export function buildProcess(proc: Process, where: string, warn: (msg: string) =
   });
   // As runc: ids above 2^31-1 are refused. 4294967295 is (uid_t)-1, "no change" to set*id: a
   // process asked to run as it would stay root.
-  const ids: [string, number | undefined][] = [['.user.uid', proc.user?.uid], ['.user.gid', proc.user?.gid],
-    ...(proc.user?.additionalGids ?? []).map((g, i): [string, number] => [`.user.additionalGids[${i}]`, g])];
+  const ids: [string, number | undefined][] = [
+    ['.user.uid', proc.user?.uid],
+    ['.user.gid', proc.user?.gid],
+    ...(proc.user?.additionalGids ?? []).map((g, i): [string, number] => [`.user.additionalGids[${i}]`, g]),
+  ];
   for (const [field, v] of ids) {
     if (v !== undefined && (v < 0 || v > 0x7fffffff)) fail(`${field}: ${v} is out of range (0-2147483647)`);
   }
@@ -177,7 +186,8 @@ function checkMappings(where: string, maps: readonly { containerID: number; host
   (maps ?? []).forEach((m, i) => {
     if (m.size < 1) throw new ConfigError(`config.json: ${where}[${i}].size: ${m.size} maps nothing; it must be at least 1`);
     for (const k of ['containerID', 'hostID'] as const) {
-      if (m[k] + m.size > 4294967295) throw new ConfigError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
+      if (m[k] + m.size > 4294967295)
+        throw new ConfigError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
     }
   });
 }
@@ -231,14 +241,16 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     for (const key of ['uidMappings', 'gidMappings'] as const) {
       const maps = linux[key] ?? [];
       if (!maps.length) fail(`linux.${key}: a new user namespace needs mappings`);
-      if (!maps.some((m) => m.containerID === 0)) fail(`linux.${key}: the container's root (id 0) must be mapped: the runtime sets up the container as root`);
+      if (!maps.some((m) => m.containerID === 0))
+        fail(`linux.${key}: the container's root (id 0) must be mapped: the runtime sets up the container as root`);
     }
   }
   for (const key of ['uidMappings', 'gidMappings'] as const) checkMappings(`linux.${key}`, linux[key]);
   let timeOffsets: TimeOffsets | undefined;
   if (linux.timeOffsets) {
     const timeNs = namespaces.find((n) => n.type === 'time');
-    if (!timeNs || timeNs.path !== undefined) fail('linux.timeOffsets: offsets are for a new time namespace: add {"type": "time"} to linux.namespaces');
+    if (!timeNs || timeNs.path !== undefined)
+      fail('linux.timeOffsets: offsets are for a new time namespace: add {"type": "time"} to linux.namespaces');
     timeOffsets = {};
     for (const [clock, v] of Object.entries(linux.timeOffsets)) {
       if (clock !== 'monotonic' && clock !== 'boottime') fail(`linux.timeOffsets.${clock}: only monotonic and boottime have offsets`);
@@ -320,8 +332,10 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
       fail(`linux.devices[${i}]: major and minor are required for type "${d.type}"`);
     }
     // the kernel's dev_t: 12 bits of major, 20 of minor
-    if (d.major !== undefined && (d.major < 0 || d.major > 4095)) fail(`linux.devices[${i}].major: ${d.major} is not a device major number (0-4095)`);
-    if (d.minor !== undefined && (d.minor < 0 || d.minor > 1048575)) fail(`linux.devices[${i}].minor: ${d.minor} is not a device minor number (0-1048575)`);
+    if (d.major !== undefined && (d.major < 0 || d.major > 4095))
+      fail(`linux.devices[${i}].major: ${d.major} is not a device major number (0-4095)`);
+    if (d.minor !== undefined && (d.minor < 0 || d.minor > 1048575))
+      fail(`linux.devices[${i}].minor: ${d.minor} is not a device minor number (0-1048575)`);
   });
   for (const key of ['maskedPaths', 'readonlyPaths'] as const) {
     (linux[key] ?? []).forEach((path, i) => {
@@ -340,7 +354,8 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   }
   const netDevices: Record<string, string> = {};
   if (linux.netDevices && Object.keys(linux.netDevices).length) {
-    if (!namespaces.some((n) => n.type === 'network')) fail('linux.netDevices: unable to move network devices without a network namespace in linux.namespaces');
+    if (!namespaces.some((n) => n.type === 'network'))
+      fail('linux.netDevices: unable to move network devices without a network namespace in linux.namespaces');
     const taken = new Set<string>();
     for (const [host, dev] of Object.entries(linux.netDevices)) {
       if (!validDeviceName(host)) fail(`linux.netDevices: invalid network device name "${host}"`);
@@ -353,7 +368,7 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
   }
   // As runc: a deadline task needs the whole root domain's CPUs, which a cpuset takes away.
   if (processConfig?.scheduler?.policy === 6 && linux.resources?.cpu?.cpus) {
-    fail('process.scheduler: SCHED_DEADLINE: process scheduler can\'t be used together with AllowedCPUs (linux.resources.cpu.cpus)');
+    fail("process.scheduler: SCHED_DEADLINE: process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus)");
   }
 
   let seccomp;
@@ -361,7 +376,12 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     try {
       const compiled = compileSeccompCached(linux.seccomp as SeccompConfig, warn, opts.debug ?? (() => undefined), opts.seccompCache);
       const sc = linux.seccomp as SeccompConfig;
-      seccomp = { program: compiled.program.toString('base64'), flags: compiled.flags, listenerPath: sc.listenerPath, listenerMetadata: sc.listenerMetadata };
+      seccomp = {
+        program: compiled.program.toString('base64'),
+        flags: compiled.flags,
+        listenerPath: sc.listenerPath,
+        listenerMetadata: sc.listenerMetadata,
+      };
     } catch (e) {
       return fail((e as Error).message);
     }

@@ -22,7 +22,11 @@ export interface Mount {
   gidMappings?: IdMapping[];
 }
 
-export interface IdMapping { containerID: number; hostID: number; size: number }
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
 
 export interface Process {
   terminal?: boolean;
@@ -61,9 +65,18 @@ export interface Capabilities {
   ambient?: string[];
 }
 
-export interface Rlimit { type: string; hard: number; soft: number }
+export interface Rlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
 
-export interface Hook { path: string; args?: string[]; env?: string[]; timeout?: number }
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
 
 export interface Hooks {
   prestart?: Hook[];
@@ -76,7 +89,10 @@ export interface Hooks {
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
-export interface Namespace { type: NamespaceType; path?: string }
+export interface Namespace {
+  type: NamespaceType;
+  path?: string;
+}
 
 export interface Device {
   type: string;
@@ -88,10 +104,25 @@ export interface Device {
   gid?: number;
 }
 
-export interface DeviceRule { allow: boolean; type?: string; major?: number; minor?: number; access?: string }
+export interface DeviceRule {
+  allow: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
 
-export interface WeightDevice { major: number; minor: number; weight?: number; leafWeight?: number }
-export interface ThrottleDevice { major: number; minor: number; rate: number }
+export interface WeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+export interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
 export interface BlockIO {
   weight?: number;
   leafWeight?: number;
@@ -101,9 +132,18 @@ export interface BlockIO {
   throttleReadIOPSDevice?: ThrottleDevice[];
   throttleWriteIOPSDevice?: ThrottleDevice[];
 }
-export interface HugepageLimit { pageSize: string; limit: number }
-export interface Network { classID?: number; priorities?: { name: string; priority: number }[] }
-export interface RdmaLimit { hcaHandles?: number; hcaObjects?: number }
+export interface HugepageLimit {
+  pageSize: string;
+  limit: number;
+}
+export interface Network {
+  classID?: number;
+  priorities?: { name: string; priority: number }[];
+}
+export interface RdmaLimit {
+  hcaHandles?: number;
+  hcaObjects?: number;
+}
 
 export interface Resources {
   devices?: DeviceRule[];

@@ -1,9 +1,17 @@
 import { join } from 'path';
 import { requireCached } from '../util/code-cache';
 
-export interface SchemaError { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }
+export interface SchemaError {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
 type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
-interface Validators { validateConfig: Validator; validateState: Validator }
+interface Validators {
+  validateConfig: Validator;
+  validateState: Validator;
+}
 
 let validators: Validators | undefined;
 

@@ -24,7 +24,10 @@ export function withDirLock<T>(dir: string, fn: () => T, timeoutMs = LOCK_TIMEOU
       } catch (e) {
         if (!isErrno(e, 'EWOULDBLOCK') && !isErrno(e, 'EAGAIN')) throw e;
         if (Date.now() >= deadline) {
-          throw new ContainerBusyError(`container "${basename(dir)}" is busy: another tsrunc command has held it for ${timeoutMs / 1000}s`, basename(dir));
+          throw new ContainerBusyError(
+            `container "${basename(dir)}" is busy: another tsrunc command has held it for ${timeoutMs / 1000}s`,
+            basename(dir),
+          );
         }
         sleepSync(pause);
       }

@@ -1,6 +1,11 @@
 import { readFileSync } from 'fs';
 
-export interface ProcStat { comm: string; state: string; startTime: string; ppid: number }
+export interface ProcStat {
+  comm: string;
+  state: string;
+  startTime: string;
+  ppid: number;
+}
 
 /** Reads /proc/<pid>/stat; undefined when the process does not exist. */
 export function procStat(pid: number): ProcStat | undefined {

@@ -123,7 +123,10 @@ export class StateStore {
 
   list(): string[] {
     try {
-      return fs.readdirSync(this.root).filter((n) => ID_PATTERN.test(n) && this.exists(n)).sort();
+      return fs
+        .readdirSync(this.root)
+        .filter((n) => ID_PATTERN.test(n) && this.exists(n))
+        .sort();
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return [];
       throw e;

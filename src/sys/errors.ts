@@ -53,14 +53,21 @@ export class ContainerExistsError extends UserError {
 
 /** The operation is not for the container's present status. */
 export class ContainerStateError extends UserError {
-  constructor(message: string, readonly id: string, readonly status: string) {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly status: string,
+  ) {
     super(message);
   }
 }
 
 /** Another command has held the container past the deadline. */
 export class ContainerBusyError extends UserError {
-  constructor(message: string, readonly id: string) {
+  constructor(
+    message: string,
+    readonly id: string,
+  ) {
     super(message);
   }
 }

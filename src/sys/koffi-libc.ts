@@ -79,7 +79,8 @@ export function makeKoffiLibc(): Libc {
   const setns = f<(fd: number, t: number) => number>('int setns(int, int)');
   const ioctl = f<(fd: number, req: number, arg: number) => number>('int ioctl(int, unsigned long, unsigned long)');
   const mount = f<(s: string | null, t: string, fs: string | null, fl: number, d: string | null) => number>(
-    'int mount(const char *, const char *, const char *, unsigned long, const char *)');
+    'int mount(const char *, const char *, const char *, unsigned long, const char *)',
+  );
   const umount2 = f<(t: string, fl: number) => number>('int umount2(const char *, int)');
   const syscall2s = f<(nr: number, a: string, b: string) => number>('long syscall(long, const char *, const char *)');
   const chroot = f<(p: string) => number>('int chroot(const char *)');
@@ -95,9 +96,11 @@ export function makeKoffiLibc(): Libc {
   const setresgid = f<(a: number, b: number, c: number) => number>('int setresgid(uint32_t, uint32_t, uint32_t)');
   const setgroups = f<(n: number, g: Uint32Array | null) => number>('int setgroups(size_t, const uint32_t *)');
   const prctl = f<(o: number, a: number, b: number, c: number, d: number) => number>(
-    'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+    'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)',
+  );
   const prctlStr = f<(o: number, a: string, b: number, c: number, d: number) => number>(
-    'int prctl(int, const char *, unsigned long, unsigned long, unsigned long)');
+    'int prctl(int, const char *, unsigned long, unsigned long, unsigned long)',
+  );
   const capset = f<(h: Buffer, d: Buffer) => number>('int capset(void *, void *)');
   const getrlimit = f<(r: number, b: Buffer) => number>('int getrlimit(int, void *)');
   const statfs = f<(p: string, b: Buffer) => number>('int statfs(const char *, void *)');
@@ -124,9 +127,23 @@ export function makeKoffiLibc(): Libc {
   const read = f<(fd: number, b: Buffer, n: number) => number>('long read(int, void *, size_t)');
   structOnce('tsrunc_iovec', { base: 'void *', len: 'size_t' });
   structOnce('tsrunc_msghdr', {
-    name: 'void *', namelen: 'uint32_t', iov: 'tsrunc_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int',
+    name: 'void *',
+    namelen: 'uint32_t',
+    iov: 'tsrunc_iovec *',
+    iovlen: 'size_t',
+    control: 'void *',
+    controllen: 'size_t',
+    flags: 'int',
   });
-  type Msghdr = { name: null; namelen: number; iov: { base: Buffer; len: number }[]; iovlen: number; control: Buffer; controllen: number; flags: number };
+  type Msghdr = {
+    name: null;
+    namelen: number;
+    iov: { base: Buffer; len: number }[];
+    iovlen: number;
+    control: Buffer;
+    controllen: number;
+    flags: number;
+  };
   const sendmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long sendmsg(int, const tsrunc_msghdr *, int)');
   const recvmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long recvmsg(int, _Inout_ tsrunc_msghdr *, int)');
   const socket = f<(d: number, t: number, p: number) => number>('int socket(int, int, int)');
@@ -139,16 +156,23 @@ export function makeKoffiLibc(): Libc {
   const ioctlPtr = f<(fd: number, req: number, arg: Buffer) => number>('int ioctl(int, unsigned long, void *)');
   structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
-    'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)');
-  const openat2 = f<(nr: number, dfd: number, p: string, how: Buffer, size: number) => number>('long syscall(long, int, const char *, void *, size_t)');
+    'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)',
+  );
+  const openat2 = f<(nr: number, dfd: number, p: string, how: Buffer, size: number) => number>(
+    'long syscall(long, int, const char *, void *, size_t)',
+  );
   const openTree = f<(nr: number, dfd: number, p: string, fl: number) => number>('long syscall(long, int, const char *, unsigned int)');
   const mountSetattr = f<(nr: number, dfd: number, p: string, fl: number, attr: Buffer, size: number) => number>(
-    'long syscall(long, int, const char *, unsigned int, void *, size_t)');
+    'long syscall(long, int, const char *, unsigned int, void *, size_t)',
+  );
   const moveMount = f<(nr: number, fd: number, fp: string, tfd: number, tp: string, fl: number) => number>(
-    'long syscall(long, int, const char *, int, const char *, unsigned int)');
+    'long syscall(long, int, const char *, int, const char *, unsigned int)',
+  );
   const syscallII = f<(nr: number, a: number, b: number) => number>('long syscall(long, int, unsigned int)');
   const keyctlStr = f<(nr: number, cmd: number, name: string) => number>('long syscall(long, int, const char *)');
-  const keyctlBuf = f<(nr: number, cmd: number, id: number, buf: Buffer, len: number) => number>('long syscall(long, int, int, void *, unsigned long)');
+  const keyctlBuf = f<(nr: number, cmd: number, id: number, buf: Buffer, len: number) => number>(
+    'long syscall(long, int, int, void *, unsigned long)',
+  );
   const keyctlII = f<(nr: number, cmd: number, id: number, v: number) => number>('long syscall(long, int, int, unsigned int)');
   const bpfRaw = f<(nr: number, cmd: number, attr: Buffer, size: number) => number>('long syscall(long, int, void *, unsigned int)');
   const syscallIB = f<(nr: number, a: number, b: Buffer, c: number) => number>('long syscall(long, int, void *, unsigned long)');
@@ -156,7 +180,8 @@ export function makeKoffiLibc(): Libc {
   const syscallIII = f<(nr: number, a: number, b: number, c: number) => number>('long syscall(long, int, int, int)');
   const personality = f<(p: number) => number>('int personality(unsigned long)');
   const execve = f<(p: string, a: (string | null)[], e: (string | null)[]) => number>(
-    'int execve(const char *, const char **, const char **)');
+    'int execve(const char *, const char **, const char **)',
+  );
 
   const check = (rc: number | bigint, op: string, path?: string): number => {
     if (Number(rc) < 0) throw new SysError(op, koffi.errno(), path);
@@ -175,8 +200,7 @@ export function makeKoffiLibc(): Libc {
     sethostname: (n) => void check(sethostname(n, Buffer.byteLength(n)), 'sethostname'),
     setdomainname: (n) => void check(setdomainname(n, Buffer.byteLength(n)), 'setdomainname'),
     mknod: (p, m, major, minor) => {
-      const dev = (BigInt(minor & 0xff) | (BigInt(major & 0xfff) << 8n) |
-        (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n));
+      const dev = BigInt(minor & 0xff) | (BigInt(major & 0xfff) << 8n) | (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n);
       check(mknod(p, m, dev), 'mknod', p);
     },
     mkfifo: (p, m) => void check(mkfifo(p, m), 'mkfifo', p),
@@ -194,8 +218,12 @@ export function makeKoffiLibc(): Libc {
       const data = Buffer.alloc(24);
       const lo = (v: bigint) => Number(v & 0xffffffffn);
       const hi = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
-      data.writeUInt32LE(lo(eff), 0); data.writeUInt32LE(lo(perm), 4); data.writeUInt32LE(lo(inh), 8);
-      data.writeUInt32LE(hi(eff), 12); data.writeUInt32LE(hi(perm), 16); data.writeUInt32LE(hi(inh), 20);
+      data.writeUInt32LE(lo(eff), 0);
+      data.writeUInt32LE(lo(perm), 4);
+      data.writeUInt32LE(lo(inh), 8);
+      data.writeUInt32LE(hi(eff), 12);
+      data.writeUInt32LE(hi(perm), 16);
+      data.writeUInt32LE(hi(inh), 20);
       check(capset(hdr, data), 'capset');
     },
     statfsFlags: (p) => {
@@ -221,7 +249,8 @@ export function makeKoffiLibc(): Libc {
       }
       check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
     },
-    seccomp: (program, flags) => check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
+    seccomp: (program, flags) =>
+      check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),
     madviseDofork: (a, l) => void check(madvise(a, l, 11 /* MADV_DOFORK */), 'madvise'),
     exit: (s) => {
@@ -259,7 +288,7 @@ export function makeKoffiLibc(): Libc {
       for (;;) {
         const rc = poll(b, 1, Math.max(0, end - Date.now()));
         if (rc < 0 && koffi.errno() === 4 /* EINTR */) continue;
-        return check(rc, 'poll') > 0 && (b.readInt16LE(6) & 0x18 /* POLLHUP|POLLERR */) !== 0;
+        return check(rc, 'poll') > 0 && (b.readInt16LE(6) & 0x18) /* POLLHUP|POLLERR */ !== 0;
       }
     },
     setsid: () => void check(setsid(), 'setsid'),
@@ -292,17 +321,26 @@ export function makeKoffiLibc(): Libc {
       cmsg.writeInt32LE(1, 12); // SCM_RIGHTS
       cmsg.writeInt32LE(fd, 16);
       const data = Buffer.from(name || ' ');
-      check(sendmsg(sock, { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control: cmsg, controllen: 24, flags: 0 }, 0x4000 /* MSG_NOSIGNAL */), 'sendmsg');
+      check(
+        sendmsg(
+          sock,
+          { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control: cmsg, controllen: 24, flags: 0 },
+          0x4000 /* MSG_NOSIGNAL */,
+        ),
+        'sendmsg',
+      );
     },
     recvFd: (sock) => {
       const data = Buffer.alloc(4096);
       const control = Buffer.alloc(64);
       const m: Msghdr = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: 64, flags: 0 };
       const n = check(recvmsg(sock, m, 0x40000000 /* MSG_CMSG_CLOEXEC */), 'recvmsg');
-      if (m.controllen < 20 || control.readInt32LE(8) !== 1 || control.readInt32LE(12) !== 1) throw new Error('recvmsg: no file descriptor received');
+      if (m.controllen < 20 || control.readInt32LE(8) !== 1 || control.readInt32LE(12) !== 1)
+        throw new Error('recvmsg: no file descriptor received');
       return { fd: control.readInt32LE(16), name: data.toString('utf8', 0, n) };
     },
-    netlinkRouteSocket: () => check(socket(16 /* AF_NETLINK */, 3 | 0o2000000 /* SOCK_RAW|SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */), 'socket(AF_NETLINK)'),
+    netlinkRouteSocket: () =>
+      check(socket(16 /* AF_NETLINK */, 3 | 0o2000000 /* SOCK_RAW|SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */), 'socket(AF_NETLINK)'),
     connectUnix: (path) => {
       if (Buffer.byteLength(path) > 107) throw new Error(`${path}: socket path too long`);
       // Non-blocking: a listener whose backlog is full (it never accepts) would block connect
@@ -360,7 +398,11 @@ export function makeKoffiLibc(): Libc {
       return check(openat2(SYS_OPENAT2, dirfd, p, how, 24), 'openat2', p);
     },
     openTreeClone: (p, recursive) =>
-      check(openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)), 'open_tree', p),
+      check(
+        openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)),
+        'open_tree',
+        p,
+      ),
     idmapTree: (tree, userns, recursive = false) => {
       const attr = Buffer.alloc(32); // struct mount_attr
       attr.writeBigUInt64LE(0x100000n, 0); // attr_set = MOUNT_ATTR_IDMAP
@@ -372,7 +414,10 @@ export function makeKoffiLibc(): Libc {
       const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
       attr.writeBigUInt64LE(BigInt(set), 0);
       attr.writeBigUInt64LE(BigInt(clear), 8);
-      check(mountSetattr(SYS_MOUNT_SETATTR, fd, '', 0x1000 | 0x8000 /* AT_EMPTY_PATH | AT_RECURSIVE */, attr, 32), 'mount_setattr(AT_RECURSIVE)');
+      check(
+        mountSetattr(SYS_MOUNT_SETATTR, fd, '', 0x1000 | 0x8000 /* AT_EMPTY_PATH | AT_RECURSIVE */, attr, 32),
+        'mount_setattr(AT_RECURSIVE)',
+      );
     },
     moveMountToFd: (tree, target) =>
       void check(moveMount(SYS_MOVE_MOUNT, tree, '', target, '', 0x4 | 0x40 /* F_EMPTY_PATH | T_EMPTY_PATH */), 'move_mount'),
@@ -392,7 +437,8 @@ export function makeKoffiLibc(): Libc {
         const errno = koffi.errno();
         // The verifier may be interrupted by a signal.
         if (errno === 11 /* EAGAIN */ && tries < 30) continue;
-        if (attr.readUInt32LE(24)) throw new SysError('bpf(BPF_PROG_LOAD)', errno, undefined, log.toString('utf8', 0, log.indexOf(0)).trim());
+        if (attr.readUInt32LE(24))
+          throw new SysError('bpf(BPF_PROG_LOAD)', errno, undefined, log.toString('utf8', 0, log.indexOf(0)).trim());
         // Again with the verifier's log, so the error says why.
         attr.writeUInt32LE(1, 24);
         attr.writeUInt32LE(log.length, 28);
@@ -420,7 +466,10 @@ export function makeKoffiLibc(): Libc {
         const count = attr.readUInt32LE(24);
         if (rc < 0) {
           const errno = koffi.errno();
-          if (errno === 28 /* ENOSPC */ && count > size) { size = count; continue; }
+          if (errno === 28 /* ENOSPC */ && count > size) {
+            size = count;
+            continue;
+          }
           throw new SysError('bpf(BPF_PROG_QUERY)', errno);
         }
         return Array.from({ length: count }, (_, i) => ids.readUInt32LE(i * 4));

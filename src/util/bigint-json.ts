@@ -5,6 +5,8 @@ export function encodeJson(b: unknown): string {
 
 export function decodeJson<T>(text: string): T {
   return JSON.parse(text, (_k, v: unknown) =>
-    (v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
-      ? BigInt((v as { $bigint: string }).$bigint) : v)) as T;
+    v !== null && typeof v === 'object' && typeof (v as { $bigint?: unknown }).$bigint === 'string'
+      ? BigInt((v as { $bigint: string }).$bigint)
+      : v,
+  ) as T;
 }

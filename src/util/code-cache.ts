@@ -4,7 +4,13 @@
 import { readFileSync } from 'fs';
 import { Script } from 'vm';
 
-export type ModuleFunction = (exports: unknown, require: NodeRequire, module: { exports: unknown }, filename: string, dirname: string) => void;
+export type ModuleFunction = (
+  exports: unknown,
+  require: NodeRequire,
+  module: { exports: unknown },
+  filename: string,
+  dirname: string,
+) => void;
 
 /** The file as a CommonJS module function; `cache: false` compiles without one (to make it). */
 export function compileModule(file: string, cache = true): { fn: ModuleFunction; script: Script } {

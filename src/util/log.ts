@@ -8,14 +8,17 @@ export type LogFormat = 'text' | 'json';
  * process.stdout: Node would switch a shared pipe to non-blocking under the container's feet.
  */
 export class Logger {
-  constructor(private file?: string, private format: LogFormat = 'text', private debugOn = false) {}
+  constructor(
+    private file?: string,
+    private format: LogFormat = 'text',
+    private debugOn = false,
+  ) {}
 
   private line(level: string, msg: string): void {
     if (!this.file) return;
     const time = new Date().toISOString();
-    const text = this.format === 'json'
-      ? JSON.stringify({ level, msg, time }) + '\n'
-      : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+    const text =
+      this.format === 'json' ? JSON.stringify({ level, msg, time }) + '\n' : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
     try {
       appendFileSync(this.file, text);
     } catch {

@@ -22,7 +22,11 @@ function ctr(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { 
   const argv = ['-a', sock, '-n', NS, ...args];
   // --tty needs a terminal on ctr's side: script(1) provides one.
   const r = opts.tty
-    ? spawnSync('script', ['-qec', ['ctr', ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawnSync('script', ['-qec', ['ctr', ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], {
+        encoding: 'utf8',
+        timeout: opts.timeout ?? 60000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawnSync('ctr', argv, { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -31,16 +35,23 @@ function ctr(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { 
 beforeAll(async () => {
   dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-containerd-'));
   sock = join(dir, 'containerd.sock');
-  fs.writeFileSync(join(dir, 'config.toml'), [
-    'version = 2',
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]',
-    '[grpc]', `  address = "${sock}"`,
-    '[ttrpc]', `  address = "${sock}.ttrpc"`,
-    '[debug]', '  address = ""',
-    '[metrics]', '  address = ""',
-  ].join('\n') + '\n');
+  fs.writeFileSync(
+    join(dir, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]',
+      '[grpc]',
+      `  address = "${sock}"`,
+      '[ttrpc]',
+      `  address = "${sock}.ttrpc"`,
+      '[debug]',
+      '  address = ""',
+      '[metrics]',
+      '  address = ""',
+    ].join('\n') + '\n',
+  );
   const log = fs.openSync(join(dir, 'containerd.log'), 'w');
   daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', log, log], detached: true });
   for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
@@ -80,10 +91,12 @@ afterAll(() => {
   }
 }, 60000);
 
-const runtimes: [string, string][] = [['tsrunc', process.env.E2E_WRAP ?? TSRUNC], ['runc', RUNC]];
+const runtimes: [string, string][] = [
+  ['tsrunc', process.env.E2E_WRAP ?? TSRUNC],
+  ['runc', RUNC],
+];
 
 describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
-
   const id = (s: string) => `${name}-${s}`;
 
   test('echo: output and exit code 0', () => {
@@ -111,7 +124,16 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
     expect(ctr(['task', 'resume', t]).status).toBe(0);
     expect(ctr(['task', 'ls']).stdout).toMatch(new RegExp(`${t}\\s+\\d+\\s+RUNNING`));
     expect(ctr(['task', 'kill', '--all', '-s', 'SIGKILL', t]).status).toBe(0);
-    for (let i = 0; i < 100 && !/STOPPED/.test(ctr(['task', 'ls']).stdout.split('\n').find((l) => l.startsWith(t)) ?? ''); i++) {
+    for (
+      let i = 0;
+      i < 100 &&
+      !/STOPPED/.test(
+        ctr(['task', 'ls'])
+          .stdout.split('\n')
+          .find((l) => l.startsWith(t)) ?? '',
+      );
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(ctr(['task', 'delete', t]).status).toBe(0);
@@ -125,8 +147,20 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
   });
 
   test('a memory limit seen inside', () => {
-    const r = ctr(['run', '--rm', '--runc-binary', binary, '--memory-limit', String(32 * 1024 * 1024),
-      '--mount', 'type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro', IMAGE, id('mem'), 'cat', V2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    const r = ctr([
+      'run',
+      '--rm',
+      '--runc-binary',
+      binary,
+      '--memory-limit',
+      String(32 * 1024 * 1024),
+      '--mount',
+      'type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro',
+      IMAGE,
+      id('mem'),
+      'cat',
+      V2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes',
+    ]);
     if (V2 && binary === RUNC) {
       // runc divergence (1.1.5, pure v2, no cgroup namespace, as ctr makes it): runc mounts a fresh
       // cgroup2, which shows the host's root cgroup (no memory.max there); tsrunc binds the
@@ -150,7 +184,11 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
     }
     const perRun = (Date.now() - start) / 20;
     process.stdout.write(`ctr run --rm with ${name}: ${perRun.toFixed(0)} ms per run\n`);
-    expect(ctr(['containers', 'ls', '-q']).stdout.split('\n').filter((l) => l.startsWith(id('seq')))).toEqual([]);
+    expect(
+      ctr(['containers', 'ls', '-q'])
+        .stdout.split('\n')
+        .filter((l) => l.startsWith(id('seq'))),
+    ).toEqual([]);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toMatch(new RegExp(id('seq')));
     const base = V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory';
     const cg = fs.readdirSync(base).concat(fs.existsSync(`${base}/${NS}`) ? fs.readdirSync(`${base}/${NS}`) : []);
@@ -158,7 +196,9 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
     const stateRoot = `/run/containerd/runc/${NS}`;
     const left = fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot).filter((c) => c.startsWith(id('seq'))) : [];
     expect(left).toEqual([]);
-    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(id('seq')));
+    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(id('seq')));
     expect(procs).toEqual([]);
   }, 120000);
 });
@@ -190,7 +230,8 @@ test('what the shim asks of the runtime binary, captured by a logging wrapper, a
     `${g} resume wrapped-task`,
     `${g} kill wrapped-task 9`,
     `${g} delete wrapped-task`,
-  ]) expect(calls).toMatch(new RegExp(`^${re}$`, 'm'));
+  ])
+    expect(calls).toMatch(new RegExp(`^${re}$`, 'm'));
 });
 
 test('the README documents the containerd configuration', () => {

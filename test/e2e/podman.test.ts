@@ -18,10 +18,25 @@ let dir: string;
 const RUNTIME_ROOTS = ['/run/tsrunc', '/run/runc'].filter((d) => !fs.existsSync(d));
 
 function podman(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
-  const argv = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs', '--tmpdir', join(dir, 'tmp'), ...args];
+  const argv = [
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'runroot'),
+    '--storage-driver',
+    'vfs',
+    '--tmpdir',
+    join(dir, 'tmp'),
+    ...args,
+  ];
   const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') };
   const r = opts.tty
-    ? spawnSync('script', ['-qec', ['podman', ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'], env })
+    ? spawnSync('script', ['-qec', ['podman', ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], {
+        encoding: 'utf8',
+        timeout: opts.timeout ?? 60000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      })
     : spawnSync('podman', argv, { encoding: 'utf8', timeout: opts.timeout ?? 60000, stdio: ['ignore', 'pipe', 'pipe'], env });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -29,18 +44,21 @@ function podman(args: string[], opts: { timeout?: number; tty?: boolean } = {}):
 
 beforeAll(() => {
   dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-podman-'));
-  fs.writeFileSync(join(dir, 'containers.conf'), [
-    '[engine]',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    `events_logfile_path = "${dir}/events.log"`,
-    '[engine.runtimes]',
-    `tsrunc = ["${TSRUNC}"]`,
-    `runc = ["${RUNC}"]`,
-    '[containers]',
-    // podman raises nofile and nproc to 1048576, above this host's hard limits (no CAP_SYS_RESOURCE): runc fails there too
-    'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]',
-  ].join('\n') + '\n');
+  fs.writeFileSync(
+    join(dir, 'containers.conf'),
+    [
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = "${dir}/events.log"`,
+      '[engine.runtimes]',
+      `tsrunc = ["${TSRUNC}"]`,
+      `runc = ["${RUNC}"]`,
+      '[containers]',
+      // podman raises nofile and nproc to 1048576, above this host's hard limits (no CAP_SYS_RESOURCE): runc fails there too
+      'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]',
+    ].join('\n') + '\n',
+  );
   const b = makeBundle(['true']);
   const tar = spawnSync('tar', ['-C', join(b.dir, 'rootfs'), '-cf', join(dir, 'rootfs.tar'), '.']);
   b.remove();
@@ -65,8 +83,9 @@ afterAll(() => {
   }
 }, 60000);
 
-describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default seccomp profile', (runtime) => {
-  const run = (args: string[], opts: { tty?: boolean } = {}) => podman(['--runtime', runtime, 'run', '--rm', '--network', 'none', ...args], opts);
+describe.each([['tsrunc'], ['runc']])("podman --runtime %s, podman's default seccomp profile", (runtime) => {
+  const run = (args: string[], opts: { tty?: boolean } = {}) =>
+    podman(['--runtime', runtime, 'run', '--rm', '--network', 'none', ...args], opts);
 
   test('echo: output, exit code 0; and exit code 7', () => {
     const r = run([IMAGE, 'echo', 'hello from podman']);
@@ -80,7 +99,22 @@ describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default se
 
   test('-d, exec, pause and unpause, update --memory, stop of a process that ignores SIGTERM (137)', () => {
     const name = `pm-${runtime}-d`;
-    expect(podman(['--runtime', runtime, 'run', '-d', '--name', name, '--network', 'none', IMAGE, 'sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done']).status).toBe(0);
+    expect(
+      podman([
+        '--runtime',
+        runtime,
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'none',
+        IMAGE,
+        'sh',
+        '-c',
+        'trap "" TERM; while :; do sleep 0.1; done',
+      ]).status,
+    ).toBe(0);
     const e = podman(['exec', name, 'sh', '-c', 'echo exec-ok']);
     expect(e.stdout).toBe('exec-ok\n');
     expect(podman(['pause', name]).status).toBe(0);
@@ -99,8 +133,16 @@ describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default se
     expect(m.stdout.trim()).toBe(String(32 * 1024 * 1024));
     // ten processes at most: of twenty sleeps, some cannot start (counted without a fork: a glob)
     // (an inner shell starts them: busybox sh gives up when a fork fails)
-    const p = run(['--pids-limit', '10', IMAGE, 'sh', '-c', 'cat /sys/fs/cgroup/pids' + (V2 ? '.max' : '/pids.max') +
-      '; sh -c "i=0; while [ \\$i -lt 20 ]; do sleep 2 & i=\\$((i+1)); done" 2>/dev/null; set -- /proc/[0-9]*; echo $#']);
+    const p = run([
+      '--pids-limit',
+      '10',
+      IMAGE,
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/pids' +
+        (V2 ? '.max' : '/pids.max') +
+        '; sh -c "i=0; while [ \\$i -lt 20 ]; do sleep 2 & i=\\$((i+1)); done" 2>/dev/null; set -- /proc/[0-9]*; echo $#',
+    ]);
     const [max, procs] = p.stdout.trim().split('\n');
     expect(max).toBe('10');
     expect(Number(procs)).toBeLessThanOrEqual(10);
@@ -108,7 +150,9 @@ describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default se
   });
 
   test('--read-only (tmpfs with tmpcopyup on /tmp and /run), --user, --cap-drop ALL, --hostname', () => {
-    expect(run(['--read-only', IMAGE, 'sh', '-c', 'touch /tmp/x && echo tmp-ok; touch /x 2>/dev/null || echo ro-ok']).stdout).toBe('tmp-ok\nro-ok\n');
+    expect(run(['--read-only', IMAGE, 'sh', '-c', 'touch /tmp/x && echo tmp-ok; touch /x 2>/dev/null || echo ro-ok']).stdout).toBe(
+      'tmp-ok\nro-ok\n',
+    );
     expect(run(['--user', '1000:1000', IMAGE, 'id']).stdout).toBe('uid=1000(1000) gid=1000(1000) groups=1000(1000)\n');
     expect(run(['--cap-drop', 'ALL', IMAGE, 'grep', 'CapEff', '/proc/self/status']).stdout).toBe('CapEff:\t0000000000000000\n');
     expect(run(['--hostname', 'pod-host', IMAGE, 'hostname']).stdout).toBe('pod-host\n');
@@ -124,11 +168,23 @@ describe.each([['tsrunc'], ['runc']])('podman --runtime %s, podman\'s default se
   test('10 × run --rm leave no container, mount or cgroup behind', () => {
     for (let i = 0; i < 10; i++) expect(run([IMAGE, 'true']).status).toBe(0);
     expect(podman(['ps', '-a', '-q']).stdout.trim()).toBe('');
-    const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(dir, 'root')) && l.includes('vfs'));
+    const mounts = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(join(dir, 'root')) && l.includes('vfs'));
     expect(mounts).toEqual([]);
     const hier = V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory';
-    const libpod = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory())
-      .flatMap((e) => (e.name.startsWith('libpod-') ? [join(d, e.name)] : e.name === 'machine.slice' || e.name === 'libpod_parent' ? libpod(join(d, e.name)) : []));
+    const libpod = (d: string): string[] =>
+      fs
+        .readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .flatMap((e) =>
+          e.name.startsWith('libpod-')
+            ? [join(d, e.name)]
+            : e.name === 'machine.slice' || e.name === 'libpod_parent'
+              ? libpod(join(d, e.name))
+              : [],
+        );
     expect(libpod(hier)).toEqual([]);
   }, 120000);
 });

@@ -14,7 +14,9 @@ function stale(): boolean {
   const made = join(TEMPLATE, 'config.json');
   if (!fs.existsSync(made)) return true;
   const at = fs.statSync(made).mtimeMs;
-  return [join(REPO, 'dist', 'spec', 'default-spec.js'), join(REPO, 'scripts', 'make-bundle.sh')].some((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs > at);
+  return [join(REPO, 'dist', 'spec', 'default-spec.js'), join(REPO, 'scripts', 'make-bundle.sh')].some(
+    (f) => fs.existsSync(f) && fs.statSync(f).mtimeMs > at,
+  );
 }
 
 function template(): string {
@@ -28,7 +30,7 @@ function template(): string {
 }
 
 /** A JSON object for config.json that tests edit freely. */
-export type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Config = Record<string, any>;
 
 export interface Bundle {
   dir: string;

@@ -16,7 +16,10 @@ const poll = lib.func('int poll(void *, unsigned long, int)');
 export class ConsoleSocket {
   private readonly fd: number;
 
-  constructor(readonly path: string, backlog = 1) {
+  constructor(
+    readonly path: string,
+    backlog = 1,
+  ) {
     this.fd = socket(1, 1 | 0o2000000, 0) as number;
     const addr = Buffer.alloc(110);
     addr.writeUInt16LE(1, 0);

@@ -37,14 +37,15 @@ describe('a forked copy of the runtime', () => {
       process.exit(3);
     `);
     expect(r.stdout).toMatch(/^readFile: fs\.readFile \(use fs\.readFileSync\) is not available in a forked copy/m);
-    for (const name of ['setTimeout', 'nextTick', 'queueMicrotask', 'setImmediate']) expect(r.stdout).toMatch(new RegExp(`^${name}: .*not available in a forked copy`, 'm'));
+    for (const name of ['setTimeout', 'nextTick', 'queueMicrotask', 'setImmediate'])
+      expect(r.stdout).toMatch(new RegExp(`^${name}: .*not available in a forked copy`, 'm'));
     expect(r.stdout).toMatch(/^promises: fs\.promises is not available/m);
     expect(r.stdout).toContain('sync read: true\n');
     expect(r.stdout).not.toContain('exit handler ran'); // _exit: no teardown, which would wait for threads a copy lacks
     expect(r.stdout).toMatch(/exit status 3\n$/);
   });
 
-  test('the parent\'s fds are closed but stdio and the listed ones; spawnSync works', () => {
+  test("the parent's fds are closed but stdio and the listed ones; spawnSync works", () => {
     const r = inCopy(`
       const ok = (fd) => { try { fs.fstatSync(fd); return 'open'; } catch { return 'closed'; } };
       fs.writeSync(1, 'kept ' + ok(kept) + ', other ' + ok(other) + ', stdout ' + ok(1) + '\\n');

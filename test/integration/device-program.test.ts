@@ -13,7 +13,9 @@ import type { DeviceRule } from '../../src/spec/oci';
 
 const v2 = hostLayout().hierarchies.find((h) => h.version === 2);
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmdirSync(d); });
+afterAll(() => {
+  for (const d of dirs) fs.rmdirSync(d);
+});
 
 function freshCgroup(): string {
   const dir = join(v2!.mountpoint, `tsrunc-devprog-${process.pid}-${dirs.length}`);
@@ -27,22 +29,38 @@ function tryOpen(rules: DeviceRule[], opens: [path: string, mode: '<' | '>'][], 
   attachDeviceProgram(libc(), dir, emulateDeviceRules(rules));
   const script = opens.map(([p, m]) => `if (: ${m} ${p}); then echo ${p} ok; else echo ${p} denied; fi`).join('\n');
   // The shell joins the cgroup first: everything after that is judged by the program.
-  return execFileSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs\n${script}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n');
+  return execFileSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs\n${script}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .trim()
+    .split('\n');
 }
 
 describe('cgroup v2 device program (bpf BPF_PROG_TYPE_CGROUP_DEVICE)', () => {
   if (!v2) throw new Error('this host mounts no cgroup v2 hierarchy: the device program cannot be tested');
   test('allow-list: only the allowed devices, and only with the allowed access', () => {
     const got = tryOpen(
-      [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'r' }],
-      [['/dev/zero', '<'], ['/dev/zero', '>'], ['/dev/null', '<']],
+      [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 5, access: 'r' },
+      ],
+      [
+        ['/dev/zero', '<'],
+        ['/dev/zero', '>'],
+        ['/dev/null', '<'],
+      ],
     );
     expect(got).toEqual(['/dev/zero ok', '/dev/zero denied', '/dev/null denied']);
   });
   test('deny-list: everything but the denied access', () => {
     const got = tryOpen(
-      [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }],
-      [['/dev/null', '<'], ['/dev/null', '>'], ['/dev/zero', '>']],
+      [
+        { allow: true, access: 'rwm' },
+        { allow: false, type: 'c', major: 1, minor: 3, access: 'w' },
+      ],
+      [
+        ['/dev/null', '<'],
+        ['/dev/null', '>'],
+        ['/dev/zero', '>'],
+      ],
     );
     expect(got).toEqual(['/dev/null ok', '/dev/null denied', '/dev/zero ok']);
   });

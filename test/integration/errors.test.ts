@@ -12,7 +12,10 @@ import { withDirLock } from '../../src/state/lock';
 const rt = new Runtime();
 const tracked = bundleTracker();
 const bundle = tracked.make;
-afterAll(() => { rt.cleanup(); tracked.removeAll(); });
+afterAll(() => {
+  rt.cleanup();
+  tracked.removeAll();
+});
 
 function expectNothingLeft(id: string, b: Bundle): void {
   expect(fs.existsSync(join(rt.root, id))).toBe(false);
@@ -21,32 +24,175 @@ function expectNothingLeft(id: string, b: Bundle): void {
 
 describe('bad configurations', () => {
   test.each([
-    ['a schema error', (c: any) => { c.process.user.uid = -1; }, /\/process\/user\/uid/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a missing rootfs', (c: any) => { c.root.path = 'nope'; }, /root.path: .*nope does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a namespace path of the wrong type', (c: any) => { c.linux.namespaces[1] = { type: 'network', path: '/proc/self/ns/uts' }; }, /is not a network namespace/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a bind source that does not exist', (c: any) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] }); }, /mounts\[7\] \(\/x\): source \/no\/such\/dir does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a host-wide sysctl', (c: any) => { c.linux.sysctl = { 'kernel.panic': '1' }; }, /kernel.panic.*not namespaced/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a soft rlimit above the hard one', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }]; }, /soft limit 2048 is greater than hard limit 1024/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      'a schema error',
+      (c: any) => {
+        c.process.user.uid = -1;
+      },
+      /\/process\/user\/uid/,
+    ],
+    [
+      'a missing rootfs',
+      (c: any) => {
+        c.root.path = 'nope';
+      },
+      /root.path: .*nope does not exist/,
+    ],
+    [
+      'a namespace path of the wrong type',
+      (c: any) => {
+        c.linux.namespaces[1] = { type: 'network', path: '/proc/self/ns/uts' };
+      },
+      /is not a network namespace/,
+    ],
+    [
+      'a bind source that does not exist',
+      (c: any) => {
+        c.mounts.push({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] });
+      },
+      /mounts\[7\] \(\/x\): source \/no\/such\/dir does not exist/,
+    ],
+    [
+      'a host-wide sysctl',
+      (c: any) => {
+        c.linux.sysctl = { 'kernel.panic': '1' };
+      },
+      /kernel.panic.*not namespaced/,
+    ],
+    [
+      'a soft rlimit above the hard one',
+      (c: any) => {
+        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }];
+      },
+      /soft limit 2048 is greater than hard limit 1024/,
+    ],
     // Hardening: what runc refuses, and what used to slip through (a NUL cut the string, uid -1 stayed root)
-    ['a NUL in an argument', (c: any) => { c.process.args = ['echo', 'a\u0000b']; }, /process.args\[1\]: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a NUL in the environment', (c: any) => { c.process.env.push('A=x\u0000y'); }, /process.env\[\d+\]: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['an environment entry without a name', (c: any) => { c.process.env.push('=x'); }, /process.env\[\d+\]: "=x" has an empty name/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['uid 4294967295 ((uid_t)-1: set*id would keep root)', (c: any) => { c.process.user = { uid: 4294967295, gid: 0 }; }, /process.user.uid: 4294967295 is out of range/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a seccomp errnoRet beyond any errno', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999999 }] }; }, /syscalls\[0\].errnoRet: 99999999 is not an errno/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['an empty seccomp syscall name', (c: any) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] }; }, /syscalls\[0\].names\[0\]: an empty syscall name/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      'a NUL in an argument',
+      (c: any) => {
+        c.process.args = ['echo', 'a\u0000b'];
+      },
+      /process.args\[1\]: contains a NUL byte/,
+    ],
+    [
+      'a NUL in the environment',
+      (c: any) => {
+        c.process.env.push('A=x\u0000y');
+      },
+      /process.env\[\d+\]: contains a NUL byte/,
+    ],
+    [
+      'an environment entry without a name',
+      (c: any) => {
+        c.process.env.push('=x');
+      },
+      /process.env\[\d+\]: "=x" has an empty name/,
+    ],
+    [
+      'uid 4294967295 ((uid_t)-1: set*id would keep root)',
+      (c: any) => {
+        c.process.user = { uid: 4294967295, gid: 0 };
+      },
+      /process.user.uid: 4294967295 is out of range/,
+    ],
+    [
+      'a seccomp errnoRet beyond any errno',
+      (c: any) => {
+        c.linux.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', errnoRet: 99999999 }],
+        };
+      },
+      /syscalls\[0\].errnoRet: 99999999 is not an errno/,
+    ],
+    [
+      'an empty seccomp syscall name',
+      (c: any) => {
+        c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] };
+      },
+      /syscalls\[0\].names\[0\]: an empty syscall name/,
+    ],
     // A program that cannot run is refused at create, as runc does (the caller still sees it there).
-    ['a program that does not exist', (c: any) => { c.process.args = ['/nonexistent']; }, /process.args\[0\]: exec: "\/nonexistent": no such file or directory/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['an empty program name', (c: any) => { c.process.args = ['']; }, /process.args\[0\]: exec: "": executable file not found in \$PATH/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a cwd that is a file', (c: any) => { c.process.cwd = '/bin/sh'; }, /process.cwd \(\/bin\/sh\): .* is not a directory/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      'a program that does not exist',
+      (c: any) => {
+        c.process.args = ['/nonexistent'];
+      },
+      /process.args\[0\]: exec: "\/nonexistent": no such file or directory/,
+    ],
+    [
+      'an empty program name',
+      (c: any) => {
+        c.process.args = [''];
+      },
+      /process.args\[0\]: exec: "": executable file not found in \$PATH/,
+    ],
+    [
+      'a cwd that is a file',
+      (c: any) => {
+        c.process.cwd = '/bin/sh';
+      },
+      /process.cwd \(\/bin\/sh\): .* is not a directory/,
+    ],
     // mkdir -p of a procfs magic link used to spin forever (fs.mkdirSync's recursive mode)
-    ['a cwd of /proc/self/fd/3', (c: any) => { c.process.cwd = '/proc/self/fd/3'; }, /process.cwd \(\/proc\/self\/fd\/3\): ENOENT/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a mount over /proc/self', (c: any) => { c.mounts.push({ destination: '/proc/self', type: 'tmpfs', source: 'tmpfs' }); }, /mounts\[7\] \(\/proc\/self\): .* cannot be mounted on: it is inside \/proc/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a tmpfs as /proc', (c: any) => { c.mounts.push({ destination: '/proc', type: 'tmpfs', source: 'tmpfs' }); }, /mounts\[7\] \(\/proc\): \/proc cannot be mounted on: only a procfs/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['an id mapping of size 0', (c: any) => { c.linux.namespaces.push({ type: 'user' }); c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 0 }]; c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]; }, /linux.uidMappings\[0\].size: 0 maps nothing/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a time namespace path that is not one', (c: any) => { c.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/net' }); }, /linux.namespaces: \/proc\/self\/ns\/net is not a time namespace/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a NUL in cgroupsPath', (c: any) => { c.linux.cgroupsPath = '/tsr\u0000x'; }, /linux.cgroupsPath: contains a NUL byte/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a cgroupsPath through a control file', (c: any) => { c.linux.cgroupsPath = `/tsr-ctl-${process.pid}/cgroup.procs`; }, /linux.cgroupsPath: creating .*cgroup.procs: EEXIST/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a hard rlimit this host cannot grant', (c: any) => { c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }]; }, null], // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      'a cwd of /proc/self/fd/3',
+      (c: any) => {
+        c.process.cwd = '/proc/self/fd/3';
+      },
+      /process.cwd \(\/proc\/self\/fd\/3\): ENOENT/,
+    ],
+    [
+      'a mount over /proc/self',
+      (c: any) => {
+        c.mounts.push({ destination: '/proc/self', type: 'tmpfs', source: 'tmpfs' });
+      },
+      /mounts\[7\] \(\/proc\/self\): .* cannot be mounted on: it is inside \/proc/,
+    ],
+    [
+      'a tmpfs as /proc',
+      (c: any) => {
+        c.mounts.push({ destination: '/proc', type: 'tmpfs', source: 'tmpfs' });
+      },
+      /mounts\[7\] \(\/proc\): \/proc cannot be mounted on: only a procfs/,
+    ],
+    [
+      'an id mapping of size 0',
+      (c: any) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 0 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      },
+      /linux.uidMappings\[0\].size: 0 maps nothing/,
+    ],
+    [
+      'a time namespace path that is not one',
+      (c: any) => {
+        c.linux.namespaces.push({ type: 'time', path: '/proc/self/ns/net' });
+      },
+      /linux.namespaces: \/proc\/self\/ns\/net is not a time namespace/,
+    ],
+    [
+      'a NUL in cgroupsPath',
+      (c: any) => {
+        c.linux.cgroupsPath = '/tsr\u0000x';
+      },
+      /linux.cgroupsPath: contains a NUL byte/,
+    ],
+    [
+      'a cgroupsPath through a control file',
+      (c: any) => {
+        c.linux.cgroupsPath = `/tsr-ctl-${process.pid}/cgroup.procs`;
+      },
+      /linux.cgroupsPath: creating .*cgroup.procs: EEXIST/,
+    ],
+    [
+      'a hard rlimit this host cannot grant',
+      (c: any) => {
+        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }];
+      },
+      null,
+    ],
   ])('%s', (_name, edit, re) => {
     const b = bundle(['true'], edit);
     const id = uniqueId();
@@ -73,8 +219,10 @@ describe('bad configurations', () => {
     expectNothingLeft(id, b);
   });
 
-  test('errors also go to --log as JSON lines (what containerd\'s shim reports)', () => {
-    const b = bundle(['true'], (c) => { c.root.path = 'nope'; });
+  test("errors also go to --log as JSON lines (what containerd's shim reports)", () => {
+    const b = bundle(['true'], (c) => {
+      c.root.path = 'nope';
+    });
     const log = join(b.dir, 'log.json');
     const r = rt.run(['--log', log, '--log-format', 'json', 'create', '--bundle', b.dir, uniqueId()]);
     expect(r.status).toBe(1);
@@ -103,13 +251,17 @@ describe('wrong state or id', () => {
       expect(r.stderr).toMatch(/invalid container id/);
     }
   });
-  test('start twice, state/kill/start of unknown containers', async () => {
+  test('start twice, state/kill/start of unknown containers', () => {
     const b = bundle(['sleep', '30']);
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     rt.ok(['start', id]);
     expect(rt.run(['start', id]).stderr).toMatch(/running, not created/);
-    for (const cmd of [['state', 'nope'], ['kill', 'nope'], ['start', 'nope']]) {
+    for (const cmd of [
+      ['state', 'nope'],
+      ['kill', 'nope'],
+      ['start', 'nope'],
+    ]) {
       const r = rt.run(cmd);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/"nope" does not exist/);
@@ -120,7 +272,9 @@ describe('wrong state or id', () => {
 
 describe('every wait has a deadline and a message', () => {
   test('a console socket that accepts nothing: create gives up after 10 s, leaving nothing', () => {
-    const b = bundle(['true'], (c) => { c.process.terminal = true; });
+    const b = bundle(['true'], (c) => {
+      c.process.terminal = true;
+    });
     const sock = new ConsoleSocket(join(b.dir, 'full.sock'), 0);
     sock.fillBacklog();
     const id = uniqueId();
@@ -138,7 +292,15 @@ describe('every wait has a deadline and a message', () => {
     try {
       libc().flock(held, 2 /* LOCK_EX */);
       let ran = false;
-      expect(() => withDirLock(dir, () => { ran = true; }, 300)).toThrow(/container "lockdir-.*" is busy: another tsrunc command has held it for 0.3s/);
+      expect(() =>
+        withDirLock(
+          dir,
+          () => {
+            ran = true;
+          },
+          300,
+        ),
+      ).toThrow(/container "lockdir-.*" is busy: another tsrunc command has held it for 0.3s/);
       expect(ran).toBe(false);
     } finally {
       fs.closeSync(held);

@@ -28,7 +28,7 @@ function tmpDir(tag: string): string {
 }
 
 /** A rootfs without a tmpfs on /dev (its own directory is used), with a host volume at /vol. */
-function devlessBundle(args: string[], vol: string, edit?: (c: Record<string, any>) => void) { // eslint-disable-line @typescript-eslint/no-explicit-any
+function devlessBundle(args: string[], vol: string, edit?: (c: Record<string, any>) => void) {
   const b = bundle(args, (c) => {
     c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/dev');
     c.mounts.push({ source: vol, destination: '/vol', options: ['bind'] });
@@ -42,9 +42,11 @@ function devlessBundle(args: string[], vol: string, edit?: (c: Record<string, an
 }
 
 describe('leaked fds and the host cwd (CVE-2024-21626)', () => {
-  test('the program of run and of exec has only its stdio, and its cwd is the container\'s', () => {
+  test("the program of run and of exec has only its stdio, and its cwd is the container's", () => {
     const show = ['sh', '-c', 'ls /proc/self/fd | tr "\\n" " "; readlink /proc/self/cwd'];
-    const b = bundle(show, (c) => { c.process.cwd = '/etc'; });
+    const b = bundle(show, (c) => {
+      c.process.cwd = '/etc';
+    });
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     // 3 is ls's own handle on /proc/self/fd
     expect(r.stdout).toBe('0 1 2 3 /etc\n');
@@ -64,18 +66,25 @@ describe('leaked fds and the host cwd (CVE-2024-21626)', () => {
   });
 });
 
-describe('the runtime\'s executable during exec (CVE-2019-5736)', () => {
+describe("the runtime's executable during exec (CVE-2019-5736)", () => {
   test('a container that watches for the exec copies (tsrunc:exec) cannot write their /proc/PID/exe', async () => {
-    const box = bundle(['sh', '-c', [
-      'while [ ! -e /tmp/stop ]; do',
-      '  for p in /proc/[0-9]*; do',
-      '    c=$(cat $p/comm 2>/dev/null) || continue',
-      '    case "$c" in tsrunc*|node*) echo "SAW $c" >> /tmp/log; (echo x >> $p/exe) 2>/dev/null && echo "WROTE $c" >> /tmp/log;; esac',
-      '  done',
-      'done',
-    ].join('\n')], (c) => {
-      c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
-    });
+    const box = bundle(
+      [
+        'sh',
+        '-c',
+        [
+          'while [ ! -e /tmp/stop ]; do',
+          '  for p in /proc/[0-9]*; do',
+          '    c=$(cat $p/comm 2>/dev/null) || continue',
+          '    case "$c" in tsrunc*|node*) echo "SAW $c" >> /tmp/log; (echo x >> $p/exe) 2>/dev/null && echo "WROTE $c" >> /tmp/log;; esac',
+          '  done',
+          'done',
+        ].join('\n'),
+      ],
+      (c) => {
+        c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
+      },
+    );
     const id = uniqueId();
     expect(rt.create(id, box.dir).status).toBe(0);
     rt.ok(['start', id]);
@@ -90,7 +99,12 @@ describe('the runtime\'s executable during exec (CVE-2019-5736)', () => {
     // the watcher really saw the exec copies (else the test proves nothing), and wrote to none
     expect(saw).toMatch(/SAW tsrunc:exec/);
     expect(saw).not.toMatch(/WROTE/);
-    expect(fs.readFileSync(process.execPath).subarray(0, 1 << 16).equals(node)).toBe(true);
+    expect(
+      fs
+        .readFileSync(process.execPath)
+        .subarray(0, 1 << 16)
+        .equals(node),
+    ).toBe(true);
     rt.ok(['delete', '--force', id]);
   });
 });
@@ -98,21 +112,31 @@ describe('the runtime\'s executable during exec (CVE-2019-5736)', () => {
 describe('a mount target swapped for a symlink during create (CVE-2021-30465)', () => {
   test('the mount lands where it was checked, or create refuses; never where the link points', async () => {
     // where the tmpfs mounts are (mountinfo's 5th field), but the config's own and the masks
-    const b = bundle(['sh', '-c', 'grep " - tmpfs " /proc/self/mountinfo | cut -d" " -f5 | grep -vE "^/(dev|dev/shm|sys/fs/cgroup)$"; true'], (c) => {
-      c.mounts.push({ destination: '/mnt/target', type: 'tmpfs', source: 'tmpfs' });
-    });
+    const b = bundle(
+      ['sh', '-c', 'grep " - tmpfs " /proc/self/mountinfo | cut -d" " -f5 | grep -vE "^/(dev|dev/shm|sys/fs/cgroup)$"; true'],
+      (c) => {
+        c.mounts.push({ destination: '/mnt/target', type: 'tmpfs', source: 'tmpfs' });
+      },
+    );
     const rootfs = join(b.dir, 'rootfs');
     fs.mkdirSync(join(rootfs, 'escaped'));
     fs.mkdirSync(join(rootfs, 'mnt', 'target'), { recursive: true });
     // The link points (as a host path) at another directory of the rootfs: where a mount that
     // followed it would be seen from inside.
     fs.symlinkSync(join(rootfs, 'escaped'), join(rootfs, 'mnt', 'link'));
-    const racer = spawn(process.execPath, ['-e', `
+    const racer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('fs'); const d = ${JSON.stringify(join(rootfs, 'mnt'))};
       for (;;) { try {
         fs.renameSync(d + '/target', d + '/spare2'); fs.renameSync(d + '/link', d + '/target');
         fs.renameSync(d + '/target', d + '/link'); fs.renameSync(d + '/spare2', d + '/target');
-      } catch {} }`], { stdio: 'ignore' });
+      } catch {} }`,
+      ],
+      { stdio: 'ignore' },
+    );
     const outcomes = { mounted: 0, refused: 0, followed: 0 };
     const odd: string[] = [];
     try {
@@ -122,7 +146,8 @@ describe('a mount target swapped for a symlink during create (CVE-2021-30465)', 
         // On the directory that was checked: at its name, at the name the racer gave it meanwhile,
         // or, where secureJoin met the link, at its target taken inside the container's root.
         const at = r.stdout.split('\n').filter((l) => l && !/^\/(proc|sys)\//.test(l));
-        if (r.status === 0 && at.length === 1 && ['/mnt/target', '/mnt/spare2', join(rootfs, 'escaped')].includes(at[0])) outcomes.mounted++;
+        if (r.status === 0 && at.length === 1 && ['/mnt/target', '/mnt/spare2', join(rootfs, 'escaped')].includes(at[0]))
+          outcomes.mounted++;
         else if (r.status !== 0 && /mounts\[7\] \(\/mnt\/target\)/.test(r.stderr)) outcomes.refused++;
         else {
           outcomes.followed++;
@@ -144,7 +169,9 @@ describe('/dev/console replaced by a symlink (CVE-2025-52565)', () => {
   ])('pointing at %s in a bound volume: refused, and the file is as it was', (_name, exists) => {
     const vol = tmpDir('vol');
     if (exists) fs.writeFileSync(join(vol, 'victim'), 'precious\n');
-    const b = devlessBundle(['true'], vol, (c) => { c.process.terminal = true; });
+    const b = devlessBundle(['true'], vol, (c) => {
+      c.process.terminal = true;
+    });
     fs.symlinkSync('/vol/victim', join(b.dir, 'rootfs', 'dev', 'console'));
     const sock = new ConsoleSocket(join(b.dir, 'console.sock'));
     void sock;

@@ -1,7 +1,7 @@
 // exec: new processes inside running containers, as people and containerd's shim call it.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { join } from 'path';
 import { makeBundle, uniqueId, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
@@ -33,10 +33,13 @@ beforeAll(() => {
     c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   });
 });
-afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
+afterAll(() => {
+  rt.cleanup();
+  for (const b of bundles) b.remove();
+});
 
 describe('exec', () => {
-  test('joins the container\'s namespaces and cgroup, inherits its process settings, returns the status', () => {
+  test("joins the container's namespaces and cgroup, inherits its process settings, returns the status", () => {
     const r = rt.run(['exec', box.id, 'sh', '-c', 'hostname; echo $FROM_CONFIG; cat /proc/1/comm; grep CapEff /proc/self/status; exit 5']);
     expect(r.status).toBe(5);
     expect(r.stdout).toBe('exec-box\nyes\nsleep\nCapEff:\t0000000020000420\n');
@@ -45,18 +48,46 @@ describe('exec', () => {
   });
 
   test('flags: --env --user --cwd --additional-gids --cap --no-new-privs, and options of the command stay its own', () => {
-    const r = rt.run(['exec', '-e', 'A=1', '--env', 'B=2', '-u', '1000:1001', '-g', '7', '--cwd', '/tmp', '--cap', 'CAP_NET_RAW', '--no-new-privs',
-      box.id, 'sh', '-c', 'echo $A$B $(id -u):$(id -g) $(id -G) $(pwd); grep -E "CapBnd|NoNewPrivs" /proc/self/status']);
+    const r = rt.run([
+      'exec',
+      '-e',
+      'A=1',
+      '--env',
+      'B=2',
+      '-u',
+      '1000:1001',
+      '-g',
+      '7',
+      '--cwd',
+      '/tmp',
+      '--cap',
+      'CAP_NET_RAW',
+      '--no-new-privs',
+      box.id,
+      'sh',
+      '-c',
+      'echo $A$B $(id -u):$(id -g) $(id -G) $(pwd); grep -E "CapBnd|NoNewPrivs" /proc/self/status',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('12 1000:1001 1001 7 /tmp\nCapBnd:\t0000000020002420\nNoNewPrivs:\t1\n');
   });
 
-  test('containerd\'s form: --process FILE --detach --pid-file', async () => {
+  test("containerd's form: --process FILE --detach --pid-file", async () => {
     const file = join(box.b.dir, 'process.json');
-    fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo detached > /dev/shm/out; sleep 5'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        args: ['sh', '-c', 'echo detached > /dev/shm/out; sleep 5'],
+        cwd: '/',
+        user: { uid: 0, gid: 0 },
+        env: ['PATH=/bin'],
+      }),
+    );
     const pidFile = join(box.b.dir, 'exec.pid');
     const out = fs.openSync(join(box.b.dir, 'exec.out'), 'w');
-    const r = require('child_process').spawnSync(rt.binary, ['--root', rt.root, 'exec', '--process', file, '--detach', '--pid-file', pidFile, box.id], { stdio: ['ignore', out, out] }); // eslint-disable-line @typescript-eslint/no-require-imports
+    const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--process', file, '--detach', '--pid-file', pidFile, box.id], {
+      stdio: ['ignore', out, out],
+    });
     fs.closeSync(out);
     expect(r.status).toBe(0);
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
@@ -80,7 +111,7 @@ describe('exec', () => {
     expect(rt.run(['exec', '--process', file, box.id]).stderr).toMatch(/bad.json: args\[1\]: contains a NUL byte/);
   });
 
-  test('--tty with --console-socket: the exec\'d process has its own pty', () => {
+  test("--tty with --console-socket: the exec'd process has its own pty", () => {
     const sock = new ConsoleSocket(join(box.b.dir, 'exec-console.sock'));
     const r = rt.run(['exec', '-t', '--detach', '--console-socket', sock.path, box.id, 'sh', '-c', 'tty; sleep 1']);
     expect(r.status).toBe(0);
@@ -93,15 +124,33 @@ describe('exec', () => {
 
   test('--process inherits what the file leaves out (capabilities, rlimits, no_new_privs), as runc', () => {
     const file = join(box.b.dir, 'nocaps.json');
-    fs.writeFileSync(file, JSON.stringify({ args: ['grep', '-E', 'CapEff|CapBnd', '/proc/self/status'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        args: ['grep', '-E', 'CapEff|CapBnd', '/proc/self/status'],
+        cwd: '/',
+        user: { uid: 0, gid: 0 },
+        env: ['PATH=/bin'],
+      }),
+    );
     const r = rt.run(['exec', '--process', file, box.id]);
     expect(r.stderr).toBe('');
     // the container's sets, not the runtime's full root set
     expect(r.stdout).toBe('CapEff:\t0000000020000420\nCapBnd:\t0000000020000420\n');
   });
 
-  test('--env overrides the container\'s variable; failures before execve are exec\'s (255)', () => {
-    const r = rt.run(['exec', '-e', 'FROM_CONFIG=overridden', '-e', 'HOME=', box.id, 'sh', '-c', 'echo $FROM_CONFIG $HOME; env | grep -c FROM_CONFIG']);
+  test("--env overrides the container's variable; failures before execve are exec's (255)", () => {
+    const r = rt.run([
+      'exec',
+      '-e',
+      'FROM_CONFIG=overridden',
+      '-e',
+      'HOME=',
+      box.id,
+      'sh',
+      '-c',
+      'echo $FROM_CONFIG $HOME; env | grep -c FROM_CONFIG',
+    ]);
     expect(r.stdout).toBe('overridden /root\n1\n');
     const pidFile = join(box.b.dir, 'bad-cwd.pid');
     const bad = rt.run(['exec', '--detach', '--pid-file', pidFile, '--cwd', '/no/such/dir', box.id, 'true']);
@@ -109,18 +158,39 @@ describe('exec', () => {
     expect(bad.stderr).toMatch(/exec failed: .*ENOENT.*\/no\/such\/dir|exec failed: .*no such file/i);
     expect(fs.existsSync(pidFile)).toBe(false);
     expect(rt.run(['exec', '--cwd', 'tmp', box.id, 'true']).stderr).toMatch(/--cwd "tmp": must be an absolute path/);
-    expect(rt.run(['exec', '--console-socket', '/tmp/x.sock', box.id, 'true']).stderr).toMatch(/cannot use console socket if tsrunc will not detach or allocate tty/);
+    expect(rt.run(['exec', '--console-socket', '/tmp/x.sock', box.id, 'true']).stderr).toMatch(
+      /cannot use console socket if tsrunc will not detach or allocate tty/,
+    );
   });
 
   test('--pidfd-socket receives a pidfd of the process; --cgroup puts it in a sub-cgroup', () => {
     const sock = new ConsoleSocket(join(box.b.dir, 'pidfd.sock'));
     const st = rt.state(box.id);
     const paths = JSON.parse(fs.readFileSync(join(rt.root, box.id, 'state.json'), 'utf8')).cgroup.paths as Record<string, string>;
-    const key = paths.unified && !Object.keys(paths).some((k) => k.includes('pids')) ? 'unified' : Object.keys(paths).find((k) => k.split(',').includes('pids'))!;
+    const key =
+      paths.unified && !Object.keys(paths).some((k) => k.includes('pids'))
+        ? 'unified'
+        : Object.keys(paths).find((k) => k.split(',').includes('pids'))!;
     fs.mkdirSync(join(paths[key], 'sub'));
     try {
       // stdio not piped: the detached sleep would hold the pipes (and spawnSync) open
-      const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--detach', '--pidfd-socket', sock.path, '--cgroup', key === 'unified' ? 'sub' : 'pids:sub', box.id, 'sleep', '2'], { stdio: 'ignore' });
+      const r = spawnSync(
+        rt.binary,
+        [
+          '--root',
+          rt.root,
+          'exec',
+          '--detach',
+          '--pidfd-socket',
+          sock.path,
+          '--cgroup',
+          key === 'unified' ? 'sub' : 'pids:sub',
+          box.id,
+          'sleep',
+          '2',
+        ],
+        { stdio: 'ignore' },
+      );
       expect(r.status).toBe(0);
       const { fd } = sock.receive();
       expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[pidfd]');
@@ -132,7 +202,12 @@ describe('exec', () => {
       expect(st.pid).not.toBe(pid);
     } finally {
       for (let i = 0; i < 50; i++) {
-        try { fs.rmdirSync(join(paths[key], 'sub')); break; } catch { require('child_process').execFileSync('sleep', ['0.05']); } // eslint-disable-line @typescript-eslint/no-require-imports
+        try {
+          fs.rmdirSync(join(paths[key], 'sub'));
+          break;
+        } catch {
+          execFileSync('sleep', ['0.05']);
+        }
       }
     }
   });
@@ -143,7 +218,23 @@ describe('exec', () => {
     expect(rt.run(['exec', s.id, 'true']).stderr).toMatch(/cannot exec in a paused container .*\(see --ignore-paused\)/);
     const pidFile = join(s.b.dir, 'p.pid');
     const marker = `/proc/${rt.state(s.id).pid}/root/dev/shm/p`;
-    const r = spawnSync(rt.binary, ['--root', rt.root, 'exec', '--ignore-paused', '--detach', '--pid-file', pidFile, s.id, 'sh', '-c', 'sleep 0.5; echo ran > /dev/shm/p'], { stdio: 'ignore' });
+    const r = spawnSync(
+      rt.binary,
+      [
+        '--root',
+        rt.root,
+        'exec',
+        '--ignore-paused',
+        '--detach',
+        '--pid-file',
+        pidFile,
+        s.id,
+        'sh',
+        '-c',
+        'sleep 0.5; echo ran > /dev/shm/p',
+      ],
+      { stdio: 'ignore' },
+    );
     expect(r.status).toBe(0);
     await sleep(1500);
     expect(fs.existsSync(marker)).toBe(false); // frozen with the rest of the container

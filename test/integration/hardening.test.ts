@@ -4,10 +4,19 @@ import { describe, expect, test } from '@jest/globals';
 import { join } from 'path';
 import { REPO } from '../helpers/bundle';
 
-interface FuzzCase { n: number; outcome: string; what: string[]; out: string[]; left: string[] }
+interface FuzzCase {
+  n: number;
+  outcome: string;
+  what: string[];
+  out: string[];
+  left: string[];
+}
 interface Campaigns {
   fuzz(o: { count: number; seed: number }): Promise<{ totals: Record<string, number>; cases: FuzzCase[] }>;
-  campaign(o: { kills: number; seed: number }): Promise<{ results: { scenario: string; kills: number; leaked: number; deleteFailed: number; leaks: string[] }[] }>;
+  campaign(o: {
+    kills: number;
+    seed: number;
+  }): Promise<{ results: { scenario: string; kills: number; leaked: number; deleteFailed: number; leaks: string[] }[] }>;
   load(o: { n: number }): Promise<{ name: string; failures: string[] }[]>;
 }
 const script = (name: string) => require(join(REPO, 'scripts', 'hardening', name)) as Campaigns; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -15,7 +24,9 @@ const script = (name: string) => require(join(REPO, 'scripts', 'hardening', name
 describe('hardening campaigns, short', () => {
   test('40 fuzzed configs: each refused naming the field, or created; none crashed, hung or leaked', async () => {
     const rep = await script('fuzz.js').fuzz({ count: 40, seed: 13 });
-    const bad = rep.cases.filter((c) => !['refused', 'created'].includes(c.outcome)).map((c) => `#${c.n} ${c.outcome}: ${c.what.join(' | ')}\n${[...c.out, ...c.left].join('\n')}`);
+    const bad = rep.cases
+      .filter((c) => !['refused', 'created'].includes(c.outcome))
+      .map((c) => `#${c.n} ${c.outcome}: ${c.what.join(' | ')}\n${[...c.out, ...c.left].join('\n')}`);
     expect(bad).toEqual([]);
     // the mutations reach both sides
     expect(rep.totals.refused).toBeGreaterThan(0);

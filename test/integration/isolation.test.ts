@@ -9,7 +9,10 @@ import { Runtime } from '../helpers/runtime';
 
 const rt = new Runtime();
 const bundles: Bundle[] = [];
-afterAll(() => { rt.cleanup(); for (const b of bundles) b.remove(); });
+afterAll(() => {
+  rt.cleanup();
+  for (const b of bundles) b.remove();
+});
 
 /** Runs sh -c script in a fresh container (config edited by edit) and returns its stdout. */
 function inContainer(script: string, edit?: Parameters<typeof makeBundle>[1]): { out: string; err: string; status: number | null } {
@@ -26,11 +29,14 @@ describe('namespaces', () => {
     expect(out).toBe('1\n1 sh\n');
   });
   test('hostname and domainname come from the config, in a new uts namespace', () => {
-    const { out } = inContainer('hostname; cat /proc/sys/kernel/domainname', (c) => { c.hostname = 'box1'; c.domainname = 'example.test'; });
+    const { out } = inContainer('hostname; cat /proc/sys/kernel/domainname', (c) => {
+      c.hostname = 'box1';
+      c.domainname = 'example.test';
+    });
     expect(out).toBe('box1\nexample.test\n');
     expect(os.hostname()).not.toBe('box1');
   });
-  test('each namespace in the config is new; the others are the host\'s', () => {
+  test("each namespace in the config is new; the others are the host's", () => {
     const host = (n: string) => fs.readlinkSync(`/proc/self/ns/${n}`);
     const { out } = inContainer('for n in mnt uts ipc net pid cgroup user; do readlink /proc/self/ns/$n; done', (c) => {
       // the default config has a cgroup namespace only on a pure v2 host, as runc's
@@ -40,14 +46,14 @@ describe('namespaces', () => {
     expect([mnt, uts, ipc, net, pid, cgroup].some((v, i) => v === host(['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup'][i]))).toBe(false);
     expect(user).toBe(host('user'));
   });
-  test('joining a namespace by path (the host\'s network namespace)', () => {
+  test("joining a namespace by path (the host's network namespace)", () => {
     const mine = `/proc/${process.pid}/ns/net`;
     const { out } = inContainer('readlink /proc/self/ns/net', (c) => {
       c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'network' ? { type: 'network', path: mine } : n));
     });
     expect(out.trim()).toBe(fs.readlinkSync(mine));
   });
-  test('no mount namespace: the container shares the host\'s, and delete takes its mounts away', () => {
+  test("no mount namespace: the container shares the host's, and delete takes its mounts away", () => {
     const b = makeBundle(['sh', '-c', 'readlink /proc/self/ns/mnt'], (c) => {
       c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
     });
@@ -79,18 +85,25 @@ describe('root filesystem', () => {
     expect(out).toMatch(/Read-only file system/);
     expect(out).toContain('tmp-ok');
   });
-  test('tmpcopyup (runc\'s extension, podman --read-only): the tmpfs starts with the directory\'s files, modes and owners', () => {
-    const b = makeBundle(['sh', '-c', [
-      'stat -c "%n %a %u:%g" /srv/keep /srv/sub /srv/sub/f /srv/link',
-      'cat /srv/keep /srv/sub/f; readlink /srv/link',
-      'echo changed > /srv/keep && cat /srv/keep',
-      'grep " /srv " /proc/self/mountinfo | grep -c tmpfs',
-      'touch /srv/ro/x 2>/dev/null && echo WROTE-RO || echo ro-kept',
-    ].join('; ')], (c) => {
-      c.root.readonly = true;
-      c.mounts.push({ destination: '/srv', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup'] });
-      c.mounts.push({ destination: '/srv/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup'] });
-    });
+  test("tmpcopyup (runc's extension, podman --read-only): the tmpfs starts with the directory's files, modes and owners", () => {
+    const b = makeBundle(
+      [
+        'sh',
+        '-c',
+        [
+          'stat -c "%n %a %u:%g" /srv/keep /srv/sub /srv/sub/f /srv/link',
+          'cat /srv/keep /srv/sub/f; readlink /srv/link',
+          'echo changed > /srv/keep && cat /srv/keep',
+          'grep " /srv " /proc/self/mountinfo | grep -c tmpfs',
+          'touch /srv/ro/x 2>/dev/null && echo WROTE-RO || echo ro-kept',
+        ].join('; '),
+      ],
+      (c) => {
+        c.root.readonly = true;
+        c.mounts.push({ destination: '/srv', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup'] });
+        c.mounts.push({ destination: '/srv/ro', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'tmpcopyup'] });
+      },
+    );
     bundles.push(b);
     const srv = join(b.dir, 'rootfs', 'srv');
     fs.mkdirSync(join(srv, 'sub'), { recursive: true, mode: 0o750 });
@@ -103,23 +116,30 @@ describe('root filesystem', () => {
     fs.symlinkSync('sub/f', join(srv, 'link'));
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('/srv/keep 640 0:0\n/srv/sub 750 0:0\n/srv/sub/f 644 1000:1000\n/srv/link 777 0:0\nkept\ndeep\nsub/f\nchanged\n1\nro-kept\n');
+    expect(r.stdout).toBe(
+      '/srv/keep 640 0:0\n/srv/sub 750 0:0\n/srv/sub/f 644 1000:1000\n/srv/link 777 0:0\nkept\ndeep\nsub/f\nchanged\n1\nro-kept\n',
+    );
     // the bundle's files are untouched
     expect(fs.readFileSync(join(srv, 'keep'), 'utf8')).toBe('kept\n');
   });
   test('tmpcopyup on anything but tmpfs is an error naming the mount', () => {
-    const b = makeBundle(['true'], (c) => { c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'tmpcopyup'] }); });
+    const b = makeBundle(['true'], (c) => {
+      c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['rbind', 'tmpcopyup'] });
+    });
     bundles.push(b);
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/mounts\[\d+\]\.options: tmpcopyup is for tmpfs mounts, not bind/);
   });
   test('bind mounts from the bundle, read-only when asked; mounts apply in order', () => {
-    const b = makeBundle(['sh', '-c', 'cat /data/f; echo w > /data/g 2>/dev/null || echo ro-ok; grep -E " /a(/b)? " /proc/self/mountinfo | cut -d" " -f5'], (c) => {
-      c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind', 'ro'] });
-      c.mounts.push({ destination: '/a', type: 'tmpfs', source: 'tmpfs' });
-      c.mounts.push({ destination: '/a/b', type: 'tmpfs', source: 'tmpfs' });
-    });
+    const b = makeBundle(
+      ['sh', '-c', 'cat /data/f; echo w > /data/g 2>/dev/null || echo ro-ok; grep -E " /a(/b)? " /proc/self/mountinfo | cut -d" " -f5'],
+      (c) => {
+        c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind', 'ro'] });
+        c.mounts.push({ destination: '/a', type: 'tmpfs', source: 'tmpfs' });
+        c.mounts.push({ destination: '/a/b', type: 'tmpfs', source: 'tmpfs' });
+      },
+    );
     bundles.push(b);
     fs.mkdirSync(join(b.dir, 'hostdata'));
     fs.writeFileSync(join(b.dir, 'hostdata', 'f'), 'from host\n');
@@ -128,8 +148,12 @@ describe('root filesystem', () => {
     expect(fs.existsSync(join(b.dir, 'hostdata', 'g'))).toBe(false);
   });
   test('default devices and /dev symlinks', () => {
-    const { out } = inContainer('for d in null zero full random urandom tty; do ls -l /dev/$d | awk "{print \\$1, \\$5, \\$6}"; done; readlink /dev/fd; readlink /dev/ptmx; echo x > /dev/null && echo null-ok');
-    expect(out).toBe('crw-rw-rw- 1, 3\ncrw-rw-rw- 1, 5\ncrw-rw-rw- 1, 7\ncrw-rw-rw- 1, 8\ncrw-rw-rw- 1, 9\ncrw-rw-rw- 5, 0\n/proc/self/fd\npts/ptmx\nnull-ok\n');
+    const { out } = inContainer(
+      'for d in null zero full random urandom tty; do ls -l /dev/$d | awk "{print \\$1, \\$5, \\$6}"; done; readlink /dev/fd; readlink /dev/ptmx; echo x > /dev/null && echo null-ok',
+    );
+    expect(out).toBe(
+      'crw-rw-rw- 1, 3\ncrw-rw-rw- 1, 5\ncrw-rw-rw- 1, 7\ncrw-rw-rw- 1, 8\ncrw-rw-rw- 1, 9\ncrw-rw-rw- 5, 0\n/proc/self/fd\npts/ptmx\nnull-ok\n',
+    );
   });
   test('linux.devices are created with their mode and owner', () => {
     const { out } = inContainer('ls -ln /dev/fuse2 | awk "{print \\$1, \\$3, \\$4, \\$5, \\$6}"', (c) => {
@@ -159,7 +183,9 @@ describe('process', () => {
       const caps = ['CAP_KILL', 'CAP_CHOWN'];
       c.process.capabilities = { bounding: [...caps, 'CAP_NET_RAW'], effective: caps, permitted: caps, inheritable: caps, ambient: caps };
     });
-    expect(out).toBe('CapInh:\t0000000000000021\nCapPrm:\t0000000000000021\nCapEff:\t0000000000000021\nCapBnd:\t0000000000002021\nCapAmb:\t0000000000000021\n');
+    expect(out).toBe(
+      'CapInh:\t0000000000000021\nCapPrm:\t0000000000000021\nCapEff:\t0000000000000021\nCapBnd:\t0000000000002021\nCapAmb:\t0000000000000021\n',
+    );
   });
   test('capabilities survive the switch to a non-root user (ambient)', () => {
     const { out } = inContainer('grep -E "CapEff|CapAmb" /proc/self/status; id -u', (c) => {
@@ -169,7 +195,7 @@ describe('process', () => {
     });
     expect(out).toBe('CapEff:\t0000000000000400\nCapAmb:\t0000000000000400\n1000\n');
   });
-  test('rlimits from the config; without one, the caller\'s NOFILE soft limit (not Node\'s raised one)', () => {
+  test("rlimits from the config; without one, the caller's NOFILE soft limit (not Node's raised one)", () => {
     const { out } = inContainer('ulimit -n; ulimit -c', (c) => {
       c.process.rlimits = [{ type: 'RLIMIT_CORE', soft: 1024, hard: 2048 }];
     });
@@ -177,7 +203,9 @@ describe('process', () => {
     expect(out).toBe(`${caller}\n2\n`); // ulimit -c reports 512-byte blocks
   });
   test('noNewPrivileges', () => {
-    const { out } = inContainer('grep NoNewPrivs /proc/self/status', (c) => { c.process.noNewPrivileges = true; });
+    const { out } = inContainer('grep NoNewPrivs /proc/self/status', (c) => {
+      c.process.noNewPrivileges = true;
+    });
     expect(out).toBe('NoNewPrivs:\t1\n');
   });
   test('no signal is left ignored or blocked by the runtime (Node ignores SIGPIPE)', () => {
@@ -196,9 +224,11 @@ describe('fd hygiene', () => {
     fs.writeFileSync(extra, 'preserved fd 3\n');
     const fd3 = fs.openSync(extra, 'r');
     const fd4 = fs.openSync(extra, 'r');
-    const run = (preserve: number) => spawnSync(TSRUNC, ['--root', rt.root, 'run', '--preserve-fds', String(preserve), '--bundle', b.dir, uniqueId()], {
-      stdio: ['ignore', 'pipe', 'pipe', fd3, fd4], encoding: 'utf8',
-    });
+    const run = (preserve: number) =>
+      spawnSync(TSRUNC, ['--root', rt.root, 'run', '--preserve-fds', String(preserve), '--bundle', b.dir, uniqueId()], {
+        stdio: ['ignore', 'pipe', 'pipe', fd3, fd4],
+        encoding: 'utf8',
+      });
     const none = run(0);
     // ls sees its own directory fd (3) besides stdio; nothing else.
     expect(none.stdout).toMatch(/^0 1 2 3 $/);
@@ -209,7 +239,9 @@ describe('fd hygiene', () => {
     const g3 = fs.openSync(extra, 'r');
     const g4 = fs.openSync(extra, 'r');
     const activated = spawnSync(TSRUNC, ['--root', rt.root, 'run', '--bundle', b.dir, uniqueId()], {
-      stdio: ['ignore', 'pipe', 'pipe', g3, g4], encoding: 'utf8', env: { ...process.env, LISTEN_FDS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe', g3, g4],
+      encoding: 'utf8',
+      env: { ...process.env, LISTEN_FDS: '2' },
     });
     // LISTEN_FDS=2: fds 3 and 4 pass (ls's own dir fd is then 5)
     expect(activated.stdout).toBe('0 1 2 3 4 5 preserved fd 3\n');
@@ -219,16 +251,19 @@ describe('fd hygiene', () => {
 });
 
 describe('user namespace (rootful)', () => {
-  const maps = (c: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const maps = (c: Record<string, any>) => {
     c.linux.namespaces.push({ type: 'user' });
     c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   };
   test('root inside is an unprivileged uid outside; files it creates belong to the mapped ids', () => {
-    const b = makeBundle(['sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$; touch /shared/made-inside; grep CapEff /proc/self/status'], (c) => {
-      maps(c);
-      c.mounts.push({ destination: '/shared', type: 'bind', source: 'shared', options: ['bind'] });
-    });
+    const b = makeBundle(
+      ['sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$; touch /shared/made-inside; grep CapEff /proc/self/status'],
+      (c) => {
+        maps(c);
+        c.mounts.push({ destination: '/shared', type: 'bind', source: 'shared', options: ['bind'] });
+      },
+    );
     bundles.push(b);
     fs.mkdirSync(join(b.dir, 'shared'));
     fs.chownSync(join(b.dir, 'shared'), 100000, 100000);
@@ -240,7 +275,7 @@ describe('user namespace (rootful)', () => {
     const st = fs.statSync(join(b.dir, 'shared', 'made-inside'));
     expect([st.uid, st.gid]).toEqual([100000, 100000]);
   });
-  test('the container\'s namespaces are owned by its user namespace: proc, sysfs and hostname work', () => {
+  test("the container's namespaces are owned by its user namespace: proc, sysfs and hostname work", () => {
     const { out } = inContainer('hostname; ls /proc/self/ns/user >/dev/null && mount | grep -c -E " /proc | /sys "', (c) => {
       maps(c);
       c.hostname = 'userns-box';
@@ -255,7 +290,9 @@ describe('user namespace (rootful)', () => {
     expect(out).toBe('1000\n1000\n');
   });
   test('a new user namespace without mappings is refused, naming the field', () => {
-    const b = makeBundle(['true'], (c) => { c.linux.namespaces.push({ type: 'user' }); });
+    const b = makeBundle(['true'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+    });
     bundles.push(b);
     const r = rt.run(['create', '--bundle', b.dir, uniqueId()]);
     expect(r.status).toBe(1);
@@ -265,21 +302,35 @@ describe('user namespace (rootful)', () => {
 
 describe('idmapped mounts', () => {
   const idmap = (hostID: number, size: number) => [{ containerID: 0, hostID, size }];
-  test('on-disk ids are shown through the mount\'s mapping (disk 0 → 1000)', () => {
+  test("on-disk ids are shown through the mount's mapping (disk 0 → 1000)", () => {
     const b = makeBundle(['stat', '-c', '%u %g', '/data/f'], (c) => {
-      c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind'], uidMappings: idmap(1000, 1), gidMappings: idmap(1000, 1) });
+      c.mounts.push({
+        destination: '/data',
+        type: 'bind',
+        source: 'hostdata',
+        options: ['rbind'],
+        uidMappings: idmap(1000, 1),
+        gidMappings: idmap(1000, 1),
+      });
     });
     bundles.push(b);
     fs.mkdirSync(join(b.dir, 'hostdata'));
     fs.writeFileSync(join(b.dir, 'hostdata', 'f'), 'x');
     expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).stdout).toBe('1000 1000\n');
   });
-  test('in a user namespace, root-owned host files are root\'s inside, and what root writes is root\'s on disk', () => {
+  test("in a user namespace, root-owned host files are root's inside, and what root writes is root's on disk", () => {
     const b = makeBundle(['sh', '-c', 'stat -c "%u %g" /data/f; echo new > /data/g && echo wrote'], (c) => {
       c.linux.namespaces.push({ type: 'user' });
       c.linux.uidMappings = idmap(100000, 65536);
       c.linux.gidMappings = idmap(100000, 65536);
-      c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdata', options: ['rbind'], uidMappings: idmap(100000, 65536), gidMappings: idmap(100000, 65536) });
+      c.mounts.push({
+        destination: '/data',
+        type: 'bind',
+        source: 'hostdata',
+        options: ['rbind'],
+        uidMappings: idmap(100000, 65536),
+        gidMappings: idmap(100000, 65536),
+      });
     });
     bundles.push(b);
     fs.mkdirSync(join(b.dir, 'hostdata'));

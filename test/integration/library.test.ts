@@ -9,7 +9,10 @@ import { Runtime as Cli } from '../helpers/runtime';
 
 const cli = new Cli();
 const tracked = bundleTracker();
-afterAll(() => { cli.cleanup(); tracked.removeAll(); });
+afterAll(() => {
+  cli.cleanup();
+  tracked.removeAll();
+});
 
 const CLIENT = `
 const fs = require('fs');
@@ -50,7 +53,9 @@ describe('the library API', () => {
   test('Runtime: every operation, with typed results and typed errors', () => {
     const box = tracked.make(['sleep', '60']);
     const short = tracked.make(['sh', '-c', 'exit 3']);
-    const bad = tracked.make(['true'], (c) => { c.process.user.uid = 4294967295; });
+    const bad = tracked.make(['true'], (c) => {
+      c.process.user.uid = 4294967295;
+    });
     const client = join(box.dir, 'client.js');
     fs.writeFileSync(client, CLIENT);
     // The containers' processes are copies of the client: its stdio goes to a file, not to pipes
@@ -58,7 +63,10 @@ describe('the library API', () => {
     const logFile = join(box.dir, 'client.log');
     const result = join(box.dir, 'result.json');
     const log = fs.openSync(logFile, 'w');
-    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', client, cli.root, box.dir, short.dir, bad.dir, result], { stdio: ['ignore', log, log], timeout: 60000 });
+    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', client, cli.root, box.dir, short.dir, bad.dir, result], {
+      stdio: ['ignore', log, log],
+      timeout: 60000,
+    });
     fs.closeSync(log);
     expect({ status: r.status, log: fs.readFileSync(logFile, 'utf8') }).toEqual({ status: 0, log: '' });
     expect(JSON.parse(fs.readFileSync(result, 'utf8'))).toEqual({

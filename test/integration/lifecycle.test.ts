@@ -10,9 +10,17 @@ import { spawnSync } from 'child_process';
 let rt: Runtime;
 const tracked = bundleTracker();
 const bundle = tracked.make;
-beforeAll(() => { rt = new Runtime(); });
-afterEach(() => { rt.cleanup(); rt = new Runtime(); });
-afterAll(() => { rt.cleanup(); tracked.removeAll(); });
+beforeAll(() => {
+  rt = new Runtime();
+});
+afterEach(() => {
+  rt.cleanup();
+  rt = new Runtime();
+});
+afterAll(() => {
+  rt.cleanup();
+  tracked.removeAll();
+});
 
 describe('run', () => {
   test('runs the program in the foreground with its output and exit status 0', () => {
@@ -49,7 +57,12 @@ describe('run', () => {
     const id = uniqueId();
     const child = rt.spawnRun(id, b.dir);
     let out = '';
-    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { out += d; if (out.includes('ready')) resolve(); }));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) resolve();
+      }),
+    );
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(out).toContain('got TERM');
@@ -58,7 +71,7 @@ describe('run', () => {
     expect(leftovers(id, b.dir)).toEqual([]);
   });
 
-  test('run --detach leaves a running container behind', async () => {
+  test('run --detach leaves a running container behind', () => {
     const b = bundle(['sleep', '30']);
     const id = uniqueId();
     expect(rt.create(id, b.dir, ['--detach'], 'run').status).toBe(0);
@@ -121,7 +134,7 @@ describe('create / start / state / kill / delete', () => {
     expect(leftovers(id, b.dir)).toEqual([]);
   });
 
-  test('a created container can be killed, and deleted only with --force while not stopped', async () => {
+  test('a created container can be killed, and deleted only with --force while not stopped', () => {
     const b = bundle(['sleep', '30']);
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
@@ -139,7 +152,9 @@ describe('create / start / state / kill / delete', () => {
   });
 
   test('a container without a process can be created; start is an error (runtime-spec), delete --force removes it', () => {
-    const b = bundle(['true'], (c) => { delete c.process; });
+    const b = bundle(['true'], (c) => {
+      delete c.process;
+    });
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     const r = rt.run(['start', id]);
@@ -175,7 +190,7 @@ describe('create / start / state / kill / delete', () => {
   });
 });
 
-describe('runc\'s command-line contract, as containerd and podman use it', () => {
+describe("runc's command-line contract, as containerd and podman use it", () => {
   test('global flags go-runc passes (--rootless, --criu) are accepted; refused command lines are logged to --log', () => {
     expect(rt.run(['--rootless=false', '--criu', '/usr/sbin/criu', 'list', '-q']).status).toBe(0);
     const log = join(rt.root, 'log.json');
@@ -185,7 +200,7 @@ describe('runc\'s command-line contract, as containerd and podman use it', () =>
     expect(last).toMatchObject({ level: 'error', msg: expect.stringMatching(/no-such-command/) });
   });
 
-  test('with --log, warnings go there and not to stderr (the shim gives create\'s stderr to the container)', () => {
+  test("with --log, warnings go there and not to stderr (the shim gives create's stderr to the container)", () => {
     const b = bundle(['true'], (c) => {
       c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall'], action: 'SCMP_ACT_ERRNO' }] };
     });
@@ -198,7 +213,9 @@ describe('runc\'s command-line contract, as containerd and podman use it', () =>
     // stderr into a file: the container's init inherits it (a pipe would hold spawnSync open)
     const errFile = join(rt.root, 'create.err');
     const errFd = fs.openSync(errFile, 'w');
-    const r2 = spawnSync(rt.binary, ['--root', rt.root, '--log', log, 'create', '--bundle', b.dir, id2], { stdio: ['ignore', 'ignore', errFd] });
+    const r2 = spawnSync(rt.binary, ['--root', rt.root, '--log', log, 'create', '--bundle', b.dir, id2], {
+      stdio: ['ignore', 'ignore', errFd],
+    });
     fs.closeSync(errFd);
     expect(r2.status).toBe(0);
     expect(fs.readFileSync(errFile, 'utf8')).toBe('');
@@ -220,7 +237,15 @@ describe('runc\'s command-line contract, as containerd and podman use it', () =>
     const id3 = uniqueId();
     expect(rt.create(id3, s.dir).status).toBe(0);
     rt.ok(['start', id3]);
-    const uses = () => Number(fs.readFileSync('/proc/keys', 'utf8').split('\n').find((l) => l.endsWith(` _ses.${id3}: empty`))?.trim().split(/\s+/)[2]);
+    const uses = () =>
+      Number(
+        fs
+          .readFileSync('/proc/keys', 'utf8')
+          .split('\n')
+          .find((l) => l.endsWith(` _ses.${id3}: empty`))
+          ?.trim()
+          .split(/\s+/)[2],
+      );
     // Credentials a process dropped let go of the keyring only after an RCU grace period, which
     // this kernel defers for seconds (lazy RCU): counts are read once they stay put.
     const settled = async (): Promise<number> => {

@@ -10,27 +10,46 @@ import { ConsoleSocket } from '../helpers/console';
 const rt = new Runtime();
 const tracked = bundleTracker();
 const bundle = tracked.make;
-afterAll(() => { rt.cleanup(); tracked.removeAll(); });
+afterAll(() => {
+  rt.cleanup();
+  tracked.removeAll();
+});
 
 /** A hook that appends its name, the status it was given on stdin and where it ran, to a log. */
 function hook(b: Bundle, name: string, log: string, extra = ''): Record<string, unknown> {
   return {
     path: join(b.dir, 'rootfs', 'bin', 'sh'),
-    args: ['sh', '-c', `read s; st=$(echo "$s" | sed 's/.*"status":"\\([a-z]*\\)".*/\\1/'); echo "${name} $st $(readlink /proc/self/ns/uts) $HOOKVAR" >> ${log}${extra}`],
+    args: [
+      'sh',
+      '-c',
+      `read s; st=$(echo "$s" | sed 's/.*"status":"\\([a-z]*\\)".*/\\1/'); echo "${name} $st $(readlink /proc/self/ns/uts) $HOOKVAR" >> ${log}${extra}`,
+    ],
     env: ['HOOKVAR=v-' + name],
   };
 }
 
 describe('hooks', () => {
   test('each hook runs once, in order, at its moment, with the state on stdin and its own env', async () => {
-    const b = bundle(['sh', '-c', `echo program >> /hooklog`], (c) => { c.root.readonly = false; });
+    const b = bundle(['sh', '-c', `echo program >> /hooklog`], (c) => {
+      c.root.readonly = false;
+    });
     const log = join(b.dir, 'rootfs', 'hooklog');
     b.config.hooks = {
       prestart: [hook(b, 'prestart', log)],
       createRuntime: [hook(b, 'createRuntime', log)],
       createContainer: [hook(b, 'createContainer', log)],
       // startContainer runs inside the container: its path and log are container paths.
-      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'read s; echo "startContainer $(echo "$s" | sed \'s/.*"status":"\\([a-z]*\\)".*/\\1/\') $(readlink /proc/self/ns/uts) $HOOKVAR" >> /hooklog'], env: ['HOOKVAR=v-startContainer'] }],
+      startContainer: [
+        {
+          path: '/bin/sh',
+          args: [
+            'sh',
+            '-c',
+            'read s; echo "startContainer $(echo "$s" | sed \'s/.*"status":"\\([a-z]*\\)".*/\\1/\') $(readlink /proc/self/ns/uts) $HOOKVAR" >> /hooklog',
+          ],
+          env: ['HOOKVAR=v-startContainer'],
+        },
+      ],
       poststart: [hook(b, 'poststart', log)],
       poststop: [hook(b, 'poststop', log)],
     };
@@ -38,15 +57,31 @@ describe('hooks', () => {
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     const hostUts = fs.readlinkSync('/proc/self/ns/uts');
-    const lines = () => fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const lines = () =>
+      fs
+        .readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '));
     expect(lines().map((l) => l[0])).toEqual(['prestart', 'createRuntime', 'createContainer']);
     rt.ok(['start', id]);
     await rt.waitStatus(id, 'stopped');
     rt.ok(['delete', id]);
     const all = lines();
-    expect(all.map((l) => l[0])).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'program', 'poststart', 'poststop']
-      .filter((n) => all.some((l) => l[0] === n))); // program and poststart may race
-    expect(all.map((l) => l[0]).sort()).toEqual(['createContainer', 'createRuntime', 'poststart', 'poststop', 'prestart', 'program', 'startContainer']);
+    expect(all.map((l) => l[0])).toEqual(
+      ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'program', 'poststart', 'poststop'].filter((n) =>
+        all.some((l) => l[0] === n),
+      ),
+    ); // program and poststart may race
+    expect(all.map((l) => l[0]).sort()).toEqual([
+      'createContainer',
+      'createRuntime',
+      'poststart',
+      'poststop',
+      'prestart',
+      'program',
+      'startContainer',
+    ]);
     const byName = Object.fromEntries(all.map((l) => [l[0], l]));
     // runtime namespace vs container namespace
     expect(byName.prestart[2]).toBe(hostUts);
@@ -55,12 +90,19 @@ describe('hooks', () => {
     expect(byName.startContainer[2]).not.toBe(hostUts);
     expect(byName.poststart[2]).toBe(hostUts);
     // status on stdin, per the lifecycle
-    expect([byName.prestart[1], byName.createRuntime[1], byName.poststart[1], byName.poststop[1]]).toEqual(['creating', 'creating', 'running', 'stopped']);
+    expect([byName.prestart[1], byName.createRuntime[1], byName.poststart[1], byName.poststop[1]]).toEqual([
+      'creating',
+      'creating',
+      'running',
+      'stopped',
+    ]);
     expect(byName.poststop[3]).toBe('v-poststop');
   });
 
-  test('as runc: a createContainer hook runs in the rootfs; a hook without env has the runtime\'s, a startContainer one the process\'s', () => {
-    const b = bundle(['true'], (c) => { c.process.env = ['PATH=/bin', 'FROM_PROCESS=yes']; });
+  test("as runc: a createContainer hook runs in the rootfs; a hook without env has the runtime's, a startContainer one the process's", () => {
+    const b = bundle(['true'], (c) => {
+      c.process.env = ['PATH=/bin', 'FROM_PROCESS=yes'];
+    });
     const out = join(b.dir, 'hookout');
     b.config.hooks = {
       createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `pwd > ${out}; echo "runtime:$FROM_RUNTIME" >> ${out}`] }],
@@ -68,7 +110,10 @@ describe('hooks', () => {
     };
     b.config.root.readonly = false;
     b.write();
-    const r = spawnSync(TSRUNC, ['--root', rt.root, 'run', '--bundle', b.dir, uniqueId()], { encoding: 'utf8', env: { ...process.env, FROM_RUNTIME: 'yes' } });
+    const r = spawnSync(TSRUNC, ['--root', rt.root, 'run', '--bundle', b.dir, uniqueId()], {
+      encoding: 'utf8',
+      env: { ...process.env, FROM_RUNTIME: 'yes' },
+    });
     expect(r.stderr).toBe('');
     expect(fs.readFileSync(out, 'utf8')).toBe(`${join(b.dir, 'rootfs')}\nruntime:yes\n`);
     expect(fs.readFileSync(join(b.dir, 'rootfs', 'started'), 'utf8')).toBe('process:yes\n');
@@ -127,13 +172,19 @@ describe('hooks', () => {
     const d = rt.run(['delete', id]);
     expect(d.status).toBe(0);
     expect(d.stderr).toMatch(/warning: hooks.poststop\[0\]/);
-    expect(fs.readFileSync(log, 'utf8').split('\n').map((l) => l.split(' ')[0]).filter(Boolean)).toEqual(['poststart1', 'poststop2']);
+    expect(
+      fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .filter(Boolean),
+    ).toEqual(['poststart1', 'poststop2']);
   });
 });
 
 describe('terminal', () => {
   test('--console-socket receives a pty master; the program has it as controlling terminal and stdio', async () => {
-    const b = bundle(['sh', '-c', 'tty; test -t 0 && test -t 1 && echo all-tty; stty size; cut -d\" \" -f7 /proc/1/stat; echo done'], (c) => {
+    const b = bundle(['sh', '-c', 'tty; test -t 0 && test -t 1 && echo all-tty; stty size; cut -d" " -f7 /proc/1/stat; echo done'], (c) => {
       c.process.terminal = true;
       c.process.consoleSize = { height: 30, width: 100 };
     });
@@ -160,10 +211,14 @@ describe('terminal', () => {
   });
 
   test('a terminal without --console-socket is refused by create; --console-socket without a terminal too', () => {
-    const t = bundle(['true'], (c) => { c.process.terminal = true; });
+    const t = bundle(['true'], (c) => {
+      c.process.terminal = true;
+    });
     expect(rt.run(['create', '--bundle', t.dir, uniqueId()]).stderr).toMatch(/--console-socket is required/);
     const n = bundle(['true']);
-    expect(rt.run(['create', '--bundle', n.dir, '--console-socket', '/nonexistent', uniqueId()]).stderr).toMatch(/only for a process with process.terminal/);
+    expect(rt.run(['create', '--bundle', n.dir, '--console-socket', '/nonexistent', uniqueId()]).stderr).toMatch(
+      /only for a process with process.terminal/,
+    );
   });
 
   test('a foreground run with a terminal keeps the pty and relays it (as runc does)', () => {

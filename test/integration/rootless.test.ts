@@ -15,7 +15,12 @@ const bundles: Bundle[] = [];
 /** Runs tsrunc as the unprivileged user, with its own XDG_RUNTIME_DIR. */
 function asUser(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(TSRUNC, args, {
-    uid, gid, cwd, encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'],
+    uid,
+    gid,
+    cwd,
+    encoding: 'utf8',
+    timeout: 30000,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: join(home, 'run'), HOME: home },
   });
   if (r.error) throw r.error;
@@ -61,18 +66,29 @@ describe('rootless', () => {
     expect(cfg.mounts.some((m: { type: string }) => m.type === 'sysfs')).toBe(false);
   });
 
-  test('run: root inside, the caller\'s uid outside, state under $XDG_RUNTIME_DIR', () => {
+  test("run: root inside, the caller's uid outside, state under $XDG_RUNTIME_DIR", () => {
     const b = userBundle(['sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$; touch /tmp/x 2>/dev/null || echo ro']);
     const r = asUser(['run', 'rl1'], b.dir);
     expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n').slice(0, 3).map((l) => l.trim().split(/\s+/).join(' '))).toEqual(['0', `0 ${uid} 1`, '1']);
+    expect(
+      r.stdout
+        .split('\n')
+        .slice(0, 3)
+        .map((l) => l.trim().split(/\s+/).join(' ')),
+    ).toEqual(['0', `0 ${uid} 1`, '1']);
     expect(fs.existsSync(join(home, 'run', 'tsrunc'))).toBe(true);
   });
 
   test('the lifecycle and exec work for the unprivileged user', () => {
     const b = userBundle(['sleep', '30']);
     const out = fs.openSync(join(b.dir, 'out'), 'w');
-    const c = spawnSync(TSRUNC, ['create', 'rl2'], { uid, gid, cwd: b.dir, stdio: ['ignore', out, out], env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: join(home, 'run') } });
+    const c = spawnSync(TSRUNC, ['create', 'rl2'], {
+      uid,
+      gid,
+      cwd: b.dir,
+      stdio: ['ignore', out, out],
+      env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: join(home, 'run') },
+    });
     fs.closeSync(out);
     expect(c.status).toBe(0);
     expect(JSON.parse(asUser(['state', 'rl2']).stdout).status).toBe('created');

@@ -37,7 +37,7 @@ describe('tsrunc spec writes what runc spec writes', () => {
     expect(ours.mode).toBe(runc.mode);
   });
 
-  test('a container from runc spec\'s config (ambient capabilities not inheritable) prints nothing on stderr', () => {
+  test("a container from runc spec's config (ambient capabilities not inheritable) prints nothing on stderr", () => {
     const runc = JSON.parse(specOf(RUNC, []).text);
     const b = tracked.make(['sh', '-c', 'grep -E "CapAmb|CapEff" /proc/self/status'], (c) => {
       c.process = { ...runc.process, args: c.process.args, terminal: false };
@@ -51,19 +51,19 @@ describe('tsrunc spec writes what runc spec writes', () => {
   });
 });
 
-describe('what runc users\' configs rely on', () => {
-  const run = (args: string[], edit: (c: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+describe("what runc users' configs rely on", () => {
+  const run = (args: string[], edit: (c: Record<string, any>) => void) => {
     const b = tracked.make(args, edit);
     const id = `compat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     return { ...rt.run(['run', '--bundle', b.dir, id]), id, b };
   };
-  const USERNS = (c: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const USERNS = (c: Record<string, any>) => {
     c.linux.namespaces.push({ type: 'user' });
     c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   };
 
-  test('a bind source the container\'s root cannot reach is bound (the runtime clones it), and a read-only /dev still gets its mounts', () => {
+  test("a bind source the container's root cannot reach is bound (the runtime clones it), and a read-only /dev still gets its mounts", () => {
     const src = fs.mkdtempSync(join(os.tmpdir(), 'tsr-src-'));
     dirs.push(src);
     fs.mkdirSync(join(src, 'inner'));
@@ -78,7 +78,7 @@ describe('what runc users\' configs rely on', () => {
     expect(r.stdout).toBe('reached\n1\ndev-ro\n');
   });
 
-  test('an empty namespace path is a new namespace; null is absent; a destination under the rootfs\'s host path is taken as that', () => {
+  test("an empty namespace path is a new namespace; null is absent; a destination under the rootfs's host path is taken as that", () => {
     const r = run(['sh', '-c', 'readlink /proc/self/ns/uts; test -d /opt/here && echo here'], (c) => {
       c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'uts' ? { type: 'uts', path: '' } : n));
       c.linux.timeOffsets = null;
@@ -97,9 +97,13 @@ describe('what runc users\' configs rely on', () => {
   test('with a user namespace, a network namespace the host owns is joined before it (as runc)', () => {
     const r = run(['readlink', '/proc/self/ns/net'], (c) => {
       USERNS(c);
-      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'network' ? { type: 'network', path: '/proc/self/ns/net' } : n));
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+        n.type === 'network' ? { type: 'network', path: '/proc/self/ns/net' } : n,
+      );
       // sysfs belongs to the network namespace's owner: bound from the host instead
-      c.mounts = c.mounts.map((m: { type: string; destination: string }) => (m.type === 'sysfs' ? { source: '/sys', destination: m.destination, type: 'bind', options: ['rbind'] } : m));
+      c.mounts = c.mounts.map((m: { type: string; destination: string }) =>
+        m.type === 'sysfs' ? { source: '/sys', destination: m.destination, type: 'bind', options: ['rbind'] } : m,
+      );
     });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(fs.readlinkSync('/proc/self/ns/net'));
@@ -118,10 +122,12 @@ describe('cgroups a container cannot use', () => {
     }
     spawnSync('rmdir', [freezer]);
   });
-  test('a frozen one is refused at once (it used to hang create), in runc\'s words; the cgroup stays as it was', () => {
+  test("a frozen one is refused at once (it used to hang create), in runc's words; the cgroup stays as it was", () => {
     fs.mkdirSync(freezer, { recursive: true });
     fs.writeFileSync(join(freezer, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '1' : 'FROZEN');
-    const b = tracked.make(['true'], (c) => { c.linux.cgroupsPath = `/${name}`; });
+    const b = tracked.make(['true'], (c) => {
+      c.linux.cgroupsPath = `/${name}`;
+    });
     const id = `compat-${process.pid}-frozen`;
     const t0 = Date.now();
     const r = rt.run(['run', '--bundle', b.dir, id], { timeout: 20000 });
@@ -131,11 +137,15 @@ describe('cgroups a container cannot use', () => {
     expect(fs.existsSync(freezer)).toBe(true);
     expect(fs.existsSync(join(rt.root, id))).toBe(false);
   });
-  test('one with processes in it is refused, in runc\'s words', () => {
-    const b1 = tracked.make(['sleep', '30'], (c) => { c.linux.cgroupsPath = `/${name}-busy`; });
+  test("one with processes in it is refused, in runc's words", () => {
+    const b1 = tracked.make(['sleep', '30'], (c) => {
+      c.linux.cgroupsPath = `/${name}-busy`;
+    });
     const id1 = `compat-${process.pid}-busy1`;
     expect(rt.create(id1, b1.dir).status).toBe(0);
-    const b2 = tracked.make(['true'], (c) => { c.linux.cgroupsPath = `/${name}-busy`; });
+    const b2 = tracked.make(['true'], (c) => {
+      c.linux.cgroupsPath = `/${name}-busy`;
+    });
     const r = rt.run(['run', '--bundle', b2.dir, `compat-${process.pid}-busy2`]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/container's cgroup is not empty/);
@@ -165,13 +175,13 @@ describe('bind mount flags, as runc sets them', () => {
     });
     return rt.run(['run', '--bundle', b.dir, `compat-${process.pid}-${Math.random().toString(36).slice(2, 8)}`]);
   };
-  test('no flag option keeps the source\'s; any option sets exactly those asked (mount(8)-unlike, as runc)', () => {
+  test("no flag option keeps the source's; any option sets exactly those asked (mount(8)-unlike, as runc)", () => {
     expect(flags(['bind']).stdout.trim().split(',')).toEqual(expect.arrayContaining(['ro', 'noexec']));
     const cleared = flags(['bind', 'dev']).stdout.trim().split(',');
     expect(cleared).toContain('rw');
     expect(cleared).not.toContain('noexec');
   });
-  test('with a user namespace the source\'s flags are locked, as the kernel locks inherited mounts: kept, and clearing one is an error', () => {
+  test("with a user namespace the source's flags are locked, as the kernel locks inherited mounts: kept, and clearing one is an error", () => {
     expect(flags(['bind', 'nosuid'], true).stdout.trim().split(',')).toEqual(expect.arrayContaining(['ro', 'noexec', 'nosuid']));
     const r = flags(['bind', 'rw'], true);
     expect(r.status).toBe(1);

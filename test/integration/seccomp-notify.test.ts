@@ -11,7 +11,10 @@ import { ConsoleSocket } from '../helpers/console';
 
 const rt = new Runtime();
 const tracked = bundleTracker();
-afterAll(() => { rt.cleanup(); tracked.removeAll(); });
+afterAll(() => {
+  rt.cleanup();
+  tracked.removeAll();
+});
 
 const lib = koffi.load('libc.so.6');
 const ioctl = lib.func('int ioctl(int, unsigned long, void *)');
@@ -19,7 +22,7 @@ const SECCOMP_IOCTL_NOTIF_RECV = 0xc0502100; // _IOWR('!', 0, struct seccomp_not
 const SECCOMP_IOCTL_NOTIF_SEND = 0xc0182101; // _IOWR('!', 1, struct seccomp_notif_resp)
 
 describe('seccomp notify', () => {
-  test('the listener gets the notification fd with the state, and its answer is what the container\'s call returns', async () => {
+  test("the listener gets the notification fd with the state, and its answer is what the container's call returns", async () => {
     const b = tracked.make(['sh', '-c', 'mkdir /tmp/notified; echo "mkdir says $?"; test -d /tmp/notified || echo absent'], (c) => {
       c.linux.seccomp = {
         defaultAction: 'SCMP_ACT_ALLOW',
@@ -55,7 +58,11 @@ describe('seccomp notify', () => {
 
   test('an exec process has its own notification fd, sent with its own pid', async () => {
     const b = tracked.make(['sleep', '30'], (c) => {
-      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        listenerPath: '',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+      };
     });
     const sock = new ConsoleSocket(join(b.dir, 'agent2.sock'));
     b.config.linux.seccomp.listenerPath = sock.path;
@@ -65,9 +72,13 @@ describe('seccomp notify', () => {
     expect(rt.run(['start', id]).status).toBe(0);
     const first = sock.receive(); // init's
     fs.closeSync(first.fd);
-    const exec = spawn(TSRUNC, ['--root', rt.root, 'exec', id, 'sh', '-c', 'mkdir /tmp/e; echo "exec mkdir says $?"'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exec = spawn(TSRUNC, ['--root', rt.root, 'exec', id, 'sh', '-c', 'mkdir /tmp/e; echo "exec mkdir says $?"'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    exec.stdout.on('data', (d) => { out += String(d); });
+    exec.stdout.on('data', (d) => {
+      out += String(d);
+    });
     const done = new Promise<number | null>((resolve) => exec.on('exit', resolve));
     // the listener's accept waits here while the exec is born (spawned: this thread stays free for it)
     await new Promise((r) => setTimeout(r, 50));
@@ -89,10 +100,18 @@ describe('seccomp notify', () => {
 
   test('SCMP_ACT_NOTIFY without listenerPath, or as the default action, is an error naming the field', () => {
     for (const [seccomp, re] of [
-      [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY/],
-      [{ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/x.sock' }, /linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action/],
+      [
+        { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
+        /linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY/,
+      ],
+      [
+        { defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/x.sock' },
+        /linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action/,
+      ],
     ] as const) {
-      const b = tracked.make(['true'], (c) => { c.linux.seccomp = seccomp; });
+      const b = tracked.make(['true'], (c) => {
+        c.linux.seccomp = seccomp;
+      });
       const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(re);

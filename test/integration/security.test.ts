@@ -26,23 +26,32 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
     expect(rt.create(idA, a.dir).status).toBe(0);
     const pidA = rt.state(idA).pid;
     // Container B joins A's pid namespace, where A's init is pid 1, and attacks it as root.
-    const b = bundle(['sh', '-c', [
-      'cat /proc/1/comm',
-      'echo x >> /proc/1/exe 2>/dev/null && echo WROTE-EXE || echo exe-write-refused',
-      'head -c1 /proc/1/exe >/dev/null 2>&1 && echo OPENED-EXE || echo exe-open-refused',
-      'ls /proc/1/root/ >/dev/null 2>&1 && echo ROOT-VISIBLE || echo root-refused',
-      'ls /proc/1/cwd/ >/dev/null 2>&1 && echo CWD-VISIBLE || echo cwd-refused',
-      'for f in /proc/1/fd/*; do head -c0 $f 2>/dev/null && echo OPENED-FD-$f; done; echo fds-refused',
-    ].join('; ')], (c) => {
-      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n));
-    });
+    const b = bundle(
+      [
+        'sh',
+        '-c',
+        [
+          'cat /proc/1/comm',
+          'echo x >> /proc/1/exe 2>/dev/null && echo WROTE-EXE || echo exe-write-refused',
+          'head -c1 /proc/1/exe >/dev/null 2>&1 && echo OPENED-EXE || echo exe-open-refused',
+          'ls /proc/1/root/ >/dev/null 2>&1 && echo ROOT-VISIBLE || echo root-refused',
+          'ls /proc/1/cwd/ >/dev/null 2>&1 && echo CWD-VISIBLE || echo cwd-refused',
+          'for f in /proc/1/fd/*; do head -c0 $f 2>/dev/null && echo OPENED-FD-$f; done; echo fds-refused',
+        ].join('; '),
+      ],
+      (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+          n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n,
+        );
+      },
+    );
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stdout).toBe('tsrunc:init\nexe-write-refused\nexe-open-refused\nroot-refused\ncwd-refused\nfds-refused\n');
     // and the node binary is untouched
     expect(fs.statSync(process.execPath).size).toBeGreaterThan(1 << 20);
   });
 
-  test('even with CAP_SYS_PTRACE, init\'s executable can only be reopened read-only', () => {
+  test("even with CAP_SYS_PTRACE, init's executable can only be reopened read-only", () => {
     const a = bundle(['sleep', '30']);
     const idA = uniqueId();
     expect(rt.create(idA, a.dir).status).toBe(0);
@@ -53,7 +62,9 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
     // error tells a read-only mount apart.)
     const b = bundle(['sh', '-c', 'exec 3</proc/1/exe && echo held; : > /proc/self/fd/3'], (c) => {
       c.process.capabilities = { bounding: all, effective: all, permitted: all };
-      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n));
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+        n.type === 'pid' ? { type: 'pid', path: `/proc/${pidA}/ns/pid` } : n,
+      );
     });
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stdout).toBe('held\n');
@@ -62,14 +73,18 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
 });
 
 describe('no host fd reaches a container', () => {
-  test('a created init holds only its stdio, the exec fifo, its channel and libuv\'s own pipes and eventfds', () => {
+  test("a created init holds only its stdio, the exec fifo, its channel and libuv's own pipes and eventfds", () => {
     // runc's create.bats "detect fd leak": before start, in the container's namespaces already
-    const b = bundle(['true'], (c) => { c.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/net' }); c.linux.namespaces.splice(1, 1); });
+    const b = bundle(['true'], (c) => {
+      c.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/net' });
+      c.linux.namespaces.splice(1, 1);
+    });
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     const pid = rt.state(id).pid;
     const links = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => `${fd} -> ${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}`);
-    const allowed = (l: string) => / -> (pipe:\[\d+\]|anon_inode:\[(eventfd|signalfd)\]|socket:\[\d+\]|\/dev\/null|.*\/exec\.fifo|.*\.out)$/.test(l);
+    const allowed = (l: string) =>
+      / -> (pipe:\[\d+\]|anon_inode:\[(eventfd|signalfd)\]|socket:\[\d+\]|\/dev\/null|.*\/exec\.fifo|.*\.out)$/.test(l);
     expect(links.filter((l) => !allowed(l))).toEqual([]);
     expect(links.filter((l) => / -> socket:/.test(l)).length).toBeLessThanOrEqual(1); // the channel
     expect(rt.run(['delete', '--force', id]).status).toBe(0);
@@ -83,7 +98,8 @@ describe('the node that containers are copies of runs from a read-only bind', ()
     const node = join(work, 'node');
     const bind = `/run/tsrunc-exe${node}`;
     const env = { ...process.env, TSRUNC_NODE: node };
-    const runIt = () => spawnSync(TSRUNC, ['--debug', '--root', rt.root, 'run', '--bundle', bundle(['true']).dir, uniqueId()], { env, encoding: 'utf8' });
+    const runIt = () =>
+      spawnSync(TSRUNC, ['--debug', '--root', rt.root, 'run', '--bundle', bundle(['true']).dir, uniqueId()], { env, encoding: 'utf8' });
     try {
       fs.copyFileSync(process.execPath, node);
       fs.chmodSync(node, 0o755);
@@ -176,16 +192,23 @@ describe('/dev without a tmpfs: its entries are never followed (CVE-2025-31133 c
 
 describe('masked and read-only paths', () => {
   test('masked files read empty, masked directories are empty and read-only, read-only paths refuse writes', () => {
-    const b = bundle(['sh', '-c', [
-      'wc -c < /proc/cpuinfo',
-      'ls /sys/firmware | wc -l',
-      'touch /sys/firmware/x 2>/dev/null && echo WROTE-MASKED || echo masked-ro',
-      'echo evil > /proc/sys/kernel/domainname 2>/dev/null && echo WROTE-RO || echo ro-refused',
-      'cat /proc/sys/kernel/ostype',
-    ].join('; ')], (c) => {
-      c.linux.maskedPaths = ['/proc/cpuinfo', '/sys/firmware', '/does/not/exist'];
-      c.linux.readonlyPaths = ['/proc/sys'];
-    });
+    const b = bundle(
+      [
+        'sh',
+        '-c',
+        [
+          'wc -c < /proc/cpuinfo',
+          'ls /sys/firmware | wc -l',
+          'touch /sys/firmware/x 2>/dev/null && echo WROTE-MASKED || echo masked-ro',
+          'echo evil > /proc/sys/kernel/domainname 2>/dev/null && echo WROTE-RO || echo ro-refused',
+          'cat /proc/sys/kernel/ostype',
+        ].join('; '),
+      ],
+      (c) => {
+        c.linux.maskedPaths = ['/proc/cpuinfo', '/sys/firmware', '/does/not/exist'];
+        c.linux.readonlyPaths = ['/proc/sys'];
+      },
+    );
     const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
     expect(r.stdout).toBe('0\n0\nmasked-ro\nro-refused\nLinux\n');
     expect(fs.readFileSync('/proc/cpuinfo', 'utf8').length).toBeGreaterThan(0);
@@ -206,7 +229,7 @@ describe('seccomp', () => {
     expect(r.stdout).toMatch(/Permission denied\nstill-running\n$/);
     expect(fs.existsSync(join(b.dir, 'rootfs', 'tmp', 'd'))).toBe(false);
   });
-  test('podman\'s default profile (with podman\'s capabilities): installed, the container runs, and not a word about it', () => {
+  test("podman's default profile (with podman's capabilities): installed, the container runs, and not a word about it", () => {
     const b = bundle(['sh', '-c', 'grep Seccomp: /proc/self/status; ls / >/dev/null && echo runs'], (c) => {
       c.process.capabilities = { bounding: PODMAN_CAPS, effective: PODMAN_CAPS, permitted: PODMAN_CAPS };
       c.linux.seccomp = forContainer(PODMAN_DEFAULT, PODMAN_CAPS);

@@ -17,7 +17,7 @@ describe('AppArmor', () => {
     fs.writeFileSync(join(root, 'sys/module/apparmor/parameters/enabled'), 'Y\n');
     expect(appArmorEnabled(root)).toBe(true);
   });
-  test('the profile is asked for at the next exec of the calling thread; older kernels\' path as fallback', () => {
+  test("the profile is asked for at the next exec of the calling thread; older kernels' path as fallback", () => {
     fs.mkdirSync(join(root, 'proc/thread-self/attr'), { recursive: true });
     fs.writeFileSync(join(root, 'proc/thread-self/attr/exec'), '');
     applyAppArmorOnExec('docker-default', root);

@@ -6,6 +6,10 @@ import { parseLayout } from '../../src/cgroups/hierarchy';
 import { planCgroups, createCgroups, removeCgroups } from '../../src/cgroups/manager';
 import { applyResources } from '../../src/cgroups/resources';
 import { recordingLibc } from '../fakes/recording-libc';
+import { rdmaLine } from '../../src/cgroups/resources-v1';
+import { enableV2Controllers } from '../../src/cgroups/manager';
+import { sharesToWeight } from '../../src/cgroups/resources';
+import { resourcesFromFlags } from '../../src/cli/commands/update';
 
 const HYBRID_MOUNTINFO = `
 35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
@@ -17,7 +21,7 @@ const HYBRID_SELF = '0::/user.slice\n3:memory:/user.slice\n4:cpu,cpuacct:/user.s
 const V2_MOUNTINFO = '30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n';
 
 describe('cgroup layout', () => {
-  test('hybrid hosts are v1 with every hierarchy and the runtime\'s own paths', () => {
+  test("hybrid hosts are v1 with every hierarchy and the runtime's own paths", () => {
     const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
     expect(l.mode).toBe('v1');
     expect(l.hierarchies.map((h) => [h.mountpoint, h.controllers.join(','), h.ownPath])).toEqual([
@@ -32,7 +36,7 @@ describe('cgroup layout', () => {
     expect(l.mode).toBe('v2');
     expect(l.hierarchies[0].controllers).toEqual(['cpu', 'memory', 'pids']);
   });
-  test('paths: default /<id>, absolute as given, relative under the runtime\'s cgroup', () => {
+  test("paths: default /<id>, absolute as given, relative under the runtime's cgroup", () => {
     const l = parseLayout(HYBRID_MOUNTINFO, HYBRID_SELF);
     expect(planCgroups(l, undefined, 'c1').paths.memory).toBe('/sys/fs/cgroup/memory/c1');
     expect(planCgroups(l, '/a/b', 'c1').paths['cpu,cpuacct']).toBe('/sys/fs/cgroup/cpu,cpuacct/a/b');
@@ -73,25 +77,45 @@ describe('cgroup directories on a fake tree', () => {
     const written: string[] = [];
     const read = (d: string, f: string) => fs.readFileSync(join(d, f), 'utf8');
     applyResources(plan, {
-      memory: { limit: 1048576 }, pids: { limit: 10 },
+      memory: { limit: 1048576 },
+      pids: { limit: 10 },
       cpu: { quota: 20000, realtimeRuntime: 950, realtimePeriod: 1000, period: 50000 },
-      blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 100 }] },
+      blockIO: {
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+        throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+      },
     });
-    written.push(read(mem, 'memory.limit_in_bytes'), read(pids, 'pids.max'), read(blkio, 'blkio.throttle.read_bps_device'),
-      read(blkio, 'blkio.throttle.write_iops_device'), read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'),
-      read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us'));
+    written.push(
+      read(mem, 'memory.limit_in_bytes'),
+      read(pids, 'pids.max'),
+      read(blkio, 'blkio.throttle.read_bps_device'),
+      read(blkio, 'blkio.throttle.write_iops_device'),
+      read(cpu, 'cpu.cfs_period_us'),
+      read(cpu, 'cpu.cfs_quota_us'),
+      read(cpu, 'cpu.rt_period_us'),
+      read(cpu, 'cpu.rt_runtime_us'),
+    );
     expect(written).toEqual(['1048576', '10', '8:0 1048576', '8:0 100', '50000', '20000', '1000', '950']);
-    expect(() => applyResources(plan, { blockIO: { weight: 10 } })).toThrow(/linux.resources.blockIO.weight: not supported by this kernel \(none of blkio.weight, blkio.bfq.weight\)/);
-    expect(() => applyResources(plan, { cpu: { cpus: '0' } })).toThrow(/linux.resources.cpu.cpus: the cpuset cgroup controller is not available/);
-    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(/hugepageLimits\[0\]: the hugetlb cgroup controller is not available/);
+    expect(() => applyResources(plan, { blockIO: { weight: 10 } })).toThrow(
+      /linux.resources.blockIO.weight: not supported by this kernel \(none of blkio.weight, blkio.bfq.weight\)/,
+    );
+    expect(() => applyResources(plan, { cpu: { cpus: '0' } })).toThrow(
+      /linux.resources.cpu.cpus: the cpuset cgroup controller is not available/,
+    );
+    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(
+      /hugepageLimits\[0\]: the hugetlb cgroup controller is not available/,
+    );
     expect(() => applyResources(plan, { network: { classID: 1 } })).toThrow(/network.classID: the net_cls cgroup controller/);
     expect(() => applyResources(plan, { unified: { 'memory.high': '1' } })).toThrow(/unified: needs a cgroup v2 host/);
     expect(() => applyResources(plan, { cpu: { bogus: 1 } })).toThrow(/cpu.bogus: unknown cpu setting/);
   });
-  test('v1 device policy: reset to deny, then the exceptions, runc\'s defaults included', () => {
+  test("v1 device policy: reset to deny, then the exceptions, runc's defaults included", () => {
     const dev = join(tree, 'devices', 'c');
     fs.mkdirSync(dev, { recursive: true });
-    applyResources({ mode: 'v1', paths: { devices: dev } }, {}, [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' }]);
+    applyResources({ mode: 'v1', paths: { devices: dev } }, {}, [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' },
+    ]);
     // One file write each: the reset went to devices.deny, the exceptions (in order) to devices.allow.
     expect(fs.readFileSync(join(dev, 'devices.deny'), 'utf8')).toBe('a');
     expect(fs.readFileSync(join(dev, 'devices.allow'), 'utf8')).toBe('c 10:200 rwm');
@@ -122,8 +146,9 @@ describe('zeros, orders and partial updates, as runc reads them', () => {
     fs.writeFileSync(join(dir, 'cgroup.controllers'), 'memory io');
     fs.writeFileSync(join(dir, 'memory.current'), String(50 << 20));
     const plan = { mode: 'v2' as const, paths: { unified: dir } };
-    expect(() => applyResources(plan, { memory: { limit: 40 << 20, checkBeforeUpdate: true } }))
-      .toThrow(/memory.limit: 41943040 is not above the current usage 52428800/);
+    expect(() => applyResources(plan, { memory: { limit: 40 << 20, checkBeforeUpdate: true } })).toThrow(
+      /memory.limit: 41943040 is not above the current usage 52428800/,
+    );
     applyResources(plan, { memory: { limit: 40 << 20 } });
     expect(read(dir, 'memory.max')).toBe(String(40 << 20));
     // A plain file keeps the last line written: the last line alone means one write per line.
@@ -131,7 +156,6 @@ describe('zeros, orders and partial updates, as runc reads them', () => {
     expect(read(dir, 'io.max')).toBe('8:16 wbps=2');
   });
   test('rdma: only the limits given', () => {
-    const { rdmaLine } = require('../../src/cgroups/resources-v1') as typeof import('../../src/cgroups/resources-v1'); // eslint-disable-line @typescript-eslint/no-require-imports
     expect(rdmaLine('mlx5_1', { hcaHandles: 3 })).toBe('mlx5_1 hca_handle=3');
     expect(rdmaLine('mlx5_1', { hcaHandles: 3, hcaObjects: 9 })).toBe('mlx5_1 hca_handle=3 hca_object=9');
     expect(() => rdmaLine('mlx5_1', {})).toThrow(/gives neither/);
@@ -141,8 +165,6 @@ describe('zeros, orders and partial updates, as runc reads them', () => {
 describe('cgroup v2 resources on a fake tree', () => {
   const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cg2-'));
   afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
-  const { enableV2Controllers } = require('../../src/cgroups/manager') as typeof import('../../src/cgroups/manager'); // eslint-disable-line @typescript-eslint/no-require-imports
-  const { sharesToWeight } = require('../../src/cgroups/resources') as typeof import('../../src/cgroups/resources'); // eslint-disable-line @typescript-eslint/no-require-imports
   test('controllers are enabled down the path; limits land in the v2 files', () => {
     fs.writeFileSync(join(tree, 'cgroup.controllers'), 'cpuset cpu io memory pids');
     fs.mkdirSync(join(tree, 'a', 'c1'), { recursive: true });
@@ -152,17 +174,29 @@ describe('cgroup v2 resources on a fake tree', () => {
     expect(fs.readFileSync(join(tree, 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
     expect(fs.readFileSync(join(tree, 'a', 'cgroup.subtree_control'), 'utf8')).toBe('+memory +pids +cpu');
     const dir = join(tree, 'a', 'c1');
-    const r = applyResources({ mode: 'v2', paths: { unified: dir } }, {
-      memory: { limit: 64 << 20, swap: 96 << 20, reservation: 32 << 20 },
-      cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0' },
-      pids: { limit: 0 },
-      unified: { 'memory.high': '50000000' },
-      blockIO: { weight: 500, throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }] },
-    });
+    const r = applyResources(
+      { mode: 'v2', paths: { unified: dir } },
+      {
+        memory: { limit: 64 << 20, swap: 96 << 20, reservation: 32 << 20 },
+        cpu: { shares: 1024, quota: 50000, period: 100000, cpus: '0' },
+        pids: { limit: 0 },
+        unified: { 'memory.high': '50000000' },
+        blockIO: { weight: 500, throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }] },
+      },
+    );
     const read = (f: string) => fs.readFileSync(join(dir, f), 'utf8');
-    expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([String(64 << 20), String(32 << 20), String(32 << 20)]);
-    expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')])
-      .toEqual(['100', '50000 100000', '0', '0', '50000000']); // pids 0 is a limit of 0 (the spec: "the maximum number of tasks"); runc writes 1 (its suite's "pids.limit=0 means 1")
+    expect([read('memory.max'), read('memory.swap.max'), read('memory.low')]).toEqual([
+      String(64 << 20),
+      String(32 << 20),
+      String(32 << 20),
+    ]);
+    expect([read('cpu.weight'), read('cpu.max'), read('cpuset.cpus'), read('pids.max'), read('memory.high')]).toEqual([
+      '100',
+      '50000 100000',
+      '0',
+      '0',
+      '50000000',
+    ]); // pids 0 is a limit of 0 (the spec: "the maximum number of tasks"); runc writes 1 (its suite's "pids.limit=0 means 1")
     expect([read('io.weight'), read('io.max')]).toEqual(['default 4950', '8:16 wbps=max']);
     expect(r.warnings).toEqual([]);
     // runc's curve: the defaults meet (1024 → 100) and the ends map onto the ends.
@@ -174,19 +208,31 @@ describe('cgroup v2 resources on a fake tree', () => {
     expect(() => applyResources(plan, { memory: { disableOOMKiller: true } })).toThrow(/disableOOMKiller: not possible on cgroup v2/);
     expect(() => applyResources(plan, { unified: { '../x': '1' } })).toThrow(/not a cgroup file name/);
     expect(() => applyResources(plan, { cpu: { realtimeRuntime: 1 } })).toThrow(/realtimeRuntime: cgroup v2 has no real-time/);
-    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(/hugepageLimits\[0\]: the hugetlb cgroup controller is not available/);
+    expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2MB', limit: 1 }] })).toThrow(
+      /hugepageLimits\[0\]: the hugetlb cgroup controller is not available/,
+    );
     expect(() => applyResources(plan, { hugepageLimits: [{ pageSize: '2M', limit: 1 }] })).toThrow(/pageSize: "2M" is not a page size/);
-    expect(applyResources(plan, { memory: { swappiness: 10 } }).warnings).toEqual([expect.stringMatching(/swappiness: has no cgroup v2 equivalent/)]);
-    expect(applyResources(plan, { network: { classID: 7 } }).warnings).toEqual([expect.stringMatching(/network: cgroup v2 has no net_cls/)]);
+    expect(applyResources(plan, { memory: { swappiness: 10 } }).warnings).toEqual([
+      expect.stringMatching(/swappiness: has no cgroup v2 equivalent/),
+    ]);
+    expect(applyResources(plan, { network: { classID: 7 } }).warnings).toEqual([
+      expect.stringMatching(/network: cgroup v2 has no net_cls/),
+    ]);
   });
   test('v2 device policy: a compiled program loaded and attached to the cgroup directory', () => {
     const dir = join(tree, 'a', 'c1');
     const progFd = fs.openSync('/dev/null', 'r'); // closed by the code under test, as a real program fd is
     const oldFd = fs.openSync('/dev/null', 'r'); // an already attached program, as bpfProgFdById gives it
     const sys = recordingLibc({
-      bpfLoadCgroupDeviceProgram: (insns: Buffer, license: string) => { sys.calls.push(['load', insns.length, license]); return progFd; },
+      bpfLoadCgroupDeviceProgram: (insns: Buffer, license: string) => {
+        sys.calls.push(['load', insns.length, license]);
+        return progFd;
+      },
       bpfQueryCgroupDevice: () => [42],
-      bpfProgFdById: (id: number) => { sys.calls.push(['byId', id]); return oldFd; },
+      bpfProgFdById: (id: number) => {
+        sys.calls.push(['byId', id]);
+        return oldFd;
+      },
     });
     applyResources({ mode: 'v2', paths: { unified: dir } }, {}, [{ allow: false, access: 'rwm' }], () => sys);
     // the new program goes on before the old one comes off
@@ -217,16 +263,39 @@ describe('cgroup v2 resources on a fake tree', () => {
   });
 });
 
-describe('update flags (runc\'s names)', () => {
-  const { resourcesFromFlags } = require('../../src/cli/commands/update') as typeof import('../../src/cli/commands/update'); // eslint-disable-line @typescript-eslint/no-require-imports
+describe("update flags (runc's names)", () => {
   test('each flag lands in its linux.resources field', () => {
-    expect(resourcesFromFlags({
-      memory: '512m', 'memory-swap': '1g', 'memory-reservation': '256m', 'kernel-memory-tcp': '8m',
-      'cpu-share': '512', 'cpu-period': '100000', 'cpu-quota': '50000', 'cpu-burst': '1000', 'cpu-rt-period': '1000000',
-      'cpu-rt-runtime': '950', 'cpu-idle': '1', 'cpuset-cpus': '0-1', 'cpuset-mems': '0', 'pids-limit': '99', 'blkio-weight': '300',
-    })).toEqual({
+    expect(
+      resourcesFromFlags({
+        memory: '512m',
+        'memory-swap': '1g',
+        'memory-reservation': '256m',
+        'kernel-memory-tcp': '8m',
+        'cpu-share': '512',
+        'cpu-period': '100000',
+        'cpu-quota': '50000',
+        'cpu-burst': '1000',
+        'cpu-rt-period': '1000000',
+        'cpu-rt-runtime': '950',
+        'cpu-idle': '1',
+        'cpuset-cpus': '0-1',
+        'cpuset-mems': '0',
+        'pids-limit': '99',
+        'blkio-weight': '300',
+      }),
+    ).toEqual({
       memory: { limit: 512 << 20, swap: 1 << 30, reservation: 256 << 20, kernelTCP: 8 << 20 },
-      cpu: { shares: 512, period: 100000, quota: 50000, burst: 1000, realtimePeriod: 1000000, realtimeRuntime: 950, idle: 1, cpus: '0-1', mems: '0' },
+      cpu: {
+        shares: 512,
+        period: 100000,
+        quota: 50000,
+        burst: 1000,
+        realtimePeriod: 1000000,
+        realtimeRuntime: 950,
+        idle: 1,
+        cpus: '0-1',
+        mems: '0',
+      },
       pids: { limit: 99 },
       blockIO: { weight: 300 },
     });

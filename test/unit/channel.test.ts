@@ -22,7 +22,9 @@ describe('the runtime<->child channel', () => {
     const { runtime, child } = channelPair(sys);
     const t0 = Date.now();
     expect(() => runtime.receive(100, 'container init (ready)')).toThrow(ChannelTimeout);
-    expect(() => runtime.receive(50, 'container init (ready)')).toThrow(/container init \(ready\): no word from the container process within 0.1s/);
+    expect(() => runtime.receive(50, 'container init (ready)')).toThrow(
+      /container init \(ready\): no word from the container process within 0.1s/,
+    );
     expect(Date.now() - t0).toBeLessThan(2000);
     child.send({ type: 'ready' });
     child.close();

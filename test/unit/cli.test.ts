@@ -37,8 +37,15 @@ describe('command line', () => {
   });
 
   test.each([
-    [['--help']], [['create']], [['create', 'a', 'b']], [['kill', '--bogus', 'x']], [['frobnicate']],
-    [['list', '--format', 'yaml']], [['create', '--preserve-fds', 'x', 'id']], [['-x', 'state', 'a']], [[]],
+    [['--help']],
+    [['create']],
+    [['create', 'a', 'b']],
+    [['kill', '--bogus', 'x']],
+    [['frobnicate']],
+    [['list', '--format', 'yaml']],
+    [['create', '--preserve-fds', 'x', 'id']],
+    [['-x', 'state', 'a']],
+    [[]],
   ])('fast parser leaves %j to yargs', (argv) => {
     expect(fastParse(argv)).toBeUndefined();
   });

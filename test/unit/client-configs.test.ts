@@ -11,7 +11,9 @@ const DIR = join(__dirname, '..', 'data', 'configs');
 const samples = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 describe.each(samples)('%s', (file) => {
-  const cfg = JSON.parse(fs.readFileSync(join(DIR, file), 'utf8')) as { mounts: { destination: string; type?: string; options?: string[] }[] };
+  const cfg = JSON.parse(fs.readFileSync(join(DIR, file), 'utf8')) as {
+    mounts: { destination: string; type?: string; options?: string[] }[];
+  };
 
   test('passes the schema', () => {
     // `ctr oci spec` is the spec before the image's command is filled in
@@ -25,7 +27,8 @@ describe.each(samples)('%s', (file) => {
       const p = parseMountOptions(m.options ?? [], `mounts[${i}].options`);
       if (p.bind || m.type === 'bind') expect([m.destination, p.data]).toEqual([m.destination, '']);
       // what is left as data are key=value options or tmpfs/devpts/mqueue words the kernel takes
-      for (const d of p.data.split(',').filter(Boolean)) expect([m.destination, d]).toEqual([m.destination, expect.stringMatching(/^[a-z]+=[\w]+$|^newinstance$/)]);
+      for (const d of p.data.split(',').filter(Boolean))
+        expect([m.destination, d]).toEqual([m.destination, expect.stringMatching(/^[a-z]+=[\w]+$|^newinstance$/)]);
     }
   });
 });

@@ -10,8 +10,8 @@ const bundle = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-bundle-'));
 fs.mkdirSync(join(bundle, 'rootfs'));
 afterAll(() => fs.rmSync(bundle, { recursive: true, force: true }));
 
-function spec(edit: (s: Spec & Record<string, any>) => void): Spec { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const s = defaultSpec() as Spec & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+function spec(edit: (s: Spec & Record<string, any>) => void): Spec {
+  const s = defaultSpec() as Spec & Record<string, any>;
   edit(s);
   return s;
 }
@@ -26,7 +26,9 @@ describe('reading config.json', () => {
     expect(() => readSpec(bundle)).toThrow(/invalid JSON/);
   });
   test('schema errors name the JSON path', () => {
-    const s = spec((x) => { x.process!.user!.uid = '0' as unknown as number; });
+    const s = spec((x) => {
+      x.process!.user!.uid = '0' as unknown as number;
+    });
     fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
     expect(() => readSpec(bundle)).toThrow(/\/process\/user\/uid/);
   });
@@ -45,36 +47,97 @@ describe('semantic checks', () => {
     expect(c.process!.capabilities!.bounding).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
   });
   test.each([
-    ['root.path missing', (s: any) => { s.root.path = 'nope'; }, /root.path: .* does not exist/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['relative cwd', (s: any) => { s.process.cwd = 'tmp'; }, /process.cwd/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['duplicate namespace', (s: any) => { s.linux.namespaces.push({ type: 'pid' }); }, /linux.namespaces\[\d\].type: duplicate/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['hostname without uts', (s: any) => { s.linux.namespaces = s.linux.namespaces.filter((n: any) => n.type !== 'uts'); }, /hostname/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['soft rlimit above hard', (s: any) => { s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }]; }, /rlimits\[0\]: soft limit 10 is greater than hard limit 5/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['unknown rlimit', (s: any) => { s.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }]; }, /unknown rlimit/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['empty args', (s: any) => { s.process.args = []; }, /process.args/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['apparmor', (s: any) => { s.process.apparmorProfile = 'x'; }, /AppArmor is not enabled/], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['bind without source', (s: any) => { s.mounts.push({ destination: '/x', type: 'bind', options: ['bind'] }); }, /mounts\[7\].source/], // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      'root.path missing',
+      (s: any) => {
+        s.root.path = 'nope';
+      },
+      /root.path: .* does not exist/,
+    ],
+    [
+      'relative cwd',
+      (s: any) => {
+        s.process.cwd = 'tmp';
+      },
+      /process.cwd/,
+    ],
+    [
+      'duplicate namespace',
+      (s: any) => {
+        s.linux.namespaces.push({ type: 'pid' });
+      },
+      /linux.namespaces\[\d\].type: duplicate/,
+    ],
+    [
+      'hostname without uts',
+      (s: any) => {
+        s.linux.namespaces = s.linux.namespaces.filter((n: any) => n.type !== 'uts');
+      },
+      /hostname/,
+    ],
+    [
+      'soft rlimit above hard',
+      (s: any) => {
+        s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }];
+      },
+      /rlimits\[0\]: soft limit 10 is greater than hard limit 5/,
+    ],
+    [
+      'unknown rlimit',
+      (s: any) => {
+        s.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }];
+      },
+      /unknown rlimit/,
+    ],
+    [
+      'empty args',
+      (s: any) => {
+        s.process.args = [];
+      },
+      /process.args/,
+    ],
+    [
+      'apparmor',
+      (s: any) => {
+        s.process.apparmorProfile = 'x';
+      },
+      /AppArmor is not enabled/,
+    ],
+    [
+      'bind without source',
+      (s: any) => {
+        s.mounts.push({ destination: '/x', type: 'bind', options: ['bind'] });
+      },
+      /mounts\[7\].source/,
+    ],
   ])('%s is refused with the field named', (_name, edit, re) => {
     expect(() => build(spec(edit))).toThrow(re);
   });
   test('unknown capabilities are dropped with a warning (runtime-spec: MUST warn, SHOULD NOT fail)', () => {
     const warnings: string[] = [];
-    const s = spec((x) => { x.process!.capabilities!.bounding!.push('CAP_TEST', 'CAP_X'); });
+    const s = spec((x) => {
+      x.process!.capabilities!.bounding!.push('CAP_TEST', 'CAP_X');
+    });
     const c = buildConfig(s, bundle, 'c1', { warn: (m) => warnings.push(m) });
     expect(c.process!.capabilities!.bounding).toBe((1n << 29n) | (1n << 5n) | (1n << 10n));
     expect(warnings).toEqual(['process.capabilities.bounding: ignoring unknown or unavailable capabilities: CAP_TEST, CAP_X']);
   });
-  test('ambient capabilities not inheritable are dropped with runc\'s warning when an inheritable set is given', () => {
+  test("ambient capabilities not inheritable are dropped with runc's warning when an inheritable set is given", () => {
     const warnings: string[] = [];
-    const s = spec((x) => { x.process!.capabilities!.inheritable = ['CAP_KILL']; x.process!.capabilities!.ambient = ['CAP_KILL', 'CAP_AUDIT_WRITE']; });
+    const s = spec((x) => {
+      x.process!.capabilities!.inheritable = ['CAP_KILL'];
+      x.process!.capabilities!.ambient = ['CAP_KILL', 'CAP_AUDIT_WRITE'];
+    });
     const c = buildConfig(s, bundle, 'c1', { warn: (m) => warnings.push(m) });
     expect(c.process!.capabilities!.ambient).toBe(1n << 5n);
     expect(warnings).toEqual([expect.stringContaining("can't raise ambient capability CAP_AUDIT_WRITE: ")]);
   });
-  test('ambient capabilities with no inheritable set at all are dropped with a debug note only (runc 1.1 spec\'s shape)', () => {
+  test("ambient capabilities with no inheritable set at all are dropped with a debug note only (runc 1.1 spec's shape)", () => {
     const warnings: string[] = [];
     const debug: string[] = [];
-    const s = spec((x) => { x.process!.capabilities!.ambient = ['CAP_KILL']; });
+    const s = spec((x) => {
+      x.process!.capabilities!.ambient = ['CAP_KILL'];
+    });
     const c = buildConfig(s, bundle, 'c1', { warn: (m) => warnings.push(m), debug: (m) => debug.push(m) });
     expect(c.process!.capabilities!.ambient).toBe(0n);
     expect(warnings).toEqual([]);
@@ -82,30 +145,96 @@ describe('semantic checks', () => {
   });
   test('device access letters other than r, w, m are dropped with a warning; none left is an error', () => {
     const warnings: string[] = [];
-    const c = buildConfig(spec((x) => { x.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' }); }), bundle, 'c1', { warn: (m) => warnings.push(m) });
+    const c = buildConfig(
+      spec((x) => {
+        x.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 11, access: 'rwa' });
+      }),
+      bundle,
+      'c1',
+      { warn: (m) => warnings.push(m) },
+    );
     expect(c.deviceRules[1].access).toBe('rw');
     expect(warnings).toEqual([expect.stringMatching(/linux.resources.devices\[1\].access: "rwa".*"rw" is used/)]);
-    expect(() => build(spec((x) => { x.linux!.resources!.devices!.push({ allow: false, access: 'x' }); }))).toThrow(/devices\[1\].access: "x" is not a combination of r, w and m/);
+    expect(() =>
+      build(
+        spec((x) => {
+          x.linux!.resources!.devices!.push({ allow: false, access: 'x' });
+        }),
+      ),
+    ).toThrow(/devices\[1\].access: "x" is not a combination of r, w and m/);
   });
   test('a container without process is allowed until start', () => {
-    const c = build(spec((x) => { delete x.process; }));
+    const c = build(
+      spec((x) => {
+        delete x.process;
+      }),
+    );
     expect(c.process).toBeUndefined();
   });
 });
 
 describe('refusals found by the fuzz campaign name the field', () => {
   test('a missing required field is named as the field, not as its parent', () => {
-    const s = spec((x) => { delete x.root; });
+    const s = spec((x) => {
+      delete x.root;
+    });
     fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(s));
     expect(() => readSpec(bundle)).toThrow(/\/root: is required/);
   });
   test.each([
-    ['an id mapping of size 0', (x: Spec) => { x.linux!.namespaces!.push({ type: 'user' }); x.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 0 }]; x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux.uidMappings\[0\].size: 0 maps nothing/],
-    ['an id mapping beyond 32 bits', (x: Spec) => { x.linux!.namespaces!.push({ type: 'user' }); x.linux!.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 10 }]; x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]; }, /linux.uidMappings\[0\]: hostID 4294967295 \+ size 10 goes beyond the largest id/],
-    ['a mount mapping of size 0', (x: Spec) => { x.mounts!.push({ destination: '/m', type: 'bind', source: '/tmp', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 0, size: 0 }], gidMappings: [{ containerID: 0, hostID: 0, size: 1 }] }); }, /mounts\[\d+\].uidMappings\[0\].size: 0 maps nothing/],
-    ['a hostname over 64 bytes', (x: Spec) => { x.hostname = 'h'.repeat(65); }, /hostname: 65 bytes is longer than the kernel's 64/],
-    ['a device major beyond dev_t', (x: Spec) => { x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 4096, minor: 0 }]; }, /linux.devices\[0\].major: 4096 is not a device major number/],
-    ['a negative device minor', (x: Spec) => { x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 1, minor: -1 }]; }, /linux.devices\[0\].minor: -1 is not a device minor number/],
+    [
+      'an id mapping of size 0',
+      (x: Spec) => {
+        x.linux!.namespaces!.push({ type: 'user' });
+        x.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 0 }];
+        x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      },
+      /linux.uidMappings\[0\].size: 0 maps nothing/,
+    ],
+    [
+      'an id mapping beyond 32 bits',
+      (x: Spec) => {
+        x.linux!.namespaces!.push({ type: 'user' });
+        x.linux!.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 10 }];
+        x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      },
+      /linux.uidMappings\[0\]: hostID 4294967295 \+ size 10 goes beyond the largest id/,
+    ],
+    [
+      'a mount mapping of size 0',
+      (x: Spec) => {
+        x.mounts!.push({
+          destination: '/m',
+          type: 'bind',
+          source: '/tmp',
+          options: ['bind'],
+          uidMappings: [{ containerID: 0, hostID: 0, size: 0 }],
+          gidMappings: [{ containerID: 0, hostID: 0, size: 1 }],
+        });
+      },
+      /mounts\[\d+\].uidMappings\[0\].size: 0 maps nothing/,
+    ],
+    [
+      'a hostname over 64 bytes',
+      (x: Spec) => {
+        x.hostname = 'h'.repeat(65);
+      },
+      /hostname: 65 bytes is longer than the kernel's 64/,
+    ],
+    [
+      'a device major beyond dev_t',
+      (x: Spec) => {
+        x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 4096, minor: 0 }];
+      },
+      /linux.devices\[0\].major: 4096 is not a device major number/,
+    ],
+    [
+      'a negative device minor',
+      (x: Spec) => {
+        x.linux!.devices = [{ path: '/dev/x', type: 'c', major: 1, minor: -1 }];
+      },
+      /linux.devices\[0\].minor: -1 is not a device minor number/,
+    ],
   ])('%s', (_name, edit, re) => {
     expect(() => build(spec(edit))).toThrow(re);
   });

@@ -33,7 +33,9 @@ describe('mount options', () => {
 describe('mountFlagsOf (statfs, no /proc needed)', () => {
   test('ST_* flags become the MS_* flags a remount must keep', () => {
     const sys = { statfsFlags: () => 1 | 2 | 4 | 8 | 1024 | 4096 | 8192 };
-    expect(mountFlagsOf(sys, '/x')).toBe(C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME | C.MS_RELATIME | C.MS_NOSYMFOLLOW);
+    expect(mountFlagsOf(sys, '/x')).toBe(
+      C.MS_RDONLY | C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC | C.MS_NOATIME | C.MS_RELATIME | C.MS_NOSYMFOLLOW,
+    );
     expect(mountFlagsOf({ statfsFlags: () => 16 | 64 }, '/x')).toBe(0); // synchronous, mandlock: not per-mount
   });
 });

@@ -8,7 +8,7 @@ const root = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-root-'));
 const outside = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-outside-'));
 fs.mkdirSync(join(root, 'etc'));
 fs.mkdirSync(join(root, 'real'));
-fs.symlinkSync('/etc', join(root, 'abs'));            // absolute link: must stay inside root
+fs.symlinkSync('/etc', join(root, 'abs')); // absolute link: must stay inside root
 fs.symlinkSync('../../../../..' + outside, join(root, 'up')); // climbing link: clamps at root
 fs.symlinkSync('real', join(root, 'rel'));
 fs.symlinkSync('loop2', join(root, 'loop1'));

@@ -63,14 +63,7 @@ function runcSpecConfig(): Record<string, any> {
     ],
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [
-        { type: 'pid' },
-        { type: 'network' },
-        { type: 'ipc' },
-        { type: 'uts' },
-        { type: 'mount' },
-        { type: 'cgroup' },
-      ],
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
       maskedPaths: [
         '/proc/acpi',
         '/proc/asound',
@@ -104,12 +97,21 @@ function fullLinuxConfig(): Record<string, any> {
     },
     rlimits: [
       { type: 'RLIMIT_CORE', hard: 1024, soft: 1024 },
-      // RLIM_INFINITY as written by Go tooling.
+      // RLIM_INFINITY as written by Go tooling: JSON.parse gives this same (imprecise) double.
+      // eslint-disable-next-line no-loss-of-precision
       { type: 'RLIMIT_NOFILE', hard: 18446744073709551615, soft: 18446744073709551615 },
     ],
     apparmorProfile: 'acme_secure_profile',
     oomScoreAdj: -999,
-    scheduler: { policy: 'SCHED_DEADLINE', nice: -5, priority: 0, flags: ['SCHED_FLAG_RESET_ON_FORK'], runtime: 10, deadline: 20, period: 30 },
+    scheduler: {
+      policy: 'SCHED_DEADLINE',
+      nice: -5,
+      priority: 0,
+      flags: ['SCHED_FLAG_RESET_ON_FORK'],
+      runtime: 10,
+      deadline: 20,
+      period: 30,
+    },
     selinuxLabel: 'system_u:system_r:svirt_lxc_net_t:s0:c124,c675',
     ioPriority: { class: 'IOPRIO_CLASS_IDLE', priority: 4 },
     execCPUAffinity: { initial: '7', final: '0-3,7' },
@@ -148,24 +150,56 @@ function fullLinuxConfig(): Record<string, any> {
         { allow: false, access: 'rwm' },
         { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' },
       ],
-      memory: { limit: 536870912, reservation: 536870912, swap: 536870912, kernel: -1, kernelTCP: -1, swappiness: 0, disableOOMKiller: false, useHierarchy: true, checkBeforeUpdate: true },
-      cpu: { shares: 1024, quota: 1000000, burst: 1000000, period: 500000, realtimeRuntime: 950000, realtimePeriod: 1000000, cpus: '2-3', mems: '0-7', idle: 1 },
+      memory: {
+        limit: 536870912,
+        reservation: 536870912,
+        swap: 536870912,
+        kernel: -1,
+        kernelTCP: -1,
+        swappiness: 0,
+        disableOOMKiller: false,
+        useHierarchy: true,
+        checkBeforeUpdate: true,
+      },
+      cpu: {
+        shares: 1024,
+        quota: 1000000,
+        burst: 1000000,
+        period: 500000,
+        realtimeRuntime: 950000,
+        realtimePeriod: 1000000,
+        cpus: '2-3',
+        mems: '0-7',
+        idle: 1,
+      },
       blockIO: {
         weight: 10,
         leafWeight: 10,
-        weightDevice: [{ major: 8, minor: 0, weight: 500, leafWeight: 300 }, { major: 8, minor: 16, leafWeight: 500 }],
+        weightDevice: [
+          { major: 8, minor: 0, weight: 500, leafWeight: 300 },
+          { major: 8, minor: 16, leafWeight: 500 },
+        ],
         throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 600 }],
         throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 600 }],
         throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 600 }],
         throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 300 }],
       },
-      hugepageLimits: [{ pageSize: '2MB', limit: 9223372036854772000 }, { pageSize: '64KB', limit: 1000000 }],
+      hugepageLimits: [
+        { pageSize: '2MB', limit: 9223372036854772000 },
+        { pageSize: '64KB', limit: 1000000 },
+      ],
       network: { classID: 1048577, priorities: [{ name: 'eth0', priority: 500 }] },
       pids: { limit: 32771 },
       rdma: { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 }, mlx4_0: { hcaObjects: 1000 } },
       unified: { 'io.max': '259:0 rbps=2097152 wiops=120', 'memory.high': 'max' },
     },
-    intelRdt: { closID: 'guaranteed_group', l3CacheSchema: 'L3:0=7f0;1=1f', memBwSchema: 'MB:0=20;1=70', enableCMT: true, enableMBM: false },
+    intelRdt: {
+      closID: 'guaranteed_group',
+      l3CacheSchema: 'L3:0=7f0;1=1f',
+      memBwSchema: 'MB:0=20;1=70',
+      enableCMT: true,
+      enableMBM: false,
+    },
     seccomp: {
       defaultAction: 'SCMP_ACT_ERRNO',
       defaultErrnoRet: 1,
@@ -268,9 +302,7 @@ describe('validateConfig: invalid documents', () => {
     const err = firstError(validateConfig, withValue(runcSpecConfig(), 'linux/namespaces/0/type', 'foo'));
     expect(err.instancePath).toBe('/linux/namespaces/0/type');
     expect(err.keyword).toBe('enum');
-    expect(err.params.allowedValues).toEqual(
-      expect.arrayContaining(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']),
-    );
+    expect(err.params.allowedValues).toEqual(expect.arrayContaining(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']));
   });
 
   test('rlimit type without the RLIMIT_ prefix is rejected', () => {
@@ -323,9 +355,19 @@ describe('validateConfig: invalid documents', () => {
     ['seccomp without defaultAction', 'linux/seccomp', { syscalls: [] }, 'required'],
     ['seccomp bad action', 'linux/seccomp', { defaultAction: 'SCMP_ACT_MAYBE' }, 'enum'],
     ['seccomp bad arch', 'linux/seccomp', { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }, 'enum'],
-    ['seccomp empty names', 'linux/seccomp', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ALLOW' }] }, 'minItems'],
+    [
+      'seccomp empty names',
+      'linux/seccomp',
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ALLOW' }] },
+      'minItems',
+    ],
     ['seccomp metadata without listenerPath', 'linux/seccomp', { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'x' }, 'dependencies'],
-    ['seccomp arg bad op', 'linux/seccomp', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['a'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'EQ' }] }] }, 'enum'],
+    [
+      'seccomp arg bad op',
+      'linux/seccomp',
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['a'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'EQ' }] }] },
+      'enum',
+    ],
     ['rootfsPropagation bogus', 'linux/rootfsPropagation', 'rbogus', 'enum'],
     ['maskedPaths relative', 'linux/maskedPaths', ['proc/kcore'], 'pattern'],
     ['sysctl value number', 'linux/sysctl', { 'net.ipv4.ip_forward': 1 }, 'type'],

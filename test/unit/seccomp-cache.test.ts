@@ -7,7 +7,10 @@ import { compileSeccompCached } from '../../src/security/seccomp-cache';
 import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
 
 describe('the compiled-program cache', () => {
-  const profile = { ...forContainer(PODMAN_DEFAULT, PODMAN_CAPS), syscalls: [...forContainer(PODMAN_DEFAULT, PODMAN_CAPS).syscalls!, { names: ['no_such_call'], action: 'SCMP_ACT_ALLOW' }] };
+  const profile = {
+    ...forContainer(PODMAN_DEFAULT, PODMAN_CAPS),
+    syscalls: [...forContainer(PODMAN_DEFAULT, PODMAN_CAPS).syscalls!, { names: ['no_such_call'], action: 'SCMP_ACT_ALLOW' }],
+  };
   const want = compileSeccomp(profile, () => undefined).program;
 
   test('a miss compiles and keeps the program; a hit gives it back, warnings told again; a bad entry is compiled anew', () => {
@@ -15,7 +18,12 @@ describe('the compiled-program cache', () => {
     try {
       const dir = join(root, '@seccomp');
       const w1: string[] = [];
-      const first = compileSeccompCached(profile, (m) => w1.push(m), () => undefined, dir);
+      const first = compileSeccompCached(
+        profile,
+        (m) => w1.push(m),
+        () => undefined,
+        dir,
+      );
       expect(first.program.equals(want)).toBe(true);
       const [file] = fs.readdirSync(dir);
       expect(fs.statSync(join(dir, file)).mode & 0o777).toBe(0o600);
@@ -23,7 +31,12 @@ describe('the compiled-program cache', () => {
 
       const w2: string[] = [];
       const d2: string[] = [];
-      const second = compileSeccompCached(profile, (m) => w2.push(m), (m) => d2.push(m), dir);
+      const second = compileSeccompCached(
+        profile,
+        (m) => w2.push(m),
+        (m) => d2.push(m),
+        dir,
+      );
       expect(second.program.equals(want)).toBe(true);
       expect(w2).toEqual(w1);
       expect(w2).toEqual([expect.stringMatching(/unknown syscall "no_such_call"/)]);
@@ -34,13 +47,27 @@ describe('the compiled-program cache', () => {
       e.program = Buffer.from(Buffer.alloc(8, 6)).toString('base64');
       fs.writeFileSync(join(dir, file), JSON.stringify(e), { mode: 0o600 });
       const d3: string[] = [];
-      expect(compileSeccompCached(profile, () => undefined, (m) => d3.push(m), dir).program.equals(want)).toBe(true);
+      expect(
+        compileSeccompCached(
+          profile,
+          () => undefined,
+          (m) => d3.push(m),
+          dir,
+        ).program.equals(want),
+      ).toBe(true);
       expect(d3).not.toContainEqual(expect.stringMatching(/from the cache/));
 
       // nor one that others could have written
       fs.chmodSync(join(dir, file), 0o666);
       const d4: string[] = [];
-      expect(compileSeccompCached(profile, () => undefined, (m) => d4.push(m), dir).program.equals(want)).toBe(true);
+      expect(
+        compileSeccompCached(
+          profile,
+          () => undefined,
+          (m) => d4.push(m),
+          dir,
+        ).program.equals(want),
+      ).toBe(true);
       expect(d4).not.toContainEqual(expect.stringMatching(/from the cache/));
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -51,9 +78,19 @@ describe('the compiled-program cache', () => {
     const root = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-cache-'));
     try {
       const dir = join(root, '@seccomp');
-      compileSeccompCached(profile, () => undefined, () => undefined, dir);
+      compileSeccompCached(
+        profile,
+        () => undefined,
+        () => undefined,
+        dir,
+      );
       const other = { ...profile, defaultAction: 'SCMP_ACT_KILL_PROCESS' };
-      const p = compileSeccompCached(other, () => undefined, () => undefined, dir).program;
+      const p = compileSeccompCached(
+        other,
+        () => undefined,
+        () => undefined,
+        dir,
+      ).program;
       expect(p.equals(compileSeccomp(other, () => undefined).program)).toBe(true);
       expect(fs.readdirSync(dir).length).toBe(2);
     } finally {

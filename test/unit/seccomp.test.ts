@@ -8,7 +8,6 @@ const ALLOW = 0x7fff0000;
 const ERRNO = (e: number) => (0x00050000 | e) >>> 0;
 const KILL_PROCESS = 0x80000000;
 
-
 const warn = () => undefined;
 
 describe('seccomp compiler', () => {
@@ -21,7 +20,14 @@ describe('seccomp compiler', () => {
       { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0xffffffff, op: 'SCMP_CMP_EQ' }] },
       { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
       { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 3 },
-      { names: ['mmap'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 4096, op: 'SCMP_CMP_LE' }, { index: 2, value: 0, op: 'SCMP_CMP_NE' }] },
+      {
+        names: ['mmap'],
+        action: 'SCMP_ACT_ALLOW',
+        args: [
+          { index: 1, value: 4096, op: 'SCMP_CMP_LE' },
+          { index: 2, value: 0, op: 'SCMP_CMP_NE' },
+        ],
+      },
       { names: ['lseek'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 2 ** 40, op: 'SCMP_CMP_GT' }] },
       { names: ['dup'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_LT' }] },
       { names: ['dup2'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 10, op: 'SCMP_CMP_GE' }] },
@@ -61,25 +67,47 @@ describe('seccomp compiler', () => {
     expect(run(program, X86_64, 0x40000000)).toBe(KILL_PROCESS);
     expect(run(program, 0xc00000b7, 0)).toBe(KILL_PROCESS);
   });
-  test('a large profile compiles within the kernel\'s limit (far jumps)', () => {
+  test("a large profile compiles within the kernel's limit (far jumps)", () => {
     const names = Array.from({ length: 300 }, (_, i) => ['read', 'write', 'open', 'close', 'stat'][i % 5] + (i < 5 ? '' : 'x'));
-    const big = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-      syscalls: [{ names: [...names, 'getpid', 'gettid', 'futex', 'mmap', 'munmap', 'brk'], action: 'SCMP_ACT_ALLOW' }] }, warn);
+    const big = compileSeccomp(
+      {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+        syscalls: [{ names: [...names, 'getpid', 'gettid', 'futex', 'mmap', 'munmap', 'brk'], action: 'SCMP_ACT_ALLOW' }],
+      },
+      warn,
+    );
     expect(run(big.program, I386, 20)).toBe(ALLOW); // getpid on i386
     expect(run(big.program, X86_64, 0x40000000 + 39)).toBe(ALLOW); // x32 getpid
   });
   test('bad actions and operators are errors naming the field', () => {
     expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_NOPE' }, warn)).toThrow(/defaultAction: unknown seccomp action/);
-    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_FOO' }] }] }, warn))
-      .toThrow(/syscalls\[0\]: unknown seccomp operator/);
+    expect(() =>
+      compileSeccomp(
+        {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_FOO' }] }],
+        },
+        warn,
+      ),
+    ).toThrow(/syscalls\[0\]: unknown seccomp operator/);
   });
   test('a name no architecture has warns; names of other architectures are skipped, told only to --debug', () => {
     const w: string[] = [];
     const d: string[] = [];
-    compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_call', 'chown32', 'pciconfig_iobase', 'set_tls'], action: 'SCMP_ACT_ERRNO' }] },
-      (m) => w.push(m), (m) => d.push(m));
+    compileSeccomp(
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['no_such_call', 'chown32', 'pciconfig_iobase', 'set_tls'], action: 'SCMP_ACT_ERRNO' }],
+      },
+      (m) => w.push(m),
+      (m) => d.push(m),
+    );
     expect(w).toEqual([expect.stringMatching(/unknown syscall "no_such_call"/)]);
-    expect(d).toEqual([expect.stringMatching(/"pciconfig_iobase" is a system call of other architectures only/), expect.stringMatching(/"set_tls"/)]);
+    expect(d).toEqual([
+      expect.stringMatching(/"pciconfig_iobase" is a system call of other architectures only/),
+      expect.stringMatching(/"set_tls"/),
+    ]);
   });
   test('one range test per run of numbers: a profile of hundreds of calls stays small', () => {
     const names = ['read', 'write', 'open', 'close', 'stat', 'fstat', 'lstat', 'poll', 'lseek', 'mmap', 'mprotect', 'munmap', 'brk'];
@@ -90,13 +118,19 @@ describe('seccomp compiler', () => {
     expect(run(program, X86_64, 13)).toBe(ERRNO(38)); // above the largest named: runc's ENOSYS stub
   });
   test('as runc: a call newer than any the profile names gets ENOSYS, an older unnamed one the default; not with an allowing default', () => {
-    const { program } = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'getpid'], action: 'SCMP_ACT_ALLOW' }] }, warn);
+    const { program } = compileSeccomp(
+      { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'getpid'], action: 'SCMP_ACT_ALLOW' }] },
+      warn,
+    );
     expect(run(program, X86_64, 0)).toBe(ALLOW);
     expect(run(program, X86_64, 1)).toBe(ERRNO(1)); // write: below getpid (39)
     expect(run(program, X86_64, 39)).toBe(ALLOW);
     expect(run(program, X86_64, 40)).toBe(ERRNO(38));
     expect(run(program, X86_64, 1000)).toBe(ERRNO(38));
-    const allowing = compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO' }] }, warn).program;
+    const allowing = compileSeccomp(
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO' }] },
+      warn,
+    ).program;
     expect(run(allowing, X86_64, 1000)).toBe(ALLOW);
   });
 });

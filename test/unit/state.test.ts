@@ -10,9 +10,20 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function state(over: Partial<StoredState> = {}): StoredState {
   return {
-    ociVersion: '1.2.0', id: 'c1', bundle: '/b', rootfs: '/b/rootfs', annotations: {}, created: 'now', owner: '',
-    creatorPid: process.pid, creatorStartTime: procStat(process.pid)!.startTime, ready: false, started: false,
-    newPidNamespace: true, namespaceTypes: [], ...over,
+    ociVersion: '1.2.0',
+    id: 'c1',
+    bundle: '/b',
+    rootfs: '/b/rootfs',
+    annotations: {},
+    created: 'now',
+    owner: '',
+    creatorPid: process.pid,
+    creatorStartTime: procStat(process.pid)!.startTime,
+    ready: false,
+    started: false,
+    newPidNamespace: true,
+    namespaceTypes: [],
+    ...over,
   };
 }
 

@@ -18,18 +18,37 @@ describe('events --stats, as runc prints them', () => {
     files(dir, {
       'cgroup.controllers': 'cpu memory pids io',
       'cpu.stat': 'usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 7\nnr_throttled 3\nthrottled_usec 20\n',
-      'memory.current': '4096', 'memory.max': 'max', 'memory.peak': '8192', 'memory.swap.current': '100', 'memory.swap.max': 'max',
-      'memory.stat': 'anon 1024\nfile 2048\n', 'memory.events': 'low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n',
-      'pids.current': '3', 'pids.max': 'max',
+      'memory.current': '4096',
+      'memory.max': 'max',
+      'memory.peak': '8192',
+      'memory.swap.current': '100',
+      'memory.swap.max': 'max',
+      'memory.stat': 'anon 1024\nfile 2048\n',
+      'memory.events': 'low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n',
+      'pids.current': '3',
+      'pids.max': 'max',
       'io.stat': '8:0 rbytes=512 wbytes=1024 rios=1 wios=2 dbytes=0 dios=0\n',
     });
     const s = collectStats({ unified: dir }) as Record<string, Record<string, unknown>>;
-    expect(s.cpu).toEqual({ usage: { total: 1500000, user: 1000000, kernel: 500000 }, throttling: { periods: 7, throttledPeriods: 3, throttledTime: 20000 } });
-    expect(s.memory).toMatchObject({ cache: 2048, usage: { usage: 4096, limit: MAX_U64, max: 8192, failcnt: 2 }, swap: { usage: 4196, limit: MAX_U64 } });
+    expect(s.cpu).toEqual({
+      usage: { total: 1500000, user: 1000000, kernel: 500000 },
+      throttling: { periods: 7, throttledPeriods: 3, throttledTime: 20000 },
+    });
+    expect(s.memory).toMatchObject({
+      cache: 2048,
+      usage: { usage: 4096, limit: MAX_U64, max: 8192, failcnt: 2 },
+      swap: { usage: 4196, limit: MAX_U64 },
+    });
     expect(s.pids).toEqual({ current: 3, limit: 0 });
     expect(s.blkio).toEqual({
-      ioServiceBytesRecursive: [{ major: 8, minor: 0, op: 'Read', value: 512 }, { major: 8, minor: 0, op: 'Write', value: 1024 }],
-      ioServicedRecursive: [{ major: 8, minor: 0, op: 'Read', value: 1 }, { major: 8, minor: 0, op: 'Write', value: 2 }],
+      ioServiceBytesRecursive: [
+        { major: 8, minor: 0, op: 'Read', value: 512 },
+        { major: 8, minor: 0, op: 'Write', value: 1024 },
+      ],
+      ioServicedRecursive: [
+        { major: 8, minor: 0, op: 'Read', value: 1 },
+        { major: 8, minor: 0, op: 'Write', value: 2 },
+      ],
     });
     // Exactly 2^64-1 in the JSON (JSON.stringify cannot, and 1.8446744073709552e19 does not fit a uint64).
     expect(statsJson(s)).toContain('"limit":18446744073709551615');
@@ -40,21 +59,34 @@ describe('events --stats, as runc prints them', () => {
     const blkio = join(tree, 'v1', 'blkio');
     files(cpuacct, { 'cpuacct.usage': '900', 'cpuacct.usage_percpu': '400 500 ', 'cpuacct.stat': 'user 2\nsystem 1\n' });
     files(memory, {
-      'memory.usage_in_bytes': '10', 'memory.max_usage_in_bytes': '20', 'memory.failcnt': '0', 'memory.limit_in_bytes': '9223372036854771712',
-      'memory.memsw.usage_in_bytes': '11', 'memory.stat': 'cache 5\ntotal_cache 6\n',
+      'memory.usage_in_bytes': '10',
+      'memory.max_usage_in_bytes': '20',
+      'memory.failcnt': '0',
+      'memory.limit_in_bytes': '9223372036854771712',
+      'memory.memsw.usage_in_bytes': '11',
+      'memory.stat': 'cache 5\ntotal_cache 6\n',
     });
     files(blkio, { 'blkio.throttle.io_service_bytes_recursive': '8:0 Read 4096\n8:0 Write 0\nTotal 4096\n' });
     const s = collectStats({ cpuacct, memory, blkio }) as Record<string, Record<string, unknown>>;
     expect(s.cpu).toMatchObject({ usage: { total: 900, percpu: [400, 500], user: 2e7, kernel: 1e7 } });
     expect(s.memory).toMatchObject({ cache: 6, usage: { usage: 10, max: 20, limit: 9223372036854771712n }, swap: { usage: 11 } });
-    expect((s.blkio as Record<string, unknown>).ioServiceBytesRecursive).toEqual([
-      { major: 8, minor: 0, op: 'Read', value: 4096 }, { major: 8, minor: 0, op: 'Write', value: 0 }]);
+    expect(s.blkio.ioServiceBytesRecursive).toEqual([
+      { major: 8, minor: 0, op: 'Read', value: 4096 },
+      { major: 8, minor: 0, op: 'Write', value: 0 },
+    ]);
     expect(statsJson(s)).toContain('"limit":9223372036854771712');
   });
 });
 
 describe('events --interval takes Go durations', () => {
-  test.each([['5s', 5000], ['250ms', 250], ['1m30s', 90000], ['1h', 3600000], ['1.5s', 1500], ['100us', 0.1]])('%s', (v, ms) => {
+  test.each([
+    ['5s', 5000],
+    ['250ms', 250],
+    ['1m30s', 90000],
+    ['1h', 3600000],
+    ['1.5s', 1500],
+    ['100us', 0.1],
+  ])('%s', (v, ms) => {
     expect(parseInterval(v)).toBe(ms);
   });
   test('zero and garbage are refused', () => {

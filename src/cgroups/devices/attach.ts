@@ -5,8 +5,10 @@ import { RLIMITS, RLIM_INFINITY } from '../../security/rlimits';
 import type { DeviceRuleset } from './rules';
 import { compileDeviceProgram, DEVICE_PROGRAM_LICENSE } from './bpf-program';
 
-export type DeviceProgramLibc = Pick<Libc, 'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice' | 'bpfQueryCgroupDevice'
-  | 'bpfProgFdById' | 'bpfDetachCgroupDevice' | 'setrlimit'>;
+export type DeviceProgramLibc = Pick<
+  Libc,
+  'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice' | 'bpfQueryCgroupDevice' | 'bpfProgFdById' | 'bpfDetachCgroupDevice' | 'setrlimit'
+>;
 
 /**
  * Makes the ruleset's device program the one on a cgroup v2 directory. The attachment holds the

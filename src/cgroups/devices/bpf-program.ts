@@ -27,7 +27,13 @@ export const OP = {
   EXIT: 0x95,
 } as const;
 
-interface Insn { op: number; dst: number; src: number; off: number; imm: number }
+interface Insn {
+  op: number;
+  dst: number;
+  src: number;
+  off: number;
+  imm: number;
+}
 
 const insn = (op: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ op, dst, src, off, imm });
 
@@ -36,8 +42,10 @@ export const DEVICE_PROGRAM_LICENSE = 'Apache';
 export function compileDeviceProgram(set: DeviceRuleset): Buffer {
   const out: Insn[] = [
     // r2 = type, r3 = access, r4 = major, r5 = minor
-    insn(OP.LDXW, 2, 1, 0), insn(OP.AND32K, 2, 0, 0, 0xffff),
-    insn(OP.LDXW, 3, 1, 0), insn(OP.RSH32K, 3, 0, 0, 16),
+    insn(OP.LDXW, 2, 1, 0),
+    insn(OP.AND32K, 2, 0, 0, 0xffff),
+    insn(OP.LDXW, 3, 1, 0),
+    insn(OP.RSH32K, 3, 0, 0, 16),
     insn(OP.LDXW, 4, 1, 4),
     insn(OP.LDXW, 5, 1, 8),
   ];
@@ -46,7 +54,10 @@ export function compileDeviceProgram(set: DeviceRuleset): Buffer {
     const block: Insn[] = [];
     // Each test jumps past the block on a mismatch; offsets are fixed up once its length is known.
     const skips: number[] = [];
-    const skip = (i: Insn) => { skips.push(block.length); block.push(i); };
+    const skip = (i: Insn) => {
+      skips.push(block.length);
+      block.push(i);
+    };
     skip(insn(OP.JNEK, 2, 0, 0, e.type === 'c' ? DEV_CHAR : DEV_BLOCK));
     const mask = [...e.access].reduce((m, c) => m | (c === 'r' ? ACC_READ : c === 'w' ? ACC_WRITE : ACC_MKNOD), 0);
     if (mask !== (ACC_READ | ACC_WRITE | ACC_MKNOD)) {

@@ -66,12 +66,18 @@ export function emulateDeviceRules(rules: readonly DeviceRule[], field = 'linux.
     }
     // A rule with the default's action takes access away from an exact exception. It cannot carve
     // a hole out of a wider (wildcard) exception: the kernel would silently keep the wider one.
-    for (const [wm, wn] of [[-1, minor], [major, -1], [-1, -1]]) {
+    for (const [wm, wn] of [
+      [-1, minor],
+      [major, -1],
+      [-1, -1],
+    ]) {
       if (wm === major && wn === minor) continue;
       const wide = exceptions.get(keyOf(type, wm, wn));
       if (wide && [...access].some((c) => wide.access.has(c))) {
-        throw new Error(`${where}: cannot ${r.allow ? 'allow' : 'deny'} ${key} ${[...access].join('')}: ` +
-          `an earlier rule ${defaultAllow ? 'denies' : 'allows'} ${keyOf(type, wm, wn)} as a whole`);
+        throw new Error(
+          `${where}: cannot ${r.allow ? 'allow' : 'deny'} ${key} ${[...access].join('')}: ` +
+            `an earlier rule ${defaultAllow ? 'denies' : 'allows'} ${keyOf(type, wm, wn)} as a whole`,
+        );
       }
     }
     const cur = exceptions.get(key);
@@ -82,7 +88,10 @@ export function emulateDeviceRules(rules: readonly DeviceRule[], field = 'linux.
   return {
     defaultAllow,
     exceptions: [...exceptions.values()].map((e) => ({
-      type: e.type, major: e.major, minor: e.minor, access: ACCESS.filter((c) => e.access.has(c)).join(''),
+      type: e.type,
+      major: e.major,
+      minor: e.minor,
+      access: ACCESS.filter((c) => e.access.has(c)).join(''),
     })),
   };
 }
@@ -91,6 +100,11 @@ export function emulateDeviceRules(rules: readonly DeviceRule[], field = 'linux.
 export function v1DeviceWrites(set: DeviceRuleset): [file: 'devices.allow' | 'devices.deny', line: string][] {
   const n = (v: number) => (v < 0 ? '*' : String(v));
   const reset: [file: 'devices.allow' | 'devices.deny', line: string] = [set.defaultAllow ? 'devices.allow' : 'devices.deny', 'a'];
-  return [reset, ...set.exceptions.map((e): [file: 'devices.allow' | 'devices.deny', line: string] =>
-    [set.defaultAllow ? 'devices.deny' : 'devices.allow', `${e.type} ${n(e.major)}:${n(e.minor)} ${e.access}`])];
+  return [
+    reset,
+    ...set.exceptions.map((e): [file: 'devices.allow' | 'devices.deny', line: string] => [
+      set.defaultAllow ? 'devices.deny' : 'devices.allow',
+      `${e.type} ${n(e.major)}:${n(e.minor)} ${e.access}`,
+    ]),
+  ];
 }

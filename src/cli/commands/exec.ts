@@ -8,8 +8,10 @@ import { execProcess } from '../../spec/exec-process';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../spec/config';
 
+/** yargs gives a string, a number, or an array of them. */
 function list(v: unknown): string[] {
-  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+  const one = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
+  return v === undefined ? [] : Array.isArray(v) ? v.map(one) : [one(v)];
 }
 
 /** A process.json: what it leaves out is taken from the container's process (spec/exec-process.ts). */

@@ -2,20 +2,21 @@ import type { CommandRun } from '../context';
 
 // Each command's module, loaded only when that command runs (a bundler sees them all).
 /* eslint-disable @typescript-eslint/no-require-imports */
-export const COMMAND_MODULES: Record<string, () => { run: CommandRun }> = {
-  create: () => require('./create'),
-  delete: () => require('./delete'),
-  events: () => require('./events'),
-  exec: () => require('./exec'),
-  features: () => require('./features'),
-  kill: () => require('./kill'),
-  list: () => require('./list'),
-  pause: () => require('./pause'),
-  ps: () => require('./ps'),
-  resume: () => require('./resume'),
-  run: () => require('./run'),
-  spec: () => require('./spec'),
-  start: () => require('./start'),
-  state: () => require('./state'),
-  update: () => require('./update'),
+type Command = { run: CommandRun };
+export const COMMAND_MODULES: Record<string, () => Command> = {
+  create: () => require('./create') as Command,
+  delete: () => require('./delete') as Command,
+  events: () => require('./events') as Command,
+  exec: () => require('./exec') as Command,
+  features: () => require('./features') as Command,
+  kill: () => require('./kill') as Command,
+  list: () => require('./list') as Command,
+  pause: () => require('./pause') as Command,
+  ps: () => require('./ps') as Command,
+  resume: () => require('./resume') as Command,
+  run: () => require('./run') as Command,
+  spec: () => require('./spec') as Command,
+  start: () => require('./start') as Command,
+  state: () => require('./state') as Command,
+  update: () => require('./update') as Command,
 };
