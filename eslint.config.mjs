@@ -37,7 +37,7 @@ export default tseslint.config(
   },
   {
     // The scripts are CommonJS programs for node as it is (no build step).
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },

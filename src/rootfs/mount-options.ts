@@ -1,23 +1,7 @@
 import * as C from '../sys/constants';
+import type { ParsedMountOptions } from '../spec/config';
 
-export interface ParsedMountOptions {
-  /** MS_* flags for the mount call itself. */
-  flags: number;
-  /** MS_* flags an option asked to be off (nodev's opposite dev, rw, exec...): a bind mount clears them */
-  cleared: number;
-  /** Propagation changes applied after mounting (each its own mount call, as the kernel requires). */
-  propagation: number[];
-  /** Filesystem-specific options, passed as the data argument. */
-  data: string;
-  bind: boolean;
-  recursive: boolean;
-  /** runc's extension `tmpcopyup`: a tmpfs starts with a copy of what the directory held */
-  copyUp: boolean;
-  /** idmap: the mount (idmap) or the mount and every one below it (ridmap) is idmapped */
-  idmap?: 'idmap' | 'ridmap';
-  /** recursive attributes (rro, rnosuid, ratime...): mount_setattr(AT_RECURSIVE) after mounting */
-  recursiveAttrs?: { set: number; clear: number };
-}
+export type { ParsedMountOptions };
 
 // option → [flags to set, flags to clear]
 const FLAG_OPTIONS: Record<string, [number, number]> = {

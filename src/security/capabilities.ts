@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { Capabilities } from '../spec/oci';
+import type { CapMasks } from '../spec/config';
 
 // Kernel capability numbers (include/uapi/linux/capability.h).
 export const CAPABILITIES: readonly string[] = [
@@ -54,13 +55,7 @@ export type CapSetName = keyof Capabilities;
 export const CAP_SETS: readonly CapSetName[] = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'];
 
 /** Capability sets as bit masks, ready for capset/prctl. */
-export interface CapMasks {
-  bounding: bigint;
-  effective: bigint;
-  permitted: bigint;
-  inheritable: bigint;
-  ambient: bigint;
-}
+export type { CapMasks };
 
 export function lastCap(): number {
   try {

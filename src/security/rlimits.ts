@@ -1,5 +1,6 @@
 import type { Libc } from '../sys/libc';
 import type { Rlimit } from '../spec/oci';
+import type { ResolvedRlimit } from '../spec/config';
 
 export const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,
@@ -28,12 +29,7 @@ export function toRlimValue(v: number): bigint {
   return BigInt(Math.trunc(v));
 }
 
-export interface ResolvedRlimit {
-  resource: number;
-  soft: bigint;
-  hard: bigint;
-  type: string;
-}
+export type { ResolvedRlimit };
 
 export function resolveRlimits(rlimits: readonly Rlimit[]): ResolvedRlimit[] {
   const seen = new Set<string>();

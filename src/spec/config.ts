@@ -1,7 +1,41 @@
 import type { Device, DeviceRule, Hooks, IdMapping, Namespace, NamespaceType, Resources, Spec } from './oci';
-import type { ParsedMountOptions } from '../rootfs/mount-options';
-import type { CapMasks } from '../security/capabilities';
-import type { ResolvedRlimit } from '../security/rlimits';
+
+/** A mount's options, parsed (rootfs/mount-options.ts). */
+export interface ParsedMountOptions {
+  /** MS_* flags for the mount call itself. */
+  flags: number;
+  /** MS_* flags an option asked to be off (nodev's opposite dev, rw, exec...): a bind mount clears them */
+  cleared: number;
+  /** Propagation changes applied after mounting (each its own mount call, as the kernel requires). */
+  propagation: number[];
+  /** Filesystem-specific options, passed as the data argument. */
+  data: string;
+  bind: boolean;
+  recursive: boolean;
+  /** runc's extension `tmpcopyup`: a tmpfs starts with a copy of what the directory held */
+  copyUp: boolean;
+  /** idmap: the mount (idmap) or the mount and every one below it (ridmap) is idmapped */
+  idmap?: 'idmap' | 'ridmap';
+  /** recursive attributes (rro, rnosuid, ratime...): mount_setattr(AT_RECURSIVE) after mounting */
+  recursiveAttrs?: { set: number; clear: number };
+}
+
+/** The five capability sets as bit masks (security/capabilities.ts). */
+export interface CapMasks {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+/** An rlimit with its resource number (security/rlimits.ts). */
+export interface ResolvedRlimit {
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+  type: string;
+}
 
 /** A mount, normalised: absolute destination, parsed options. */
 export interface MountConfig extends ParsedMountOptions {

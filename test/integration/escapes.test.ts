@@ -137,7 +137,7 @@ describe('a mount target swapped for a symlink during create (CVE-2021-30465)', 
       ],
       { stdio: 'ignore' },
     );
-    const outcomes = { mounted: 0, refused: 0, followed: 0 };
+    const outcomes = { mounted: 0, detached: 0, refused: 0, followed: 0 };
     const odd: string[] = [];
     try {
       await sleep(100);
@@ -148,6 +148,9 @@ describe('a mount target swapped for a symlink during create (CVE-2021-30465)', 
         const at = r.stdout.split('\n').filter((l) => l && !/^\/(proc|sys)\//.test(l));
         if (r.status === 0 && at.length === 1 && ['/mnt/target', '/mnt/spare2', join(rootfs, 'escaped')].includes(at[0]))
           outcomes.mounted++;
+        // or nowhere: the racer renamed a directory over the one mounted on, and the kernel
+        // detaches the mounts of a dentry replaced so, in every namespace
+        else if (r.status === 0 && at.length === 0) outcomes.detached++;
         else if (r.status !== 0 && /mounts\[7\] \(\/mnt\/target\)/.test(r.stderr)) outcomes.refused++;
         else {
           outcomes.followed++;
@@ -158,7 +161,8 @@ describe('a mount target swapped for a symlink during create (CVE-2021-30465)', 
       racer.kill('SIGKILL');
     }
     expect(odd).toEqual([]);
-    expect(outcomes.mounted + outcomes.refused).toBe(20);
+    expect(outcomes.mounted + outcomes.detached + outcomes.refused).toBe(20);
+    expect(outcomes.mounted).toBeGreaterThan(0);
   });
 });
 

@@ -1,0 +1,48 @@
+// The architecture as rules (npm run deps, run by npm run lint): what may import what.
+// Type-only imports count too (tsPreCompilationDeps).
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'no module reaches itself', from: {}, to: { circular: true } },
+    {
+      name: 'model-is-a-leaf',
+      severity: 'error',
+      comment: 'the OCI types and the internal config import nothing but each other',
+      from: { path: '^src/spec/(oci|config)\\.ts$' },
+      to: { pathNot: '^src/spec/(oci|config)\\.ts$' },
+    },
+    {
+      name: 'libc-layer-stands-alone',
+      severity: 'error',
+      comment: 'sys/ (the libc binding) is the bottom: it imports nothing of the runtime above it',
+      from: { path: '^src/sys/' },
+      to: { path: '^src/', pathNot: ['^src/sys/', '^src/util/'] },
+    },
+    {
+      name: 'cli-only-from-main',
+      severity: 'error',
+      comment: 'the CLI adapters are the top: only the entry point loads them',
+      from: { pathNot: ['^src/main\\.ts$', '^src/cli/'] },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'api-from-its-users',
+      severity: 'error',
+      comment: 'the library API is used by the CLI and the package entry, not by what it is made of',
+      from: { path: '^src/', pathNot: ['^src/cli/', '^src/api/', '^src/index\\.ts$'] },
+      to: { path: '^src/api/' },
+    },
+    {
+      name: 'operations-from-above',
+      severity: 'error',
+      comment: 'container/ (the operations) is made of the layers below; none of them imports it',
+      from: { path: '^src/(process|rootfs|namespaces|cgroups|security|hooks|spec|state|sys|util)/' },
+      to: { path: '^src/container/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
