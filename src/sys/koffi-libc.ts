@@ -1,39 +1,12 @@
 import type koffiModule from 'koffi';
-import { arch } from 'os';
+import * as C from './constants';
 import { dirname, join } from 'path';
 import { readFileSync } from 'fs';
 import { SysError } from './errors';
 import type { Libc } from './libc';
 
-// pivot_root has no glibc wrapper.
-const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
-const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
-// The new mount API has the same numbers on every architecture.
-const SYS_OPEN_TREE = 428;
-const SYS_OPENAT2 = 437;
+/** How long connecting to a unix socket may wait for room in its listener's backlog. */
 const CONNECT_TIMEOUT_MS = 10_000;
-// openat2's RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH
-const RESOLVE_STRICTLY_BENEATH = 0x01 | 0x02 | 0x04 | 0x08;
-const SYS_MOVE_MOUNT = 429;
-const SYS_MOUNT_SETATTR = 442;
-const SYS_PIDFD_OPEN = 434;
-const SYS_KEYCTL = arch() === 'arm64' ? 219 : 250;
-const SYS_BPF = arch() === 'arm64' ? 280 : 321;
-const SYS_SCHED_SETATTR = arch() === 'arm64' ? 274 : 314;
-const SYS_SCHED_SETAFFINITY = arch() === 'arm64' ? 122 : 203;
-// struct statfs on 64-bit Linux (x86_64 and arm64 alike): f_flags follows ten 8-byte fields
-const STATFS_SIZE = 120;
-const STATFS_FLAGS_OFFSET = 80;
-const SYS_IOPRIO_SET = arch() === 'arm64' ? 30 : 251;
-const SYS_SET_MEMPOLICY = arch() === 'arm64' ? 237 : 238;
-const BPF_PROG_LOAD = 5;
-const BPF_PROG_ATTACH = 8;
-const BPF_PROG_DETACH = 9;
-const BPF_PROG_GET_FD_BY_ID = 13;
-const BPF_PROG_QUERY = 16;
-const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
-const BPF_CGROUP_DEVICE = 6;
-const SECCOMP_SET_MODE_FILTER = 1;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // glibc reserves the first two real-time signals for its own use.
 const NSIG = 65;
@@ -191,10 +164,10 @@ export function makeKoffiLibc(): Libc {
   return {
     unshare: (flags) => void check(unshare(flags), 'unshare'),
     setns: (fd, t) => void check(setns(fd, t), 'setns'),
-    nsType: (fd) => check(ioctl(fd, 0xb703, 0), 'ioctl(NS_GET_NSTYPE)'),
+    nsType: (fd) => check(ioctl(fd, C.NS_GET_NSTYPE, 0), 'ioctl(NS_GET_NSTYPE)'),
     mount: (s, t, fs, fl, d) => void check(mount(s, t, fs, fl, d), `mount(${fs ?? ''}${s ? ` from ${s}` : ''})`, t),
     umount2: (t, fl) => void check(umount2(t, fl), 'umount2', t),
-    pivotRoot: (n, o) => void check(syscall2s(SYS_PIVOT_ROOT, n, o), 'pivot_root', n),
+    pivotRoot: (n, o) => void check(syscall2s(C.SYS_PIVOT_ROOT, n, o), 'pivot_root', n),
     chroot: (p) => void check(chroot(p), 'chroot', p),
     fchdir: (fd) => void check(fchdir(fd), 'fchdir'),
     sethostname: (n) => void check(sethostname(n, Buffer.byteLength(n)), 'sethostname'),
@@ -211,7 +184,7 @@ export function makeKoffiLibc(): Libc {
     setresgid: (g) => void check(setresgid(g, g, g), 'setresgid'),
     setgroups: (gids) => void check(setgroups(gids.length, gids.length ? Uint32Array.from(gids) : null), 'setgroups'),
     prctl: (o, a, b = 0) => check(prctl(o, a, b, 0, 0), `prctl(${o})`),
-    setThreadName: (name) => void check(prctlStr(15 /* PR_SET_NAME */, name, 0, 0, 0), 'prctl(PR_SET_NAME)'),
+    setThreadName: (name) => void check(prctlStr(C.PR_SET_NAME, name, 0, 0, 0), 'prctl(PR_SET_NAME)'),
     capset: (eff, perm, inh) => {
       const hdr = Buffer.alloc(8);
       hdr.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
@@ -227,9 +200,9 @@ export function makeKoffiLibc(): Libc {
       check(capset(hdr, data), 'capset');
     },
     statfsFlags: (p) => {
-      const b = Buffer.alloc(STATFS_SIZE);
+      const b = Buffer.alloc(C.STATFS_SIZE);
       check(statfs(p, b), 'statfs', p);
-      return Number(b.readBigUInt64LE(STATFS_FLAGS_OFFSET));
+      return Number(b.readBigUInt64LE(C.STATFS_FLAGS_OFFSET));
     },
     getrlimit: (r) => {
       const b = Buffer.alloc(16);
@@ -250,9 +223,9 @@ export function makeKoffiLibc(): Libc {
       check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
     },
     seccomp: (program, flags) =>
-      check(seccomp(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
+      check(seccomp(C.SYS_SECCOMP, C.SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),
-    madviseDofork: (a, l) => void check(madvise(a, l, 11 /* MADV_DOFORK */), 'madvise'),
+    madviseDofork: (a, l) => void check(madvise(a, l, C.MADV_DOFORK), 'madvise'),
     exit: (s) => {
       exit_(s);
       throw new Error('unreachable');
@@ -264,7 +237,7 @@ export function makeKoffiLibc(): Libc {
     },
     socketpair: () => {
       const sv = new Int32Array(2);
-      check(socketpair(1 /* AF_UNIX */, 1 | 0o2000000 /* SOCK_STREAM|SOCK_CLOEXEC */, 0, sv), 'socketpair');
+      check(socketpair(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0, sv), 'socketpair');
       return [sv[0], sv[1]];
     },
     dup2: (a, b) => void check(dup2(a, b), 'dup2'),
@@ -272,11 +245,11 @@ export function makeKoffiLibc(): Libc {
       const b = Buffer.alloc(8 * fds.length);
       fds.forEach((fd, i) => {
         b.writeInt32LE(fd, i * 8);
-        b.writeInt16LE(1 /* POLLIN */, i * 8 + 4);
+        b.writeInt16LE(C.POLLIN, i * 8 + 4);
       });
       for (;;) {
         const rc = poll(b, fds.length, t);
-        if (rc < 0 && koffi.errno() === 4 /* EINTR */) continue;
+        if (rc < 0 && koffi.errno() === C.EINTR) continue;
         check(rc, 'poll');
         return fds.filter((_, i) => b.readInt16LE(i * 8 + 6) !== 0);
       }
@@ -287,29 +260,29 @@ export function makeKoffiLibc(): Libc {
       const end = Date.now() + t;
       for (;;) {
         const rc = poll(b, 1, Math.max(0, end - Date.now()));
-        if (rc < 0 && koffi.errno() === 4 /* EINTR */) continue;
-        return check(rc, 'poll') > 0 && (b.readInt16LE(6) & 0x18) /* POLLHUP|POLLERR */ !== 0;
+        if (rc < 0 && koffi.errno() === C.EINTR) continue;
+        return check(rc, 'poll') > 0 && (b.readInt16LE(6) & (C.POLLHUP | C.POLLERR)) !== 0;
       }
     },
     setsid: () => void check(setsid(), 'setsid'),
     getpid: () => getpid(),
     blockAllSignals: () => {
       const old = Buffer.alloc(128);
-      check(sigmaskOld(0 /* SIG_BLOCK */, Buffer.alloc(128, 0xff), old), 'pthread_sigmask');
+      check(sigmaskOld(C.SIG_BLOCK, Buffer.alloc(128, 0xff), old), 'pthread_sigmask');
       return old;
     },
-    restoreSignalMask: (old) => void check(sigmask(2 /* SIG_SETMASK */, old, null), 'pthread_sigmask'),
-    setSignalMask: (blocked) => void check(sigmask(2 /* SIG_SETMASK */, sigset(blocked), null), 'pthread_sigmask'),
+    restoreSignalMask: (old) => void check(sigmask(C.SIG_SETMASK, old, null), 'pthread_sigmask'),
+    setSignalMask: (blocked) => void check(sigmask(C.SIG_SETMASK, sigset(blocked), null), 'pthread_sigmask'),
     defaultSignalHandlers: () => {
       for (let s = 1; s < NSIG; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) signal(s, null);
     },
     ignoreSignal: (s) => void signalIgn(s, 1n),
-    signalFd: (signals) => check(signalfd(-1, sigset(signals), 0o2000000 /* SFD_CLOEXEC */), 'signalfd'),
+    signalFd: (signals) => check(signalfd(-1, sigset(signals), C.SFD_CLOEXEC), 'signalfd'),
     readSignal: (fd) => {
       const info = Buffer.alloc(128); // struct signalfd_siginfo
       for (;;) {
         const n = Number(read(fd, info, 128));
-        if (n < 0 && koffi.errno() === 4 /* EINTR */) continue;
+        if (n < 0 && koffi.errno() === C.EINTR) continue;
         check(n, 'read(signalfd)');
         return info.readUInt32LE(0);
       }
@@ -325,7 +298,7 @@ export function makeKoffiLibc(): Libc {
         sendmsg(
           sock,
           { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control: cmsg, controllen: 24, flags: 0 },
-          0x4000 /* MSG_NOSIGNAL */,
+          C.MSG_NOSIGNAL,
         ),
         'sendmsg',
       );
@@ -334,18 +307,17 @@ export function makeKoffiLibc(): Libc {
       const data = Buffer.alloc(4096);
       const control = Buffer.alloc(64);
       const m: Msghdr = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: 64, flags: 0 };
-      const n = check(recvmsg(sock, m, 0x40000000 /* MSG_CMSG_CLOEXEC */), 'recvmsg');
+      const n = check(recvmsg(sock, m, C.MSG_CMSG_CLOEXEC), 'recvmsg');
       if (m.controllen < 20 || control.readInt32LE(8) !== 1 || control.readInt32LE(12) !== 1)
         throw new Error('recvmsg: no file descriptor received');
       return { fd: control.readInt32LE(16), name: data.toString('utf8', 0, n) };
     },
-    netlinkRouteSocket: () =>
-      check(socket(16 /* AF_NETLINK */, 3 | 0o2000000 /* SOCK_RAW|SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */), 'socket(AF_NETLINK)'),
+    netlinkRouteSocket: () => check(socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC, C.NETLINK_ROUTE), 'socket(AF_NETLINK)'),
     connectUnix: (path) => {
       if (Buffer.byteLength(path) > 107) throw new Error(`${path}: socket path too long`);
       // Non-blocking: a listener whose backlog is full (it never accepts) would block connect
       // forever; EAGAIN is retried until the deadline instead.
-      const fd = check(socket(1, 1 | 0o2000000 | 0o4000 /* SOCK_NONBLOCK */, 0), 'socket');
+      const fd = check(socket(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK, 0), 'socket');
       const addr = Buffer.alloc(110);
       addr.writeUInt16LE(1, 0); // AF_UNIX
       addr.write(path, 2);
@@ -353,7 +325,7 @@ export function makeKoffiLibc(): Libc {
       for (;;) {
         if (connect(fd, addr, 110) === 0) break;
         const errno = koffi.errno();
-        if (errno === 11 /* EAGAIN */ && Date.now() < deadline) {
+        if (errno === C.EAGAIN && Date.now() < deadline) {
           poll(Buffer.alloc(8), 0, 5);
           continue;
         }
@@ -361,11 +333,11 @@ export function makeKoffiLibc(): Libc {
         if (errno === 11) throw new Error(`connect ${path}: the listener accepted nothing within ${CONNECT_TIMEOUT_MS / 1000}s`);
         throw new SysError('connect', errno, path);
       }
-      fcntl(fd, 4 /* F_SETFL */, fcntl(fd, 3 /* F_GETFL */, 0) & ~0o4000);
+      fcntl(fd, C.F_SETFL, fcntl(fd, C.F_GETFL, 0) & ~C.SOCK_NONBLOCK);
       return fd;
     },
     openPty: () => {
-      const master = check(posixOpenpt(2 | 0o400 | 0o2000000 /* O_RDWR|O_NOCTTY|O_CLOEXEC */), 'posix_openpt');
+      const master = check(posixOpenpt(C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC), 'posix_openpt');
       check(grantpt(master), 'grantpt');
       check(unlockpt(master), 'unlockpt');
       const buf = Buffer.alloc(128);
@@ -377,68 +349,61 @@ export function makeKoffiLibc(): Libc {
       const ws = Buffer.alloc(8);
       ws.writeUInt16LE(rows, 0);
       ws.writeUInt16LE(cols, 2);
-      check(ioctlPtr(fd, 0x5414 /* TIOCSWINSZ */, ws), 'ioctl(TIOCSWINSZ)');
+      check(ioctlPtr(fd, C.TIOCSWINSZ, ws), 'ioctl(TIOCSWINSZ)');
     },
     personality: (p) => void check(personality(p), 'personality'),
-    schedSetattr: (pid, attr) => void check(syscallIB(SYS_SCHED_SETATTR, pid, attr, 0), 'sched_setattr'),
-    schedSetaffinity: (pid, mask) => void check(syscallILB(SYS_SCHED_SETAFFINITY, pid, mask.length, mask), 'sched_setaffinity'),
-    ioprioSet: (pid, ioprio) => void check(syscallIII(SYS_IOPRIO_SET, 1 /* IOPRIO_WHO_PROCESS */, pid, ioprio), 'ioprio_set'),
-    setMempolicy: (mode, mask, maxnode) => void check(syscallIB(SYS_SET_MEMPOLICY, mode, mask, maxnode), 'set_mempolicy'),
+    schedSetattr: (pid, attr) => void check(syscallIB(C.SYS_SCHED_SETATTR, pid, attr, 0), 'sched_setattr'),
+    schedSetaffinity: (pid, mask) => void check(syscallILB(C.SYS_SCHED_SETAFFINITY, pid, mask.length, mask), 'sched_setaffinity'),
+    ioprioSet: (pid, ioprio) => void check(syscallIII(C.SYS_IOPRIO_SET, C.IOPRIO_WHO_PROCESS, pid, ioprio), 'ioprio_set'),
+    setMempolicy: (mode, mask, maxnode) => void check(syscallIB(C.SYS_SET_MEMPOLICY, mode, mask, maxnode), 'set_mempolicy'),
     clearOnlcr: (fd) => {
       const t = Buffer.alloc(64); // the kernel's struct termios (36 bytes); c_oflag at offset 4
-      check(ioctlPtr(fd, 0x5401 /* TCGETS */, t), 'ioctl(TCGETS)');
-      t.writeUInt32LE(t.readUInt32LE(4) & ~0o4 /* ONLCR */, 4);
-      check(ioctlPtr(fd, 0x5402 /* TCSETS */, t), 'ioctl(TCSETS)');
+      check(ioctlPtr(fd, C.TCGETS, t), 'ioctl(TCGETS)');
+      t.writeUInt32LE(t.readUInt32LE(4) & ~C.ONLCR, 4);
+      check(ioctlPtr(fd, C.TCSETS, t), 'ioctl(TCSETS)');
     },
-    setControllingTerminal: (fd) => void check(ioctl(fd, 0x540e /* TIOCSCTTY */, 0), 'ioctl(TIOCSCTTY)'),
+    setControllingTerminal: (fd) => void check(ioctl(fd, C.TIOCSCTTY, 0), 'ioctl(TIOCSCTTY)'),
     openBeneath: (dirfd, p, flags) => {
       const how = Buffer.alloc(24); // struct open_how: flags, mode, resolve
-      how.writeBigUInt64LE(BigInt(flags | 0o2000000 /* O_CLOEXEC */), 0);
-      how.writeBigUInt64LE(BigInt(RESOLVE_STRICTLY_BENEATH), 16);
-      return check(openat2(SYS_OPENAT2, dirfd, p, how, 24), 'openat2', p);
+      how.writeBigUInt64LE(BigInt(flags | C.O_CLOEXEC), 0);
+      how.writeBigUInt64LE(BigInt(C.RESOLVE_STRICTLY_BENEATH), 16);
+      return check(openat2(C.SYS_OPENAT2, dirfd, p, how, 24), 'openat2', p);
     },
     openTreeClone: (p, recursive) =>
-      check(
-        openTree(SYS_OPEN_TREE, -100 /* AT_FDCWD */, p, 1 /* OPEN_TREE_CLONE */ | 0o2000000 | (recursive ? 0x8000 : 0)),
-        'open_tree',
-        p,
-      ),
+      check(openTree(C.SYS_OPEN_TREE, C.AT_FDCWD, p, C.OPEN_TREE_CLONE | C.O_CLOEXEC | (recursive ? C.AT_RECURSIVE : 0)), 'open_tree', p),
     idmapTree: (tree, userns, recursive = false) => {
       const attr = Buffer.alloc(32); // struct mount_attr
-      attr.writeBigUInt64LE(0x100000n, 0); // attr_set = MOUNT_ATTR_IDMAP
+      attr.writeBigUInt64LE(BigInt(C.MOUNT_ATTR_IDMAP), 0); // attr_set
       attr.writeBigUInt64LE(BigInt(userns), 24);
-      const flags = 0x1000 /* AT_EMPTY_PATH */ | (recursive ? 0x8000 /* AT_RECURSIVE */ : 0);
-      check(mountSetattr(SYS_MOUNT_SETATTR, tree, '', flags, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
+      const flags = C.AT_EMPTY_PATH | (recursive ? C.AT_RECURSIVE : 0);
+      check(mountSetattr(C.SYS_MOUNT_SETATTR, tree, '', flags, attr, 32), 'mount_setattr(MOUNT_ATTR_IDMAP)');
     },
     setMountAttrsRecursive: (fd, set, clear) => {
       const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
       attr.writeBigUInt64LE(BigInt(set), 0);
       attr.writeBigUInt64LE(BigInt(clear), 8);
-      check(
-        mountSetattr(SYS_MOUNT_SETATTR, fd, '', 0x1000 | 0x8000 /* AT_EMPTY_PATH | AT_RECURSIVE */, attr, 32),
-        'mount_setattr(AT_RECURSIVE)',
-      );
+      check(mountSetattr(C.SYS_MOUNT_SETATTR, fd, '', C.AT_EMPTY_PATH | C.AT_RECURSIVE, attr, 32), 'mount_setattr(AT_RECURSIVE)');
     },
     moveMountToFd: (tree, target) =>
-      void check(moveMount(SYS_MOVE_MOUNT, tree, '', target, '', 0x4 | 0x40 /* F_EMPTY_PATH | T_EMPTY_PATH */), 'move_mount'),
+      void check(moveMount(C.SYS_MOVE_MOUNT, tree, '', target, '', C.MOVE_MOUNT_F_EMPTY_PATH | C.MOVE_MOUNT_T_EMPTY_PATH), 'move_mount'),
     bpfLoadCgroupDeviceProgram: (insns, license) => {
-      // union bpf_attr's BPF_PROG_LOAD part; pointers are the addresses of buffers that live
+      // union bpf_attr's C.BPF_PROG_LOAD part; pointers are the addresses of buffers that live
       // (and, being off-heap, stay put) until the call returns.
       const lic = Buffer.from(`${license}\0`);
       const log = Buffer.alloc(65536);
       const attr = Buffer.alloc(48);
-      attr.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0);
+      attr.writeUInt32LE(C.BPF_PROG_TYPE_CGROUP_DEVICE, 0);
       attr.writeUInt32LE(insns.length / 8, 4);
       attr.writeBigUInt64LE(koffi.address(insns), 8);
       attr.writeBigUInt64LE(koffi.address(lic), 16);
       for (let tries = 0; ; tries++) {
-        const fd = Number(bpfRaw(SYS_BPF, BPF_PROG_LOAD, attr, 48));
+        const fd = Number(bpfRaw(C.SYS_BPF, C.BPF_PROG_LOAD, attr, 48));
         if (fd >= 0) return fd;
         const errno = koffi.errno();
         // The verifier may be interrupted by a signal.
-        if (errno === 11 /* EAGAIN */ && tries < 30) continue;
+        if (errno === C.EAGAIN && tries < 30) continue;
         if (attr.readUInt32LE(24))
-          throw new SysError('bpf(BPF_PROG_LOAD)', errno, undefined, log.toString('utf8', 0, log.indexOf(0)).trim());
+          throw new SysError('bpf(C.BPF_PROG_LOAD)', errno, undefined, log.toString('utf8', 0, log.indexOf(0)).trim());
         // Again with the verifier's log, so the error says why.
         attr.writeUInt32LE(1, 24);
         attr.writeUInt32LE(log.length, 28);
@@ -449,9 +414,9 @@ export function makeKoffiLibc(): Libc {
       const attr = Buffer.alloc(20);
       attr.writeUInt32LE(cgroupFd, 0);
       attr.writeUInt32LE(progFd, 4);
-      attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
-      attr.writeUInt32LE(allowMulti ? 2 /* BPF_F_ALLOW_MULTI */ : 0, 12);
-      check(bpfRaw(SYS_BPF, BPF_PROG_ATTACH, attr, 20), 'bpf(BPF_PROG_ATTACH)');
+      attr.writeUInt32LE(C.BPF_CGROUP_DEVICE, 8);
+      attr.writeUInt32LE(allowMulti ? C.BPF_F_ALLOW_MULTI : 0, 12);
+      check(bpfRaw(C.SYS_BPF, C.BPF_PROG_ATTACH, attr, 20), 'bpf(C.BPF_PROG_ATTACH)');
     },
     bpfQueryCgroupDevice: (cgroupFd) => {
       for (let size = 64; ;) {
@@ -459,18 +424,18 @@ export function makeKoffiLibc(): Libc {
         // The whole query part of bpf_attr: kernels 6.17+ write its last field whatever size is passed.
         const attr = Buffer.alloc(64);
         attr.writeUInt32LE(cgroupFd, 0);
-        attr.writeUInt32LE(BPF_CGROUP_DEVICE, 4);
+        attr.writeUInt32LE(C.BPF_CGROUP_DEVICE, 4);
         attr.writeBigUInt64LE(koffi.address(ids), 16);
         attr.writeUInt32LE(size, 24);
-        const rc = Number(bpfRaw(SYS_BPF, BPF_PROG_QUERY, attr, 64));
+        const rc = Number(bpfRaw(C.SYS_BPF, C.BPF_PROG_QUERY, attr, 64));
         const count = attr.readUInt32LE(24);
         if (rc < 0) {
           const errno = koffi.errno();
-          if (errno === 28 /* ENOSPC */ && count > size) {
+          if (errno === C.ENOSPC && count > size) {
             size = count;
             continue;
           }
-          throw new SysError('bpf(BPF_PROG_QUERY)', errno);
+          throw new SysError('bpf(C.BPF_PROG_QUERY)', errno);
         }
         return Array.from({ length: count }, (_, i) => ids.readUInt32LE(i * 4));
       }
@@ -478,30 +443,30 @@ export function makeKoffiLibc(): Libc {
     bpfProgFdById: (id) => {
       const attr = Buffer.alloc(16);
       attr.writeUInt32LE(id, 0);
-      return check(bpfRaw(SYS_BPF, BPF_PROG_GET_FD_BY_ID, attr, 16), `bpf(BPF_PROG_GET_FD_BY_ID ${id})`);
+      return check(bpfRaw(C.SYS_BPF, C.BPF_PROG_GET_FD_BY_ID, attr, 16), `bpf(C.BPF_PROG_GET_FD_BY_ID ${id})`);
     },
     bpfDetachCgroupDevice: (cgroupFd, progFd) => {
       const attr = Buffer.alloc(20);
       attr.writeUInt32LE(cgroupFd, 0);
       attr.writeUInt32LE(progFd, 4);
-      attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
-      check(bpfRaw(SYS_BPF, BPF_PROG_DETACH, attr, 20), 'bpf(BPF_PROG_DETACH)');
+      attr.writeUInt32LE(C.BPF_CGROUP_DEVICE, 8);
+      check(bpfRaw(C.SYS_BPF, C.BPF_PROG_DETACH, attr, 20), 'bpf(C.BPF_PROG_DETACH)');
     },
     joinSessionKeyring: (name) => {
-      const id = Number(keyctlStr(SYS_KEYCTL, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name));
+      const id = Number(keyctlStr(C.SYS_KEYCTL, C.KEYCTL_JOIN_SESSION_KEYRING, name));
       if (id < 0) {
         const errno = koffi.errno();
-        if (errno === 38 /* ENOSYS */) return undefined;
+        if (errno === C.ENOSYS) return undefined;
         throw new SysError('keyctl(KEYCTL_JOIN_SESSION_KEYRING)', errno, name);
       }
       // "type;uid;gid;perm;description": add search for the possessor's user, as runc does.
       const buf = Buffer.alloc(512);
-      const n = check(keyctlBuf(SYS_KEYCTL, 6 /* KEYCTL_DESCRIBE */, id, buf, buf.length), 'keyctl(KEYCTL_DESCRIBE)');
+      const n = check(keyctlBuf(C.SYS_KEYCTL, C.KEYCTL_DESCRIBE, id, buf, buf.length), 'keyctl(KEYCTL_DESCRIBE)');
       const perm = parseInt(buf.toString('utf8', 0, Math.max(0, n - 1)).split(';')[3], 16);
-      check(keyctlII(SYS_KEYCTL, 5 /* KEYCTL_SETPERM */, id, (perm | 0x080000) >>> 0), 'keyctl(KEYCTL_SETPERM)');
+      check(keyctlII(C.SYS_KEYCTL, C.KEYCTL_SETPERM, id, (perm | C.KEY_POS_SETATTR) >>> 0), 'keyctl(KEYCTL_SETPERM)');
       return id;
     },
-    pidfdOpen: (pid) => check(syscallII(SYS_PIDFD_OPEN, pid, 0), `pidfd_open(${pid})`),
+    pidfdOpen: (pid) => check(syscallII(C.SYS_PIDFD_OPEN, pid, 0), `pidfd_open(${pid})`),
     execve: (p, argv, envp) => {
       check(execve(p, [...argv, null], [...envp, null]), 'execve', p);
       throw new SysError('execve', 0, p);
