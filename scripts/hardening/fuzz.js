@@ -19,7 +19,7 @@ const { mutate } = require('./mutate');
 const NAMES_FIELD = /(^|[\s:'"(])(\/?)(ociVersion|process|root|hostname|domainname|mounts|hooks|annotations|linux)([.[/\s:(]|$)/m;
 /** What the runtime must never print: its own failures instead of the user's. */
 const CRASH =
-  /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation|panic:|goroutine \d+ \[/;
+  /\n\s+at .+:\d+:\d+\)?|TypeError|RangeError|ReferenceError|Cannot read propert|is not a function|is not iterable|undefined is not|\[object Object\]|internal error|Maximum call stack|AssertionError|ERR_INVALID_ARG_TYPE|ERR_OUT_OF_RANGE|Unhandled|Segmentation|^panic: |goroutine \d+ \[/m;
 
 /**
  * What the campaign must not do to the host even if the runtime did exactly as told (see

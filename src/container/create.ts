@@ -10,7 +10,7 @@ import { StateStore, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
-import { planCgroups, createCgroups, addProcess, removeCgroups, enableV2Controllers } from '../cgroups/manager';
+import { planCgroups, createCgroups, addProcess, removeCgroups, enableV2Controllers, type CgroupPlan } from '../cgroups/manager';
 import { applyResources } from '../cgroups/resources';
 import { checkSysctls } from '../process/sysctl';
 import { bear } from '../process/birth';
@@ -27,6 +27,7 @@ import { frozenAlready } from '../cgroups/freezer';
 import { moveNetDevices } from '../namespaces/netdev';
 import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
+import { HeldFds, Rollback } from './rollback';
 
 export interface CreateOptions {
   /** run in the foreground: with process.terminal and no --console-socket, the runtime keeps the pty. */
@@ -159,17 +160,10 @@ function writePidFile(path: string, pid: number): void {
   fs.renameSync(tmp, path);
 }
 
-/**
- * create: everything up to a container whose init waits for start. On any failure everything done
- * so far is undone before the error is reported.
- */
-export function createContainer(opts: CreateOptions): Created {
-  const log = opts.log;
-  log.step('create: start');
-  ensureProtectedExe(libc(), log, opts.preserveFds);
-  const store = new StateStore(opts.root);
+/** The config, and what the caller asked for, checked before anything is touched. */
+function preflight(opts: CreateOptions): { cfg: ContainerConfig; opts: CreateOptions; rootless: boolean; terminal: boolean } {
   const cfg = loadConfig(opts);
-  log.step('create: config loaded and validated');
+  opts.log.step('create: config loaded and validated');
   opts = { ...opts, preserveFds: opts.preserveFds + socketActivation(cfg) };
   const terminal = cfg.process?.terminal === true;
   const rootless = process.geteuid?.() !== 0;
@@ -180,71 +174,225 @@ export function createContainer(opts: CreateOptions): Created {
   if (!terminal && opts.consoleSocket !== undefined) {
     throw new UserError('--console-socket is only for a process with process.terminal set to true');
   }
+  const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
+  const unsupported = cfg.mounts.find((m) => m.idmap && inRootfs(m.source));
+  if (unsupported) {
+    throw new UserError(
+      `config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
+    );
+  }
+  return { cfg, opts, rootless, terminal };
+}
+
+function initialState(cfg: ContainerConfig, opts: CreateOptions): StoredState {
+  return {
+    ociVersion: cfg.ociVersion,
+    id: opts.id,
+    bundle: cfg.bundle,
+    rootfs: cfg.rootfs,
+    annotations: cfg.annotations,
+    created: new Date().toISOString(),
+    owner: '',
+    creatorPid: process.pid,
+    creatorStartTime: procStat(process.pid)?.startTime,
+    ready: false,
+    started: false,
+    newPidNamespace: hasNewNamespace(cfg, 'pid'),
+    hooks: { poststart: cfg.hooks.poststart, poststop: cfg.hooks.poststop },
+    hasProcess: cfg.process !== undefined,
+    hostMounts: mountNsMode(cfg) === 'host',
+    namespaceTypes: cfg.namespaces.map((n) => n.type),
+    sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
+  };
+}
+
+/** The exec fifo, open read-write: the open does not block, and start finds a reader for as long as init lives. */
+function makeExecFifo(sys: Libc, store: StateStore, id: string): number {
+  const fifoPath = store.fifoPath(id);
+  sys.mkfifo(fifoPath, 0o622);
+  return fs.openSync(fifoPath, C.O_RDWR | C.O_CLOEXEC);
+}
+
+/**
+ * The container's cgroup in every hierarchy (none for a rootless caller), recorded in the state
+ * as it is made; one that is in use or frozen is refused, in runc's words (it stays as it was).
+ */
+function makeCgroups(store: StateStore, state: StoredState, cfg: ContainerConfig, id: string, rootless: boolean): CgroupPlan {
+  const plan = rootless ? { mode: hostLayout().mode, paths: {} } : planCgroups(hostLayout(), cfg.cgroupsPath, id);
+  state.cgroup = { paths: plan.paths, createdDirs: [] };
+  createCgroups(plan, (dirs) => {
+    state.cgroup!.createdDirs = dirs;
+    store.save(state);
+  });
+  const busy = Object.values(plan.paths).find((d) => {
+    try {
+      return fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() !== '';
+    } catch {
+      return false;
+    }
+  });
+  if (busy) {
+    throw new UserError(`container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`);
+  }
+  if (frozenAlready(plan.paths)) {
+    throw new UserError(
+      `container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`,
+    );
+  }
+  if (plan.mode === 'v2' && plan.paths.unified) {
+    enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
+  }
+  return plan;
+}
+
+/** With a terminal: the console socket, or (a foreground run) a socketpair whose peer receives the master. */
+function openConsole(sys: Libc, opts: CreateOptions, terminal: boolean): { consoleFd?: number; consolePeer?: number } {
+  if (!terminal) return {};
+  if (opts.consoleSocket === undefined) {
+    const [consoleFd, consolePeer] = sys.socketpair();
+    return { consoleFd, consolePeer };
+  }
+  try {
+    return { consoleFd: sys.connectUnix(opts.consoleSocket) };
+  } catch (e) {
+    throw new UserError(`--console-socket: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Bind mounts of a user-namespaced container, and idmapped ones, cloned here by the runtime in its
+ * namespaces as detached trees that init moves into place: the root of a user namespace may not
+ * reach a source, and idmapping needs CAP_SYS_ADMIN in the initial user namespace. Only where
+ * needed: a clone's mount is as old as the clone, so it comes first in the container's mountinfo
+ * (which lists mounts by age), and runtime-tools reads that order as the order of the mounts.
+ * Without a user namespace init binds them itself, in order; a source inside the rootfs always
+ * (the mounts before it make it); an unprivileged caller cannot clone at all.
+ */
+function cloneBindMounts(sys: Libc, cfg: ContainerConfig, rootless: boolean, held: HeldFds): Record<number, number> {
+  const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
+  const userns = cfg.namespaces.some((n) => n.type === 'user');
+  const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source) && (userns || m.idmap));
+  return Object.fromEntries(cloned.map((m) => [m.index, held.add(cloneBindSource(sys, m))]));
+}
+
+function connectSeccompListener(sys: Libc, cfg: ContainerConfig): number | undefined {
+  try {
+    return connectListener(sys, cfg.seccomp);
+  } catch (e) {
+    throw new UserError(`config.json: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * As soon as init's pid is known, while the copy starts up: recorded, into its cgroups, network
+ * devices moved, resources on. Rootless: no cgroups (checkRootless refused resources). As runc, the
+ * device policy starts from "deny all" whatever the config's rules say, and linux.devices adds no
+ * rule of its own (a config that denies a device it also creates means it).
+ */
+function placeInit(
+  sys: Libc,
+  store: StateStore,
+  state: StoredState,
+  cfg: ContainerConfig,
+  plan: CgroupPlan,
+  rootless: boolean,
+  log: Logger,
+  initPid: number,
+): void {
+  log.step('create: init forked, said hello');
+  state.pid = initPid;
+  state.pidStartTime = procStat(initPid)?.startTime;
+  store.save(state);
+  addProcess(plan, initPid);
+  log.step('create: init placed in its cgroups');
+  if (Object.keys(cfg.netDevices).length) {
+    const netns = cfg.namespaces.find((n) => n.type === 'network')!;
+    try {
+      moveNetDevices(sys, cfg.netDevices, netns.path ?? `/proc/${initPid}/ns/net`);
+    } catch (e) {
+      throw new UserError(`config.json: ${(e as Error).message}`);
+    }
+    log.step('create: network devices moved');
+  }
+  if (!rootless) {
+    try {
+      // pids.max waits for ready: the create-time hooks init runs count against it.
+      const res = { ...cfg.resources, pids: undefined, devices: undefined };
+      for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
+    } catch (e) {
+      throw new UserError(`config.json: ${(e as Error).message}`);
+    }
+  }
+  log.step('create: resources applied');
+}
+
+/** What comes once init is ready: the pids limit, init's pidfd to whoever asked, the pid file. */
+function finishCreate(sys: Libc, cfg: ContainerConfig, plan: CgroupPlan, opts: CreateOptions, initPid: number): void {
+  if (cfg.resources.pids) {
+    try {
+      applyResources(plan, { pids: cfg.resources.pids });
+    } catch (e) {
+      throw new UserError(`config.json: ${(e as Error).message}`);
+    }
+  }
+  if (opts.pidfdSocket !== undefined) {
+    let sock: number;
+    try {
+      sock = sys.connectUnix(opts.pidfdSocket);
+    } catch (e) {
+      throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
+    }
+    const pidfd = sys.pidfdOpen(initPid);
+    try {
+      sys.sendFd(sock, pidfd, '');
+    } finally {
+      fs.closeSync(pidfd);
+      fs.closeSync(sock);
+    }
+  }
+  if (opts.pidFile) writePidFile(opts.pidFile, initPid);
+}
+
+/**
+ * create: everything up to a container whose init waits for start, as the runtime-spec orders it.
+ * Each step registers its own undo; on any failure what was done is undone, last first, before
+ * the error is reported.
+ */
+export function createContainer(opts: CreateOptions): Created {
+  const log = opts.log;
+  log.step('create: start');
+  ensureProtectedExe(libc(), log, opts.preserveFds);
+  const store = new StateStore(opts.root);
+  const checked = preflight(opts);
+  const { cfg, rootless, terminal } = checked;
+  opts = checked.opts;
   const dir = store.createDir(opts.id);
   return withDirLock(dir, () => {
-    const self = procStat(process.pid);
-    const state: StoredState = {
-      ociVersion: cfg.ociVersion,
-      id: opts.id,
-      bundle: cfg.bundle,
-      rootfs: cfg.rootfs,
-      annotations: cfg.annotations,
-      created: new Date().toISOString(),
-      owner: '',
-      creatorPid: process.pid,
-      creatorStartTime: self?.startTime,
-      ready: false,
-      started: false,
-      newPidNamespace: hasNewNamespace(cfg, 'pid'),
-      hooks: { poststart: cfg.hooks.poststart, poststop: cfg.hooks.poststop },
-      hasProcess: cfg.process !== undefined,
-      hostMounts: mountNsMode(cfg) === 'host',
-      namespaceTypes: cfg.namespaces.map((n) => n.type),
-    };
-    let pid: number | undefined;
-    let attempts: number;
-    let channel: RuntimeEnd | undefined;
-    let consoleFd: number | undefined;
-    let consolePeer: number | undefined;
+    const sys = libc();
+    const undo = new Rollback();
+    const held = new HeldFds(); // the runtime's ends of what init inherits
+    undo.add('the state directory', () => store.remove(opts.id));
     try {
+      const state = initialState(cfg, opts);
       store.save(state);
       // Kept for exec: the normalised configuration (mode 0600: it may hold secrets in env).
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
-      const sys = libc();
-      const fifoPath = store.fifoPath(opts.id);
-      sys.mkfifo(fifoPath, 0o622);
-      // Read-write: the open does not block, and start finds a reader for as long as init lives.
-      const fifoFd = fs.openSync(fifoPath, C.O_RDWR | C.O_CLOEXEC);
-
-      // Rootless: no cgroups (an unprivileged caller cannot create them here).
-      const plan = rootless ? { mode: hostLayout().mode, paths: {} } : planCgroups(hostLayout(), cfg.cgroupsPath, opts.id);
-      state.cgroup = { paths: plan.paths, createdDirs: [] };
-      state.sessionKeyring = opts.noNewKeyring ? undefined : `_ses.${opts.id}`;
-      createCgroups(plan, (dirs) => {
-        state.cgroup!.createdDirs = dirs;
-        store.save(state);
+      const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
+      undo.add('the cgroups', () => {
+        for (const l of removeCgroups(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
       });
-      // runc's words, which scripts grep; the cgroup was there before us and stays as it was.
-      const busy = Object.values(plan.paths).find((d) => {
-        try {
-          return fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() !== '';
-        } catch {
-          return false;
-        }
-      });
-      if (busy)
-        throw new UserError(
-          `container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`,
-        );
-      if (frozenAlready(plan.paths))
-        throw new UserError(
-          `container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`,
-        );
-      if (plan.mode === 'v2' && plan.paths.unified) {
-        enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
-      }
-
+      const plan = makeCgroups(store, state, cfg, opts.id, rootless);
       log.step('create: state, fifo, cgroups made');
+
+      const { consoleFd, consolePeer } = openConsole(sys, opts, terminal);
+      held.add(consoleFd);
+      if (consolePeer !== undefined) undo.add('the console pair', () => fs.closeSync(consolePeer));
+      const trees = cloneBindMounts(sys, cfg, rootless, held);
+      const seccompListener = held.add(connectSeccompListener(sys, cfg));
+      // Without a mount namespace of its own the container's mounts are the host's to take away.
+      if (state.hostMounts) undo.add('the mounts under the rootfs', () => unmountUnder(cfg.rootfs, log));
+      log.step('create: ready to fork');
+
       const initPlan: InitPlan = {
         config: cfg,
         createHooks: Boolean(cfg.hooks.prestart?.length || cfg.hooks.createRuntime?.length),
@@ -256,84 +404,6 @@ export function createContainer(opts: CreateOptions): Created {
         cgroupPaths: plan.paths,
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
-
-      if (terminal) {
-        if (opts.consoleSocket !== undefined) {
-          try {
-            consoleFd = sys.connectUnix(opts.consoleSocket);
-          } catch (e) {
-            throw new UserError(`--console-socket: ${(e as Error).message}`);
-          }
-        } else {
-          [consoleFd, consolePeer] = sys.socketpair();
-        }
-      }
-      // Bind mounts of a user-namespaced container, and idmapped ones, are cloned here, by the
-      // runtime in its namespaces, as detached trees init moves into place: the root of a user
-      // namespace may not reach a source, and idmapping needs CAP_SYS_ADMIN in the initial user
-      // namespace. A source inside the rootfs is left to
-      // init, which binds it when the mounts before it are there (the container's own tree as a
-      // source).
-      const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
-      const unsupported = cfg.mounts.find((m) => m.idmap && inRootfs(m.source));
-      if (unsupported) {
-        throw new UserError(
-          `config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
-        );
-      }
-      // Only where needed: a clone's mount is as old as the clone, so it comes first in the
-      // container's mountinfo (which lists mounts by age), and runtime-tools reads that order as
-      // the order of the mounts. Without a user namespace init binds them itself, in order. (An
-      // unprivileged caller cannot clone at all: init binds its mounts.)
-      const userns = cfg.namespaces.some((n) => n.type === 'user');
-      const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source) && (userns || m.idmap));
-      const treeFds: number[] = [];
-      try {
-        for (const m of cloned) treeFds.push(cloneBindSource(sys, m));
-      } catch (e) {
-        for (const fd of treeFds) fs.closeSync(fd);
-        throw e;
-      }
-      const trees = Object.fromEntries(cloned.map((m, i) => [m.index, treeFds[i]]));
-      log.step('create: ready to fork');
-      // As soon as init's pid is known, while the copy starts up: into its cgroups, resources on.
-      const place = (initPid: number): void => {
-        log.step('create: init forked, said hello');
-        pid = initPid;
-        state.pid = initPid;
-        state.pidStartTime = procStat(initPid)?.startTime;
-        store.save(state);
-        addProcess(plan, initPid);
-        log.step('create: init placed in its cgroups');
-        if (Object.keys(cfg.netDevices).length) {
-          const netns = cfg.namespaces.find((n) => n.type === 'network')!;
-          try {
-            moveNetDevices(sys, cfg.netDevices, netns.path ?? `/proc/${initPid}/ns/net`);
-          } catch (e) {
-            throw new UserError(`config.json: ${(e as Error).message}`);
-          }
-          log.step('create: network devices moved');
-        }
-        // Rootless: no cgroups (checkRootless refused resources). As runc, the device policy starts
-        // from "deny all" whatever the config's rules say, and linux.devices adds no rule of its own
-        // (a config that denies a device it also creates means it).
-        if (!rootless) {
-          try {
-            // pids.max waits for ready: the create-time hooks init runs count against it.
-            const res = { ...cfg.resources, pids: undefined, devices: undefined };
-            for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
-          } catch (e) {
-            throw new UserError(`config.json: ${(e as Error).message}`);
-          }
-        }
-        log.step('create: resources applied');
-      };
-      let seccompListener: number | undefined;
-      try {
-        seccompListener = connectListener(sys, cfg.seccomp);
-      } catch (e) {
-        throw new UserError(`config.json: ${(e as Error).message}`);
-      }
       const born = bear(sys, {
         namespaces: cfg.namespaces,
         uidMappings: cfg.uidMappings,
@@ -343,16 +413,25 @@ export function createContainer(opts: CreateOptions): Created {
         oomScoreAdj: cfg.process?.oomScoreAdj,
         timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
-        onForked: place,
+        onForked: (initPid) => {
+          // The spec: a failed create continues the lifecycle with the poststop hooks.
+          undo.add('init', () => {
+            killAndReap(initPid, state.pidStartTime);
+            try {
+              sys.waitpid(initPid, true);
+            } catch {
+              // reaped, or not ours
+            }
+            runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
+          });
+          placeInit(sys, store, state, cfg, plan, rootless, log, initPid);
+        },
       });
-      const initPid = born.pid;
-      channel = born.channel;
-      attempts = born.attempts;
-      log.step(`create: init born (pid ${pid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
-      for (const fd of treeFds) fs.closeSync(fd);
-      if (seccompListener !== undefined) fs.closeSync(seccompListener);
-      fs.closeSync(fifoFd);
-      if (consoleFd !== undefined) fs.closeSync(consoleFd);
+      const { pid: initPid, channel } = born;
+      undo.add('the channel', () => channel.close());
+      log.step(`create: init born (pid ${initPid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
+      held.closeAll();
+
       const hookStateNow = { ...hookState(state), pid: initPid };
       const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, initPid, { ...hookStateNow, status: 'created' }) : undefined;
       channel.send({ type: 'go', hookState: hookStateNow, listenerState: listener });
@@ -365,52 +444,19 @@ export function createContainer(opts: CreateOptions): Created {
       channel.close();
       log.step('create: init ready');
 
-      if (cfg.resources.pids) {
-        try {
-          applyResources(plan, { pids: cfg.resources.pids });
-        } catch (e) {
-          throw new UserError(`config.json: ${(e as Error).message}`);
-        }
-      }
-      if (opts.pidfdSocket !== undefined) {
-        let sock: number;
-        try {
-          sock = sys.connectUnix(opts.pidfdSocket);
-        } catch (e) {
-          throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
-        }
-        const pidfd = sys.pidfdOpen(initPid);
-        try {
-          sys.sendFd(sock, pidfd, '');
-        } finally {
-          fs.closeSync(pidfd);
-          fs.closeSync(sock);
-        }
-      }
-      if (opts.pidFile) writePidFile(opts.pidFile, initPid);
+      finishCreate(sys, cfg, plan, opts, initPid);
       state.ready = true;
       store.save(state);
       const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
       if (consolePeer !== undefined) fs.closeSync(consolePeer);
+      undo.commit();
       log.step('create: done');
-      return { state, pid: initPid, attempts, config: cfg, consoleMaster };
+      return { state, pid: initPid, attempts: born.attempts, config: cfg, consoleMaster };
     } catch (e) {
-      channel?.close();
-      if (pid !== undefined) {
-        killAndReap(pid, state.pidStartTime);
-        try {
-          libc().waitpid(pid, true);
-        } catch {
-          // reaped, or not ours
-        }
-        // The spec: a failed create-time hook continues the lifecycle with the poststop hooks.
-        runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => opts.log.warn(m));
-      }
-      if (state.hostMounts) unmountUnder(cfg.rootfs, opts.log);
-      const left = removeCgroups(state.cgroup?.createdDirs ?? []);
-      for (const l of left) opts.log.warn(`cleanup: ${l}`);
-      store.remove(opts.id);
+      undo.run(log);
       throw e;
+    } finally {
+      held.closeAll();
     }
   });
 }

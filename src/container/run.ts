@@ -18,14 +18,6 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   // Listening before start: the program may be over before start returns.
   const exited = detach ? undefined : waitForExit(libc(), pid);
   const stopProxy = consoleMaster !== undefined ? proxyConsole(libc(), consoleMaster) : undefined;
-  try {
-    startContainer(store, opts.id, opts.log);
-  } catch (e) {
-    await stopProxy?.(); // what init said on its terminal (a failed hook, say) reaches the caller
-    deleteContainer(store, opts.id, true, opts.log);
-    throw e;
-  }
-  if (!exited) return 0;
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
@@ -33,7 +25,18 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
       // it is exiting
     }
   };
-  for (const s of FORWARDED) process.on(s, forward);
+  // Before start (as runc): a signal that comes once the program runs, even before start has
+  // returned, is the program's, not the end of this runtime.
+  if (exited) for (const s of FORWARDED) process.on(s, forward);
+  try {
+    startContainer(store, opts.id, opts.log);
+  } catch (e) {
+    for (const s of FORWARDED) process.removeListener(s, forward);
+    await stopProxy?.(); // what init said on its terminal (a failed hook, say) reaches the caller
+    deleteContainer(store, opts.id, true, opts.log);
+    throw e;
+  }
+  if (!exited) return 0;
   const status = exitStatus(await exited);
   await stopProxy?.();
   for (const s of FORWARDED) process.removeListener(s, forward);
