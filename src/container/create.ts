@@ -5,14 +5,12 @@ import type { Libc } from '../sys/libc';
 import { UserError, isErrno } from '../sys/errors';
 import { readSpec, buildConfig } from '../spec/load';
 import { hasNewNamespace, mountNsMode, type ContainerConfig, type MountConfig } from '../spec/config';
-import type { NamespaceType } from '../spec/oci';
 import { StateStore, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups, createCgroups, addProcess, removeCgroups, enableV2Controllers, type CgroupPlan } from '../cgroups/manager';
 import { applyResources } from '../cgroups/resources';
-import { checkSysctls } from '../process/sysctl';
 import { bear } from '../process/birth';
 import { createUserNamespace } from '../process/userns-fd';
 import { initLife, type InitPlan } from '../process/init-copy';
@@ -59,21 +57,14 @@ export interface Created {
 
 const INIT_TIMEOUT_MS = 60_000;
 
-function loadConfig(opts: CreateOptions): ContainerConfig {
-  const spec = readSpec(opts.bundle);
-  const cfg = buildConfig(spec, opts.bundle, opts.id, {
+function loadConfig(opts: CreateOptions, rootless: boolean): ContainerConfig {
+  return buildConfig(readSpec(opts.bundle), opts.bundle, opts.id, {
     warn: (m) => opts.log.warn(m),
     debug: (m) => opts.log.debug(m),
     // '@' is no container id's: the cache cannot meet a container's directory
     seccompCache: join(opts.root, '@seccomp'),
+    rootless,
   });
-  const fresh = new Set<NamespaceType>(cfg.namespaces.filter((n) => n.path === undefined).map((n) => n.type));
-  try {
-    checkSysctls(cfg.sysctl, fresh);
-  } catch (e) {
-    throw new UserError(`config.json: ${(e as Error).message}`);
-  }
-  return cfg;
 }
 
 /**
@@ -108,20 +99,6 @@ function socketActivation(cfg: ContainerConfig): number {
   if (!Number.isInteger(n) || n <= 0 || !cfg.process) return 0;
   cfg.process.env = [...cfg.process.env.filter((e) => !/^LISTEN_(FDS|PID)=/.test(e)), `LISTEN_FDS=${n}`, 'LISTEN_PID=1'];
   return n;
-}
-
-/** What an unprivileged caller cannot have: clear errors, not half a container. */
-function checkRootless(cfg: ContainerConfig, log: Logger): void {
-  if (!cfg.namespaces.some((n) => n.type === 'user')) {
-    throw new UserError('config.json: linux.namespaces: a non-root caller needs a user namespace (see tsrunc spec --rootless)');
-  }
-  for (const [k, v] of Object.entries(cfg.resources)) {
-    if (v === undefined || k === 'devices') continue;
-    throw new UserError(`config.json: linux.resources.${k}: a non-root caller has no cgroups to apply it`);
-  }
-  if (cfg.deviceRules.some((r) => r.allow)) log.warn('linux.resources.devices: no device cgroup for a non-root caller; rules ignored');
-  if (Object.keys(cfg.netDevices).length)
-    throw new UserError('config.json: linux.netDevices: network devices are not supported for rootless containers');
 }
 
 /** A bind mount's source as a detached tree (recursive for rbind), idmapped where the mount asks. */
@@ -162,12 +139,11 @@ function writePidFile(path: string, pid: number): void {
 
 /** The config, and what the caller asked for, checked before anything is touched. */
 function preflight(opts: CreateOptions): { cfg: ContainerConfig; opts: CreateOptions; rootless: boolean; terminal: boolean } {
-  const cfg = loadConfig(opts);
+  const rootless = process.geteuid?.() !== 0;
+  const cfg = loadConfig(opts, rootless);
   opts.log.step('create: config loaded and validated');
   opts = { ...opts, preserveFds: opts.preserveFds + socketActivation(cfg) };
   const terminal = cfg.process?.terminal === true;
-  const rootless = process.geteuid?.() !== 0;
-  if (rootless) checkRootless(cfg, opts.log);
   if (terminal && opts.consoleSocket === undefined && !opts.foreground) {
     throw new UserError('process.terminal is true: --console-socket is required to receive the pty master');
   }

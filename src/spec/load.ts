@@ -13,6 +13,7 @@ import { validDeviceName } from '../namespaces/netdev';
 import { parseCpuAffinity, parseIoPriority, parseMemoryPolicy, parsePersonality, parseScheduler } from './process-attrs';
 import type { DeviceRule, NamespaceType, Process, Spec } from './oci';
 import { schemaProblems } from './validate';
+import { checkSysctls } from './sysctl-check';
 
 export interface LoadOptions {
   warn?: (msg: string) => void;
@@ -20,6 +21,8 @@ export interface LoadOptions {
   debug?: (msg: string) => void;
   /** where compiled seccomp programs are kept (security/seccomp-cache.ts); none: compiled each time */
   seccompCache?: string;
+  /** the caller is not root: what it cannot have is refused here (checkRootless) */
+  rootless?: boolean;
 }
 
 /** Reads and validates <bundle>/config.json. Every problem is a UserError naming the field. */
@@ -190,6 +193,21 @@ function checkMappings(where: string, maps: readonly { containerID: number; host
         throw new ConfigError(`config.json: ${where}[${i}]: ${k} ${m[k]} + size ${m.size} goes beyond the largest id (4294967294)`);
     }
   });
+}
+
+/** What an unprivileged caller cannot have: clear errors, not half a container. */
+function checkRootless(cfg: ContainerConfig, warn: (m: string) => void): void {
+  if (!cfg.namespaces.some((n) => n.type === 'user')) {
+    throw new ConfigError('config.json: linux.namespaces: a non-root caller needs a user namespace (see tsrunc spec --rootless)');
+  }
+  for (const [k, v] of Object.entries(cfg.resources)) {
+    if (v === undefined || k === 'devices') continue;
+    throw new ConfigError(`config.json: linux.resources.${k}: a non-root caller has no cgroups to apply it`);
+  }
+  if (cfg.deviceRules.some((r) => r.allow)) warn('linux.resources.devices: no device cgroup for a non-root caller; rules ignored');
+  if (Object.keys(cfg.netDevices).length) {
+    throw new ConfigError('config.json: linux.netDevices: network devices are not supported for rootless containers');
+  }
 }
 
 function deviceRules(rules: readonly DeviceRule[], warn: (m: string) => void): DeviceRule[] {
@@ -387,7 +405,15 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     }
   }
 
-  return {
+  // Settings that would change the host, or that the caller cannot have: refused here, with the rest.
+  const fresh = new Set<NamespaceType>(namespaces.filter((n) => n.path === undefined).map((n) => n.type));
+  try {
+    checkSysctls(linux.sysctl ?? {}, fresh);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+
+  const cfg: ContainerConfig = {
     id,
     bundle,
     rootfs,
@@ -416,4 +442,6 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
     annotations: spec.annotations ?? {},
     ociVersion: spec.ociVersion,
   };
+  if (opts.rootless) checkRootless(cfg, warn);
+  return cfg;
 }

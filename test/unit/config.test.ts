@@ -239,3 +239,41 @@ describe('refusals found by the fuzz campaign name the field', () => {
     expect(() => build(spec(edit))).toThrow(re);
   });
 });
+
+describe('every semantic check is in the spec→config step', () => {
+  test('a sysctl that would change the host, or needs a namespace the container does not make', () => {
+    expect(() =>
+      build(
+        spec((x) => {
+          x.linux!.sysctl = { 'kernel.panic': '1' };
+        }),
+      ),
+    ).toThrow(/config.json: linux.sysctl: "kernel.panic" is not namespaced/);
+    expect(() =>
+      build(
+        spec((x) => {
+          x.linux!.namespaces = x.linux!.namespaces!.filter((n) => n.type !== 'network');
+          x.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+        }),
+      ),
+    ).toThrow(/linux.sysctl: "net.ipv4.ip_forward" needs a new network namespace/);
+  });
+  test('what a non-root caller cannot have', () => {
+    const rootless = (s: Spec) => buildConfig(s, bundle, 'c1', { rootless: true });
+    expect(() => rootless(spec(() => undefined))).toThrow(/linux.namespaces: a non-root caller needs a user namespace/);
+    const withUserns = (x: Spec) => {
+      x.linux!.namespaces!.push({ type: 'user' });
+      x.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      x.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    };
+    expect(() =>
+      rootless(
+        spec((x) => {
+          withUserns(x);
+          x.linux!.resources = { pids: { limit: 10 } };
+        }),
+      ),
+    ).toThrow(/linux.resources.pids: a non-root caller has no cgroups/);
+    expect(rootless(spec(withUserns)).namespaces.some((n) => n.type === 'user')).toBe(true);
+  });
+});
