@@ -5,18 +5,25 @@
 import { Logger } from '../util/log';
 import { ContainerStateError, UserError } from '../sys/errors';
 import { DEFAULT_ROOT, StateStore, deriveStatus, ociState, type StoredState } from '../state/store';
-import { withDirLock } from '../state/lock';
-import { createContainer } from '../container/create';
-import { runContainer } from '../container/run';
-import { containerPids, deleteContainer, setPaused, startContainer } from '../container/operations';
 import { killContainer } from '../container/kill';
-import { execInContainer } from '../container/exec';
-import { execProcess } from '../spec/exec-process';
-import { applyResources } from '../cgroups/resources';
-import { collectStats } from '../cgroups/stats';
 import { parseSignal } from '../util/signals';
 import type { ProcessConfig } from '../spec/config';
 import type { Process, Resources } from '../spec/oci';
+
+// Each operation loads what it needs when it runs: every CLI command pays for what loads at start
+// (state, kill and list need only the store). A bundler still sees every require.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const ops = {
+  create: () => require('../container/create') as typeof import('../container/create'),
+  run: () => require('../container/run') as typeof import('../container/run'),
+  operations: () => require('../container/operations') as typeof import('../container/operations'),
+  exec: () => require('../container/exec') as typeof import('../container/exec'),
+  execProcess: () => require('../spec/exec-process') as typeof import('../spec/exec-process'),
+  lock: () => require('../state/lock') as typeof import('../state/lock'),
+  resources: () => require('../cgroups/resources') as typeof import('../cgroups/resources'),
+  stats: () => require('../cgroups/stats') as typeof import('../cgroups/stats'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface RuntimeOptions {
   /** the state root (runc's --root); default /run/tsrunc */
@@ -99,18 +106,18 @@ export class Runtime {
 
   /** create: the container's init waits for start; returns init's pid. */
   create(id: string, p: CreateParams): { pid: number } {
-    const { pid } = createContainer(this.createOptions(id, p));
+    const { pid } = ops.create().createContainer(this.createOptions(id, p));
     return { pid };
   }
 
   /** start: the program runs; then the poststart hooks. */
   start(id: string): void {
-    startContainer(this.store, id, this.log);
+    ops.operations().startContainer(this.store, id, this.log);
   }
 
   /** run = create + start, and unless detached: wait, delete, and return the exit status. */
   run(id: string, p: RunParams): Promise<number> {
-    return runContainer(this.createOptions(id, p), p.detach === true, p.keep === true);
+    return ops.run().runContainer(this.createOptions(id, p), p.detach === true, p.keep === true);
   }
 
   state(id: string): ContainerState {
@@ -137,13 +144,14 @@ export class Runtime {
 
   /** delete: a container that is not stopped needs force; force on an unknown id is no error. */
   delete(id: string, opts: { force?: boolean } = {}): void {
-    deleteContainer(this.store, id, opts.force === true, this.log);
+    ops.operations().deleteContainer(this.store, id, opts.force === true, this.log);
   }
 
   /** exec: a new process in the container; its exit status, or 0 when detached. */
   exec(id: string, p: ExecParams): Promise<number> {
     const warn = (m: string) => this.log.warn(m);
-    return execInContainer({
+    const { execProcess } = ops.execProcess();
+    return ops.exec().execInContainer({
       root: this.root,
       id,
       process: (base: ProcessConfig | undefined) => execProcess(p.process, 'exec process', warn, base, 'process'),
@@ -159,23 +167,23 @@ export class Runtime {
   }
 
   pause(id: string): void {
-    setPaused(this.store, id, true);
+    ops.operations().setPaused(this.store, id, true);
   }
 
   resume(id: string): void {
-    setPaused(this.store, id, false);
+    ops.operations().setPaused(this.store, id, false);
   }
 
   /** update: new linux.resources for a container that is not stopped (devices stay as created); returns warnings. */
   update(id: string, resources: Resources): string[] {
     const res = { ...resources };
     delete res.devices;
-    return withDirLock(this.store.dir(id), () => {
+    return ops.lock().withDirLock(this.store.dir(id), () => {
       const st = this.store.load(id);
       const status = deriveStatus(st);
       if (status === 'stopped' || !st.cgroup) throw new ContainerStateError(`cannot update container "${id}": it is ${status}`, id, status);
       try {
-        return applyResources({ mode: cgroupMode(st), paths: st.cgroup.paths }, res).warnings;
+        return ops.resources().applyResources({ mode: cgroupMode(st), paths: st.cgroup.paths }, res).warnings;
       } catch (e) {
         throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
       }
@@ -185,12 +193,12 @@ export class Runtime {
   /** The container's cgroup statistics, in runc's events --stats shape. */
   stats(id: string): Record<string, unknown> {
     const st = this.running(id);
-    return collectStats(st.cgroup!.paths);
+    return ops.stats().collectStats(st.cgroup!.paths);
   }
 
   /** The pids of every process of the container. */
   ps(id: string): number[] {
-    return containerPids(this.store, id);
+    return ops.operations().containerPids(this.store, id);
   }
 
   /** The stored state of a container that has not stopped (and has cgroups). */
