@@ -25,6 +25,7 @@ import { frozenAlready } from '../cgroups/freezer';
 import { moveNetDevices } from '../namespaces/netdev';
 import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
+import { isInside } from '../rootfs/safe-path';
 import { HeldFds, Rollback } from './rollback';
 
 export interface CreateOptions {
@@ -150,8 +151,7 @@ function preflight(opts: CreateOptions): { cfg: ContainerConfig; opts: CreateOpt
   if (!terminal && opts.consoleSocket !== undefined) {
     throw new UserError('--console-socket is only for a process with process.terminal set to true');
   }
-  const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
-  const unsupported = cfg.mounts.find((m) => m.idmap && inRootfs(m.source));
+  const unsupported = cfg.mounts.find((m) => m.idmap && isInside(cfg.rootfs, m.source));
   if (unsupported) {
     throw new UserError(
       `config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
@@ -245,9 +245,8 @@ function openConsole(sys: Libc, opts: CreateOptions, terminal: boolean): { conso
  * (the mounts before it make it); an unprivileged caller cannot clone at all.
  */
 function cloneBindMounts(sys: Libc, cfg: ContainerConfig, rootless: boolean, held: HeldFds): Record<number, number> {
-  const inRootfs = (p: string) => p === cfg.rootfs || p.startsWith(`${cfg.rootfs}/`);
   const userns = cfg.namespaces.some((n) => n.type === 'user');
-  const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !inRootfs(m.source) && (userns || m.idmap));
+  const cloned = rootless ? [] : cfg.mounts.filter((m) => m.bind && !isInside(cfg.rootfs, m.source) && (userns || m.idmap));
   return Object.fromEntries(cloned.map((m) => [m.index, held.add(cloneBindSource(sys, m))]));
 }
 

@@ -2,32 +2,6 @@ import { readFileSync } from 'fs';
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 
-const PER_MOUNT_FLAGS: Record<string, number> = {
-  ro: C.MS_RDONLY,
-  nosuid: C.MS_NOSUID,
-  nodev: C.MS_NODEV,
-  noexec: C.MS_NOEXEC,
-  noatime: C.MS_NOATIME,
-  nodiratime: C.MS_NODIRATIME,
-  relatime: C.MS_RELATIME,
-  nosymfollow: C.MS_NOSYMFOLLOW,
-};
-
-/**
- * The per-mount flags of the topmost mount at `mountpoint`, so a bind remount keeps them (the
- * kernel refuses or silently clears flags that a remount leaves out).
- */
-export function mountFlags(mountpoint: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): number {
-  let flags = 0;
-  for (const line of mountinfo.split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 6 || f[4].replace(/\\040/g, ' ') !== mountpoint) continue;
-    flags = 0;
-    for (const o of f[5].split(',')) flags |= PER_MOUNT_FLAGS[o] ?? 0;
-  }
-  return flags;
-}
-
 // statfs's ST_* flags and the MS_* flags they stand for (most share their values; not all)
 const ST_TO_MS: [number, number][] = [
   [1, C.MS_RDONLY],
@@ -41,8 +15,9 @@ const ST_TO_MS: [number, number][] = [
 ];
 
 /**
- * The per-mount flags of the mount at `path`, from statfs (as runc): inside the container, where
- * /proc may not be mounted at all.
+ * The per-mount flags of the topmost mount at `path`, so a bind remount keeps them (the kernel
+ * refuses or silently clears flags a remount leaves out). From statfs, as runc: no mountinfo to
+ * read and parse, and it works inside a container that has no /proc mounted.
  */
 export function mountFlagsOf(sys: Pick<Libc, 'statfsFlags'>, path: string): number {
   const st = sys.statfsFlags(path);

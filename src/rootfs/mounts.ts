@@ -4,7 +4,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { MountConfig } from '../spec/config';
 import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
-import { mountFlags } from './mountinfo';
+import { mountFlagsOf } from './mountinfo';
 
 export interface MountContext {
   rootfs: string;
@@ -87,7 +87,7 @@ function applyBindFlags(sys: Libc, ctx: MountContext, dest: string, m: MountConf
       if (!/EPERM/.test((e as Error).message)) throw e;
     }
   }
-  const source = mountFlags(dest);
+  const source = mountFlagsOf(sys, dest);
   const cannot = source & m.cleared & LOCKED_FLAGS;
   if (cannot) throw new Error(`error mounting: cannot clear locked flags ${flagNames(cannot)} of ${m.source}: operation not permitted`);
   if (asked & ATIME_FLAGS && (asked & ATIME_FLAGS) !== (source & ATIME_FLAGS)) {
