@@ -28,9 +28,16 @@ module.exports = {
     {
       name: 'api-from-its-users',
       severity: 'error',
-      comment: 'the library API is used by the CLI and the package entry, not by what it is made of',
-      from: { path: '^src/', pathNot: ['^src/cli/', '^src/api/', '^src/index\\.ts$'] },
+      comment: 'the library API is used by the CLI, the shim and the package entry, not by what it is made of',
+      from: { path: '^src/', pathNot: ['^src/cli/', '^src/api/', '^src/shim/', '^src/index\\.ts$'] },
       to: { path: '^src/api/' },
+    },
+    {
+      name: 'shim-is-a-top',
+      severity: 'error',
+      comment: 'the containerd shim is a client of the library API, as the CLI is: nothing else imports it',
+      from: { pathNot: '^src/shim/' },
+      to: { path: '^src/shim/' },
     },
     {
       name: 'operations-from-above',

@@ -44,6 +44,10 @@ export interface CreateParams {
   pidfdSocket?: string;
   /** fds 3 .. 3+N-1 of this process are passed on to the container's process */
   preserveFds?: number;
+  /** fds of this process (above 2) that become the container process's stdin, stdout and stderr (default: this process's own) */
+  stdio?: readonly [number, number, number];
+  /** with process.terminal and no consoleSocket: create returns the pty master (a shim relays it) */
+  keepConsole?: boolean;
 }
 
 export interface RunParams extends CreateParams {
@@ -69,6 +73,10 @@ export interface ExecParams {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds?: number;
+  /** fds of this process (above 2) that become the process's stdin, stdout and stderr */
+  stdio?: readonly [number, number, number];
+  /** spawn: with process.terminal and no consoleSocket, the pty master is returned */
+  keepConsole?: boolean;
 }
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -104,10 +112,10 @@ export class Runtime {
     this.log = opts.log ?? new Logger();
   }
 
-  /** create: the container's init waits for start; returns init's pid. */
-  create(id: string, p: CreateParams): { pid: number } {
-    const { pid } = ops.create().createContainer(this.createOptions(id, p));
-    return { pid };
+  /** create: the container's init waits for start; returns init's pid (and the pty master if kept). */
+  create(id: string, p: CreateParams): { pid: number; consoleMaster?: number } {
+    const { pid, consoleMaster } = ops.create().createContainer({ ...this.createOptions(id, p), foreground: p.keepConsole === true });
+    return { pid, consoleMaster };
   }
 
   /** start: the program runs; then the poststart hooks. */
@@ -149,9 +157,23 @@ export class Runtime {
 
   /** exec: a new process in the container; its exit status, or 0 when detached. */
   exec(id: string, p: ExecParams): Promise<number> {
+    return ops.exec().execInContainer(this.execOptions(id, p));
+  }
+
+  /**
+   * A new process in the container, detached: returns its pid (and the pty master if kept) once
+   * its program runs. The caller reaps it: it is this process's child, or reparented to it as a
+   * child subreaper.
+   */
+  spawn(id: string, p: Omit<ExecParams, 'detach' | 'pidFile'>): { pid: number; master?: number } {
+    const { pid, master } = ops.exec().spawnInContainer(this.execOptions(id, { ...p, detach: true }));
+    return { pid, master };
+  }
+
+  private execOptions(id: string, p: ExecParams) {
     const warn = (m: string) => this.log.warn(m);
     const { execProcess } = ops.execProcess();
-    return ops.exec().execInContainer({
+    return {
       root: this.root,
       id,
       process: (base: ProcessConfig | undefined) => execProcess(p.process, 'exec process', warn, base, 'process'),
@@ -162,8 +184,10 @@ export class Runtime {
       pidFile: p.pidFile,
       consoleSocket: p.consoleSocket,
       preserveFds: p.preserveFds ?? 0,
+      stdio: p.stdio,
+      keepConsole: p.keepConsole,
       log: this.log,
-    });
+    };
   }
 
   pause(id: string): void {
@@ -220,6 +244,7 @@ export class Runtime {
       noNewKeyring: p.noNewKeyring === true,
       pidfdSocket: p.pidfdSocket,
       preserveFds: p.preserveFds ?? 0,
+      stdio: p.stdio,
       log: this.log,
     };
   }

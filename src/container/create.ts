@@ -42,6 +42,8 @@ export interface CreateOptions {
   /** runc's --pidfd-socket: a pidfd of init is sent there once the container is created */
   pidfdSocket?: string;
   preserveFds: number;
+  /** fds of this process (above 2) that are the container process's stdin, stdout and stderr */
+  stdio?: readonly [number, number, number];
   log: Logger;
 }
 
@@ -385,6 +387,7 @@ export function createContainer(opts: CreateOptions): Created {
         gidMappings: cfg.gidMappings,
         fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener },
         preserveFds: opts.preserveFds,
+        stdio: opts.stdio,
         oomScoreAdj: cfg.process?.oomScoreAdj,
         timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),

@@ -11,7 +11,7 @@ import { bear } from '../process/birth';
 import { decodeJson } from '../util/bigint-json';
 import { execLife, type ExecPlan } from '../process/exec-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
-import { exitStatus, waitForExit } from '../process/reap';
+import { exitStatus, waitForExit, type ExitStatus } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
@@ -33,7 +33,20 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
+  /** fds of this process (above 2) that are the process's stdin, stdout and stderr */
+  stdio?: readonly [number, number, number];
+  /** with process.terminal and no console socket: the caller gets the pty master (a shim relays it) */
+  keepConsole?: boolean;
   log: Logger;
+}
+
+/** A process started in a container: it runs its program now. */
+export interface StartedExec {
+  pid: number;
+  /** the pty master, when this process keeps it */
+  master?: number;
+  /** settles when it exits (listened to before the program started), unless detached */
+  exited?: Promise<ExitStatus>;
 }
 
 export function storedConfig(store: StateStore, id: string): ContainerConfig {
@@ -132,11 +145,11 @@ function awaitExecve(ch: RuntimeEnd): void {
 }
 
 /**
- * exec: a new process in every namespace and the cgroup of a created or running container, with
- * the container's seccomp filter and the given credentials. Returns the exit status to exit with
- * (0 when detached).
+ * A new process in every namespace and the cgroup of a created or running container, with the
+ * container's seccomp filter and the given credentials: returns once its program runs. Detached,
+ * the caller reaps it (a child subreaper: it may be reparented to it).
  */
-export async function execInContainer(opts: ExecOptions): Promise<number> {
+export function spawnInContainer(opts: ExecOptions): StartedExec {
   ensureProtectedExe(libc(), opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);
@@ -151,7 +164,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const cfg = storedConfig(store, opts.id);
   const proc = opts.process(cfg.process);
   // runc's checkTerminal
-  if (proc.terminal && opts.consoleSocket === undefined && opts.detach) {
+  if (proc.terminal && opts.consoleSocket === undefined && opts.detach && !opts.keepConsole) {
     throw new UserError('cannot allocate tty if tsrunc will detach without setting console socket');
   }
   if ((!proc.terminal || !opts.detach) && opts.consoleSocket !== undefined) {
@@ -191,6 +204,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     uidMappings: [],
     gidMappings: [],
     preserveFds: opts.preserveFds,
+    stdio: opts.stdio,
     fds: { console: consoleFd, seccompListener },
     life: (ch, fds) => execLife(sys, ch, fds, plan),
     // Into a frozen cgroup, the process would freeze before its execve and the wait below would
@@ -231,7 +245,17 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   }
   const master = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
   if (consolePeer !== undefined) fs.closeSync(consolePeer);
+  return { pid, master, exited };
+}
+
+/**
+ * exec: spawnInContainer, and unless detached, the terminal relayed and signals forwarded until
+ * the process exits. Returns the exit status to exit with (0 when detached).
+ */
+export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const { pid, master, exited } = spawnInContainer(opts);
   if (!exited) return 0;
+  const sys = libc();
   const stopProxy = master !== undefined ? proxyConsole(sys, master) : undefined;
   const forward = (sig: NodeJS.Signals) => {
     try {

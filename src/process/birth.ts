@@ -45,6 +45,8 @@ export interface BirthRequest {
   /** what the process holds besides its end of the channel */
   fds: Omit<ChildFds, 'channel'>;
   preserveFds: number;
+  /** fds of the runtime (above 2) that are the process's stdin, stdout and stderr; default: the runtime's own */
+  stdio?: readonly [number, number, number];
   /** process.oomScoreAdj: written by the copy at once, while its /proc entries are still its own */
   oomScoreAdj?: number;
   /** linux.timeOffsets, for a new time namespace */
@@ -201,6 +203,7 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
         return req.life(child, fds);
       },
       (fork) => inNamespaces(sys, req.namespaces, fork),
+      req.stdio,
     );
   } catch (e) {
     runtime.close();
@@ -317,7 +320,15 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest, time: TimePlan | u
   sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
   let helper: number;
   try {
-    helper = forkCopy(sys, keptFdCount(req.preserveFds), keptFds(fds, time), () => helperLife(sys, req, child, fds, time));
+    // C2 inherits C1's stdio.
+    helper = forkCopy(
+      sys,
+      keptFdCount(req.preserveFds),
+      keptFds(fds, time),
+      () => helperLife(sys, req, child, fds, time),
+      undefined,
+      req.stdio,
+    );
   } catch (e) {
     runtime.close();
     child.close();

@@ -182,6 +182,7 @@ function enterCopy(
   fds: readonly number[],
   body: () => never,
   opened: readonly number[],
+  stdio: readonly number[] | undefined,
 ): never {
   try {
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
@@ -191,6 +192,11 @@ function enterCopy(
     sys.ignoreSignal(SIGPIPE);
     sys.setSignalMask(EXIT_SIGNALS);
     lockDown(sys);
+    // The process's own stdio where the caller gave some (a shim's fifos): the sources are the
+    // parent's fds, closed with the others below.
+    stdio?.forEach((fd, i) => {
+      if (fd !== i) sys.dup2(fd, i);
+    });
     closeOthers(parentFds, keep, fds);
     for (const fd of opened) fs.closeSync(fd);
     body();
@@ -209,7 +215,8 @@ function enterCopy(
  * parent. keep: the fds below it stay (stdio, preserved fds); fds: the others the copy needs.
  * around wraps the fork itself (to fork inside the container's namespaces): the heap is made
  * forkable before, while /proc/self is still this process's. It names the fds it opened itself
- * (the namespaces to go back to), which the copy must not keep.
+ * (the namespaces to go back to), which the copy must not keep. stdio: fds of this process (above
+ * 2) that become the copy's 0, 1 and 2; otherwise it keeps this process's.
  */
 export function forkCopy(
   sys: Libc,
@@ -217,6 +224,7 @@ export function forkCopy(
   fds: readonly number[],
   body: () => never,
   around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork(),
+  stdio?: readonly number[],
 ): number {
   const maps = fs.openSync('/proc/self/maps', 'r');
   try {
@@ -224,7 +232,7 @@ export function forkCopy(
     markAllDofork(sys);
     return around((opened = []) => {
       markAgain(sys, maps);
-      return forkNow(sys, parentFds, keep, fds, body, opened);
+      return forkNow(sys, parentFds, keep, fds, body, opened, stdio);
     });
   } finally {
     fs.closeSync(maps); // in the parent only: the copy never comes back here (closeOthers closes its copy)
@@ -238,6 +246,7 @@ function forkNow(
   fds: readonly number[],
   body: () => never,
   opened: readonly number[],
+  stdio: readonly number[] | undefined,
 ): number {
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
@@ -249,7 +258,7 @@ function forkNow(
     sys.restoreSignalMask(mask);
     throw e;
   }
-  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened);
+  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened, stdio);
   sys.restoreSignalMask(mask);
   return pid;
 }

@@ -85,6 +85,7 @@ export function makeKoffiLibc(): Libc {
   const exit_ = f<(s: number) => void>('void _exit(int)');
   const waitpid = f<(pid: number, st: Int32Array, opt: number) => number>('int waitpid(int, int *, int)');
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
+  const pipe2 = f<(fds: Int32Array, flags: number) => number>('int pipe2(int *, int)');
   const dup2 = f<(a: number, b: number) => number>('int dup2(int, int)');
   const poll = f<(fds: Buffer, n: number, t: number) => number>('int poll(void *, unsigned long, int)');
   const setsid = f<() => number>('int setsid()');
@@ -234,6 +235,11 @@ export function makeKoffiLibc(): Libc {
       const st = new Int32Array(1);
       const r = check(waitpid(pid, st, nohang ? 1 : 0), 'waitpid');
       return { pid: r, status: st[0] };
+    },
+    pipe: () => {
+      const fds = new Int32Array(2);
+      check(pipe2(fds, C.O_CLOEXEC), 'pipe2');
+      return [fds[0], fds[1]];
     },
     socketpair: () => {
       const sv = new Int32Array(2);

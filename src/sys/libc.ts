@@ -54,6 +54,8 @@ export interface Libc {
   exit(status: number): never;
   waitpid(pid: number, nohang: boolean): { pid: number; status: number };
   socketpair(): [number, number];
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
   dup2(from: number, to: number): void;
   /** poll(2) for readability of several fds; the ones readable (or hung up) within timeoutMs (-1: no limit). */
   pollReadable(fds: readonly number[], timeoutMs: number): number[];

@@ -53,6 +53,10 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
       calls.push(['exit', ...args]);
       throw new Error('exit (fake)');
     },
+    pipe: (...args: unknown[]) => {
+      calls.push(['pipe', ...args]);
+      return [-1, -1];
+    },
     socketpair: (...args: unknown[]) => {
       calls.push(['socketpair', ...args]);
       return [-1, -1];

@@ -1,0 +1,218 @@
+// containerd-shim-tsrunc-v2's Node side (bin/containerd-shim-tsrunc-v2 is the launcher):
+//   serve  — the long-lived shim: answers containerd's Task service on a unix socket for every
+//            container of its group, creating them in-process (library API, fork birth);
+//   delete — containerd's clean-up of a task whose shim is gone: the container and its rootfs
+//            mount go, and a DeleteResponse is written to stdout.
+// `start` is the launcher's alone: it hands out a running shim's address without starting Node.
+import * as fs from 'fs';
+import * as net from 'net';
+import { join } from 'path';
+import { Runtime } from '../api/runtime';
+import { libc } from '../sys';
+import * as C from '../sys/constants';
+import { Logger } from '../util/log';
+import { ensureProtectedExe } from '../process/protected-exe';
+import { Proto, timestamp } from './proto';
+import { TtrpcServer } from './ttrpc';
+import { Reaper } from './reaper';
+import { Publisher } from './events';
+import { TaskService, unmountRootfs } from './task-service';
+
+/** Where the containers of a containerd namespace are kept: runc's shim uses /run/containerd/runc/<ns>. */
+export const STATE_BASE = '/run/containerd/tsrunc';
+/** An idle shim (no task, shutdown asked) stays this long for the next container of its group. */
+const IDLE_MS = Number(process.env.TSRUNC_SHIM_IDLE_MS ?? 10_000);
+
+interface Flags {
+  namespace: string;
+  address: string;
+  id: string;
+  bundle: string;
+  socket: string;
+  debug: boolean;
+  command: string;
+}
+
+/** Go's flag syntax, as containerd writes it: -name value, -name=value, --name; then the command. */
+export function parseFlags(argv: readonly string[]): Flags {
+  const f: Flags = { namespace: '', address: '', id: '', bundle: '', socket: '', debug: false, command: '' };
+  const valued = new Set(['namespace', 'address', 'id', 'bundle', 'socket', 'publish-binary']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) {
+      f.command = a;
+      continue;
+    }
+    const [name, inline] = a.replace(/^--?/, '').split(/=(.*)/s, 2);
+    if (name === 'debug') {
+      f.debug = inline === undefined || inline === 'true';
+      continue;
+    }
+    if (!valued.has(name)) continue;
+    const value = inline ?? argv[++i] ?? '';
+    if (name in f) (f as unknown as Record<string, string>)[name] = value;
+  }
+  return f;
+}
+
+function runtimeFor(log: Logger): (namespace: string) => Runtime {
+  const runtimes = new Map<string, Runtime>();
+  return (namespace) => {
+    let rt = runtimes.get(namespace);
+    if (!rt) {
+      rt = new Runtime({ root: join(STATE_BASE, namespace), log });
+      runtimes.set(namespace, rt);
+    }
+    return rt;
+  };
+}
+
+/** stdio on /dev/null where the launcher left a gap: a container's fds must never land on 0-2. */
+function stdioOpen(): void {
+  for (let fd = 0; fd <= 2; fd++) {
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      fs.openSync('/dev/null', fd === 0 ? 'r' : 'w');
+    }
+  }
+}
+
+/**
+ * The shim leaves only when nobody is about to use it: under the launcher's lock, and not
+ * within IDLE_MS of a start the launcher recorded (containerd connects right after).
+ */
+function tryLeave(socketPath: string, service: TaskService, server: net.Server, leave: () => void): boolean {
+  if (!service.idle) return false;
+  const sys = libc();
+  let lock: number;
+  try {
+    lock = fs.openSync(`${socketPath}.lock`, C.O_RDWR | C.O_CREAT | C.O_CLOEXEC, 0o600);
+  } catch {
+    return false;
+  }
+  try {
+    sys.flock(lock, C.LOCK_EX | C.LOCK_NB);
+  } catch {
+    fs.closeSync(lock);
+    return false; // a start is being answered
+  }
+  let lastStart = 0;
+  try {
+    lastStart = fs.statSync(`${socketPath}.start`).mtimeMs;
+  } catch {
+    // never recorded
+  }
+  if (Date.now() - lastStart < IDLE_MS || !service.idle) {
+    fs.closeSync(lock);
+    return false;
+  }
+  // Still holding the lock: the launcher sees no socket and starts a new shim.
+  for (const f of [socketPath, `${socketPath}.pid`]) fs.rmSync(f, { force: true });
+  server.close();
+  leave();
+  return true;
+}
+
+async function serve(f: Flags): Promise<void> {
+  const log = new Logger(`${f.socket}.log`, 'json', f.debug);
+  // Containers are forked from this process: it must run from the read-only node (re-execs once).
+  ensureProtectedExe(libc(), log, 0);
+  stdioOpen();
+  const sys = libc();
+  const proto = Proto.load();
+  const reaper = new Reaper(sys);
+  reaper.start();
+  const publisher = new Publisher(proto, process.env.TTRPC_ADDRESS, (m) => log.warn(m));
+  const ttrpc = new TtrpcServer(proto);
+  const server = net.createServer((sock) => ttrpc.handle(sock));
+  let idleTimer: NodeJS.Timeout | undefined;
+  const leave = () => {
+    void publisher.flush().then(() => {
+      publisher.close();
+      ttrpc.closeAll();
+      process.exit(0);
+    });
+  };
+  const service: TaskService = new TaskService({
+    sys,
+    proto,
+    reaper,
+    publisher,
+    runtime: runtimeFor(log),
+    namespace: f.namespace,
+    log: (m) => log.warn(m),
+    onIdle: () => {
+      if (idleTimer) clearInterval(idleTimer);
+      idleTimer = setInterval(
+        () => {
+          if (!service.idle || tryLeave(f.socket, service, server, leave)) {
+            clearInterval(idleTimer);
+            idleTimer = undefined;
+          }
+        },
+        Math.max(100, IDLE_MS / 4),
+      );
+    },
+  });
+  service.register(ttrpc);
+  // Bound under a temporary name, renamed when it listens: the launcher waits for the name.
+  const tmp = `${f.socket}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(tmp, () => resolve());
+  });
+  fs.chmodSync(tmp, 0o600);
+  fs.writeFileSync(`${f.socket}.pid`, String(process.pid));
+  fs.renameSync(tmp, f.socket);
+  log.debug(`shim ${process.pid} serving on ${f.socket}`);
+  // containerd kills an unwanted shim with SIGKILL; a TERM ends it as cleanly as it can.
+  process.on('SIGTERM', () => {
+    for (const file of [f.socket, `${f.socket}.pid`]) fs.rmSync(file, { force: true });
+    leave();
+  });
+}
+
+/** containerd's `delete`: the task's shim is gone; take away what is left and say how it ended. */
+function deleteTask(f: Flags): void {
+  const log = new Logger(undefined, 'json', false);
+  const rt = new Runtime({ root: join(STATE_BASE, f.namespace), log });
+  let pid = 0;
+  try {
+    pid = rt.state(f.id).pid;
+  } catch {
+    // never created, or gone
+  }
+  rt.delete(f.id, { force: true });
+  const bundle = f.bundle || process.cwd();
+  unmountRootfs(libc(), join(bundle, 'rootfs'));
+  const proto = Proto.load();
+  const res = proto.encode('containerd.task.v2.DeleteResponse', { pid, exitStatus: 128 + 9, exitedAt: timestamp() });
+  fs.writeSync(1, res);
+}
+
+async function main(): Promise<number> {
+  const f = parseFlags(process.argv.slice(2));
+  switch (f.command) {
+    case 'serve':
+      if (!f.socket) throw new Error('serve: -socket is needed');
+      await serve(f);
+      return -1; // keeps running
+    case 'delete':
+      deleteTask(f);
+      return 0;
+    default:
+      throw new Error(`unknown command "${f.command}" (start is the launcher's; serve, delete)`);
+  }
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e: unknown) => {
+    fs.writeSync(2, `containerd-shim-tsrunc-v2: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,190 @@
+// A container process's stdio as containerd hands it to a shim: paths of fifos its client reads
+// and writes (or file:// URIs, or nothing), and with a terminal, a pty the shim relays.
+//
+// stdout and stderr: the fifo itself is the process's (no copy through the shim; the reader sees
+// the end when the last process holding it exits). stdin: a socket pair, fed from the fifo by the
+// shim, so the process sees the end when containerd says CloseIO and never before (a fifo read
+// before its writer opened would end at once).
+import * as fs from 'fs';
+import * as net from 'net';
+import * as tty from 'tty';
+import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
+import { Code, RpcError } from './ttrpc';
+
+export interface StdioPaths {
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  terminal: boolean;
+}
+
+/** Opens a place the process writes to: a fifo (whose reader is open), a file:// URI, or /dev/null. */
+function openOutput(where: string, field: string): number {
+  if (where === '') return fs.openSync('/dev/null', C.O_WRONLY | C.O_CLOEXEC);
+  if (where.startsWith('file://')) return fs.openSync(decodeURIComponent(where.slice('file://'.length)), 'a');
+  if (where.includes('://'))
+    throw new RpcError(Code.UNIMPLEMENTED, `${field}: ${where.split('://')[0]}:// log URIs are not supported by the tsrunc shim yet`);
+  // A fifo: read-write first (never blocks), so the write-only open below cannot block either.
+  const rw = fs.openSync(where, C.O_RDWR | C.O_CLOEXEC);
+  try {
+    return fs.openSync(where, C.O_WRONLY | C.O_CLOEXEC);
+  } finally {
+    fs.closeSync(rw);
+  }
+}
+
+/**
+ * One process's stdio, as the shim holds it: the fds the process gets (stdio, for create/spawn;
+ * closed here once it has them), and the relays the shim runs.
+ */
+export class ProcessIO {
+  /** the process's fds 0, 1, 2 (not with a terminal) */
+  readonly fds?: [number, number, number];
+  private stdinFifo?: { socket: net.Socket; fd: number };
+  private stdinPeer?: net.Socket;
+  private master?: number;
+  private masterIn?: tty.ReadStream;
+  private masterOut?: number;
+  private closed = false;
+
+  constructor(
+    private readonly sys: Libc,
+    readonly paths: StdioPaths,
+  ) {
+    if (paths.terminal) return; // the pty comes with the process: attachConsole
+    const opened: number[] = [];
+    try {
+      let stdin: number;
+      if (paths.stdin) {
+        const [theirs, ours] = sys.pipe();
+        opened.push(theirs);
+        this.stdinPeer = new net.Socket({ fd: ours, readable: false, writable: true });
+        this.stdinFifo = this.feed(paths.stdin, this.stdinPeer);
+        stdin = theirs;
+      } else {
+        stdin = fs.openSync('/dev/null', C.O_RDONLY | C.O_CLOEXEC);
+        opened.push(stdin);
+      }
+      const out = openOutput(paths.stdout, 'stdout');
+      opened.push(out);
+      const err = paths.stderr === paths.stdout && paths.stderr !== '' ? out : openOutput(paths.stderr, 'stderr');
+      if (err !== out) opened.push(err);
+      this.fds = [stdin, out, err];
+    } catch (e) {
+      for (const fd of opened) fs.closeSync(fd);
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Copies the stdin fifo (opened read-write: it never reads as ended) into dest. */
+  private feed(path: string, dest: net.Socket): { socket: net.Socket; fd: number } {
+    const fd = fs.openSync(path, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC);
+    const src = new net.Socket({ fd, readable: true, writable: false });
+    src.on('error', () => src.destroy());
+    dest.on('error', () => dest.destroy());
+    src.pipe(dest);
+    return { socket: src, fd };
+  }
+
+  /** What the stdin fifo still holds (written just before CloseIO, not read yet). */
+  private drainStdin(): Buffer {
+    const f = this.stdinFifo;
+    if (!f || f.socket.destroyed) return Buffer.alloc(0);
+    f.socket.unpipe();
+    f.socket.pause();
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(f.fd, buf, 0, buf.length, null);
+      } catch {
+        break; // EAGAIN: empty
+      }
+      if (n <= 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** The process has its fds: the shim's copies go. */
+  handedOver(): void {
+    if (!this.fds) return;
+    for (const fd of new Set(this.fds)) fs.closeSync(fd);
+  }
+
+  /** With a terminal: relays the pty master to stdout and stdin to it. */
+  attachConsole(master: number): void {
+    this.master = master;
+    this.sys.clearOnlcr(master);
+    if (this.paths.stdout) {
+      this.masterOut = openOutput(this.paths.stdout, 'stdout');
+      const out = this.masterOut;
+      this.masterIn = new tty.ReadStream(master);
+      this.masterIn.on('data', (d: Buffer) => writeAll(out, d));
+      // EIO once the last slave closed: the output is complete
+      this.masterIn.on('error', () => this.masterIn?.destroy());
+    }
+    if (this.paths.stdin) {
+      const fd = fs.openSync(this.paths.stdin, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC);
+      const src = new net.Socket({ fd, readable: true, writable: false });
+      src.on('data', (d: Buffer) => writeAll(master, d));
+      src.on('error', () => src.destroy());
+      this.stdinFifo = { socket: src, fd };
+    }
+  }
+
+  /** containerd's ResizePty; a process that has exited has no terminal to resize (its master is closed). */
+  resize(width: number, height: number): void {
+    if (this.master === undefined) throw new RpcError(Code.FAILED_PRECONDITION, 'the process has no terminal');
+    if (this.closed) return;
+    this.sys.setWinsize(this.master, height, width);
+  }
+
+  /** containerd's CloseIO: the process's stdin ends, after what the fifo still held. */
+  closeStdin(): void {
+    if (this.closed) return;
+    const rest = this.drainStdin();
+    this.stdinFifo?.socket.destroy();
+    this.stdinFifo = undefined;
+    if (this.master !== undefined) {
+      if (rest.length) writeAll(this.master, rest);
+      if (this.paths.stdin) writeAll(this.master, Buffer.from([4])); // ^D, as runc's shim
+      return;
+    }
+    if (rest.length) this.stdinPeer?.write(rest);
+    this.stdinPeer?.end();
+  }
+
+  /** The process exited: what the shim holds of its stdio goes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stdinFifo?.socket.destroy();
+    this.stdinPeer?.destroy();
+    if (this.masterIn) {
+      // the pty's last output is read before the stream closes the master
+      const m = this.masterIn;
+      setTimeout(() => m.destroy(), 100).unref();
+    } else if (this.master !== undefined) {
+      fs.closeSync(this.master);
+    }
+    if (this.masterOut !== undefined) {
+      const o = this.masterOut;
+      setTimeout(() => fs.closeSync(o), 150).unref();
+    }
+  }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0, tries = 0; off < data.length && tries < 1000;) {
+    try {
+      off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return; // the reader is gone
+      tries++;
+    }
+  }
+}
