@@ -107,8 +107,9 @@ function tryLeave(socketPath: string, service: TaskService, server: net.Server, 
     fs.closeSync(lock);
     return false;
   }
-  // Still holding the lock: the launcher sees no socket and starts a new shim.
-  for (const f of [socketPath, `${socketPath}.pid`]) fs.rmSync(f, { force: true });
+  // Still holding the lock: the launcher sees no socket and starts a new shim. The lock file stays
+  // (a starter may be waiting on it); the rest of the group's files go.
+  for (const f of ['', '.pid', '.start', '.log']) fs.rmSync(`${socketPath}${f}`, { force: true });
   server.close();
   leave();
   return true;

@@ -1,7 +1,8 @@
 // The protobuf messages the shim speaks (containerd's task API and events, ttrpc's own frames),
 // through protobufjs. The .proto files are in proto/ (each says where it came from); the build
 // turns them into one JSON descriptor (dist/shim/protos.json) so no .proto is parsed at start.
-// Field names are protobufjs's camelCase (exit_status: exitStatus); 64-bit integers are numbers.
+// Field names are protobufjs's camelCase (exit_status: exitStatus); 64-bit integers are numbers;
+// a decoded message has every field (a message field that is not set is null).
 import * as fs from 'fs';
 import { isAbsolute, join } from 'path';
 import * as protobuf from 'protobufjs';
@@ -57,7 +58,8 @@ export class Proto {
 
   decode<T>(type: string, bytes: Uint8Array): T {
     const t = this.type(type);
-    return t.toObject(t.decode(bytes), { longs: Number, enums: Number, bytes: Buffer as unknown as typeof Array }) as T;
+    // defaults: proto3 leaves zeros off the wire (an exit status of 0 is no field at all)
+    return t.toObject(t.decode(bytes), { longs: Number, enums: Number, bytes: Buffer as unknown as typeof Array, defaults: true }) as T;
   }
 
   /** An Any holding a message of ours (events: the type's full name is the URL, as containerd's typeurl registers them). */

@@ -109,7 +109,7 @@ export class TaskService {
       Wait: ['WaitRequest', 'WaitResponse', (r) => this.wait(r)],
       Stats: ['StatsRequest', 'StatsResponse', (r) => this.stats(r)],
       Connect: ['ConnectRequest', 'ConnectResponse', (r) => this.connect(r)],
-      Shutdown: ['ShutdownRequest', 'google.protobuf.Empty', (r, c) => this.shutdown(r, c)],
+      Shutdown: ['ShutdownRequest', 'google.protobuf.Empty', () => this.shutdown()],
     };
     const p = this.d.proto;
     const full = (t: string) => (t.startsWith('google.') ? t : `containerd.task.v2.${t}`);
@@ -460,12 +460,10 @@ export class TaskService {
   }
 
   /**
-   * containerd asks after each task's delete. The shim serves other tasks (and the next one
-   * soon): it closes the calling connection, which is what containerd waits for, and goes away
-   * only once idle (main.ts).
+   * containerd asks after each task's delete, then closes its connection. The shim serves the
+   * other tasks of its group (and soon the next one): it goes away only once idle (main.ts).
    */
-  private shutdown(_r: { id: string; now?: boolean }, ctx: CallContext): void {
-    setImmediate(() => ctx.socket.end());
+  private shutdown(): void {
     if (this.tasks.size === 0) {
       this.shutdownAsked = true;
       this.d.onIdle();

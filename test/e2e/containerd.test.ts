@@ -1,6 +1,8 @@
-// containerd drives tsrunc through its runc v2 shim (`ctr run --runc-binary`), end to end: our own
-// containerd (unix socket only, CRI off, no TCP listener), a busybox image built here and imported
-// (no registry). Every scenario runs against tsrunc and against Debian's runc.
+// containerd drives tsrunc end to end, through its runc v2 shim (`ctr run --runc-binary`) and
+// through our own shim (`ctr run --runtime io.containerd.tsrunc.v2`, bin/containerd-shim-tsrunc-v2
+// on containerd's PATH): our own containerd (unix socket only, CRI off, no TCP listener), a busybox
+// image built here and imported (no registry). Every scenario runs against both routes of tsrunc
+// and against Debian's runc.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -32,6 +34,19 @@ function ctr(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** containerd, with the repository's bin/ (our shim) first on its PATH. */
+async function startDaemon(): Promise<void> {
+  const log = fs.openSync(join(dir, 'containerd.log'), 'a');
+  daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], {
+    stdio: ['ignore', log, log],
+    detached: true,
+    env: { ...process.env, PATH: `${join(REPO, 'bin')}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+  });
+  fs.closeSync(log);
+  for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(fs.existsSync(sock)).toBe(true);
+}
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-containerd-'));
   sock = join(dir, 'containerd.sock');
@@ -52,10 +67,7 @@ beforeAll(async () => {
       '  address = ""',
     ].join('\n') + '\n',
   );
-  const log = fs.openSync(join(dir, 'containerd.log'), 'w');
-  daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', log, log], detached: true });
-  for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(fs.existsSync(sock)).toBe(true);
+  await startDaemon();
   // A busybox image from the same rootfs the other tests use.
   const b = makeBundle(['true']);
   buildOciArchive(join(b.dir, 'rootfs'), IMAGE, join(dir, 'image.tar'), join(dir, 'image'));
@@ -78,8 +90,9 @@ afterAll(() => {
     const mp = line.split(' ')[4];
     if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true }); // E2E_KEEP=1: containerd.log stays
   fs.rmSync(`/run/containerd/runc/${NS}`, { recursive: true, force: true });
+  fs.rmSync(`/run/containerd/tsrunc/${NS}`, { recursive: true, force: true });
   // containerd puts a namespace's containers under /<namespace> in every hierarchy; runc leaves
   // that parent behind, and tsrunc keeps it while other containers use it: remove what is empty.
   for (const h of ['', ...fs.readdirSync('/sys/fs/cgroup')]) {
@@ -91,28 +104,32 @@ afterAll(() => {
   }
 }, 60000);
 
-const runtimes: [string, string][] = [
-  ['tsrunc', process.env.E2E_WRAP ?? TSRUNC],
-  ['runc', RUNC],
+const SHIM_RUNTIME = 'io.containerd.tsrunc.v2';
+// [name, ctr's options that choose the route, the state root of its containers]
+const runtimes: [string, string[], string][] = [
+  ['tsrunc', ['--runc-binary', process.env.E2E_WRAP ?? TSRUNC], '/run/containerd/runc'],
+  ['runc', ['--runc-binary', RUNC], '/run/containerd/runc'],
+  ['tsrunc-shim', ['--runtime', SHIM_RUNTIME], '/run/containerd/tsrunc'],
 ];
 
-describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
+describe.each(runtimes)('ctr through %s', (name, route, stateBase) => {
   const id = (s: string) => `${name}-${s}`;
+  const binary = name === 'runc' ? RUNC : TSRUNC;
 
   test('echo: output and exit code 0', () => {
-    const r = ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id('echo'), 'echo', 'hello from containerd']);
+    const r = ctr(['run', '--rm', ...route, IMAGE, id('echo'), 'echo', 'hello from containerd']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('hello from containerd\n');
     expect(r.status).toBe(0);
   });
 
   test('exit code 7 is propagated', () => {
-    expect(ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id('exit7'), 'sh', '-c', 'exit 7']).status).toBe(7);
+    expect(ctr(['run', '--rm', ...route, IMAGE, id('exit7'), 'sh', '-c', 'exit 7']).status).toBe(7);
   });
 
   test('a detached task: exec into it, ps, pause and resume, kill --all', async () => {
     const t = id('detached');
-    expect(ctr(['run', '-d', '--runc-binary', binary, IMAGE, t, 'sh', '-c', 'sleep 60 & sleep 61']).status).toBe(0);
+    expect(ctr(['run', '-d', ...route, IMAGE, t, 'sh', '-c', 'sleep 60 & sleep 61']).status).toBe(0);
     const e = ctr(['task', 'exec', '--exec-id', 'e1', t, 'sh', '-c', 'echo exec-ok; cat /proc/1/cmdline | tr "\\0" " "']);
     // busybox sh execs its last command: pid 1 is "sleep 61"
     expect(e.stdout).toBe('exec-ok\nsleep 61 ');
@@ -141,7 +158,7 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
   });
 
   test('--tty', () => {
-    const r = ctr(['run', '--rm', '-t', '--runc-binary', binary, IMAGE, id('tty'), 'sh', '-c', 'tty; echo tty-ok'], { tty: true });
+    const r = ctr(['run', '--rm', '-t', ...route, IMAGE, id('tty'), 'sh', '-c', 'tty; echo tty-ok'], { tty: true });
     // script(1) shows the NUL that the pty relay starts with as ^@
     expect(r.stdout.replace(/\r/g, '').replace(/^(\^@|\0)/, '')).toBe('/dev/pts/0\ntty-ok\n');
   });
@@ -150,8 +167,7 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
     const r = ctr([
       'run',
       '--rm',
-      '--runc-binary',
-      binary,
+      ...route,
       '--memory-limit',
       String(32 * 1024 * 1024),
       '--mount',
@@ -172,14 +188,14 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
   });
 
   test('a read-only rootfs', () => {
-    const r = ctr(['run', '--rm', '--read-only', '--runc-binary', binary, IMAGE, id('ro'), 'sh', '-c', 'touch /x 2>&1; echo done']);
+    const r = ctr(['run', '--rm', '--read-only', ...route, IMAGE, id('ro'), 'sh', '-c', 'touch /x 2>&1; echo done']);
     expect(r.stdout).toMatch(/Read-only file system\ndone\n$/);
   });
 
   test('20 sequential run --rm leave no mounts, cgroups, state or processes', () => {
     const start = Date.now();
     for (let i = 0; i < 20; i++) {
-      const r = ctr(['run', '--rm', '--runc-binary', binary, IMAGE, id(`seq${i}`), 'true']);
+      const r = ctr(['run', '--rm', ...route, IMAGE, id(`seq${i}`), 'true']);
       expect([i, r.status, r.stderr]).toEqual([i, 0, '']);
     }
     const perRun = (Date.now() - start) / 20;
@@ -193,7 +209,7 @@ describe.each(runtimes)('ctr with --runc-binary %s', (name, binary) => {
     const base = V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory';
     const cg = fs.readdirSync(base).concat(fs.existsSync(`${base}/${NS}`) ? fs.readdirSync(`${base}/${NS}`) : []);
     expect(cg.filter((c) => c.startsWith(id('seq')))).toEqual([]);
-    const stateRoot = `/run/containerd/runc/${NS}`;
+    const stateRoot = `${stateBase}/${NS}`;
     const left = fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot).filter((c) => c.startsWith(id('seq'))) : [];
     expect(left).toEqual([]);
     const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
@@ -232,6 +248,85 @@ test('what the shim asks of the runtime binary, captured by a logging wrapper, a
     `${g} delete wrapped-task`,
   ])
     expect(calls).toMatch(new RegExp(`^${re}$`, 'm'));
+});
+
+describe('our own shim (io.containerd.tsrunc.v2)', () => {
+  const shimPids = (): number[] =>
+    execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('shim/main.js serve') && l.includes(`-namespace ${NS}`))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+  const waitStopped = async (t: string) => {
+    for (
+      let i = 0;
+      i < 100 &&
+      !/STOPPED/.test(
+        ctr(['task', 'ls'])
+          .stdout.split('\n')
+          .find((l) => l.startsWith(t)) ?? '',
+      );
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  test('no fd of the shim reaches the container; one shim serves the namespace', () => {
+    const fds = ctr(['run', '--rm', '--runtime', SHIM_RUNTIME, IMAGE, 'shim-fds', 'ls', '/proc/self/fd']);
+    expect(fds.stdout.trim().split('\n')).toEqual(['0', '1', '2', '3']); // 3: ls's own directory
+    expect(ctr(['run', '-d', '--runtime', SHIM_RUNTIME, IMAGE, 'shim-a', 'sleep', '60']).status).toBe(0);
+    expect(ctr(['run', '-d', '--runtime', SHIM_RUNTIME, IMAGE, 'shim-b', 'sleep', '60']).status).toBe(0);
+    expect(shimPids().length).toBe(1);
+    for (const t of ['shim-a', 'shim-b']) {
+      ctr(['task', 'kill', '-s', 'SIGKILL', t]);
+    }
+  });
+
+  test('containerd restarts while a task runs: it finds the shim again, and kill and delete work', async () => {
+    const t = 'shim-restart';
+    expect(ctr(['run', '-d', '--runtime', SHIM_RUNTIME, IMAGE, t, 'sleep', '60']).status).toBe(0);
+    process.kill(daemon.pid!, 'SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+    fs.rmSync(sock, { force: true });
+    await startDaemon();
+    expect(ctr(['task', 'ls']).stdout).toMatch(new RegExp(`${t}\\s+\\d+\\s+RUNNING`));
+    expect(ctr(['task', 'exec', '--exec-id', 'after', t, 'echo', 'still here']).stdout).toBe('still here\n');
+    expect(ctr(['task', 'kill', '-s', 'SIGKILL', t]).status).toBe(0);
+    await waitStopped(t);
+    expect(ctr(['task', 'delete', t]).status).toBe(0);
+    expect(ctr(['containers', 'delete', t]).status).toBe(0);
+    for (const x of ['shim-a', 'shim-b']) {
+      ctr(['task', 'delete', x]);
+      ctr(['containers', 'delete', x]);
+    }
+  }, 60000);
+
+  test('the shim killed: containerd reports the task gone, and nothing is left', async () => {
+    const t = 'shim-killed';
+    expect(ctr(['run', '-d', '--runtime', SHIM_RUNTIME, IMAGE, t, 'sleep', '60']).status).toBe(0);
+    const pid = Number(
+      /\s(\d+)\s+RUNNING/.exec(
+        ctr(['task', 'ls'])
+          .stdout.split('\n')
+          .find((l) => l.startsWith(t)) ?? '',
+      )?.[1],
+    );
+    expect(pid).toBeGreaterThan(1);
+    for (const s of shimPids()) process.kill(s, 'SIGKILL');
+    // containerd sees the connection go, runs the binary's delete, and forgets the task
+    for (let i = 0; i < 100 && ctr(['task', 'ls']).stdout.includes(t); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ctr(['task', 'ls']).stdout).not.toContain(t);
+    expect(ctr(['containers', 'delete', t]).status).toBe(0);
+    // containerd forgets the task first; its clean-up (the binary's delete) may still be running
+    const gone = () => !fs.existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    for (let i = 0; i < 200 && !(gone() && !fs.existsSync(`/run/containerd/tsrunc/${NS}/${t}`)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(gone()).toBe(true);
+    expect(fs.existsSync(`/run/containerd/tsrunc/${NS}/${t}`)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/${t}/rootfs`);
+    const base = V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory';
+    expect(fs.existsSync(join(base, NS, t))).toBe(false);
+  }, 60000);
 });
 
 test('the README documents the containerd configuration', () => {
