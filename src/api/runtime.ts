@@ -220,6 +220,15 @@ export class Runtime {
     return ops.stats().collectStats(st.cgroup!.paths);
   }
 
+  /**
+   * The container's OOM events so far: the kernel's count of OOM kills in its cgroup, and (v1,
+   * with the OOM killer disabled) whether it waits under OOM now. Until delete, a stopped one too.
+   */
+  oom(id: string): { kills: number; under: boolean } {
+    const st = this.store.load(id);
+    return st.cgroup ? ops.stats().oomState(st.cgroup.paths) : { kills: 0, under: false };
+  }
+
   /** The pids of every process of the container. */
   ps(id: string): number[] {
     return ops.operations().containerPids(this.store, id);

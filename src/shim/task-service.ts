@@ -24,6 +24,8 @@ const RESOURCES_URL = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxRe
 const RUNC_OPTIONS = 'containerd.runc.v1.Options';
 /** how long init's exit waits for the exits of its exec processes (containerd wants those first) */
 const EXEC_EXITS_MS = 2000;
+/** how often the tasks' cgroups are looked at for OOM kills */
+const OOM_POLL_MS = 500;
 
 interface Proc {
   execId: string;
@@ -47,6 +49,8 @@ interface Task {
   mountedRootfs?: string;
   /** init's exit, held until its exec processes' exits are out */
   pendingInitExit?: () => void;
+  /** the OOM events published so far */
+  oom: { kills: number; under: boolean };
 }
 
 export interface TaskServiceDeps {
@@ -84,8 +88,39 @@ interface Mount {
 export class TaskService {
   private readonly tasks = new Map<string, Task>();
   private shutdownAsked = false;
+  private oomTimer?: NodeJS.Timeout;
 
   constructor(private readonly d: TaskServiceDeps) {}
+
+  /**
+   * TaskOOM when a task's cgroup counts a new OOM kill (or goes under OOM): looked at every
+   * OOM_POLL_MS while a task runs, and once more before its init's exit is published (CRI takes
+   * an OOM before the exit as the reason the container ended).
+   */
+  private checkOom(task: Task): void {
+    let now: { kills: number; under: boolean };
+    try {
+      now = this.rt(task).oom(task.id);
+    } catch {
+      return; // deleted meanwhile
+    }
+    if (now.kills > task.oom.kills || (now.under && !task.oom.under))
+      this.publish(task, 'containerd.events.TaskOOM', { containerId: task.id });
+    task.oom = now;
+  }
+
+  private watchOom(): void {
+    if (this.oomTimer) return;
+    this.oomTimer = setInterval(() => {
+      const live = [...this.tasks.values()].filter((t) => t.init.status !== 'stopped');
+      for (const t of live) this.checkOom(t);
+      if (!live.length) {
+        clearInterval(this.oomTimer);
+        this.oomTimer = undefined;
+      }
+    }, OOM_POLL_MS);
+    this.oomTimer.unref();
+  }
 
   get size(): number {
     return this.tasks.size;
@@ -197,8 +232,22 @@ export class TaskService {
     io.handedOver();
     if (created.consoleMaster !== undefined) io.attachConsole(created.consoleMaster);
     const init: Proc = { execId: '', pid: created.pid, status: 'created', io, stdio, waiters: [] };
-    const task: Task = { id: r.id, namespace, bundle: r.bundle, init, execs: new Map(), mountedRootfs: mounted ? rootfs : undefined };
+    const task: Task = {
+      id: r.id,
+      namespace,
+      bundle: r.bundle,
+      init,
+      execs: new Map(),
+      mountedRootfs: mounted ? rootfs : undefined,
+      oom: { kills: 0, under: false },
+    };
     this.tasks.set(r.id, task);
+    try {
+      task.oom = this.d.runtime(namespace).oom(r.id); // a cgroup given may have counted kills before
+    } catch {
+      // no cgroup (rootless)
+    }
+    this.watchOom();
     this.shutdownAsked = false;
     this.d.reaper.watch(init.pid, (e) => this.exited(task, init, e));
     this.publish(task, 'containerd.events.TaskCreate', {
@@ -270,6 +319,7 @@ export class TaskService {
       if (task.pendingInitExit && ![...task.execs.values()].some((p) => p.status === 'running')) task.pendingInitExit();
       return;
     }
+    this.checkOom(task);
     const running = [...task.execs.values()].filter((p) => p.status === 'running');
     if (!running.length) return finish();
     // Without a pid namespace of its own, the container's other processes outlive init: as runc's shim, they go.

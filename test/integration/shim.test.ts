@@ -18,7 +18,10 @@ const TASK = 'containerd.task.v2.Task';
 const proto = Proto.load(join(REPO, 'dist', 'shim', 'protos.json'));
 const tracked = bundleTracker();
 // ids unique to the run: a container's cgroup is /<id>
-const ID = Object.fromEntries(['life', 'ex', 'tty', 'pr', 'idle', 'dead', 'idle2'].map((n) => [n, uniqueId(n)])) as Record<string, string>;
+const ID = Object.fromEntries(['life', 'ex', 'tty', 'pr', 'oom', 'idle', 'dead', 'idle2'].map((n) => [n, uniqueId(n)])) as Record<
+  string,
+  string
+>;
 let dir: string;
 let events: { topic: string; type: string; event: Record<string, unknown> }[] = [];
 let eventServer: net.Server;
@@ -311,6 +314,22 @@ describe('the Task service as containerd drives it', () => {
     io.close();
     await until(() => events.some((e) => e.topic === '/tasks/delete'));
     expect(events.map((e) => e.topic)).toEqual(expect.arrayContaining(['/tasks/paused', '/tasks/resumed']));
+  });
+
+  test('an OOM kill: TaskOOM, before the exit', async () => {
+    const b = tracked.make(['sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived']);
+    b.config.linux.resources = { memory: { limit: 16 * 1024 * 1024 } };
+    b.write();
+    const io = fifos(ID.oom);
+    events = [];
+    await createTask(ID.oom, b, io.paths);
+    await call('Start', 'StartRequest', 'StartResponse', { id: ID.oom });
+    expect((await call<{ exitStatus: number }>('Wait', 'WaitRequest', 'WaitResponse', { id: ID.oom })).exitStatus).toBe(137);
+    await removeTask(ID.oom);
+    io.close();
+    await until(() => events.some((e) => e.topic === '/tasks/delete'));
+    expect(events.map((e) => e.topic).filter((t) => t === '/tasks/oom' || t === '/tasks/exit')).toEqual(['/tasks/oom', '/tasks/exit']);
+    expect(events.find((e) => e.topic === '/tasks/oom')?.event).toEqual({ containerId: ID.oom });
   });
 });
 
