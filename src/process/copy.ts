@@ -98,21 +98,31 @@ function forbidden(what: string): () => never {
 /** Replaces what the copy must not use (see the top of this file). */
 let locked = false;
 
-function lockDown(sys: Libc): void {
+// The modules themselves, not TypeScript's import wrappers (whose getters read through to them).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const realFs = require('fs') as Record<string, unknown>;
+
+/**
+ * fs's callback functions (those with a Sync twin), found once in the parent: a long-lived
+ * runtime (the shim) forks many copies, and each copy's first steps are its cost.
+ */
+let fsCallbackNames: string[] | undefined;
+function callbackNames(): string[] {
+  // Data properties only: fs's getters (streams, promises) would load modules to answer.
+  fsCallbackNames ??= Object.entries(Object.getOwnPropertyDescriptors(realFs))
+    .filter(([k, d]) => typeof d.value === 'function' && Object.getOwnPropertyDescriptor(realFs, `${k}Sync`)?.value)
+    .map(([k]) => k);
+  return fsCallbackNames;
+}
+
+function lockDown(sys: Libc, fsNames: readonly string[]): void {
   if (locked) return; // a copy of a copy (the user-namespace route)
   locked = true;
   process.exit = (code?: number) => sys.exit(typeof code === 'number' ? code : 0);
   process.nextTick = forbidden('process.nextTick');
   const g = globalThis as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) g[name] = forbidden(name);
-  // The modules themselves, not TypeScript's import wrappers (whose getters read through to them).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const realFs = require('fs') as Record<string, unknown>;
-  // Data properties only: fs's getters (streams, promises) would load modules to answer.
-  for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(realFs))) {
-    if (typeof d.value !== 'function' || !Object.getOwnPropertyDescriptor(realFs, `${k}Sync`)?.value) continue;
-    realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
-  }
+  for (const k of fsNames) realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
   Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
   // child_process is loaded only where hooks run (loading it costs every command ~5 ms).
   const moduleList = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
@@ -121,6 +131,24 @@ function lockDown(sys: Libc): void {
     const realCp = require('child_process') as Record<string, unknown>;
     for (const k of ['spawn', 'exec', 'execFile', 'fork']) realCp[k] = forbidden(`child_process.${k} (use the Sync form)`);
   }
+}
+
+/**
+ * The signals whose disposition is not the default here (caught or ignored, as /proc/self/status
+ * tells): the only ones a copy must reset, instead of asking the kernel about all 64.
+ */
+function handledSignals(): number[] | undefined {
+  let status: string;
+  try {
+    status = fs.readFileSync('/proc/self/status', 'latin1');
+  } catch {
+    return undefined; // reset them all
+  }
+  const mask = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`);
+  const bits = mask('SigCgt') | mask('SigIgn');
+  const out: number[] = [];
+  for (let s = 1; s <= 64; s++) if ((bits >> BigInt(s - 1)) & 1n && s !== 9 && s !== 19 && s !== 32 && s !== 33) out.push(s);
+  return out;
 }
 
 interface ParentFd {
@@ -175,6 +203,14 @@ function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly
   }
 }
 
+/** What the parent works out for a copy before the fork, so the copy's first steps are few. */
+interface Prepared {
+  stdio: readonly number[] | undefined;
+  /** the signals to reset (undefined: all) */
+  signals: number[] | undefined;
+  fsNames: readonly string[];
+}
+
 function enterCopy(
   sys: Libc,
   parentFds: readonly ParentFd[],
@@ -182,16 +218,17 @@ function enterCopy(
   fds: readonly number[],
   body: () => never,
   opened: readonly number[],
-  stdio: readonly number[] | undefined,
+  prepared: Prepared,
 ): never {
   try {
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
     // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
     // but the signals a waiting copy reads from a signalfd.
-    sys.defaultSignalHandlers();
+    sys.defaultSignalHandlers(prepared.signals);
     sys.ignoreSignal(SIGPIPE);
     sys.setSignalMask(EXIT_SIGNALS);
-    lockDown(sys);
+    lockDown(sys, prepared.fsNames);
+    const stdio = prepared.stdio;
     // The process's own stdio where the caller gave some (a shim's fifos): the sources are the
     // parent's fds, closed with the others below.
     stdio?.forEach((fd, i) => {
@@ -230,9 +267,10 @@ export function forkCopy(
   try {
     const parentFds = openFds();
     markAllDofork(sys);
+    const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
     return around((opened = []) => {
       markAgain(sys, maps);
-      return forkNow(sys, parentFds, keep, fds, body, opened, stdio);
+      return forkNow(sys, parentFds, keep, fds, body, opened, prepared);
     });
   } finally {
     fs.closeSync(maps); // in the parent only: the copy never comes back here (closeOthers closes its copy)
@@ -246,7 +284,7 @@ function forkNow(
   fds: readonly number[],
   body: () => never,
   opened: readonly number[],
-  stdio: readonly number[] | undefined,
+  prepared: Prepared,
 ): number {
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
@@ -258,7 +296,7 @@ function forkNow(
     sys.restoreSignalMask(mask);
     throw e;
   }
-  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened, stdio);
+  if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened, prepared);
   sys.restoreSignalMask(mask);
   return pid;
 }

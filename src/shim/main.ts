@@ -143,6 +143,7 @@ async function serve(f: Flags): Promise<void> {
     runtime: runtimeFor(log),
     namespace: f.namespace,
     log: (m) => log.warn(m),
+    debug: f.debug ? (m) => log.debug(m) : undefined,
     onIdle: () => {
       if (idleTimer) clearInterval(idleTimer);
       idleTimer = setInterval(

@@ -63,6 +63,8 @@ export interface TaskServiceDeps {
   /** the shim's namespace, for calls that carry none */
   namespace: string;
   log: (msg: string) => void;
+  /** with -debug: a line per call, with what it cost */
+  debug?: (msg: string) => void;
   /** told when the last task is gone and containerd asked the shim to shut down */
   onIdle: () => void;
 }
@@ -150,8 +152,10 @@ export class TaskService {
     const full = (t: string) => (t.startsWith('google.') ? t : `containerd.task.v2.${t}`);
     for (const [method, [reqType, resType, fn]] of Object.entries(methods)) {
       server.register(TASK_SERVICE, method, async (payload, ctx) => {
+        const t0 = performance.now();
         try {
           const res = await fn(p.decode<never>(full(reqType), payload), ctx);
+          this.d.debug?.(`${method}: ${(performance.now() - t0).toFixed(1)} ms (at ${t0.toFixed(1)} ms)`);
           return p.encode(full(resType), (res ?? {}) as Record<string, unknown>);
         } catch (e) {
           const err = toRpcError(e);

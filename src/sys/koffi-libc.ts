@@ -279,8 +279,9 @@ export function makeKoffiLibc(): Libc {
     },
     restoreSignalMask: (old) => void check(sigmask(C.SIG_SETMASK, old, null), 'pthread_sigmask'),
     setSignalMask: (blocked) => void check(sigmask(C.SIG_SETMASK, sigset(blocked), null), 'pthread_sigmask'),
-    defaultSignalHandlers: () => {
-      for (let s = 1; s < NSIG; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) signal(s, null);
+    defaultSignalHandlers: (signals) => {
+      if (signals) for (const s of signals) signal(s, null);
+      else for (let s = 1; s < NSIG; s++) if (s !== 9 && s !== 19 && s !== 32 && s !== 33) signal(s, null);
     },
     ignoreSignal: (s) => void signalIgn(s, 1n),
     signalFd: (signals) => check(signalfd(-1, sigset(signals), C.SFD_CLOEXEC), 'signalfd'),

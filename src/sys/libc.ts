@@ -70,8 +70,8 @@ export interface Libc {
   restoreSignalMask(old: Buffer): void;
   /** Sets the calling thread's signal mask to exactly these signals. */
   setSignalMask(blocked: readonly number[]): void;
-  /** Every signal's disposition back to the default (the mask is left alone). */
-  defaultSignalHandlers(): void;
+  /** These signals' dispositions (default: every signal's) back to the default (the mask is left alone). */
+  defaultSignalHandlers(signals?: readonly number[]): void;
   ignoreSignal(sig: number): void;
   /** A close-on-exec signalfd for these signals (they must be blocked to be read from it). */
   signalFd(signals: readonly number[]): number;
