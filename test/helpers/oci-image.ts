@@ -5,7 +5,7 @@ const archive = require('../../scripts/oci-archive') as {
    * Writes an OCI image archive (oci-layout + index.json + blobs, as `ctr images import` reads it)
    * of a single uncompressed layer made from rootfs. No registry involved.
    */
-  buildOciArchive(rootfs: string, name: string, out: string, work: string): void;
+  buildOciArchive: (rootfs: string, name: string, out: string, work: string) => void;
 };
 
 export const buildOciArchive = archive.buildOciArchive;

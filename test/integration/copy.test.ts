@@ -3,6 +3,8 @@
 // are gone but the ones it keeps, spawnSync works, and a waiting copy ends on SIGTERM.
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import { join } from 'path';
 import { REPO } from '../helpers/bundle';
 
@@ -57,7 +59,7 @@ describe('a forked copy of the runtime', () => {
   });
 
   test('signals the parent handles are default in the copy (SIGPIPE ignored); stdio given to the fork is its 0-2', () => {
-    const out = join(require('os').tmpdir(), `tsr-copy-stdio-${process.pid}`);
+    const out = join(os.tmpdir(), `tsr-copy-stdio-${process.pid}`);
     const script = `
       const fs = require('fs');
       const { forkCopy } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
@@ -76,8 +78,8 @@ describe('a forked copy of the runtime', () => {
       console.log('parent catches SIGUSR2', (BigInt('0x' + /^SigCgt:\\s*(\\S+)/m.exec(parent)[1]) >> 11n) & 1n ? 'yes' : 'no');
     `;
     const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
-    const copy = require('fs').readFileSync(out, 'utf8');
-    require('fs').rmSync(out, { force: true });
+    const copy = fs.readFileSync(out, 'utf8');
+    fs.rmSync(out, { force: true });
     expect(r.stdout).toBe('parent catches SIGUSR2 yes\n');
     // caught: only 33, glibc's own (SIGSETXID), which no program resets; ignored: 13, SIGPIPE
     expect(copy).toBe('cgt 0000000100000000 ign 0000000000001000\n');
