@@ -6,7 +6,7 @@
 // `start` is the launcher's alone: it hands out a running shim's address without starting Node.
 import * as fs from 'fs';
 import * as net from 'net';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { Runtime } from '../api/runtime';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
@@ -115,6 +115,49 @@ function tryLeave(socketPath: string, service: TaskService, server: net.Server, 
   return true;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * What shims that died (killed, or the machine's shutdown) left in the socket directory: their
+ * sockets, pid files and logs, each group's under its lock (a starter may be starting it anew).
+ */
+function collectDeadGroups(socketPath: string): void {
+  const sys = libc();
+  const dir = dirname(socketPath);
+  for (const lockName of fs.readdirSync(dir).filter((n) => n.endsWith('.lock'))) {
+    const group = join(dir, lockName.slice(0, -'.lock'.length));
+    if (group === socketPath) continue;
+    let pid = 0;
+    try {
+      pid = Number(fs.readFileSync(`${group}.pid`, 'utf8'));
+    } catch {
+      // none: never started, or left cleanly
+    }
+    if (pid > 0 && alive(pid)) continue;
+    let lock: number;
+    try {
+      lock = fs.openSync(`${group}.lock`, C.O_RDWR | C.O_CLOEXEC);
+    } catch {
+      continue;
+    }
+    try {
+      sys.flock(lock, C.LOCK_EX | C.LOCK_NB);
+      for (const ext of ['', '.pid', '.start', '.log']) fs.rmSync(`${group}${ext}`, { force: true });
+    } catch {
+      // being started now
+    } finally {
+      fs.closeSync(lock);
+    }
+  }
+}
+
 async function serve(f: Flags): Promise<void> {
   const log = new Logger(`${f.socket}.log`, 'json', f.debug);
   // Containers are forked from this process: it must run from the read-only node (re-execs once).
@@ -169,6 +212,7 @@ async function serve(f: Flags): Promise<void> {
   fs.writeFileSync(`${f.socket}.pid`, String(process.pid));
   fs.renameSync(tmp, f.socket);
   log.debug(`shim ${process.pid} serving on ${f.socket}`);
+  collectDeadGroups(f.socket);
   // containerd kills an unwanted shim with SIGKILL; a TERM ends it as cleanly as it can.
   process.on('SIGTERM', () => {
     for (const file of [f.socket, `${f.socket}.pid`]) fs.rmSync(file, { force: true });
