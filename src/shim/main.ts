@@ -20,7 +20,10 @@ import { TaskService, unmountRootfs } from './task-service';
 
 /** Where the containers of a containerd namespace are kept: runc's shim uses /run/containerd/runc/<ns>. */
 export const STATE_BASE = '/run/containerd/tsrunc';
-/** An idle shim (no task, shutdown asked) stays this long for the next container of its group. */
+/**
+ * A shim with no task stays this long after its group's last start (the next container, or the
+ * first one's Create, which comes right after the start that made the shim).
+ */
 const IDLE_MS = Number(process.env.TSRUNC_SHIM_IDLE_MS ?? 10_000);
 
 interface Flags {
@@ -170,8 +173,9 @@ async function serve(f: Flags): Promise<void> {
   const publisher = new Publisher(proto, process.env.TTRPC_ADDRESS, (m) => log.warn(m));
   const ttrpc = new TtrpcServer(proto);
   const server = net.createServer((sock) => ttrpc.handle(sock));
-  let idleTimer: NodeJS.Timeout | undefined;
+  let leaving = false;
   const leave = () => {
+    leaving = true;
     void publisher.flush().then(() => {
       publisher.close();
       ttrpc.closeAll();
@@ -187,19 +191,9 @@ async function serve(f: Flags): Promise<void> {
     namespace: f.namespace,
     log: (m) => log.warn(m),
     debug: f.debug ? (m) => log.debug(m) : undefined,
-    onIdle: () => {
-      if (idleTimer) clearInterval(idleTimer);
-      idleTimer = setInterval(
-        () => {
-          if (!service.idle || tryLeave(f.socket, service, server, leave)) {
-            clearInterval(idleTimer);
-            idleTimer = undefined;
-          }
-        },
-        Math.max(100, IDLE_MS / 4),
-      );
-    },
   });
+  // A shim nobody uses goes, even one whose first Create never came (containerd died meanwhile).
+  setInterval(() => leaving || tryLeave(f.socket, service, server, leave), Math.max(100, IDLE_MS / 4));
   service.register(ttrpc);
   // Bound under a temporary name, renamed when it listens: the launcher waits for the name.
   const tmp = `${f.socket}.${process.pid}.tmp`;

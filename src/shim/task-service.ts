@@ -65,8 +65,6 @@ export interface TaskServiceDeps {
   log: (msg: string) => void;
   /** with -debug: a line per call, with what it cost */
   debug?: (msg: string) => void;
-  /** told when the last task is gone and containerd asked the shim to shut down */
-  onIdle: () => void;
 }
 
 /** Maps the library's errors to the codes containerd's errdefs understand. */
@@ -89,7 +87,6 @@ interface Mount {
 
 export class TaskService {
   private readonly tasks = new Map<string, Task>();
-  private shutdownAsked = false;
   private oomTimer?: NodeJS.Timeout;
 
   constructor(private readonly d: TaskServiceDeps) {}
@@ -252,7 +249,6 @@ export class TaskService {
       // no cgroup (rootless)
     }
     this.watchOom();
-    this.shutdownAsked = false;
     this.d.reaper.watch(init.pid, (e) => this.exited(task, init, e));
     this.publish(task, 'containerd.events.TaskCreate', {
       containerId: r.id,
@@ -515,17 +511,15 @@ export class TaskService {
 
   /**
    * containerd asks after each task's delete, then closes its connection. The shim serves the
-   * other tasks of its group (and soon the next one): it goes away only once idle (main.ts).
+   * other tasks of its group (and soon the next one): it goes away once it has none (main.ts).
    */
   private shutdown(): void {
-    if (this.tasks.size === 0) {
-      this.shutdownAsked = true;
-      this.d.onIdle();
-    }
+    // nothing to do now
   }
 
+  /** No task: the shim may leave (main.ts waits for its group's starts to settle). */
   get idle(): boolean {
-    return this.tasks.size === 0 && this.shutdownAsked;
+    return this.tasks.size === 0;
   }
 }
 

@@ -358,6 +358,34 @@ describe('the shim process', () => {
     expect(dead()).toBe(true);
   }, 30000);
 
+  test('grouping: the containers of a pod share a shim, other pods and standalone containers have their own', async () => {
+    const started: string[] = [];
+    const startIn = (sandbox: string | undefined) => {
+      const b = tracked.make(['true'], (c) => {
+        if (sandbox) c.annotations = { 'io.kubernetes.cri.sandbox-id': sandbox };
+      });
+      // containerd writes config.json on one line, which the launcher reads without sed
+      fs.writeFileSync(join(b.dir, 'config.json'), JSON.stringify(b.config));
+      const r = shimBin(['-id', uniqueId('grp'), 'start'], b.dir);
+      expect(r.status).toBe(0);
+      started.push(r.stdout.toString());
+      return r.stdout.toString();
+    };
+    const pod1 = startIn('sandbox-one');
+    expect(startIn('sandbox-one')).toBe(pod1);
+    const pod2 = startIn('sandbox-two');
+    const alone = startIn(undefined);
+    expect(new Set([pod1, pod2, alone]).size).toBe(3);
+    // a hand-written config.json (pretty-printed) names its pod too
+    const b = tracked.make(['true'], (c) => (c.annotations = { 'io.kubernetes.cri.sandbox-id': 'sandbox-two' }));
+    expect(shimBin(['-id', uniqueId('grp'), 'start'], b.dir).stdout.toString()).toBe(pod2);
+    // shims nobody used leave by themselves (TSRUNC_SHIM_IDLE_MS after their last start)
+    const pidFiles = [pod1, pod2].map((a) => a.replace('unix://', '') + '.pid');
+    await until(() => pidFiles.every((p) => !fs.existsSync(p)), 15000);
+    expect(pidFiles.filter((p) => fs.existsSync(p))).toEqual([]);
+    for (const a of [pod1, pod2]) fs.rmSync(a.replace('unix://', '') + '.lock', { force: true });
+  }, 30000);
+
   test('a killed shim: the binary delete removes what its task left, and says SIGKILL', async () => {
     const b = tracked.make(['sleep', '60']);
     const io = fifos(ID.dead);
