@@ -13,6 +13,8 @@ const files = [
   'github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto',
   'github.com/containerd/containerd/api/types/runc/options/oci.proto',
   'github.com/containerd/ttrpc/request.proto',
+  'github.com/containerd/cgroups/stats/v1/metrics.proto',
+  'github.com/containerd/cgroups/v2/stats/metrics.proto',
 ].map((f) => path.join(dir, f));
 const out = path.resolve(__dirname, '..', 'dist', 'shim', 'protos.json');
 fs.writeFileSync(out, JSON.stringify(Proto.fromFiles(dir, files).toJSON()));

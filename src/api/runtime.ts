@@ -22,6 +22,7 @@ const ops = {
   lock: () => require('../state/lock') as typeof import('../state/lock'),
   resources: () => require('../cgroups/resources') as typeof import('../cgroups/resources'),
   stats: () => require('../cgroups/stats') as typeof import('../cgroups/stats'),
+  hierarchy: () => require('../cgroups/hierarchy') as typeof import('../cgroups/hierarchy'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -212,6 +213,11 @@ export class Runtime {
         throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
       }
     });
+  }
+
+  /** How this host mounts cgroups: 'v2' (the unified hierarchy alone) or 'v1' (v1 hierarchies, a hybrid host too). */
+  cgroupMode(): 'v1' | 'v2' {
+    return ops.hierarchy().hostLayout().mode;
   }
 
   /** The container's cgroup statistics, in runc's events --stats shape. */

@@ -14,6 +14,7 @@ import { Code, RpcError, type CallContext, type TtrpcServer } from './ttrpc';
 import { ProcessIO, type StdioPaths } from './stdio';
 import type { Exit, Reaper } from './reaper';
 import type { EventType, Publisher } from './events';
+import { toMetrics } from './metrics';
 
 export const TASK_SERVICE = 'containerd.task.v2.Task';
 const NS_KEY = 'containerd-namespace-ttrpc';
@@ -499,9 +500,18 @@ export class TaskService {
     return { exitStatus: proc.exit!.status, exitedAt: timestamp(proc.exit!.at) };
   }
 
-  private stats(r: { id: string }): never {
-    this.task(r.id);
-    throw new RpcError(Code.UNIMPLEMENTED, 'task metrics are not supported by the tsrunc shim yet (tsrunc events --stats has them)');
+  /** The cgroup's statistics as containerd's cgroups Metrics (shim/metrics.ts); NotFound once stopped, which containerd skips. */
+  private stats(r: { id: string }): { stats: AnyMessage } {
+    const task = this.task(r.id);
+    let stats: Record<string, unknown>;
+    try {
+      stats = this.rt(task).stats(task.id);
+    } catch (e) {
+      if (e instanceof ContainerStateError) throw new RpcError(Code.NOT_FOUND, `task ${task.id} has no cgroup to read: ${e.message}`);
+      throw e;
+    }
+    const { type, message } = toMetrics(this.rt(task).cgroupMode(), stats, this.rt(task).oom(task.id));
+    return { stats: this.d.proto.any(type, message) };
   }
 
   private connect(r: { id: string }): { shimPid: number; taskPid: number; version: string } {

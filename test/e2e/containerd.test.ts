@@ -134,6 +134,11 @@ describe.each(runtimes)('ctr through %s', (name, route, stateBase) => {
     // busybox sh execs its last command: pid 1 is "sleep 61"
     expect(e.stdout).toBe('exec-ok\nsleep 61 ');
     expect(e.status).toBe(0);
+    // the cgroup's figures, decoded by ctr (the shims' Stats)
+    const metrics = ctr(['task', 'metrics', t]);
+    expect(metrics.status).toBe(0);
+    expect(metrics.stdout).toMatch(/pids\.current\s+2\b/);
+    expect(metrics.stdout).toMatch(V2 ? /memory\.usage\s+[1-9]/ : /memory\.usage_in_bytes\s+[1-9]/);
     const ps = ctr(['task', 'ps', t]).stdout.trim().split('\n');
     expect(ps.length).toBe(1 + 2); // header + the two sleeps
     expect(ctr(['task', 'pause', t]).status).toBe(0);

@@ -286,6 +286,21 @@ describe('the Task service as containerd drives it', () => {
       value: Buffer.from(JSON.stringify({ pids: { limit: 42 } })),
     };
     await call('Update', 'UpdateTaskRequest', 'google.protobuf.Empty', { id: ID.pr, resources });
+    // Stats: containerd's cgroups Metrics, as ctr and the CRI plugin decode them
+    const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const { stats } = await call<{ stats: { type_url: string; value: Buffer } }>('Stats', 'StatsRequest', 'StatsResponse', { id: ID.pr });
+    expect(stats.type_url).toBe(v2 ? 'io.containerd.cgroups.v2.Metrics' : 'io.containerd.cgroups.v1.Metrics');
+    const m = proto.decode<Record<string, any>>(stats.type_url, stats.value);
+    expect(m.pids).toEqual({ current: 1, limit: 42 });
+    if (v2) {
+      expect(m.memory.usage).toBeGreaterThan(0);
+      expect(m.cpu.usageUsec).toBeGreaterThan(0);
+    } else {
+      expect(m.memory.usage.usage).toBeGreaterThan(0);
+      expect(m.memory.totalRss).toBeGreaterThanOrEqual(0);
+      expect(m.cpu.usage.total).toBeGreaterThan(0);
+      expect(m.cpu.usage.perCpu.length).toBeGreaterThan(0);
+    }
     const pidsMax = fs.readFileSync(
       join(fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids', ID.pr, 'pids.max'),
       'utf8',
