@@ -11,6 +11,7 @@ import * as tty from 'tty';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { Code, RpcError } from './ttrpc';
+import { startHostProgram } from '../process/host-program';
 
 export interface StdioPaths {
   stdin: string;
@@ -46,11 +47,32 @@ export class ProcessIO {
   private master?: number;
   private masterIn?: tty.ReadStream;
   private masterOut?: number;
+  /** the master's fd was closed (by its stream, at the pty's end): its number may be another file's now */
+  private masterGone = false;
   private closed = false;
+
+  /**
+   * The stdio of a process of task id in namespace: with containerd's binary:// log URI, a logging
+   * program started first (it reads the process's stdout on its fd 3 and stderr on 4, and closes
+   * 5 once it is ready), as runc's shim does.
+   */
+  static async open(sys: Libc, paths: StdioPaths, id: string, namespace: string): Promise<ProcessIO> {
+    const uri = [paths.stdout, paths.stderr].find((p) => p.startsWith('binary://'));
+    if (!uri || paths.terminal) return new ProcessIO(sys, paths);
+    const outputs = await startLogger(sys, uri, id, namespace);
+    try {
+      return new ProcessIO(sys, paths, outputs);
+    } catch (e) {
+      for (const fd of outputs) fs.closeSync(fd);
+      throw e;
+    }
+  }
 
   constructor(
     private readonly sys: Libc,
     readonly paths: StdioPaths,
+    /** stdout and stderr made already (a logging program's pipes) */
+    outputs?: readonly [number, number],
   ) {
     if (paths.terminal) return; // the pty comes with the process: attachConsole
     const opened: number[] = [];
@@ -66,9 +88,9 @@ export class ProcessIO {
         stdin = fs.openSync('/dev/null', C.O_RDONLY | C.O_CLOEXEC);
         opened.push(stdin);
       }
-      const out = openOutput(paths.stdout, 'stdout');
+      const out = outputs?.[0] ?? openOutput(paths.stdout, 'stdout');
       opened.push(out);
-      const err = paths.stderr === paths.stdout && paths.stderr !== '' ? out : openOutput(paths.stderr, 'stderr');
+      const err = outputs?.[1] ?? (paths.stderr === paths.stdout && paths.stderr !== '' ? out : openOutput(paths.stderr, 'stderr'));
       if (err !== out) opened.push(err);
       this.fds = [stdin, out, err];
     } catch (e) {
@@ -126,11 +148,14 @@ export class ProcessIO {
       this.masterIn.on('data', (d: Buffer) => writeAll(out, d));
       // EIO once the last slave closed: the output is complete
       this.masterIn.on('error', () => this.masterIn?.destroy());
+      this.masterIn.on('close', () => (this.masterGone = true));
     }
     if (this.paths.stdin) {
       const fd = fs.openSync(this.paths.stdin, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC);
       const src = new net.Socket({ fd, readable: true, writable: false });
-      src.on('data', (d: Buffer) => writeAll(master, d));
+      src.on('data', (d: Buffer) => {
+        if (!this.masterGone) writeAll(master, d);
+      });
       src.on('error', () => src.destroy());
       this.stdinFifo = { socket: src, fd };
     }
@@ -139,7 +164,7 @@ export class ProcessIO {
   /** containerd's ResizePty; a process that has exited has no terminal to resize (its master is closed). */
   resize(width: number, height: number): void {
     if (this.master === undefined) throw new RpcError(Code.FAILED_PRECONDITION, 'the process has no terminal');
-    if (this.closed) return;
+    if (this.closed || this.masterGone) return;
     this.sys.setWinsize(this.master, height, width);
   }
 
@@ -150,6 +175,7 @@ export class ProcessIO {
     this.stdinFifo?.socket.destroy();
     this.stdinFifo = undefined;
     if (this.master !== undefined) {
+      if (this.masterGone) return;
       if (rest.length) writeAll(this.master, rest);
       if (this.paths.stdin) writeAll(this.master, Buffer.from([4])); // ^D, as runc's shim
       return;
@@ -176,6 +202,54 @@ export class ProcessIO {
       setTimeout(() => fs.closeSync(o), 150).unref();
     }
   }
+}
+
+const LOGGER_READY_MS = 10_000;
+
+/**
+ * containerd's logging binary (binary:///path?key=value…: args key value …, CONTAINER_ID and
+ * CONTAINER_NAMESPACE in its environment): started, and waited for until it closes its fd 5.
+ * Returns the write ends of its stdout and stderr pipes. Its exit is reaped by the shim's reaper.
+ */
+async function startLogger(sys: Libc, uri: string, id: string, namespace: string): Promise<[number, number]> {
+  const url = new URL(uri);
+  const args = [...url.searchParams].flatMap(([k, v]) => (v === '' ? [k] : [k, v]));
+  const path = decodeURIComponent(url.pathname);
+  const pipes = [sys.pipe(), sys.pipe(), sys.pipe()]; // stdout, stderr, ready: [read, write]
+  const devnull = fs.openSync('/dev/null', C.O_RDWR | C.O_CLOEXEC);
+  try {
+    startHostProgram(sys, {
+      path,
+      args,
+      env: [`CONTAINER_ID=${id}`, `CONTAINER_NAMESPACE=${namespace}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      stdio: [devnull, devnull, devnull],
+      extraFds: [pipes[0][0], pipes[1][0], pipes[2][1]],
+    });
+  } catch (e) {
+    for (const fd of pipes.flat()) fs.closeSync(fd);
+    throw e;
+  } finally {
+    fs.closeSync(devnull);
+  }
+  for (const fd of [pipes[0][0], pipes[1][0], pipes[2][1]]) fs.closeSync(fd);
+  const ready = new net.Socket({ fd: pipes[2][0], readable: true, writable: false });
+  const ok = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), LOGGER_READY_MS);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    ready.once('data', done);
+    ready.once('end', done);
+    ready.once('error', done);
+  });
+  ready.destroy();
+  if (!ok) {
+    fs.closeSync(pipes[0][1]);
+    fs.closeSync(pipes[1][1]);
+    throw new RpcError(Code.DEADLINE_EXCEEDED, `${uri}: the logging binary was not ready within ${LOGGER_READY_MS / 1000}s`);
+  }
+  return [pipes[0][1], pipes[1][1]];
 }
 
 function writeAll(fd: number, data: Buffer): void {

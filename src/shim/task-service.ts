@@ -88,6 +88,7 @@ interface Mount {
 
 export class TaskService {
   private readonly tasks = new Map<string, Task>();
+  private readonly creating = new Set<string>();
   private oomTimer?: NodeJS.Timeout;
 
   constructor(private readonly d: TaskServiceDeps) {}
@@ -192,7 +193,7 @@ export class TaskService {
 
   // --- lifecycle ---
 
-  private create(
+  private async create(
     r: {
       id: string;
       bundle: string;
@@ -205,8 +206,8 @@ export class TaskService {
       options?: AnyMessage;
     },
     ctx: CallContext,
-  ): { pid: number } {
-    if (this.tasks.has(r.id)) throw new RpcError(Code.ALREADY_EXISTS, `task ${r.id} already exists`);
+  ): Promise<{ pid: number }> {
+    if (this.tasks.has(r.id) || this.creating.has(r.id)) throw new RpcError(Code.ALREADY_EXISTS, `task ${r.id} already exists`);
     if (r.checkpoint) throw new RpcError(Code.UNIMPLEMENTED, 'restoring from a checkpoint is not supported by tsrunc yet');
     const opts = this.runcOptions(r.options);
     if (opts.systemdCgroup)
@@ -214,11 +215,13 @@ export class TaskService {
     const namespace = this.ns(ctx);
     const rootfs = join(r.bundle, 'rootfs');
     const stdio: StdioPaths = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: r.terminal === true };
-    const mounted = mountRootfs(this.d.sys, r.rootfs ?? [], rootfs);
+    this.creating.add(r.id); // while a logging binary starts
+    let mounted = false;
     let io: ProcessIO | undefined;
     let created: { pid: number; consoleMaster?: number };
     try {
-      io = new ProcessIO(this.d.sys, stdio);
+      mounted = mountRootfs(this.d.sys, r.rootfs ?? [], rootfs);
+      io = await ProcessIO.open(this.d.sys, stdio, r.id, namespace);
       created = this.d.runtime(namespace).create(r.id, {
         bundle: r.bundle,
         stdio: io.fds,
@@ -230,6 +233,8 @@ export class TaskService {
       io?.close();
       if (mounted) unmountRootfs(this.d.sys, rootfs);
       throw e;
+    } finally {
+      this.creating.delete(r.id);
     }
     io.handedOver();
     if (created.consoleMaster !== undefined) io.attachConsole(created.consoleMaster);
@@ -269,7 +274,7 @@ export class TaskService {
     return this.d.proto.decode(RUNC_OPTIONS, any.value);
   }
 
-  private start(r: { id: string; execId?: string }): { pid: number } {
+  private async start(r: { id: string; execId?: string }): Promise<{ pid: number }> {
     const { task, proc } = this.proc(r.id, r.execId);
     if (proc.status !== 'created')
       throw new RpcError(Code.FAILED_PRECONDITION, `process ${r.execId || r.id} is ${proc.status}, not created`);
@@ -280,12 +285,20 @@ export class TaskService {
       return { pid: proc.pid };
     }
     if (task.init.status === 'stopped') throw new RpcError(Code.FAILED_PRECONDITION, `task ${task.id} has stopped`);
-    const io = new ProcessIO(this.d.sys, proc.stdio);
+    proc.status = 'running'; // not started twice while its logging binary starts
+    let io: ProcessIO;
+    try {
+      io = await ProcessIO.open(this.d.sys, proc.stdio, task.id, task.namespace);
+    } catch (e) {
+      proc.status = 'created';
+      throw e;
+    }
     let spawned: { pid: number; master?: number };
     try {
       spawned = this.rt(task).spawn(task.id, { process: proc.spec!, stdio: io.fds, keepConsole: proc.stdio.terminal });
     } catch (e) {
       io.close();
+      proc.status = 'created';
       throw e;
     }
     io.handedOver();
@@ -529,7 +542,7 @@ export class TaskService {
 
   /** No task: the shim may leave (main.ts waits for its group's starts to settle). */
   get idle(): boolean {
-    return this.tasks.size === 0;
+    return this.tasks.size === 0 && this.creating.size === 0;
   }
 }
 

@@ -18,7 +18,7 @@ const TASK = 'containerd.task.v2.Task';
 const proto = Proto.load(join(REPO, 'dist', 'shim', 'protos.json'));
 const tracked = bundleTracker();
 // ids unique to the run: a container's cgroup is /<id>
-const ID = Object.fromEntries(['life', 'ex', 'tty', 'pr', 'oom', 'idle', 'dead', 'idle2'].map((n) => [n, uniqueId(n)])) as Record<
+const ID = Object.fromEntries(['life', 'ex', 'tty', 'pr', 'bin', 'oom', 'idle', 'dead', 'idle2'].map((n) => [n, uniqueId(n)])) as Record<
   string,
   string
 >;
@@ -329,6 +329,27 @@ describe('the Task service as containerd drives it', () => {
     io.close();
     await until(() => events.some((e) => e.topic === '/tasks/delete'));
     expect(events.map((e) => e.topic)).toEqual(expect.arrayContaining(['/tasks/paused', '/tasks/resumed']));
+  });
+
+  test('binary:// log URIs: a logging program gets stdout on fd 3 and stderr on 4, and is waited for on 5', async () => {
+    const logger = join(dir, 'logger.sh');
+    fs.writeFileSync(
+      logger,
+      '#!/bin/sh\nout=$2\nsleep 0.2\necho "$CONTAINER_NAMESPACE/$CONTAINER_ID" > "$out.who"\nexec 5>&-\ncat <&3 > "$out.stdout" &\ncat <&4 > "$out.stderr"\nwait\n',
+      { mode: 0o755 },
+    );
+    const log = join(dir, 'logged');
+    const uri = `binary://${logger}?file=${encodeURIComponent(log)}`;
+    const b = tracked.make(['sh', '-c', 'echo to-stdout; echo to-stderr >&2']);
+    await createTask(ID.bin, b, { stdin: '', stdout: uri, stderr: uri });
+    // the logger was ready (fd 5 closed) before the task was created
+    expect(fs.readFileSync(`${log}.who`, 'utf8')).toBe(`${NS}/${ID.bin}\n`);
+    await call('Start', 'StartRequest', 'StartResponse', { id: ID.bin });
+    expect((await call<{ exitStatus: number }>('Wait', 'WaitRequest', 'WaitResponse', { id: ID.bin })).exitStatus).toBe(0);
+    const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+    await until(() => read(`${log}.stdout`) !== '' && read(`${log}.stderr`) !== '');
+    expect({ out: read(`${log}.stdout`), err: read(`${log}.stderr`) }).toEqual({ out: 'to-stdout\n', err: 'to-stderr\n' });
+    await removeTask(ID.bin);
   });
 
   test('an OOM kill: TaskOOM, before the exit', async () => {
