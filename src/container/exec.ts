@@ -199,22 +199,37 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
   };
   opts.log.step('exec: ready to fork');
   const seccompListener = connectListener(sys, cfg.seccomp);
-  const born = bear(sys, {
-    namespaces,
-    uidMappings: [],
-    gidMappings: [],
-    preserveFds: opts.preserveFds,
-    stdio: opts.stdio,
-    fds: { console: consoleFd, seccompListener },
-    life: (ch, fds) => execLife(sys, ch, fds, plan),
-    // Into a frozen cgroup, the process would freeze before its execve and the wait below would
-    // never end: with --ignore-paused it joins right after its execve instead.
-    onForked: (pid) => {
-      // execCPUAffinity.initial: where it runs until it is in the container's cgroup
-      if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
-      if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
-    },
-  });
+  // A long-lived caller (the shim) must get back every fd of a failed exec.
+  const closeQuietly = (fd: number | undefined) => {
+    if (fd === undefined) return;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // closed already
+    }
+  };
+  let born: ReturnType<typeof bear>;
+  try {
+    born = bear(sys, {
+      namespaces,
+      uidMappings: [],
+      gidMappings: [],
+      preserveFds: opts.preserveFds,
+      stdio: opts.stdio,
+      fds: { console: consoleFd, seccompListener },
+      life: (ch, fds) => execLife(sys, ch, fds, plan),
+      // Into a frozen cgroup, the process would freeze before its execve and the wait below would
+      // never end: with --ignore-paused it joins right after its execve instead.
+      onForked: (pid) => {
+        // execCPUAffinity.initial: where it runs until it is in the container's cgroup
+        if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
+        if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+      },
+    });
+  } catch (e) {
+    for (const fd of [consoleFd, consolePeer, seccompListener, pidfdSock]) closeQuietly(fd);
+    throw e;
+  }
   opts.log.step(`exec: process born (pid ${born.pid})`);
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
   if (seccompListener !== undefined) fs.closeSync(seccompListener);
@@ -234,6 +249,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     } catch {
       // gone
     }
+    closeQuietly(consolePeer); // and the pty master it may hold
     throw e;
   } finally {
     born.channel.close();

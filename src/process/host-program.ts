@@ -4,6 +4,8 @@
 import type { Libc } from '../sys/libc';
 import { forkCopy } from './copy';
 
+const F_DUPFD_CLOEXEC = 1030;
+
 export interface HostProgram {
   path: string;
   args: readonly string[];
@@ -21,11 +23,9 @@ export function startHostProgram(sys: Libc, p: HostProgram): number {
     3,
     p.extraFds,
     () => {
-      // Out of the way first (an extra fd may sit where another goes), then in place.
-      const high = p.extraFds.map((fd, i) => {
-        sys.dup2(fd, 200 + i);
-        return 200 + i;
-      });
+      // Out of the way first (above every extra fd: one may sit where another goes), then in place.
+      const above = Math.max(2 + p.extraFds.length, ...p.extraFds) + 1;
+      const high = p.extraFds.map((fd) => sys.fcntl(fd, F_DUPFD_CLOEXEC, above));
       high.forEach((fd, i) => sys.dup2(fd, 3 + i));
       sys.closeRange(3 + high.length, 0x7fffffff, true); // the rest goes at execve
       sys.resetSignals();

@@ -1,7 +1,8 @@
 // Task events, forwarded to containerd over ttrpc (its TTRPC_ADDRESS, service
 // containerd.services.events.ttrpc.v1.Events, method Forward), one at a time and in the order
 // they happened: containerd's consumers (CRI above all) rely on TaskExit coming after TaskStart
-// and before TaskDelete. A failed forward is retried a few times, then logged and dropped.
+// and before TaskDelete. A failed forward is retried after 1, 2, 3 and 4 s (containerd may be
+// restarting), as containerd's own shims do, then logged and dropped.
 import { timestamp, type Proto } from './proto';
 import { TtrpcClient } from './ttrpc';
 
@@ -19,7 +20,7 @@ export const TOPICS = {
 
 export type EventType = keyof typeof TOPICS;
 
-const ATTEMPTS = 3;
+const ATTEMPTS = 5;
 
 export class Publisher {
   private client?: TtrpcClient;
@@ -61,6 +62,7 @@ export class Publisher {
         this.client?.close();
         this.client = undefined;
         if (attempt === ATTEMPTS) this.log(`forwarding ${String(envelope.topic)} to containerd: ${(e as Error).message}`);
+        else await new Promise((r) => setTimeout(r, attempt * 1000));
       }
     }
   }

@@ -137,13 +137,15 @@ function collectDeadGroups(socketPath: string): void {
   for (const lockName of fs.readdirSync(dir).filter((n) => n.endsWith('.lock'))) {
     const group = join(dir, lockName.slice(0, -'.lock'.length));
     if (group === socketPath) continue;
-    let pid = 0;
-    try {
-      pid = Number(fs.readFileSync(`${group}.pid`, 'utf8'));
-    } catch {
-      // none: never started, or left cleanly
-    }
-    if (pid > 0 && alive(pid)) continue;
+    const pid = (): number => {
+      try {
+        return Number(fs.readFileSync(`${group}.pid`, 'utf8'));
+      } catch {
+        return 0; // none: never started, or left cleanly
+      }
+    };
+    if (!fs.existsSync(group) && !fs.existsSync(`${group}.pid`) && !fs.existsSync(`${group}.log`)) continue;
+    if (pid() > 0 && alive(pid())) continue;
     let lock: number;
     try {
       lock = fs.openSync(`${group}.lock`, C.O_RDWR | C.O_CLOEXEC);
@@ -152,7 +154,8 @@ function collectDeadGroups(socketPath: string): void {
     }
     try {
       sys.flock(lock, C.LOCK_EX | C.LOCK_NB);
-      for (const ext of ['', '.pid', '.start', '.log']) fs.rmSync(`${group}${ext}`, { force: true });
+      // under the lock, again: a starter may have made a shim since
+      if (!(pid() > 0 && alive(pid()))) for (const ext of ['', '.pid', '.start', '.log']) fs.rmSync(`${group}${ext}`, { force: true });
     } catch {
       // being started now
     } finally {
@@ -209,7 +212,16 @@ async function serve(f: Flags): Promise<void> {
   collectDeadGroups(f.socket);
   // containerd kills an unwanted shim with SIGKILL; a TERM ends it as cleanly as it can.
   process.on('SIGTERM', () => {
-    for (const file of [f.socket, `${f.socket}.pid`]) fs.rmSync(file, { force: true });
+    if (leaving) return;
+    // Under the group's lock, as an idle leave: a start in progress gets a new shim, not this socket.
+    try {
+      const lock = fs.openSync(`${f.socket}.lock`, C.O_RDWR | C.O_CREAT | C.O_CLOEXEC, 0o600);
+      sys.flock(lock, C.LOCK_EX); // held until the process ends
+    } catch {
+      // leave all the same
+    }
+    for (const ext of ['', '.pid']) fs.rmSync(`${f.socket}${ext}`, { force: true });
+    server.close();
     leave();
   });
 }

@@ -1,7 +1,8 @@
 // The shim's reaper: every container process is a child of the shim (a forked copy), or is
 // reparented to it (a child subreaper), and only the shim collects their exits. On SIGCHLD it
-// reaps every child that has exited (waitpid(-1)); an exit nobody watches yet is kept for a
-// while, since a process may end before its starter has recorded its pid.
+// reaps every child that has exited (waitpid(-1)). A process is watched in the same synchronous
+// step that bore it, before the loop can run a reap: an exit nobody watches (a logging binary's,
+// an orphan's) is dropped, and never handed to a later process that reuses the pid.
 //
 // waitpid(-1) would also take the children libuv spawns for child_process: the shim starts none
 // asynchronously (hooks run through spawnSync, which waits for its own child before any SIGCHLD
@@ -10,8 +11,6 @@ import type { Libc } from '../sys/libc';
 import { isErrno } from '../sys/errors';
 
 const PR_SET_CHILD_SUBREAPER = 36;
-/** how long an exit nobody watched is kept */
-const UNCLAIMED_MS = 60_000;
 
 export interface Exit {
   pid: number;
@@ -27,7 +26,6 @@ export function exitCode(waitStatus: number): number {
 
 export class Reaper {
   private readonly watchers = new Map<number, (e: Exit) => void>();
-  private readonly unclaimed = new Map<number, Exit>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly sys: Libc) {}
@@ -40,14 +38,8 @@ export class Reaper {
     this.timer.unref();
   }
 
-  /** Calls back once pid exits (at once, if it already has). */
+  /** Calls back once pid exits (at once, if it already has). Call it right after the birth. */
   watch(pid: number, cb: (e: Exit) => void): void {
-    const done = this.unclaimed.get(pid);
-    if (done) {
-      this.unclaimed.delete(pid);
-      cb(done);
-      return;
-    }
     this.watchers.set(pid, cb);
     this.reap();
   }
@@ -69,14 +61,8 @@ export class Reaper {
       if (r.pid <= 0) break;
       const exit: Exit = { pid: r.pid, status: exitCode(r.status), at: new Date() };
       const cb = this.watchers.get(r.pid);
-      if (cb) {
-        this.watchers.delete(r.pid);
-        cb(exit);
-      } else {
-        this.unclaimed.set(r.pid, exit);
-      }
+      this.watchers.delete(r.pid);
+      cb?.(exit);
     }
-    const old = Date.now() - UNCLAIMED_MS;
-    for (const [pid, e] of this.unclaimed) if (e.at.getTime() < old) this.unclaimed.delete(pid);
   }
 }

@@ -47,9 +47,16 @@ export class ProcessIO {
   private master?: number;
   private masterIn?: tty.ReadStream;
   private masterOut?: number;
-  /** the master's fd was closed (by its stream, at the pty's end): its number may be another file's now */
-  private masterGone = false;
+  /** the terminal's output when it goes to a fifo: written as its reader takes it, never blocking the shim */
+  private masterOutStream?: net.Socket;
   private closed = false;
+  /** the process has its stdio fds: they are its to close */
+  private handed = false;
+
+  /** The master's fd is closed (by its stream, at the pty's end, or by close): its number may be another file's now. */
+  private get masterGone(): boolean {
+    return this.closed || this.masterIn?.destroyed === true;
+  }
 
   /**
    * The stdio of a process of task id in namespace: with containerd's binary:// log URI, a logging
@@ -110,13 +117,14 @@ export class ProcessIO {
     return { socket: src, fd };
   }
 
-  /** What the stdin fifo still holds (written just before CloseIO, not read yet). */
+  /** What the stdin fifo still holds (written just before CloseIO, not read yet), after what the stream buffered. */
   private drainStdin(): Buffer {
     const f = this.stdinFifo;
     if (!f || f.socket.destroyed) return Buffer.alloc(0);
     f.socket.unpipe();
     f.socket.pause();
     const chunks: Buffer[] = [];
+    for (let b = f.socket.read() as Buffer | null; b !== null; b = f.socket.read() as Buffer | null) chunks.push(b);
     const buf = Buffer.alloc(65536);
     for (;;) {
       let n: number;
@@ -133,7 +141,8 @@ export class ProcessIO {
 
   /** The process has its fds: the shim's copies go. */
   handedOver(): void {
-    if (!this.fds) return;
+    if (!this.fds || this.handed) return;
+    this.handed = true;
     for (const fd of new Set(this.fds)) fs.closeSync(fd);
   }
 
@@ -142,13 +151,25 @@ export class ProcessIO {
     this.master = master;
     this.sys.clearOnlcr(master);
     if (this.paths.stdout) {
-      this.masterOut = openOutput(this.paths.stdout, 'stdout');
-      const out = this.masterOut;
-      this.masterIn = new tty.ReadStream(master);
-      this.masterIn.on('data', (d: Buffer) => writeAll(out, d));
+      const out = openOutput(this.paths.stdout, 'stdout');
+      const input = new tty.ReadStream(master);
+      this.masterIn = input;
       // EIO once the last slave closed: the output is complete
-      this.masterIn.on('error', () => this.masterIn?.destroy());
-      this.masterIn.on('close', () => (this.masterGone = true));
+      input.on('error', () => input.destroy());
+      if (fs.fstatSync(out).isFIFO()) {
+        // A reader that stops (a suspended ctr) holds the output back, not the shim.
+        const stream = new net.Socket({ fd: out, readable: false, writable: true });
+        this.masterOutStream = stream;
+        stream.on('error', () => {
+          stream.destroy();
+          input.unpipe(stream);
+          input.on('data', () => undefined); // nobody reads: the program must not block on a full pty
+        });
+        input.pipe(stream);
+      } else {
+        this.masterOut = out;
+        input.on('data', (d: Buffer) => writeAll(out, d));
+      }
     }
     if (this.paths.stdin) {
       const fd = fs.openSync(this.paths.stdin, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC);
@@ -187,16 +208,25 @@ export class ProcessIO {
   /** The process exited: what the shim holds of its stdio goes. */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
+    if (this.fds && !this.handed) {
+      this.handed = true;
+      for (const fd of new Set(this.fds)) fs.closeSync(fd); // the process never got them
+    }
     this.stdinFifo?.socket.destroy();
     this.stdinPeer?.destroy();
     if (this.masterIn) {
       // the pty's last output is read before the stream closes the master
       const m = this.masterIn;
-      setTimeout(() => m.destroy(), 100).unref();
+      const out = this.masterOutStream;
+      setTimeout(() => {
+        m.destroy();
+        out?.end();
+        setTimeout(() => out?.destroy(), 1000).unref();
+      }, 100).unref();
     } else if (this.master !== undefined) {
       fs.closeSync(this.master);
     }
+    this.closed = true;
     if (this.masterOut !== undefined) {
       const o = this.masterOut;
       setTimeout(() => fs.closeSync(o), 150).unref();

@@ -218,7 +218,7 @@ export class TaskService {
     this.creating.add(r.id); // while a logging binary starts
     let mounted = false;
     let io: ProcessIO | undefined;
-    let created: { pid: number; consoleMaster?: number };
+    let created: { pid: number; consoleMaster?: number } | undefined;
     try {
       mounted = mountRootfs(this.d.sys, r.rootfs ?? [], rootfs);
       io = await ProcessIO.open(this.d.sys, stdio, r.id, namespace);
@@ -229,15 +229,16 @@ export class TaskService {
         noPivot: opts.noPivotRoot === true,
         noNewKeyring: opts.noNewKeyring === true,
       });
+      io.handedOver();
+      if (created.consoleMaster !== undefined) io.attachConsole(created.consoleMaster);
     } catch (e) {
       io?.close();
+      if (created) this.d.runtime(namespace).delete(r.id, { force: true }); // its init goes, reaped below
       if (mounted) unmountRootfs(this.d.sys, rootfs);
       throw e;
     } finally {
       this.creating.delete(r.id);
     }
-    io.handedOver();
-    if (created.consoleMaster !== undefined) io.attachConsole(created.consoleMaster);
     const init: Proc = { execId: '', pid: created.pid, status: 'created', io, stdio, waiters: [] };
     const task: Task = {
       id: r.id,
@@ -301,13 +302,20 @@ export class TaskService {
       proc.status = 'created';
       throw e;
     }
-    io.handedOver();
-    if (spawned.master !== undefined) io.attachConsole(spawned.master);
-    proc.io = io;
+    // Watched before anything else can fail: its exit is reaped and published whatever happens.
     proc.pid = spawned.pid;
-    proc.status = 'running';
-    proc.spec = undefined;
     this.d.reaper.watch(proc.pid, (e) => this.exited(task, proc, e));
+    io.handedOver();
+    proc.io = io;
+    if (spawned.master !== undefined) {
+      try {
+        io.attachConsole(spawned.master);
+      } catch (e) {
+        signal(proc.pid, 9);
+        throw e;
+      }
+    }
+    proc.spec = undefined;
     this.publish(task, 'containerd.events.TaskExecStarted', { containerId: task.id, execId: proc.execId, pid: proc.pid });
     return { pid: proc.pid };
   }
@@ -330,11 +338,11 @@ export class TaskService {
     };
     if (proc.execId) {
       finish();
-      if (task.pendingInitExit && ![...task.execs.values()].some((p) => p.status === 'running')) task.pendingInitExit();
+      if (task.pendingInitExit && ![...task.execs.values()].some((p) => p.status === 'running' && p.pid > 0)) task.pendingInitExit();
       return;
     }
     this.checkOom(task);
-    const running = [...task.execs.values()].filter((p) => p.status === 'running');
+    const running = [...task.execs.values()].filter((p) => p.status === 'running' && p.pid > 0);
     if (!running.length) return finish();
     // Without a pid namespace of its own, the container's other processes outlive init: as runc's shim, they go.
     for (const p of running) signal(p.pid, 9);
@@ -355,9 +363,11 @@ export class TaskService {
       if (proc.status === 'running') throw new RpcError(Code.FAILED_PRECONDITION, `process ${r.execId} of task ${r.id} is running`);
       task.execs.delete(r.execId);
       proc.io?.close();
+      settle(proc);
       return { pid: proc.pid, exitStatus: proc.exit?.status ?? 0, exitedAt: proc.exit ? timestamp(proc.exit.at) : undefined };
     }
     if (proc.status === 'running') throw new RpcError(Code.FAILED_PRECONDITION, `task ${r.id} is running: kill it first`);
+    task.pendingInitExit?.(); // its TaskExit first, then TaskDelete
     // A task never started: its init waits for start, and goes with the container.
     this.rt(task).delete(task.id, { force: proc.status === 'created' });
     if (proc.status === 'created') {
@@ -365,7 +375,10 @@ export class TaskService {
       this.d.reaper.watch(proc.pid, () => undefined);
       this.exited(task, proc, { pid: proc.pid, status: 128 + 9, at: new Date() });
     }
-    for (const p of task.execs.values()) p.io?.close();
+    for (const p of task.execs.values()) {
+      p.io?.close();
+      settle(p);
+    }
     proc.io?.close();
     if (task.mountedRootfs) unmountRootfs(this.d.sys, task.mountedRootfs);
     this.tasks.delete(task.id);
@@ -473,8 +486,11 @@ export class TaskService {
       }
       return;
     }
-    if (proc.status !== 'running')
-      throw new RpcError(Code.NOT_FOUND, proc.status === 'stopped' ? 'process already finished' : 'process not started');
+    if (proc.status !== 'running' || proc.pid <= 0)
+      throw new RpcError(
+        proc.status === 'stopped' ? Code.NOT_FOUND : Code.FAILED_PRECONDITION,
+        proc.status === 'stopped' ? 'process already finished' : 'process not started',
+      );
     try {
       process.kill(proc.pid, sig);
     } catch (e) {
@@ -546,7 +562,16 @@ export class TaskService {
   }
 }
 
+/** A process that goes without having run (an exec deleted before its start): its waiters are told so. */
+function settle(p: Proc): void {
+  if (p.exit) return;
+  p.status = 'stopped';
+  p.exit = { pid: p.pid, status: 255, at: new Date() };
+  for (const w of p.waiters.splice(0)) w();
+}
+
 function signal(pid: number, sig: number): void {
+  if (pid <= 0) return; // 0 and below name process groups: the shim's own among them
   try {
     process.kill(pid, sig);
   } catch {
