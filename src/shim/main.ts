@@ -210,6 +210,12 @@ async function serve(f: Flags): Promise<void> {
   fs.renameSync(tmp, f.socket);
   log.debug(`shim ${process.pid} serving on ${f.socket}`);
   collectDeadGroups(f.socket);
+  // SIGUSR2: the heap after a full collection, to the log (is a long-lived shim growing?)
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    log.warn(`memory: rss ${m.rss >> 10} KiB, heap used ${m.heapUsed >> 10} KiB, external ${m.external >> 10} KiB`);
+  });
   // containerd kills an unwanted shim with SIGKILL; a TERM ends it as cleanly as it can.
   process.on('SIGTERM', () => {
     if (leaving) return;
