@@ -334,6 +334,18 @@ describe('our own shim (io.containerd.tsrunc.v2)', () => {
   }, 60000);
 });
 
+test("the namespace's parent cgroup keeps the device policy it was born with, after every route's scenarios", async () => {
+  // On v1 a container's device rules belong to its own cgroup: a parent that lost "a *:* rwm"
+  // would refuse every later container of the namespace (EPERM writing devices.allow).
+  if (V2) return; // no devices controller: the eBPF policy is the container's cgroup's own
+  const t = 'parent-policy';
+  expect(ctr(['run', '-d', '--runtime', SHIM_RUNTIME, IMAGE, t, 'sleep', '60']).status).toBe(0);
+  expect(fs.readFileSync(join('/sys/fs/cgroup/devices', NS, 'devices.list'), 'utf8')).toBe('a *:* rwm\n');
+  ctr(['task', 'kill', '-s', 'SIGKILL', t]);
+  for (let i = 0; i < 100 && ctr(['task', 'delete', t]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(ctr(['containers', 'delete', t]).status).toBe(0);
+});
+
 test('the README documents the containerd configuration', () => {
   const readme = fs.readFileSync(join(REPO, 'README.md'), 'utf8');
   expect(readme).toMatch(/BinaryName = ".*tsrunc"/);
