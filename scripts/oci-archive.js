@@ -14,10 +14,17 @@ function blob(/** @type {string} */ dir, /** @type {Buffer} */ data) {
 }
 
 /**
- * Writes an OCI image archive (oci-layout + index.json + blobs, as `ctr images import` reads it)
- * of a single uncompressed layer made from rootfs. No registry involved.
+ * Writes an OCI image layout in work (oci-layout + index.json + blobs) of a single uncompressed
+ * layer made from rootfs, and, where out is given, its archive as `ctr images import` reads it.
+ * No registry involved. cmd is the image's Cmd.
  */
-function buildOciArchive(/** @type {string} */ rootfs, /** @type {string} */ name, /** @type {string} */ out, /** @type {string} */ work) {
+function buildOciArchive(
+  /** @type {string} */ rootfs,
+  /** @type {string} */ name,
+  /** @type {string | null} */ out,
+  /** @type {string} */ work,
+  /** @type {string[]} */ cmd = ['sh'],
+) {
   fs.mkdirSync(join(work, 'blobs', 'sha256'), { recursive: true });
   const layerTar = join(work, 'layer.tar');
   execFileSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', layerTar, '.']);
@@ -29,7 +36,7 @@ function buildOciArchive(/** @type {string} */ rootfs, /** @type {string} */ nam
       JSON.stringify({
         architecture: 'amd64',
         os: 'linux',
-        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: cmd },
         rootfs: { type: 'layers', diff_ids: [layer.digest] },
       }),
     ),
@@ -60,7 +67,7 @@ function buildOciArchive(/** @type {string} */ rootfs, /** @type {string} */ nam
   );
   fs.writeFileSync(join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   fs.rmSync(layerTar);
-  execFileSync('tar', ['-C', work, '-cf', out, 'oci-layout', 'index.json', 'blobs']);
+  if (out) execFileSync('tar', ['-C', work, '-cf', out, 'oci-layout', 'index.json', 'blobs']);
 }
 
 module.exports = { buildOciArchive };
