@@ -85,6 +85,7 @@ async function main() {
     node.cri.close();
     node.daemon.kill('SIGTERM');
     await new Promise((r) => node.daemon.once('exit', r));
+    await lab.processesGone(node.sock, 10000); // our shim's spare leaves with containerd's socket
     await registry.close();
     for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
       const mp = line.split(' ')[4];

@@ -257,4 +257,27 @@ function removeCgroupTree(parent) {
   }
 }
 
-module.exports = { startRegistry, startContainerd, criClient, handlers, freePort, cgroupTree, removeCgroupTree };
+/**
+ * Waits up to ms until no process's command line contains needle (a containerd socket: its
+ * shims'); returns those still there.
+ * @param {string} needle
+ * @param {number} ms
+ */
+async function processesGone(needle, ms) {
+  const find = () =>
+    fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((pid) => {
+        try {
+          const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+          return cmd.includes(needle) ? [`${pid}: ${cmd}`] : [];
+        } catch {
+          return [];
+        }
+      });
+  for (const end = Date.now() + ms; find().length > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
+  return find();
+}
+
+module.exports = { processesGone, startRegistry, startContainerd, criClient, handlers, freePort, cgroupTree, removeCgroupTree };

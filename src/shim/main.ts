@@ -6,6 +6,7 @@
 // `start` is the launcher's alone: it hands out a running shim's address without starting Node.
 import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import { dirname, join } from 'path';
 import { Runtime } from '../api/runtime';
 import { libc } from '../sys';
@@ -134,7 +135,8 @@ function alive(pid: number): boolean {
 function collectDeadGroups(socketPath: string): void {
   const sys = libc();
   const dir = dirname(socketPath);
-  for (const lockName of fs.readdirSync(dir).filter((n) => n.endsWith('.lock'))) {
+  // (a spare's files are its launcher's: made anew with each spare)
+  for (const lockName of fs.readdirSync(dir).filter((n) => n.endsWith('.lock') && !n.startsWith('spare-'))) {
     const group = join(dir, lockName.slice(0, -'.lock'.length));
     if (group === socketPath) continue;
     const pid = (): number => {
@@ -164,13 +166,16 @@ function collectDeadGroups(socketPath: string): void {
   }
 }
 
+/** Loaded ahead by a spare (warmUp). */
+let warmProto: Proto | undefined;
+
 async function serve(f: Flags): Promise<void> {
   const log = new Logger(`${f.socket}.log`, 'json', f.debug);
   // Containers are forked from this process: it must run from the read-only node (re-execs once).
   ensureProtectedExe(libc(), log, 0);
   stdioOpen();
   const sys = libc();
-  const proto = Proto.load();
+  const proto = warmProto ?? Proto.load();
   const reaper = new Reaper(sys);
   reaper.start();
   const publisher = new Publisher(proto, process.env.TTRPC_ADDRESS, (m) => log.warn(m));
@@ -232,6 +237,91 @@ async function serve(f: Flags): Promise<void> {
   });
 }
 
+/**
+ * A shim started ahead of need (the launcher keeps one per containerd): loaded and waiting on
+ * <socket>.fifo for the group it is to serve, a line "<namespace> <group socket>"; then it serves
+ * that group exactly as `serve` would. A new group (a pod) is handed to it, so its start pays no
+ * Node start-up. The launcher owns the spare's files (under <socket>.lock); the spare leaves when
+ * its containerd's socket is gone or another spare took its place.
+ */
+async function spare(f: Flags): Promise<void> {
+  const log = new Logger(`${f.socket}.log`, 'json', f.debug);
+  ensureProtectedExe(libc(), log, 0);
+  stdioOpen();
+  const sys = libc();
+  fs.writeFileSync(`${f.socket}.pid`, String(process.pid));
+  warmUp();
+  const fifoPath = `${f.socket}.fifo`;
+  fs.rmSync(fifoPath, { force: true });
+  sys.mkfifo(fifoPath, 0o600);
+  // Read and write: the fifo always has a writer (no EOF) and a launcher's write never blocks.
+  const fifo = new net.Socket({ fd: fs.openSync(fifoPath, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC), readable: true, writable: false });
+  const replaced = (): boolean => {
+    try {
+      return Number(fs.readFileSync(`${f.socket}.pid`, 'utf8')) !== process.pid;
+    } catch {
+      return true;
+    }
+  };
+  let watch: NodeJS.Timeout | undefined;
+  const claim = await new Promise<string | undefined>((resolve) => {
+    let buf = '';
+    watch = setInterval(() => {
+      if (!fs.existsSync(f.address) || replaced()) resolve(undefined);
+    }, 2000);
+    fifo.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    fifo.once('close', () => resolve(undefined));
+  });
+  clearInterval(watch);
+  fifo.destroy();
+  const [namespace, socket] = (claim ?? '').split(' ');
+  if (!namespace || !socket) {
+    log.debug(`spare ${process.pid} leaves unused`);
+    // its files, unless a newer spare has them (under the launcher's lock: a start may be looking)
+    const lock = fs.openSync(`${f.socket}.lock`, C.O_RDWR | C.O_CREAT | C.O_CLOEXEC, 0o600);
+    sys.flock(lock, C.LOCK_EX);
+    if (!replaced()) for (const ext of ['.fifo', '.pid', '.log']) fs.rmSync(`${f.socket}${ext}`, { force: true });
+    process.exit(0);
+  }
+  // Started at the lowest priority (the launcher's nice 19): back to the normal one, in every
+  // thread (Linux keeps a priority per thread), before anything is forked from it.
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      os.setPriority(Number(tid), 0);
+    } catch {
+      // a thread that ended
+    }
+  }
+  // Named as a shim of its group from now on (ps, the launcher and the tests look for serve)
+  process.title = [
+    process.execPath,
+    ...process.execArgv,
+    process.argv[1],
+    'serve',
+    '-namespace',
+    namespace,
+    '-address',
+    f.address,
+    '-socket',
+    socket,
+  ].join(' ');
+  log.debug(`spare ${process.pid} serves ${namespace} on ${socket}`);
+  await serve({ ...f, namespace, socket });
+}
+
+/**
+ * What a Create runs, loaded and compiled before it is needed (a spare's first Create would
+ * otherwise pay it): the protobuf types, the modules the library loads on demand, its config step.
+ */
+function warmUp(): void {
+  warmProto = Proto.load();
+  Runtime.warmUp();
+}
+
 /** containerd's `delete`: the task's shim is gone; take away what is left and say how it ended. */
 function deleteTask(f: Flags): void {
   const log = new Logger(undefined, 'json', false);
@@ -257,11 +347,15 @@ async function main(): Promise<number> {
       if (!f.socket) throw new Error('serve: -socket is needed');
       await serve(f);
       return -1; // keeps running
+    case 'spare':
+      if (!f.socket) throw new Error('spare: -socket is needed');
+      await spare(f);
+      return -1; // keeps running
     case 'delete':
       deleteTask(f);
       return 0;
     default:
-      throw new Error(`unknown command "${f.command}" (start is the launcher's; serve, delete)`);
+      throw new Error(`unknown command "${f.command}" (start is the launcher's; serve, spare, delete)`);
   }
 }
 

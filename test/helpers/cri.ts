@@ -34,6 +34,7 @@ export const lab = require('../../scripts/cri-lab') as {
   criClient(sock: string): CriClient;
   cgroupTree(parent: string): string[];
   removeCgroupTree(parent: string): void;
+  processesGone(needle: string, ms: number): Promise<string[]>;
 };
 
 export interface StreamResult {

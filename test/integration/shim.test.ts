@@ -422,6 +422,78 @@ describe('the shim process', () => {
     for (const a of [pod1, pod2]) fs.rmSync(a.replace('unix://', '') + '.lock', { force: true });
   }, 30000);
 
+  test("a new pod's group goes to the spare shim started ahead; a dead spare is replaced; a spare leaves with its containerd", async () => {
+    // the address exists, as containerd's socket does while it runs: a spare stays for it (the
+    // earlier tests' spares saw none, and leave: waited for first)
+    const containerd = join(dir, 'containerd.sock');
+    const spares = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(`spare -address ${containerd}`);
+          } catch {
+            return false;
+          }
+        });
+    await until(() => spares().length === 0);
+    expect(spares()).toEqual([]);
+    fs.writeFileSync(containerd, '');
+    const spare = `/run/containerd/tsrunc/s/spare-${containerd.split('/').join('+')}`;
+    const sparePid = (): number => {
+      try {
+        const pid = Number(fs.readFileSync(`${spare}.pid`, 'utf8'));
+        return pid > 0 && fs.existsSync(`/proc/${pid}`) && fs.existsSync(`${spare}.fifo`) ? pid : 0;
+      } catch {
+        return 0;
+      }
+    };
+    const groups: string[] = [];
+    const startPod = (): { sock: string; pid: number } => {
+      const b = tracked.make(['true'], (c) => (c.annotations = { 'io.kubernetes.cri.sandbox-id': uniqueId('pod') }));
+      fs.writeFileSync(join(b.dir, 'config.json'), JSON.stringify(b.config));
+      const r = shimBin(['-id', uniqueId('spare'), 'start'], b.dir);
+      expect(r.status).toBe(0);
+      const sock = r.stdout.toString().replace('unix://', '');
+      groups.push(sock);
+      return { sock, pid: Number(fs.readFileSync(`${sock}.pid`, 'utf8')) };
+    };
+    try {
+      startPod(); // makes a spare if none is ready
+      await until(() => sparePid() > 0);
+      const first = sparePid();
+      expect(first).toBeGreaterThan(0);
+      // the next pod is served by that very process, now a shim of its group (and named so)
+      const served = startPod();
+      expect(served.pid).toBe(first);
+      expect(fs.readFileSync(`/proc/${first}/cmdline`, 'utf8')).toContain(`serve -namespace ${NS}`);
+      // and another spare is on its way
+      await until(() => sparePid() > 0 && sparePid() !== first);
+      const second = sparePid();
+      expect(second).not.toBe(first);
+      // a spare that died: the next pod gets a shim of its own, and a new spare comes
+      process.kill(second, 'SIGKILL');
+      await until(() => sparePid() !== second);
+      const own = startPod();
+      expect([own.pid === second, fs.existsSync(`/proc/${own.pid}`)]).toEqual([false, true]);
+      await until(() => sparePid() > 0 && sparePid() !== second);
+      const third = sparePid();
+      expect(third).toBeGreaterThan(0);
+      // containerd gone (its socket): the spare leaves, taking its files
+      fs.rmSync(containerd);
+      await until(() => !fs.existsSync(`/proc/${third}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${third}/status`, 'utf8')));
+      expect(['.pid', '.fifo'].filter((e) => fs.existsSync(`${spare}${e}`))).toEqual([]);
+    } finally {
+      fs.rmSync(containerd, { force: true });
+      // the pods' shims had no task: they leave by themselves (TSRUNC_SHIM_IDLE_MS)
+      await until(() => groups.every((g) => !fs.existsSync(`${g}.pid`)), 15000);
+      for (const g of groups) fs.rmSync(`${g}.lock`, { force: true });
+      fs.rmSync(`${spare}.lock`, { force: true });
+      fs.rmSync(`${spare}.log`, { force: true });
+    }
+  }, 60000);
+
   test('a killed shim: the binary delete removes what its task left, and says SIGKILL', async () => {
     const b = tracked.make(['sleep', '60']);
     const io = fifos(ID.dead);
