@@ -57,7 +57,7 @@ const file = ${JSON.stringify(validators)};
 const { fn, script } = compileModule(file, false);
 const m = { exports: {} };
 fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(dist)});
-const spec = require(${JSON.stringify(path.join(dist, 'spec', 'default-spec.js'))}).defaultSpec();
+const spec = require(${JSON.stringify(path.join(dist, 'ocispec', 'default-spec.js'))}).defaultSpec();
 m.exports.validateConfig(spec);
 m.exports.validateConfig({ ociVersion: 1, root: {}, process: { args: 'x' } });
 m.exports.validateState({ ociVersion: '1.0.2', id: 'x', status: 'created', pid: 1, bundle: '/b', annotations: {} });

@@ -26,4 +26,4 @@ spec.process.terminal = false;
 const args = process.argv.slice(3);
 if (args.length) spec.process.args = args;
 require("fs").writeFileSync(process.argv[2], JSON.stringify(spec, null, 2) + "\n");
-' "$here/../dist/spec/default-spec.js" "$dir/config.json" "$@"
+' "$here/../dist/ocispec/default-spec.js" "$dir/config.json" "$@"

@@ -11,4 +11,4 @@ export {
   SysError,
 } from './sys/errors';
 export { Logger } from './util/log';
-export type { Spec, Process, Resources } from './spec/oci';
+export type { Spec, Process, Resources } from './ocispec/oci';

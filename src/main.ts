@@ -6,7 +6,7 @@ import type { CommandContext } from './cli/context';
 import { COMMAND_MODULES } from './cli/commands/index';
 import type { CommandSpec, ParsedArgs } from './cli/table';
 import { Logger, loggerFromArgv, type LogFormat } from './util/log';
-import { OCI_VERSION } from './spec/oci';
+import { OCI_VERSION } from './ocispec/oci';
 
 const VERSION = '0.1.0';
 

@@ -10,8 +10,8 @@ import { ContainerStateError, UserError } from '../sys/errors';
 import { DEFAULT_ROOT, StateStore, deriveStatus, ociState, type StoredState } from '../state/store';
 import { killContainer } from '../container/kill';
 import { parseSignal } from '../util/signals';
-import type { ProcessConfig } from '../spec/config';
-import type { Process, Resources } from '../spec/oci';
+import type { ProcessConfig } from '../ocispec/config';
+import type { Process, Resources } from '../ocispec/oci';
 
 // Each operation loads what it needs when it runs: every CLI command pays for what loads at start
 // (state, kill and list need only the store). A bundler still sees every require.
@@ -21,13 +21,13 @@ const ops = {
   run: () => require('../container/run') as typeof import('../container/run'),
   operations: () => require('../container/operations') as typeof import('../container/operations'),
   exec: () => require('../container/exec') as typeof import('../container/exec'),
-  execProcess: () => require('../spec/exec-process') as typeof import('../spec/exec-process'),
+  execProcess: () => require('../ocispec/exec-process') as typeof import('../ocispec/exec-process'),
   lock: () => require('../state/lock') as typeof import('../state/lock'),
   resources: () => require('../cgroups/resources') as typeof import('../cgroups/resources'),
   stats: () => require('../cgroups/stats') as typeof import('../cgroups/stats'),
   hierarchy: () => require('../cgroups/hierarchy') as typeof import('../cgroups/hierarchy'),
-  load: () => require('../spec/load') as typeof import('../spec/load'),
-  defaults: () => require('../spec/default-spec') as typeof import('../spec/default-spec'),
+  load: () => require('../ocispec/load') as typeof import('../ocispec/load'),
+  defaults: () => require('../ocispec/default-spec') as typeof import('../ocispec/default-spec'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { isErrno } from '../sys/errors';
-import type { Resources } from '../spec/oci';
+import type { Resources } from '../ocispec/oci';
 import type { CgroupPlan } from './manager';
 import { enableV2Controllers } from './v2-controllers';
 import { hostLayout } from './hierarchy';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { isErrno } from '../sys/errors';
-import type { Resources } from '../spec/oci';
+import type { Resources } from '../ocispec/oci';
 import type { DeviceRuleset } from './devices/rules';
 import { attachDeviceProgram, type DeviceProgramLibc } from './devices/attach';
 import { hugepageSize, rdmaLine } from './resources-v1';

@@ -1,4 +1,4 @@
-import type { DeviceRule, Resources } from '../spec/oci';
+import type { DeviceRule, Resources } from '../ocispec/oci';
 import { libc } from '../sys';
 import type { CgroupPlan } from './manager';
 import { emulateDeviceRules } from './devices/rules';

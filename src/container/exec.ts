@@ -4,7 +4,7 @@ import { libc } from '../sys';
 import { ContainerStateError, UserError, isErrno } from '../sys/errors';
 import type { Libc } from '../sys/libc';
 import { hostLayout } from '../cgroups/hierarchy';
-import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../spec/config';
+import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';

@@ -1,4 +1,4 @@
-import type { Hook } from '../spec/oci';
+import type { Hook } from '../ocispec/oci';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { NamespaceConfig } from '../spec/config';
+import type { NamespaceConfig } from '../ocispec/config';
 import { PROC_NS_NAME } from './types';
 
 interface Joined {

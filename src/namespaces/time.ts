@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { TimeOffsets } from '../spec/config';
+import type { TimeOffsets } from '../ocispec/config';
 
 /** What the process does about its time namespace: join one (an fd opened before the fork) or make one. */
 export type TimePlan = { join: number } | { offsets?: TimeOffsets };

@@ -1,5 +1,5 @@
 import * as C from '../sys/constants';
-import type { NamespaceType } from '../spec/oci';
+import type { NamespaceType } from '../ocispec/oci';
 
 export const NAMESPACE_FLAGS: Record<NamespaceType, number> = {
   pid: C.CLONE_NEWPID,

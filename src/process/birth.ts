@@ -16,8 +16,8 @@
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { NamespaceConfig, TimeOffsets } from '../spec/config';
-import type { IdMapping } from '../spec/oci';
+import type { NamespaceConfig, TimeOffsets } from '../ocispec/config';
+import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';

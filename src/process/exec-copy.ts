@@ -7,7 +7,7 @@ import type { ContainerAttrs } from './process-attrs';
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { ProcessConfig, SeccompProgram } from '../spec/config';
+import type { ProcessConfig, SeccompProgram } from '../ocispec/config';
 import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { EXEC_COMM, type ChildEnd, type ChildFds } from './channel';
 

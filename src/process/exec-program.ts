@@ -3,7 +3,7 @@ import { posix } from 'path';
 import type { Libc } from '../sys/libc';
 import { isErrno } from '../sys/errors';
 import * as C from '../sys/constants';
-import type { ProcessConfig } from '../spec/config';
+import type { ProcessConfig } from '../ocispec/config';
 import { applyCapabilities, dropBounding } from '../security/capabilities';
 import { applyAppArmorOnExec } from '../security/apparmor';
 import { RLIMITS, applyRlimits, RLIM_INFINITY } from '../security/rlimits';

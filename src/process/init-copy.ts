@@ -8,7 +8,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
-import { mountNsMode, type ContainerConfig, type ProcessConfig } from '../spec/config';
+import { mountNsMode, type ContainerConfig, type ProcessConfig } from '../ocispec/config';
 import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { runHooks } from '../hooks/run';
 import { waitReadableOrExit } from './copy';

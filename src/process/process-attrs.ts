@@ -1,9 +1,9 @@
-// Applies what spec/process-attrs.ts checked, in the process, before credentials change (a
+// Applies what ocispec/process-attrs.ts checked, in the process, before credentials change (a
 // deadline scheduler and a raised I/O class need root's capabilities) and before seccomp (a
 // profile may deny these calls to the program, not to its runtime).
 import type { Libc } from '../sys/libc';
-import type { CpuAffinity, MemoryPolicy, SchedulerConfig } from '../spec/config';
-import { MAX_CPUS } from '../spec/process-attrs';
+import type { CpuAffinity, MemoryPolicy, SchedulerConfig } from '../ocispec/config';
+import { MAX_CPUS } from '../ocispec/process-attrs';
 
 /** What execProgram applies besides the ProcessConfig's own: the container's settings. */
 export interface ContainerAttrs {

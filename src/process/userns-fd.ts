@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { IdMapping } from '../spec/oci';
+import type { IdMapping } from '../ocispec/oci';
 import { forkCopy } from './copy';
 import { ChannelClosed, ChannelTimeout, channelPair } from './channel';
 import { ATTEMPTS, HELLO_TIMEOUT_MS, mapText } from './birth';

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
-import type { Device } from '../spec/oci';
+import type { Device } from '../ocispec/oci';
 import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 
 /** Devices every container gets (as runc), unless the config defines the same path. */

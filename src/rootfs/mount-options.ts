@@ -1,5 +1,5 @@
 import * as C from '../sys/constants';
-import type { ParsedMountOptions } from '../spec/config';
+import type { ParsedMountOptions } from '../ocispec/config';
 
 export type { ParsedMountOptions };
 

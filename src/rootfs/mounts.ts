@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { MountConfig } from '../spec/config';
+import type { MountConfig } from '../ocispec/config';
 import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 import { mountFlagsOf } from './mountinfo';
 

@@ -3,7 +3,7 @@ import { posix } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
-import type { ContainerConfig, MountNsMode } from '../spec/config';
+import type { ContainerConfig, MountNsMode } from '../ocispec/config';
 import { allDevices, createDevices, createDevSymlinks } from './devices';
 import { mountEntry, type MountContext } from './mounts';
 import { mountFlagsOf, mountPoints } from './mountinfo';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
-import type { Capabilities } from '../spec/oci';
-import type { CapMasks } from '../spec/config';
+import type { Capabilities } from '../ocispec/oci';
+import type { CapMasks } from '../ocispec/config';
 
 // Kernel capability numbers (include/uapi/linux/capability.h).
 export const CAPABILITIES: readonly string[] = [

@@ -1,6 +1,6 @@
 import type { Libc } from '../sys/libc';
-import type { Rlimit } from '../spec/oci';
-import type { ResolvedRlimit } from '../spec/config';
+import type { Rlimit } from '../ocispec/oci';
+import type { ResolvedRlimit } from '../ocispec/config';
 
 export const RLIMITS: Record<string, number> = {
   RLIMIT_CPU: 0,

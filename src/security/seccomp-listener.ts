@@ -1,8 +1,8 @@
 // linux.seccomp.listenerPath (runtime-spec): where a filter with SCMP_ACT_NOTIFY sends its
 // notification fd, with the container process state as the message.
 import type { Libc } from '../sys/libc';
-import type { SeccompProgram } from '../spec/config';
-import { OCI_VERSION } from '../spec/oci';
+import type { SeccompProgram } from '../ocispec/config';
+import { OCI_VERSION } from '../ocispec/oci';
 
 /**
  * Connected by the runtime, before the process is born: the path is a host path, which the

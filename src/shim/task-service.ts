@@ -7,7 +7,7 @@ import type { Runtime, ContainerState } from '../api/runtime';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { ContainerExistsError, ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
-import type { Process, Resources } from '../spec/oci';
+import type { Process, Resources } from '../ocispec/oci';
 import { parseMountOptions } from '../rootfs/mount-options';
 import { timestamp, type AnyMessage, type Proto } from './proto';
 import { Code, RpcError, type CallContext, type TtrpcServer } from './ttrpc';

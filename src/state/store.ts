@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { ContainerExistsError, ContainerNotFoundError, UserError, isErrno } from '../sys/errors';
-import type { Hook, OciState } from '../spec/oci';
+import type { Hook, OciState } from '../ocispec/oci';
 import { isSameLiveProcess } from './proc';
 import { isFrozen } from '../cgroups/freezer';
 

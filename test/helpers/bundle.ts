@@ -14,7 +14,7 @@ function stale(): boolean {
   const made = join(TEMPLATE, 'config.json');
   if (!fs.existsSync(made)) return true;
   const at = fs.statSync(made).mtimeMs;
-  return [join(REPO, 'dist', 'spec', 'default-spec.js'), join(REPO, 'scripts', 'make-bundle.sh')].some(
+  return [join(REPO, 'dist', 'ocispec', 'default-spec.js'), join(REPO, 'scripts', 'make-bundle.sh')].some(
     (f) => fs.existsSync(f) && fs.statSync(f).mtimeMs > at,
   );
 }

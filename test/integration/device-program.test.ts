@@ -9,7 +9,7 @@ import { attachDeviceProgram } from '../../src/cgroups/devices/attach';
 import { emulateDeviceRules } from '../../src/cgroups/devices/rules';
 import { hostLayout } from '../../src/cgroups/hierarchy';
 import { libc } from '../../src/sys';
-import type { DeviceRule } from '../../src/spec/oci';
+import type { DeviceRule } from '../../src/ocispec/oci';
 
 const v2 = hostLayout().hierarchies.find((h) => h.version === 2);
 const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import { join } from 'path';
 import { parseMountOptions } from '../../src/rootfs/mount-options';
-import { schemaProblems } from '../../src/spec/validate';
+import { schemaProblems } from '../../src/ocispec/validate';
 
 const DIR = join(__dirname, '..', 'data', 'configs');
 const samples = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));

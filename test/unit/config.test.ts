@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { buildConfig, readSpec } from '../../src/spec/load';
-import { defaultSpec } from '../../src/spec/default-spec';
-import type { Spec } from '../../src/spec/oci';
+import { buildConfig, readSpec } from '../../src/ocispec/load';
+import { defaultSpec } from '../../src/ocispec/default-spec';
+import type { Spec } from '../../src/ocispec/oci';
 
 const bundle = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-bundle-'));
 fs.mkdirSync(join(bundle, 'rootfs'));

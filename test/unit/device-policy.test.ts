@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { emulateDeviceRules, v1DeviceWrites, type DeviceRuleset } from '../../src/cgroups/devices/rules';
 import { compileDeviceProgram, OP, DEV_BLOCK, DEV_CHAR, ACC_MKNOD, ACC_READ, ACC_WRITE } from '../../src/cgroups/devices/bpf-program';
-import type { DeviceRule } from '../../src/spec/oci';
+import type { DeviceRule } from '../../src/ocispec/oci';
 
 /** Runs a compiled device program over one access, as the kernel would (only the opcodes we emit). */
 function runProgram(prog: Buffer, type: 'c' | 'b', major: number, minor: number, access: string): boolean {

@@ -6,7 +6,7 @@ import {
   parseMemoryPolicy,
   parsePersonality,
   parseScheduler,
-} from '../../src/spec/process-attrs';
+} from '../../src/ocispec/process-attrs';
 import { applyMemoryPolicy, cpuMask, schedAttr } from '../../src/process/process-attrs';
 import { offsetsText } from '../../src/namespaces/time';
 import { recordingLibc } from '../fakes/recording-libc';

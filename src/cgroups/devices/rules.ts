@@ -1,4 +1,4 @@
-import type { DeviceRule } from '../../spec/oci';
+import type { DeviceRule } from '../../ocispec/oci';
 
 /**
  * The device cgroup's semantics (cgroup v1's devices.allow/deny, which OCI device rules are written

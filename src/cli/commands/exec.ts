@@ -4,9 +4,9 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { execProcess } from '../../spec/exec-process';
+import { execProcess } from '../../ocispec/exec-process';
 import { CAPABILITIES } from '../../security/capabilities';
-import type { ProcessConfig } from '../../spec/config';
+import type { ProcessConfig } from '../../ocispec/config';
 
 /** yargs gives a string, a number, or an array of them. */
 function list(v: unknown): string[] {
@@ -14,7 +14,7 @@ function list(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(one) : [one(v)];
 }
 
-/** A process.json: what it leaves out is taken from the container's process (spec/exec-process.ts). */
+/** A process.json: what it leaves out is taken from the container's process (ocispec/exec-process.ts). */
 function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig | undefined): ProcessConfig {
   let proc: unknown;
   try {

@@ -1,9 +1,9 @@
 import type { CommandContext } from '../context';
 import { out } from '../../util/log';
 import { CAPABILITIES } from '../../security/capabilities';
-import { OCI_VERSION } from '../../spec/oci';
+import { OCI_VERSION } from '../../ocispec/oci';
 import { RECURSIVE_OPTION_NAMES } from '../../rootfs/mount-options';
-import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from '../../spec/process-attrs';
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from '../../ocispec/process-attrs';
 
 /** The runtime-spec features document: only what tsrunc really does. */
 export function run(_ctx: CommandContext): number {

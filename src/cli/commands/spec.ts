@@ -3,7 +3,7 @@ import { join } from 'path';
 import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError, isErrno } from '../../sys/errors';
-import { defaultSpec, toRootless } from '../../spec/default-spec';
+import { defaultSpec, toRootless } from '../../ocispec/default-spec';
 
 export function run(ctx: CommandContext): number {
   const file = join(str(ctx.args, 'bundle') ?? '.', 'config.json');

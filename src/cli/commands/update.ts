@@ -3,7 +3,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { runtimeOf } from './create';
-import type { Resources } from '../../spec/oci';
+import type { Resources } from '../../ocispec/oci';
 
 /** Bytes with runc's unit suffixes (k, m, g, t; b optional), or -1 for unlimited. */
 export function parseBytes(flag: string, v: string): number {

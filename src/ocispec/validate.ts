@@ -17,7 +17,7 @@ let validators: Validators | undefined;
 
 function load(): Validators {
   // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling
-  // at run time. From the bundle (dist/tsrunc.js), dist/spec or (under ts-jest) src/spec alike; through its
+  // at run time. From the bundle (dist/tsrunc.js), dist/ocispec or (under ts-jest) src/ocispec alike; through its
   // code cache (made at build time with a validation of the default config and a state).
   const dist = __dirname.endsWith('dist') ? __dirname : join(__dirname, '..', '..', 'dist');
   validators ??= requireCached<Validators>(join(dist, 'validators.js'), require, dist);
