@@ -319,6 +319,7 @@ async function spare(f: Flags): Promise<void> {
  */
 function warmUp(): void {
   warmProto = Proto.load();
+  warmProto.warm();
   Runtime.warmUp();
 }
 

@@ -161,3 +161,20 @@ describe("the cgroup statistics as containerd's Metrics", () => {
     expect(m.memoryEvents).toMatchObject({ max: 3, oomKill: 2 });
   });
 });
+
+describe("a spare shim's warm-up", () => {
+  test('every message type gets its codecs ahead (protobufjs makes them on first use), and they still round-trip', () => {
+    const p = Proto.load(join(REPO, 'dist', 'shim', 'protos.json'));
+    const names = ['containerd.task.v2.CreateTaskRequest', 'containerd.events.TaskCreate', 'containerd.task.v2.StateResponse'];
+    // protobufjs swaps a type's encode and decode for generated ones (own properties) at its setup
+    const generated = () => names.map((n) => Object.prototype.hasOwnProperty.call(p.type(n), 'encode'));
+    expect(generated()).toEqual([false, false, false]);
+    p.warm();
+    expect(generated()).toEqual([true, true, true]);
+    const ev = p.decode<{ containerId: string; pid: number }>(
+      'containerd.events.TaskCreate',
+      p.encode('containerd.events.TaskCreate', { containerId: 'c', pid: 42 }),
+    );
+    expect([ev.containerId, ev.pid]).toEqual(['c', 42]);
+  });
+});
