@@ -153,12 +153,6 @@ function preflight(opts: CreateOptions): { cfg: ContainerConfig; opts: CreateOpt
   if (!terminal && opts.consoleSocket !== undefined) {
     throw new UserError('--console-socket is only for a process with process.terminal set to true');
   }
-  const unsupported = cfg.mounts.find((m) => m.idmap && isInside(cfg.rootfs, m.source));
-  if (unsupported) {
-    throw new UserError(
-      `config.json: mounts[${unsupported.index}] (${unsupported.destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
-    );
-  }
   return { cfg, opts, rootless, terminal };
 }
 

@@ -4,6 +4,7 @@ import { isAbsolute, join, posix, resolve } from 'path';
 import { ConfigError, isErrno } from '../sys/errors';
 import { NAMESPACE_FLAGS } from '../namespaces/types';
 import { parseMountOptions, propagationFlag } from '../rootfs/mount-options';
+import { isInside } from '../rootfs/safe-path';
 import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
 import type { SeccompConfig } from '../security/seccomp';
@@ -331,6 +332,9 @@ export function buildConfig(spec: Spec, bundle: string, id: string, opts: LoadOp
         uidMappings = linux.uidMappings;
         gidMappings = linux.gidMappings;
       }
+    }
+    if (parsed.idmap && isInside(rootfs, source)) {
+      fail(`mounts[${i}] (${destination}): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`);
     }
     // As runc: a read-only /dev gets its devices and mounts first, and is made read-only last.
     const readonlyLast = destination === '/dev' && (parsed.flags & 1) !== 0 && !parsed.bind;

@@ -241,6 +241,24 @@ describe('refusals found by the fuzz campaign name the field', () => {
 });
 
 describe('every semantic check is in the spec→config step', () => {
+  test('an idmapped bind whose source is inside the rootfs (not supported yet), named; outside it, accepted', () => {
+    const idmapped = (source: string) =>
+      spec((x) => {
+        x.mounts!.push({
+          destination: '/data',
+          type: 'bind',
+          source,
+          options: ['bind'],
+          uidMappings: [{ containerID: 0, hostID: 100000, size: 1000 }],
+          gidMappings: [{ containerID: 0, hostID: 100000, size: 1000 }],
+        });
+      });
+    const at = defaultSpec().mounts!.length;
+    expect(() => build(idmapped('rootfs/srv'))).toThrow(
+      `config.json: mounts[${at}] (/data): an idmapped mount whose source is inside the rootfs is not supported by tsrunc yet`,
+    );
+    expect(build(idmapped('/srv')).mounts[at]).toMatchObject({ destination: '/data', idmap: 'idmap', source: '/srv' });
+  });
   test('a sysctl that would change the host, or needs a namespace the container does not make', () => {
     expect(() =>
       build(
