@@ -169,10 +169,10 @@ function collectDeadGroups(socketPath: string): void {
 /** Loaded ahead by a spare (warmUp). */
 let warmProto: Proto | undefined;
 
-async function serve(f: Flags): Promise<void> {
+async function serve(f: Flags, fromSpare = false): Promise<void> {
   const log = new Logger(`${f.socket}.log`, 'json', f.debug);
   // Containers are forked from this process: it must run from the read-only node (re-execs once).
-  ensureProtectedExe(libc(), log, 0);
+  if (!fromSpare) ensureProtectedExe(libc(), log, 0);
   stdioOpen();
   const sys = libc();
   const proto = warmProto ?? Proto.load();
@@ -249,53 +249,99 @@ async function spare(f: Flags): Promise<void> {
   ensureProtectedExe(libc(), log, 0);
   stdioOpen();
   const sys = libc();
-  fs.writeFileSync(`${f.socket}.pid`, String(process.pid));
-  warmUp();
-  const fifoPath = `${f.socket}.fifo`;
+  try {
+    warmUp();
+  } catch (e) {
+    log.warn(`spare ${process.pid}: warm-up failed, leaving: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+  // A fifo of its own (the launcher writes to the fifo of the very pid it checked), made before
+  // the spare is published; published under the spare's lock, and only if no other spare is.
+  const fifoPath = `${f.socket}.${process.pid}.fifo`;
   fs.rmSync(fifoPath, { force: true });
   sys.mkfifo(fifoPath, 0o600);
   // Read and write: the fifo always has a writer (no EOF) and a launcher's write never blocks.
   const fifo = new net.Socket({ fd: fs.openSync(fifoPath, C.O_RDWR | C.O_NONBLOCK | C.O_CLOEXEC), readable: true, writable: false });
-  const replaced = (): boolean => {
+  const pidFile = `${f.socket}.pid`;
+  const published = (): number => {
     try {
-      return Number(fs.readFileSync(`${f.socket}.pid`, 'utf8')) !== process.pid;
+      return Number(fs.readFileSync(pidFile, 'utf8')) || 0;
     } catch {
-      return true;
+      return 0;
     }
   };
+  const underLock = <T>(fn: () => T): T => {
+    const lock = fs.openSync(`${f.socket}.lock`, C.O_RDWR | C.O_CREAT | C.O_CLOEXEC, 0o600);
+    try {
+      sys.flock(lock, C.LOCK_EX);
+      return fn();
+    } finally {
+      fs.closeSync(lock);
+    }
+  };
+  const isSpare = (pid: number): boolean => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0spare\0') && fs.existsSync(`${f.socket}.${pid}.fifo`);
+    } catch {
+      return false;
+    }
+  };
+  const leave = (why: string): never => {
+    log.debug(`spare ${process.pid} leaves unused: ${why}`);
+    fs.rmSync(fifoPath, { force: true });
+    underLock(() => published() === process.pid && fs.rmSync(pidFile, { force: true }));
+    process.exit(0);
+  };
+  const other = underLock(() => {
+    const p = published();
+    if (p > 0 && p !== process.pid && isSpare(p)) return p;
+    fs.writeFileSync(`${pidFile}.tmp`, String(process.pid));
+    fs.renameSync(`${pidFile}.tmp`, pidFile);
+    return 0;
+  });
+  if (other) leave(`spare ${other} is published`);
+  const started = fs.statSync(join(__dirname, 'main.js')).mtimeMs;
   let watch: NodeJS.Timeout | undefined;
   const claim = await new Promise<string | undefined>((resolve) => {
     let buf = '';
     watch = setInterval(() => {
-      if (!fs.existsSync(f.address) || replaced()) resolve(undefined);
+      const gone =
+        !fs.existsSync(f.address) ||
+        published() !== process.pid || // (a launcher clears it as it hands the spare a group)
+        fs.statSync(join(__dirname, 'main.js')).mtimeMs !== started; // upgraded since
+      // after the poll phase: a claim already in the fifo is read first, and wins
+      if (gone) setImmediate(() => resolve(''));
     }, 2000);
     fifo.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       const nl = buf.indexOf('\n');
       if (nl >= 0) resolve(buf.slice(0, nl));
     });
-    fifo.once('close', () => resolve(undefined));
+    fifo.once('close', () => resolve(''));
   });
   clearInterval(watch);
   fifo.destroy();
+  fs.rmSync(fifoPath, { force: true });
   const [namespace, socket] = (claim ?? '').split(' ');
-  if (!namespace || !socket) {
-    log.debug(`spare ${process.pid} leaves unused`);
-    // its files, unless a newer spare has them (under the launcher's lock: a start may be looking)
-    const lock = fs.openSync(`${f.socket}.lock`, C.O_RDWR | C.O_CREAT | C.O_CLOEXEC, 0o600);
-    sys.flock(lock, C.LOCK_EX);
-    if (!replaced()) for (const ext of ['.fifo', '.pid', '.log']) fs.rmSync(`${f.socket}${ext}`, { force: true });
-    process.exit(0);
-  }
-  // Started at the lowest priority (the launcher's nice 19): back to the normal one, in every
+  if (!namespace || !socket) leave('its containerd went, another spare took its place, or tsrunc was upgraded');
+  // Started at the lowest priority (the launcher's nice 19): back to containerd's, in every
   // thread (Linux keeps a priority per thread), before anything is forked from it.
+  const nice = Number(process.env.TSRUNC_SPARE_NICE ?? 0) || 0;
   for (const tid of fs.readdirSync('/proc/self/task')) {
     try {
-      os.setPriority(Number(tid), 0);
-    } catch {
-      // a thread that ended
+      os.setPriority(Number(tid), nice);
+    } catch (e) {
+      if (tid === String(process.pid)) log.warn(`spare ${process.pid}: its priority stays: ${(e as Error).message}`);
     }
   }
+  delete process.env.TSRUNC_SPARE_NICE;
+  // What containerd would have given a shim started for this group
+  process.env.NAMESPACE = namespace;
+  // Its stdout and stderr (crash traces) go to the group's log from now on, as a shim's of its own
+  const out = fs.openSync(`${socket}.log`, C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_CLOEXEC, 0o600);
+  sys.dup2(out, 1);
+  sys.dup2(out, 2);
+  fs.closeSync(out);
   // Named as a shim of its group from now on (ps, the launcher and the tests look for serve)
   process.title = [
     process.execPath,
@@ -310,7 +356,8 @@ async function spare(f: Flags): Promise<void> {
     socket,
   ].join(' ');
   log.debug(`spare ${process.pid} serves ${namespace} on ${socket}`);
-  await serve({ ...f, namespace, socket });
+  // (the protected node was ensured at the spare's start: a re-exec now would restart it as a spare)
+  await serve({ ...f, namespace, socket }, true);
 }
 
 /**

@@ -444,7 +444,7 @@ describe('the shim process', () => {
     const sparePid = (): number => {
       try {
         const pid = Number(fs.readFileSync(`${spare}.pid`, 'utf8'));
-        return pid > 0 && fs.existsSync(`/proc/${pid}`) && fs.existsSync(`${spare}.fifo`) ? pid : 0;
+        return pid > 0 && fs.existsSync(`/proc/${pid}`) && fs.existsSync(`${spare}.${pid}.fifo`) ? pid : 0;
       } catch {
         return 0;
       }
@@ -480,10 +480,17 @@ describe('the shim process', () => {
       await until(() => sparePid() > 0 && sparePid() !== second);
       const third = sparePid();
       expect(third).toBeGreaterThan(0);
+      // a second spare (two new pods at once start two): only one is published, the other leaves
+      const extra = spawnSync(
+        process.execPath,
+        ['--single-threaded', '--expose-gc', join(REPO, 'dist', 'shim', 'main.js'), 'spare', '-address', containerd, '-socket', spare],
+        { encoding: 'utf8', timeout: 30000, env: { ...process.env, TTRPC_ADDRESS: join(dir, 'events.sock') } },
+      );
+      expect([extra.status, sparePid()]).toEqual([0, third]);
       // containerd gone (its socket): the spare leaves, taking its files
       fs.rmSync(containerd);
       await until(() => !fs.existsSync(`/proc/${third}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${third}/status`, 'utf8')));
-      expect(['.pid', '.fifo'].filter((e) => fs.existsSync(`${spare}${e}`))).toEqual([]);
+      expect([`${spare}.pid`, `${spare}.${third}.fifo`].filter((p) => fs.existsSync(p))).toEqual([]);
     } finally {
       fs.rmSync(containerd, { force: true });
       // the pods' shims had no task: they leave by themselves (TSRUNC_SHIM_IDLE_MS)
