@@ -308,7 +308,7 @@ async function spare(f: Flags): Promise<void> {
       const gone =
         !fs.existsSync(f.address) ||
         published() !== process.pid || // (a launcher clears it as it hands the spare a group)
-        fs.statSync(join(__dirname, 'main.js')).mtimeMs !== started; // upgraded since
+        fs.statSync(join(__dirname, 'main.js'), { throwIfNoEntry: false })?.mtimeMs !== started; // upgraded since
       // after the poll phase: a claim already in the fifo is read first, and wins
       if (gone) setImmediate(() => resolve(''));
     }, 2000);
