@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
-import { dirname, join } from 'path';
+import { basename, dirname, join } from 'path';
 import { Runtime } from '../api/runtime';
 import { libc } from '../sys';
 import * as C from '../sys/constants';
@@ -289,7 +289,10 @@ async function spare(f: Flags): Promise<void> {
   const leave = (why: string): never => {
     log.debug(`spare ${process.pid} leaves unused: ${why}`);
     fs.rmSync(fifoPath, { force: true });
-    underLock(() => published() === process.pid && fs.rmSync(pidFile, { force: true }));
+    underLock(() => {
+      if (published() === process.pid) fs.rmSync(pidFile, { force: true });
+      if (!fs.existsSync(f.address)) fs.rmSync(`${f.socket}.log`, { force: true }); // its containerd is gone
+    });
     process.exit(0);
   };
   const other = underLock(() => {
@@ -297,6 +300,12 @@ async function spare(f: Flags): Promise<void> {
     if (p > 0 && p !== process.pid && isSpare(p)) return p;
     fs.writeFileSync(`${pidFile}.tmp`, String(process.pid));
     fs.renameSync(`${pidFile}.tmp`, pidFile);
+    // the fifos of spares that were killed (those that leave take theirs)
+    const prefix = `${basename(f.socket)}.`;
+    for (const name of fs.readdirSync(dirname(f.socket))) {
+      const pid = name.startsWith(prefix) && name.endsWith('.fifo') ? Number(name.slice(prefix.length, -'.fifo'.length)) : 0;
+      if (pid > 0 && pid !== process.pid && !fs.existsSync(`/proc/${pid}`)) fs.rmSync(join(dirname(f.socket), name), { force: true });
+    }
     return 0;
   });
   if (other) leave(`spare ${other} is published`);

@@ -480,6 +480,8 @@ describe('the shim process', () => {
       await until(() => sparePid() > 0 && sparePid() !== second);
       const third = sparePid();
       expect(third).toBeGreaterThan(0);
+      // the killed spare's fifo went when the next one was published
+      expect(fs.existsSync(`${spare}.${second}.fifo`)).toBe(false);
       // a second spare (two new pods at once start two): only one is published, the other leaves
       const extra = spawnSync(
         process.execPath,
@@ -490,7 +492,7 @@ describe('the shim process', () => {
       // containerd gone (its socket): the spare leaves, taking its files
       fs.rmSync(containerd);
       await until(() => !fs.existsSync(`/proc/${third}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${third}/status`, 'utf8')));
-      expect([`${spare}.pid`, `${spare}.${third}.fifo`].filter((p) => fs.existsSync(p))).toEqual([]);
+      expect([`${spare}.pid`, `${spare}.${third}.fifo`, `${spare}.log`].filter((p) => fs.existsSync(p))).toEqual([]);
     } finally {
       fs.rmSync(containerd, { force: true });
       // the pods' shims had no task: they leave by themselves (TSRUNC_SHIM_IDLE_MS)
@@ -498,6 +500,9 @@ describe('the shim process', () => {
       for (const g of groups) fs.rmSync(`${g}.lock`, { force: true });
       fs.rmSync(`${spare}.lock`, { force: true });
       fs.rmSync(`${spare}.log`, { force: true });
+      const s = join('/run/containerd/tsrunc/s');
+      for (const n of fs.readdirSync(s))
+        if (join(s, n).startsWith(`${spare}.`) && n.endsWith('.fifo')) fs.rmSync(join(s, n), { force: true });
     }
   }, 60000);
 
