@@ -89,10 +89,7 @@ async function main() {
     await new Promise((r) => node.daemon.once('exit', r));
     await lab.processesGone(node.sock, 10000); // our shim's spare leaves with containerd's socket
     await registry.close();
-    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
-      const mp = line.split(' ')[4];
-      if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
-    }
+    lab.unmountUnder(dir);
     lab.removeCgroupTree(CGROUP_PARENT);
     fs.rmSync(dir, { recursive: true, force: true });
     exeBinds.restore(exeBefore);

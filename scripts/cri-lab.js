@@ -4,7 +4,7 @@
 // handlers for tsrunc (runc-v2 shim + BinaryName), runc, and our own shim, and a CRI client
 // (runtime.v1 over gRPC, as kubelet speaks it). Used by test/helpers/cri.ts and scripts/bench-cri.js.
 'use strict';
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
@@ -258,26 +258,51 @@ function removeCgroupTree(parent) {
 }
 
 /**
+ * The processes whose command line (arguments joined by spaces) contains needle, as "pid: line".
+ * @param {string} needle
+ */
+function processes(needle) {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((pid) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        return cmd.includes(needle) ? [`${pid}: ${cmd}`] : [];
+      } catch {
+        return []; // gone
+      }
+    });
+}
+
+/**
  * Waits up to ms until no process's command line contains needle (a containerd socket: its
  * shims'); returns those still there.
  * @param {string} needle
  * @param {number} ms
  */
 async function processesGone(needle, ms) {
-  const find = () =>
-    fs
-      .readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .flatMap((pid) => {
-        try {
-          const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-          return cmd.includes(needle) ? [`${pid}: ${cmd}`] : [];
-        } catch {
-          return [];
-        }
-      });
-  for (const end = Date.now() + ms; find().length > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
-  return find();
+  for (const end = Date.now() + ms; processes(needle).length > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
+  return processes(needle);
 }
 
-module.exports = { processesGone, startRegistry, startContainerd, criClient, handlers, freePort, cgroupTree, removeCgroupTree };
+/** Detaches every mount below dir (containerd's snapshots and sandbox mounts), deepest first. @param {string} dir */
+function unmountUnder(dir) {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
+    const mp = line.split(' ')[4];
+    if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
+  }
+}
+
+module.exports = {
+  processes,
+  processesGone,
+  unmountUnder,
+  startRegistry,
+  startContainerd,
+  criClient,
+  handlers,
+  freePort,
+  cgroupTree,
+  removeCgroupTree,
+};

@@ -3,7 +3,6 @@
 // ContainerExistsError, ContainerStateError, ContainerBusyError, ConfigError (all UserError), or
 // a SysError for a failed system call.
 import * as fs from 'fs';
-import * as os from 'os';
 import { join } from 'path';
 import { Logger } from '../util/log';
 import { ContainerStateError, UserError } from '../sys/errors';
@@ -119,7 +118,9 @@ export class Runtime {
    */
   static warmUp(): void {
     for (const load of Object.values(ops)) load();
-    const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsrunc-warm-up-'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { tmpdir } = require('os') as typeof import('os'); // (the CLI never needs it)
+    const dir = fs.mkdtempSync(join(tmpdir(), 'tsrunc-warm-up-'));
     try {
       fs.mkdirSync(join(dir, 'rootfs'));
       fs.writeFileSync(join(dir, 'config.json'), JSON.stringify(ops.defaults().defaultSpec()));

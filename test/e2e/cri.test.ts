@@ -68,10 +68,7 @@ afterAll(async () => {
   }
   await registry?.close();
   if (!dir) return;
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
-    const mp = line.split(' ')[4];
-    if (mp && mp.startsWith(dir)) spawnSync('umount', ['-l', mp]);
-  }
+  lab.unmountUnder(dir);
   lab.removeCgroupTree(CGROUP_PARENT);
   if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true }); // E2E_KEEP=1: containerd.log stays
   for (const d of STATE_ROOTS) {
@@ -272,19 +269,8 @@ describe.each([['tsrunc'], ['runc'], ['tsrunc-shim']])('CRI with the runtime han
     const pods = ((await cri.runtime.ListPodSandbox({})).items as Msg[]).filter((p) => made.includes(p.id));
     expect(pods).toEqual([]);
     // shims leave once their pod is gone (ours a second after its last task): wait for them
-    const shims = (): string[] => {
-      const found: string[] = [];
-      for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-        try {
-          const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-          // (our shim's one spare, started ahead for the next pod, stays while containerd runs)
-          if (cmd.includes(node.sock) && !cmd.startsWith('containerd --config') && !/ spare /.test(cmd)) found.push(`${pid}: ${cmd}`);
-        } catch {
-          // gone
-        }
-      }
-      return found;
-    };
+    // (our shim's one spare, started ahead for the next pod, stays while containerd runs)
+    const shims = () => lab.processes(node.sock).filter((p) => !/^\d+: containerd --config/.test(p) && !/ spare /.test(p));
     for (let i = 0; i < 100 && shims().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(shims()).toEqual([]);
     expect(

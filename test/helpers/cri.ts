@@ -34,7 +34,9 @@ export const lab = require('../../scripts/cri-lab') as {
   criClient(sock: string): CriClient;
   cgroupTree(parent: string): string[];
   removeCgroupTree(parent: string): void;
+  processes(needle: string): string[];
   processesGone(needle: string, ms: number): Promise<string[]>;
+  unmountUnder(dir: string): void;
 };
 
 export interface StreamResult {

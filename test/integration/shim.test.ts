@@ -10,6 +10,7 @@ import * as os from 'os';
 import { join } from 'path';
 import { REPO, bundleTracker, uniqueId, type Bundle } from '../helpers/bundle';
 import { Proto } from '../../src/shim/proto';
+import { lab } from '../helpers/cri';
 import { Code, RpcError, TtrpcClient, TtrpcServer } from '../../src/shim/ttrpc';
 
 const SHIM = join(REPO, 'bin', 'containerd-shim-tsrunc-v2');
@@ -426,17 +427,7 @@ describe('the shim process', () => {
     // the address exists, as containerd's socket does while it runs: a spare stays for it (the
     // earlier tests' spares saw none, and leave: waited for first)
     const containerd = join(dir, 'containerd.sock');
-    const spares = () =>
-      fs
-        .readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(`spare -address ${containerd}`);
-          } catch {
-            return false;
-          }
-        });
+    const spares = () => lab.processes(`spare -address ${containerd}`);
     await until(() => spares().length === 0);
     expect(spares()).toEqual([]);
     fs.writeFileSync(containerd, '');
