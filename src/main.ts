@@ -54,7 +54,11 @@ async function main(): Promise<number> {
   const { command, args } = parsed;
   const log = new Logger(args.log as string | undefined, (args['log-format'] as LogFormat) ?? 'text', args.debug === true);
   try {
-    if (args['systemd-cgroup'] === true) throw new Error('--systemd-cgroup: the systemd cgroup driver is not supported by tsrunc yet');
+    // The driver's place is cgroups/systemd/: it refuses, before anything is touched.
+    if (args['systemd-cgroup'] === true) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('./cgroups/systemd/manager') as typeof import('./cgroups/systemd/manager')).systemdManager();
+    }
     const load = COMMAND_MODULES[command.module];
     if (!load) throw new Error(`no module for command ${command.name}`);
     const mod = load();

@@ -22,8 +22,7 @@ const ops = {
   exec: () => require('../container/exec') as typeof import('../container/exec'),
   execProcess: () => require('../ocispec/exec-process') as typeof import('../ocispec/exec-process'),
   lock: () => require('../state/lock') as typeof import('../state/lock'),
-  resources: () => require('../cgroups/resources') as typeof import('../cgroups/resources'),
-  stats: () => require('../cgroups/stats') as typeof import('../cgroups/stats'),
+  cgroups: () => require('../cgroups/open') as typeof import('../cgroups/open'),
   hierarchy: () => require('../cgroups/hierarchy') as typeof import('../cgroups/hierarchy'),
   load: () => require('../ocispec/load') as typeof import('../ocispec/load'),
   defaults: () => require('../ocispec/default-spec') as typeof import('../ocispec/default-spec'),
@@ -232,7 +231,7 @@ export class Runtime {
       const status = deriveStatus(st);
       if (status === 'stopped' || !st.cgroup) throw new ContainerStateError(`cannot update container "${id}": it is ${status}`, id, status);
       try {
-        return ops.resources().applyResources({ mode: cgroupMode(st), paths: st.cgroup.paths }, res).warnings;
+        return ops.cgroups().openCgroups(st.cgroup).apply(res).warnings;
       } catch (e) {
         throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
       }
@@ -247,7 +246,7 @@ export class Runtime {
   /** The container's cgroup statistics, in runc's events --stats shape. */
   stats(id: string): Record<string, unknown> {
     const st = this.running(id);
-    return ops.stats().collectStats(st.cgroup!.paths);
+    return ops.cgroups().openCgroups(st.cgroup!).stats();
   }
 
   /**
@@ -256,7 +255,7 @@ export class Runtime {
    */
   oom(id: string): { kills: number; under: boolean } {
     const st = this.store.load(id);
-    return st.cgroup ? ops.stats().oomState(st.cgroup.paths) : { kills: 0, under: false };
+    return st.cgroup ? ops.cgroups().openCgroups(st.cgroup).oom() : { kills: 0, under: false };
   }
 
   /** The pids of every process of the container. */
@@ -287,9 +286,4 @@ export class Runtime {
       log: this.log,
     };
   }
-}
-
-function cgroupMode(st: StoredState): 'v1' | 'v2' {
-  const paths = st.cgroup?.paths ?? {};
-  return paths.unified !== undefined && Object.keys(paths).length === 1 ? 'v2' : 'v1';
 }

@@ -9,8 +9,8 @@ import { StateStore, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
-import { planCgroups, createCgroups, addProcess, removeCgroups, enableV2Controllers, type CgroupPlan } from '../cgroups/manager';
-import { applyResources } from '../cgroups/resources';
+import { planCgroups } from '../cgroups/open';
+import type { CgroupManager } from '../cgroups/manager';
 import { bear } from '../process/birth';
 import { createUserNamespace } from '../process/userns-fd';
 import { initLife, type InitPlan } from '../process/init-copy';
@@ -21,7 +21,6 @@ import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
-import { frozenAlready } from '../cgroups/freezer';
 import { moveNetDevices } from '../namespaces/netdev';
 import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
@@ -189,32 +188,12 @@ function makeExecFifo(sys: Libc, store: StateStore, id: string): number {
  * The container's cgroup in every hierarchy (none for a rootless caller), recorded in the state
  * as it is made; one that is in use or frozen is refused, in runc's words (it stays as it was).
  */
-function makeCgroups(store: StateStore, state: StoredState, cfg: ContainerConfig, id: string, rootless: boolean): CgroupPlan {
-  const plan = rootless ? { mode: hostLayout().mode, paths: {} } : planCgroups(hostLayout(), cfg.cgroupsPath, id);
-  state.cgroup = { paths: plan.paths, createdDirs: [] };
-  createCgroups(plan, (dirs) => {
+function makeCgroups(store: StateStore, state: StoredState, cgroups: CgroupManager): void {
+  state.cgroup = { mode: cgroups.mode, paths: { ...cgroups.paths }, createdDirs: [] };
+  cgroups.create((dirs) => {
     state.cgroup!.createdDirs = dirs;
     store.save(state);
   });
-  const busy = Object.values(plan.paths).find((d) => {
-    try {
-      return fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() !== '';
-    } catch {
-      return false;
-    }
-  });
-  if (busy) {
-    throw new UserError(`container's cgroup is not empty: processes are in ${busy} (linux.cgroupsPath names another container's cgroup?)`);
-  }
-  if (frozenAlready(plan.paths)) {
-    throw new UserError(
-      `container's cgroup unexpectedly frozen: ${Object.values(plan.paths)[0] ?? ''} (thaw it, or choose another linux.cgroupsPath)`,
-    );
-  }
-  if (plan.mode === 'v2' && plan.paths.unified) {
-    enableV2Controllers('/sys/fs/cgroup', plan.paths.unified, ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc']);
-  }
-  return plan;
 }
 
 /** With a terminal: the console socket, or (a foreground run) a socketpair whose peer receives the master. */
@@ -265,7 +244,7 @@ function placeInit(
   store: StateStore,
   state: StoredState,
   cfg: ContainerConfig,
-  plan: CgroupPlan,
+  cgroups: CgroupManager,
   rootless: boolean,
   log: Logger,
   initPid: number,
@@ -274,7 +253,7 @@ function placeInit(
   state.pid = initPid;
   state.pidStartTime = procStat(initPid)?.startTime;
   store.save(state);
-  addProcess(plan, initPid);
+  cgroups.addProcess(initPid);
   log.step('create: init placed in its cgroups');
   if (Object.keys(cfg.netDevices).length) {
     const netns = cfg.namespaces.find((n) => n.type === 'network')!;
@@ -289,7 +268,7 @@ function placeInit(
     try {
       // pids.max waits for ready: the create-time hooks init runs count against it.
       const res = { ...cfg.resources, pids: undefined, devices: undefined };
-      for (const w of applyResources(plan, res, cfg.deviceRules).warnings) log.warn(w);
+      for (const w of cgroups.apply(res, cfg.deviceRules).warnings) log.warn(w);
     } catch (e) {
       throw new UserError(`config.json: ${(e as Error).message}`);
     }
@@ -298,10 +277,10 @@ function placeInit(
 }
 
 /** What comes once init is ready: the pids limit, init's pidfd to whoever asked, the pid file. */
-function finishCreate(sys: Libc, cfg: ContainerConfig, plan: CgroupPlan, opts: CreateOptions, initPid: number): void {
+function finishCreate(sys: Libc, cfg: ContainerConfig, cgroups: CgroupManager, opts: CreateOptions, initPid: number): void {
   if (cfg.resources.pids) {
     try {
-      applyResources(plan, { pids: cfg.resources.pids });
+      cgroups.apply({ pids: cfg.resources.pids });
     } catch (e) {
       throw new UserError(`config.json: ${(e as Error).message}`);
     }
@@ -349,10 +328,11 @@ export function createContainer(opts: CreateOptions): Created {
       // Kept for exec: the normalised configuration (mode 0600: it may hold secrets in env).
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
+      const cgroups = planCgroups(hostLayout(), cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
-        for (const l of removeCgroups(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
+        for (const l of cgroups.destroy(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
       });
-      const plan = makeCgroups(store, state, cfg, opts.id, rootless);
+      makeCgroups(store, state, cgroups);
       log.step('create: state, fifo, cgroups made');
 
       const { consoleFd, consolePeer } = openConsole(sys, opts, terminal);
@@ -371,8 +351,7 @@ export function createContainer(opts: CreateOptions): Created {
         sessionKeyring: state.sessionKeyring,
         preserveFds: opts.preserveFds,
         nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
-        cgroupMode: plan.mode,
-        cgroupPaths: plan.paths,
+        cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
       const born = bear(sys, {
@@ -396,7 +375,7 @@ export function createContainer(opts: CreateOptions): Created {
             }
             runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
           });
-          placeInit(sys, store, state, cfg, plan, rootless, log, initPid);
+          placeInit(sys, store, state, cfg, cgroups, rootless, log, initPid);
         },
       });
       const { pid: initPid, channel } = born;
@@ -416,7 +395,7 @@ export function createContainer(opts: CreateOptions): Created {
       channel.close();
       log.step('create: init ready');
 
-      finishCreate(sys, cfg, plan, opts, initPid);
+      finishCreate(sys, cfg, cgroups, opts, initPid);
       state.ready = true;
       store.save(state);
       const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;

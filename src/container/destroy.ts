@@ -1,12 +1,9 @@
-import { writeFileSync } from 'fs';
-import { join } from 'path';
 import { libc } from '../sys';
 import { UserError } from '../sys/errors';
 import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
 import { StateStore, type StoredState } from '../state/store';
-import { cgroupPids, removeCgroups } from '../cgroups/manager';
-import { isFrozen, setFrozen } from '../cgroups/freezer';
+import { openCgroups } from '../cgroups/open';
 import { waitUntil } from '../util/wait';
 import type { Logger } from '../util/log';
 import { mountPoints } from '../rootfs/mountinfo';
@@ -43,36 +40,20 @@ export function unmountUnder(dir: string, log: Logger): void {
 /** Undoes everything create did: processes, cgroups, state. Mounts die with the mount namespace. */
 export function destroyContainer(store: StateStore, st: StoredState, log: Logger): void {
   // A frozen process cannot die: thaw after the kill is queued.
-  const frozen = st.cgroup !== undefined && isFrozen(st.cgroup.paths);
+  const cgroups = st.cgroup && openCgroups(st.cgroup);
+  const frozen = cgroups !== undefined && cgroups.isPaused();
   if (frozen && st.pid !== undefined) signal(st.pid, 9);
-  if (frozen) setFrozen(st.cgroup!.paths, false);
+  if (frozen) cgroups.setFrozen(false);
   // State is kept for as long as init lives: a deleted container's process would be untracked.
   if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime, 10000)) {
     throw new UserError(`container init ${st.pid} is still running after SIGKILL`);
   }
   log.step('delete: init dead');
-  if (st.cgroup) {
-    const paths = st.cgroup.paths;
-    // v2 (5.14+) kills the whole subtree at once, racing no fork.
-    if (paths.unified) {
-      try {
-        writeFileSync(join(paths.unified, 'cgroup.kill'), '1');
-      } catch {
-        // an older kernel, or a v1 host's unified hierarchy without it: the loop below does it
-      }
-    }
+  if (cgroups) {
     // Without its own pid namespace the container's other processes outlive its init.
-    waitUntil(
-      () => {
-        const pids = cgroupPids(paths);
-        for (const p of pids) signal(p, 9);
-        return pids.length === 0;
-      },
-      5000,
-      2,
-    );
+    if (!cgroups.killAll(5000)) log.warn(`cleanup: processes are left in the container's cgroups: ${cgroups.pids().join(' ')}`);
     log.step('delete: no process left in its cgroups');
-    for (const f of removeCgroups(st.cgroup.createdDirs)) log.warn(`cleanup: ${f}`);
+    for (const f of cgroups.destroy(st.cgroup!.createdDirs)) log.warn(`cleanup: ${f}`);
     log.step('delete: cgroups removed');
   }
   if (st.hostMounts) unmountUnder(st.rootfs, log);

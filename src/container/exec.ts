@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import { libc } from '../sys';
-import { ContainerStateError, UserError, isErrno } from '../sys/errors';
+import { ContainerStateError, UserError } from '../sys/errors';
 import type { Libc } from '../sys/libc';
-import { hostLayout } from '../cgroups/hierarchy';
+import { openCgroups } from '../cgroups/open';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
@@ -51,54 +51,6 @@ export interface StartedExec {
 
 export function storedConfig(store: StateStore, id: string): ContainerConfig {
   return decodeJson<ContainerConfig>(fs.readFileSync(join(store.dir(id), 'config.json'), 'utf8'));
-}
-
-/**
- * The cgroup directories the exec process joins: the container's, or sub-cgroups of it named by
- * --cgroup ("PATH" for every hierarchy, "cpu,memory:PATH" for some), which must exist.
- */
-export function execCgroups(paths: Record<string, string>, subs: readonly string[]): Record<string, string> {
-  const dirs = { ...paths };
-  for (const spec of subs) {
-    const colon = spec.indexOf(':');
-    const controllers = colon >= 0 ? spec.slice(0, colon).split(',') : undefined;
-    const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
-    if (sub === '' || sub.split('/').includes('..'))
-      throw new UserError(`--cgroup "${spec}": bad sub cgroup path (not below the container's cgroup)`);
-    const keys = Object.keys(paths).filter(
-      (k) => !controllers || controllers.some((c) => k.split(',').includes(c) || (k === 'unified' && c === '')),
-    );
-    if (!keys.length)
-      throw new UserError(`--cgroup "${spec}": unknown controller ${controllers!.join(',')} (the container has no cgroup for it)`);
-    for (const k of keys) {
-      const dir = join(paths[k], sub);
-      if (!fs.existsSync(join(dir, 'cgroup.procs')))
-        throw new UserError(`--cgroup "${spec}": error adding pid to ${dir}: no such file or directory (not a cgroup)`);
-      dirs[k] = dir;
-    }
-  }
-  return dirs;
-}
-
-/**
- * Moves the exec process into the container's cgroups. v2 refuses a cgroup whose controllers are
- * delegated to children (EBUSY, when the container made sub-cgroups): then it joins init's, as runc.
- */
-function joinCgroups(dirs: Record<string, string>, pid: number, initPid: number): void {
-  for (const [key, dir] of Object.entries(dirs)) {
-    try {
-      fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-    } catch (e) {
-      if (!isErrno(e, 'EBUSY') || key !== 'unified') throw e;
-      const own = fs
-        .readFileSync(`/proc/${initPid}/cgroup`, 'utf8')
-        .split('\n')
-        .find((l) => l.startsWith('0::'));
-      const v2 = hostLayout().hierarchies.find((h) => h.version === 2 && dir.startsWith(`${h.mountpoint}/`));
-      if (!own || !v2) throw e;
-      fs.writeFileSync(join(v2.mountpoint, own.slice(3), 'cgroup.procs'), String(pid));
-    }
-  }
 }
 
 /** runc's --pidfd-socket: connected before the process is born, so a bad path fails first. */
@@ -170,7 +122,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
   if ((!proc.terminal || !opts.detach) && opts.consoleSocket !== undefined) {
     throw new UserError('cannot use console socket if tsrunc will not detach or allocate tty');
   }
-  const cgroupDirs = st.cgroup ? execCgroups(st.cgroup.paths, opts.subCgroups ?? []) : undefined;
+  const cgroups = st.cgroup ? openCgroups(st.cgroup).execJoin(opts.subCgroups ?? []) : undefined;
   const sys = libc();
   // Every namespace the container has, joined by path (the mount namespace too: a forked copy
   // needs no binary of its own to resolve there).
@@ -223,7 +175,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
       onForked: (pid) => {
         // execCPUAffinity.initial: where it runs until it is in the container's cgroup
         if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
-        if (cgroupDirs && status !== 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+        if (cgroups && status !== 'paused') cgroups.join(pid, st.pid!);
       },
     });
   } catch (e) {
@@ -240,7 +192,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, pid, { ...ociState(st, 'running') }) : undefined;
     born.channel.send({ type: 'go', listenerState: listener });
     awaitExecve(born.channel);
-    if (cgroupDirs && status === 'paused') joinCgroups(cgroupDirs, pid, st.pid!);
+    if (cgroups && status === 'paused') cgroups.join(pid, st.pid!);
     if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);
     opts.log.step('exec: program started');
   } catch (e) {

@@ -2,8 +2,7 @@
 import { readlinkSync } from 'fs';
 import { ContainerStateError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus } from '../state/store';
-import { cgroupPids } from '../cgroups/manager';
-import { setFrozen } from '../cgroups/freezer';
+import { openCgroups } from '../cgroups/open';
 
 function sharesOurPidNamespace(pid: number): boolean {
   try {
@@ -27,8 +26,9 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
     throw new ContainerStateError(`cannot kill container "${id}": container not running (${status})`, id, status);
   }
   const targets = new Set<number>([st.pid!]);
-  if (st.cgroup && (all || (sig === 9 && sharesOurPidNamespace(st.pid!)))) {
-    for (const p of cgroupPids(st.cgroup.paths)) targets.add(p);
+  const cgroups = st.cgroup && openCgroups(st.cgroup);
+  if (cgroups && (all || (sig === 9 && sharesOurPidNamespace(st.pid!)))) {
+    for (const p of cgroups.pids()) targets.add(p);
   }
   for (const pid of targets) {
     try {
@@ -37,5 +37,5 @@ export function killContainer(store: StateStore, id: string, sig: number, all: b
       if (!isErrno(e, 'ESRCH')) throw e;
     }
   }
-  if (sig === 9 && status === 'paused' && st.cgroup) setFrozen(st.cgroup.paths, false);
+  if (sig === 9 && status === 'paused' && cgroups) cgroups.setFrozen(false);
 }

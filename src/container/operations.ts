@@ -4,8 +4,7 @@ import { libc } from '../sys';
 import { ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus, validateId, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
-import { cgroupPids } from '../cgroups/manager';
-import { setFrozen } from '../cgroups/freezer';
+import { openCgroups } from '../cgroups/open';
 import type { Logger } from '../util/log';
 import { destroyContainer, killAndReap } from './destroy';
 import { hookState } from './hook-state';
@@ -85,7 +84,7 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
 
 /** SIGKILL to everything in the container's cgroup, and to init, which is waited for (2 s). */
 function stopAll(st: StoredState): void {
-  for (const p of st.cgroup ? cgroupPids(st.cgroup.paths) : []) {
+  for (const p of st.cgroup ? openCgroups(st.cgroup).pids() : []) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -109,7 +108,7 @@ export function setPaused(store: StateStore, id: string, paused: boolean): void 
         status,
       );
     if (!st.cgroup) throw new UserError(`container "${id}" has no cgroup to freeze`);
-    setFrozen(st.cgroup.paths, paused);
+    openCgroups(st.cgroup).setFrozen(paused);
   });
 }
 
@@ -117,7 +116,7 @@ export function setPaused(store: StateStore, id: string, paused: boolean): void 
 export function containerPids(store: StateStore, id: string): number[] {
   const st = store.load(id);
   if (deriveStatus(st) === 'stopped' || !st.cgroup) return [];
-  return cgroupPids(st.cgroup.paths);
+  return openCgroups(st.cgroup).pids();
 }
 
 /** delete: a running container needs force; an unknown id with force is not an error (containerd). */

@@ -13,6 +13,7 @@ import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-p
 import { runHooks } from '../hooks/run';
 import { waitReadableOrExit } from './copy';
 import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM, type ChildEnd, type ChildFds } from './channel';
+import type { CgroupMountView } from '../cgroups/manager';
 
 /** Everything init needs, known to the runtime before the fork. */
 export interface InitPlan {
@@ -25,8 +26,7 @@ export interface InitPlan {
   preserveFds: number;
   /** The caller's soft RLIMIT_NOFILE: Node raises its own at start-up; the container must not inherit that. */
   nofileSoft?: string;
-  cgroupMode: 'v1' | 'v2';
-  cgroupPaths: Record<string, string>;
+  cgroups: CgroupMountView;
   newCgroupNs: boolean;
 }
 
@@ -103,8 +103,7 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
     cfg,
     {
       rootfs: cfg.rootfs,
-      cgroupPaths: plan.cgroupPaths,
-      cgroupMode: plan.cgroupMode,
+      cgroups: plan.cgroups,
       newCgroupNs: plan.newCgroupNs,
       trees: fds.trees ?? {},
       lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),

@@ -5,14 +5,14 @@ import * as C from '../sys/constants';
 import type { MountConfig } from '../ocispec/config';
 import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 import { mountFlagsOf } from './mountinfo';
+import type { CgroupMountView } from '../cgroups/manager';
 
 export interface MountContext {
   rootfs: string;
   /** mounts[index] → a detached tree the runtime cloned (and idmapped, if asked) for that bind mount */
   trees?: Record<number, number>;
-  /** Host cgroup directories of the container, by hierarchy key (for cgroup mounts). */
-  cgroupPaths: Record<string, string>;
-  cgroupMode: 'v1' | 'v2';
+  /** The container's cgroups as a cgroup mount shows them. */
+  cgroups: CgroupMountView;
   newCgroupNs: boolean;
   /**
    * The container has a user namespace: a bind mount's source flags are locked, as the kernel
@@ -300,30 +300,26 @@ function mountCgroup(sys: Libc, ctx: MountContext, m: MountConfig, dest: string)
   const ro = m.flags & C.MS_RDONLY;
   const base = (m.flags & (C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC)) | ro;
   ensureMountpoint(ctx, dest, false);
-  if (ctx.cgroupMode === 'v2') {
+  const view = ctx.cgroups;
+  if (view.kind === 'unified') {
     if (ctx.newCgroupNs) {
       mountAt(sys, ctx, dest, 'cgroup', 'cgroup2', base, null);
     } else {
-      const src = ctx.cgroupPaths.unified;
-      mountAt(sys, ctx, dest, src, 'bind', C.MS_BIND | C.MS_REC, null);
+      if (view.dir === undefined) throw new Error(`${m.destination}: the container has no cgroup to bind (rootless)`);
+      mountAt(sys, ctx, dest, view.dir, 'bind', C.MS_BIND | C.MS_REC, null);
       if (base) remount(sys, ctx, dest, C.MS_BIND | base);
     }
     return;
   }
   mountAt(sys, ctx, dest, 'tmpfs', 'tmpfs', base & ~C.MS_RDONLY, 'mode=755');
-  for (const [key, hostDir] of Object.entries(ctx.cgroupPaths)) {
-    const name = key === 'unified' ? 'unified' : key.replace(/^name=/, '');
+  for (const { name, dir, aliases } of view.hierarchies) {
     const sub = join(dest, name);
     fs.mkdirSync(sub, { recursive: true });
-    mountAt(sys, ctx, sub, hostDir, 'bind', C.MS_BIND | C.MS_REC, null);
+    mountAt(sys, ctx, sub, dir, 'bind', C.MS_BIND | C.MS_REC, null);
     remount(sys, ctx, sub, C.MS_BIND | base);
-    // cpu,cpuacct is also reachable as cpu and cpuacct.
-    const parts = key.split(',');
-    if (parts.length > 1) {
-      for (const alias of parts) {
-        const link = join(dest, alias);
-        if (!fs.existsSync(link)) fs.symlinkSync(name, link);
-      }
+    for (const alias of aliases) {
+      const link = join(dest, alias);
+      if (!fs.existsSync(link)) fs.symlinkSync(name, link);
     }
   }
   if (ro) remount(sys, ctx, dest, C.MS_BIND | base);

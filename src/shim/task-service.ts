@@ -15,6 +15,7 @@ import { ProcessIO, type StdioPaths } from './stdio';
 import type { Exit, Reaper } from './reaper';
 import type { EventType, Publisher } from './events';
 import { toMetrics } from './metrics';
+import { SYSTEMD_UNSUPPORTED } from '../cgroups/systemd/manager';
 
 export const TASK_SERVICE = 'containerd.task.v2.Task';
 const NS_KEY = 'containerd-namespace-ttrpc';
@@ -210,8 +211,7 @@ export class TaskService {
     if (this.tasks.has(r.id) || this.creating.has(r.id)) throw new RpcError(Code.ALREADY_EXISTS, `task ${r.id} already exists`);
     if (r.checkpoint) throw new RpcError(Code.UNIMPLEMENTED, 'restoring from a checkpoint is not supported by tsrunc yet');
     const opts = this.runcOptions(r.options);
-    if (opts.systemdCgroup)
-      throw new RpcError(Code.INVALID_ARGUMENT, 'options.SystemdCgroup: the systemd cgroup driver is not supported by tsrunc yet');
+    if (opts.systemdCgroup) throw new RpcError(Code.INVALID_ARGUMENT, `options.SystemdCgroup: ${SYSTEMD_UNSUPPORTED}`);
     const namespace = this.ns(ctx);
     const rootfs = join(r.bundle, 'rootfs');
     const stdio: StdioPaths = { stdin: r.stdin ?? '', stdout: r.stdout ?? '', stderr: r.stderr ?? '', terminal: r.terminal === true };

@@ -3,7 +3,8 @@ import { join } from 'path';
 import { ContainerExistsError, ContainerNotFoundError, UserError, isErrno } from '../sys/errors';
 import type { Hook, OciState } from '../ocispec/oci';
 import { isSameLiveProcess } from './proc';
-import { isFrozen } from '../cgroups/freezer';
+import { openCgroups } from '../cgroups/open';
+import type { CgroupRecord } from '../cgroups/manager';
 
 export const DEFAULT_ROOT = '/run/tsrunc';
 const ID_PATTERN = /^[A-Za-z0-9_+\-.]+$/;
@@ -34,7 +35,7 @@ export interface StoredState {
   hasProcess?: boolean;
   /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */
   hostMounts?: boolean;
-  cgroup?: { paths: Record<string, string>; createdDirs: string[] };
+  cgroup?: CgroupRecord;
   /** the session keyring init joined (none with --no-new-keyring); exec joins it too */
   sessionKeyring?: string;
   /** Namespaces of the container as /proc/<pid>/ns entries to join (for exec), by type. */
@@ -142,7 +143,7 @@ export function deriveStatus(st: StoredState): Status {
     return isSameLiveProcess(st.creatorPid, st.creatorStartTime) ? 'creating' : 'stopped';
   }
   if (st.pid === undefined || !isSameLiveProcess(st.pid, st.pidStartTime)) return 'stopped';
-  if (st.cgroup && isFrozen(st.cgroup.paths)) return 'paused';
+  if (st.cgroup && openCgroups(st.cgroup).isPaused()) return 'paused';
   return st.started ? 'running' : 'created';
 }
 

@@ -3,13 +3,28 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
-import { planCgroups, createCgroups, removeCgroups } from '../../src/cgroups/manager';
-import { applyResources } from '../../src/cgroups/resources';
+import { planCgroups } from '../../src/cgroups/open';
+import { removeCgroups } from '../../src/cgroups/tree';
+import { V1Manager } from '../../src/cgroups/v1/manager';
+import { V2Manager } from '../../src/cgroups/v2/manager';
+import type { DeviceRule, Resources } from '../../src/ocispec/oci';
+import type { BpfLibc } from '../../src/cgroups/v2/resources';
 import { recordingLibc } from '../fakes/recording-libc';
-import { rdmaLine } from '../../src/cgroups/resources-v1';
-import { enableV2Controllers } from '../../src/cgroups/manager';
-import { sharesToWeight } from '../../src/cgroups/resources';
+import { rdmaLine } from '../../src/cgroups/resource-values';
+import { enableV2Controllers } from '../../src/cgroups/v2/controllers';
+import { sharesToWeight } from '../../src/cgroups/v2/resources';
 import { resourcesFromFlags } from '../../src/cli/commands/update';
+
+type Plan = { mode: 'v1' | 'v2'; paths: Record<string, string> };
+
+/** The manager of a fake tree's directories (v2's hierarchy root is the real one: only create uses it). */
+function manager(plan: Plan, bpf?: () => BpfLibc): V1Manager | V2Manager {
+  return plan.mode === 'v2' ? new V2Manager(plan.paths, '/sys/fs/cgroup', bpf) : new V1Manager(plan.paths);
+}
+
+function applyResources(plan: Plan, res: Resources, devices?: DeviceRule[], bpf?: () => BpfLibc): { warnings: string[] } {
+  return manager(plan, bpf).apply(res, devices);
+}
 
 const HYBRID_MOUNTINFO = `
 35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw
@@ -57,7 +72,7 @@ describe('cgroup directories on a fake tree', () => {
     fs.mkdirSync(join(tree, 'memory', 'existing'), { recursive: true });
     const plan = { mode: 'v1' as const, paths: { memory: join(tree, 'memory', 'existing', 'a', 'b') } };
     const recorded: string[][] = [];
-    const created = createCgroups(plan, (d) => recorded.push(d));
+    const created = manager(plan).create((d) => recorded.push(d));
     expect(created).toEqual([join(tree, 'memory/existing/a'), join(tree, 'memory/existing/a/b')]);
     expect(recorded[recorded.length - 1]).toEqual(created);
     expect(removeCgroups(created)).toEqual([]);

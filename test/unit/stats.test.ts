@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { collectStats, statsJson, MAX_U64 } from '../../src/cgroups/stats';
+import { statsJson, MAX_U64 } from '../../src/cgroups/stats';
+import { openCgroups } from '../../src/cgroups/open';
 import { parseInterval } from '../../src/cli/commands/events';
 
 // Fake cgroup trees: the shape and names must be runc's (types/events.go), which clients decode.
@@ -29,7 +30,7 @@ describe('events --stats, as runc prints them', () => {
       'pids.max': 'max',
       'io.stat': '8:0 rbytes=512 wbytes=1024 rios=1 wios=2 dbytes=0 dios=0\n',
     });
-    const s = collectStats({ unified: dir }) as Record<string, Record<string, unknown>>;
+    const s = openCgroups({ paths: { unified: dir } }).stats() as Record<string, Record<string, unknown>>;
     expect(s.cpu).toEqual({
       usage: { total: 1500000, user: 1000000, kernel: 500000 },
       throttling: { periods: 7, throttledPeriods: 3, throttledTime: 20000 },
@@ -67,7 +68,7 @@ describe('events --stats, as runc prints them', () => {
       'memory.stat': 'cache 5\ntotal_cache 6\n',
     });
     files(blkio, { 'blkio.throttle.io_service_bytes_recursive': '8:0 Read 4096\n8:0 Write 0\nTotal 4096\n' });
-    const s = collectStats({ cpuacct, memory, blkio }) as Record<string, Record<string, unknown>>;
+    const s = openCgroups({ paths: { cpuacct, memory, blkio } }).stats() as Record<string, Record<string, unknown>>;
     expect(s.cpu).toMatchObject({ usage: { total: 900, percpu: [400, 500], user: 2e7, kernel: 1e7 } });
     expect(s.memory).toMatchObject({ cache: 6, usage: { usage: 10, max: 20, limit: 9223372036854771712n }, swap: { usage: 11 } });
     expect(s.blkio.ioServiceBytesRecursive).toEqual([

@@ -2,7 +2,8 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { StateStore, deriveStatus } from '../../state/store';
-import { collectStats, oomState, statsJson } from '../../cgroups/stats';
+import { statsJson } from '../../cgroups/stats';
+import { openCgroups } from '../../cgroups/open';
 import { out } from '../../util/log';
 import { runtimeOf } from './create';
 
@@ -24,7 +25,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const store = new StateStore(ctx.root);
   const st = store.load(id);
   if (!st.cgroup || deriveStatus(st) === 'stopped') throw new UserError(`container "${id}" is not running`);
-  const paths = st.cgroup.paths;
+  // Opened once: the stream reads the cgroup's files until the container stops or is deleted.
+  const cgroups = openCgroups(st.cgroup);
   const emit = (type: string, data?: unknown) => out(statsJson(data === undefined ? { type, id } : { type, id, data }) + '\n');
   if (ctx.args.stats === true) {
     emit('stats', runtimeOf(ctx).stats(id));
@@ -39,17 +41,17 @@ export async function run(ctx: CommandContext): Promise<number> {
       return true;
     }
   };
-  let oom = oomState(paths);
+  let oom = cgroups.oom();
   let next = Date.now() + interval;
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
     // The OOM first: a container whose init was OOM-killed has stopped by now.
-    const now = oomState(paths);
+    const now = cgroups.oom();
     if (now.kills > oom.kills || (now.under && !oom.under)) emit('oom');
     oom = now;
     if (gone()) return 0;
     if (Date.now() >= next) {
-      emit('stats', collectStats(paths));
+      emit('stats', cgroups.stats());
       next += interval;
     }
   }

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import { join } from 'path';
-import { isErrno } from '../sys/errors';
-import type { Resources } from '../ocispec/oci';
-import type { DeviceRuleset } from './devices/rules';
-import { attachDeviceProgram, type DeviceProgramLibc } from './devices/attach';
-import { hugepageSize, rdmaLine } from './resources-v1';
+import { isErrno } from '../../sys/errors';
+import type { Resources } from '../../ocispec/oci';
+import type { DeviceRuleset } from '../devices/rules';
+import { attachDeviceProgram, type DeviceProgramLibc } from '../devices/attach';
+import { hugepageSize, rdmaLine } from '../resource-values';
 
 /**
  * cgroup v1 cpu.shares (2..262144, default 1024) to v2 cpu.weight (1..10000, default 100): the curve

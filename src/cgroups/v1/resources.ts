@@ -1,15 +1,20 @@
 import * as fs from 'fs';
 import { join } from 'path';
-import { isErrno } from '../sys/errors';
-import type { Resources } from '../ocispec/oci';
-import type { CgroupPlan } from './manager';
-import { enableV2Controllers } from './v2-controllers';
-import { hostLayout } from './hierarchy';
-import { v1DeviceWrites, type DeviceRuleset } from './devices/rules';
+import { isErrno } from '../../sys/errors';
+import type { Resources } from '../../ocispec/oci';
+import { enableV2Controllers } from '../v2/controllers';
+import { v1DeviceWrites, type DeviceRuleset } from '../devices/rules';
+import { hugepageSize, rdmaLine } from '../resource-values';
+
+/** The container's v1 cgroups, and on a hybrid host its cgroup in the unified hierarchy and that hierarchy's root. */
+export interface V1Target {
+  paths: Readonly<Record<string, string>>;
+  unifiedRoot?: string;
+}
 
 /** Writes one file of a v1 controller; errors name the field, the file and the errno. */
 class V1Writer {
-  constructor(private readonly plan: CgroupPlan) {}
+  constructor(private readonly plan: V1Target) {}
 
   dir(controller: string, field: string): string {
     const key = Object.keys(this.plan.paths).find((k) => k.split(',').includes(controller));
@@ -57,7 +62,7 @@ class V1Writer {
   }
 }
 
-export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset | undefined, warnings: string[]): void {
+export function applyV1(plan: V1Target, res: Resources, devices: DeviceRuleset | undefined, warnings: string[]): void {
   const w = new V1Writer(plan);
   const R = 'linux.resources';
   if (devices) {
@@ -212,31 +217,13 @@ export function applyV1(plan: CgroupPlan, res: Resources, devices: DeviceRuleset
  * Whether the container's cgroup in a hybrid host's unified hierarchy can use a controller that no
  * v1 hierarchy has, enabling it down the path as on a v2 host.
  */
-function unifiedHas(plan: CgroupPlan, controller: string): boolean {
+function unifiedHas(plan: V1Target, controller: string): boolean {
   const dir = plan.paths.unified;
-  if (!dir) return false;
-  const root = hostLayout().hierarchies.find((h) => h.version === 2 && dir.startsWith(`${h.mountpoint}/`));
-  if (!root) return false;
-  enableV2Controllers(root.mountpoint, dir, [controller]);
+  if (!dir || plan.unifiedRoot === undefined) return false;
+  enableV2Controllers(plan.unifiedRoot, dir, [controller]);
   try {
     return fs.readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).includes(controller);
   } catch {
     return false;
   }
-}
-
-/** "2MB" → "2MB" after checking the form the kernel names its files by (64KB, 2MB, 1GB, ...). */
-export function hugepageSize(pageSize: string, field: string): string {
-  if (!/^[1-9]\d*[KMG]B$/.test(pageSize)) throw new Error(`${field}.pageSize: "${pageSize}" is not a page size such as 2MB or 1GB`);
-  return pageSize;
-}
-
-/** rdma.max's line for a device: only the limits given (the kernel keeps the others). */
-export function rdmaLine(dev: string, l: { hcaHandles?: number; hcaObjects?: number }): string {
-  if (!/^[^\s=]+$/.test(dev)) throw new Error(`linux.resources.rdma: "${dev}" is not a device name`);
-  const parts = [dev];
-  if (l.hcaHandles !== undefined) parts.push(`hca_handle=${l.hcaHandles}`);
-  if (l.hcaObjects !== undefined) parts.push(`hca_object=${l.hcaObjects}`);
-  if (parts.length === 1) throw new Error(`linux.resources.rdma.${dev}: gives neither hcaHandles nor hcaObjects`);
-  return parts.join(' ');
 }
