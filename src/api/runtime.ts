@@ -8,6 +8,7 @@ import { Logger } from '../util/log';
 import { ContainerStateError, UserError } from '../sys/errors';
 import { DEFAULT_ROOT, StateStore, deriveStatus, ociState, type StoredState } from '../state/store';
 import { killContainer } from '../container/kill';
+import { openCgroups } from '../cgroups/open';
 import { parseSignal } from '../util/signals';
 import type { ProcessConfig } from '../ocispec/config';
 import type { Process, Resources } from '../ocispec/oci';
@@ -22,7 +23,6 @@ const ops = {
   exec: () => require('../container/exec') as typeof import('../container/exec'),
   execProcess: () => require('../ocispec/exec-process') as typeof import('../ocispec/exec-process'),
   lock: () => require('../state/lock') as typeof import('../state/lock'),
-  cgroups: () => require('../cgroups/open') as typeof import('../cgroups/open'),
   hierarchy: () => require('../cgroups/hierarchy') as typeof import('../cgroups/hierarchy'),
   load: () => require('../ocispec/load') as typeof import('../ocispec/load'),
   defaults: () => require('../ocispec/default-spec') as typeof import('../ocispec/default-spec'),
@@ -231,7 +231,7 @@ export class Runtime {
       const status = deriveStatus(st);
       if (status === 'stopped' || !st.cgroup) throw new ContainerStateError(`cannot update container "${id}": it is ${status}`, id, status);
       try {
-        return ops.cgroups().openCgroups(st.cgroup).apply(res).warnings;
+        return openCgroups(st.cgroup).apply(res).warnings;
       } catch (e) {
         throw new UserError((e as Error).message.replace(/^linux\.resources/, 'resources'));
       }
@@ -246,7 +246,7 @@ export class Runtime {
   /** The container's cgroup statistics, in runc's events --stats shape. */
   stats(id: string): Record<string, unknown> {
     const st = this.running(id);
-    return ops.cgroups().openCgroups(st.cgroup!).stats();
+    return openCgroups(st.cgroup!).stats();
   }
 
   /**
@@ -255,7 +255,7 @@ export class Runtime {
    */
   oom(id: string): { kills: number; under: boolean } {
     const st = this.store.load(id);
-    return st.cgroup ? ops.cgroups().openCgroups(st.cgroup).oom() : { kills: 0, under: false };
+    return st.cgroup ? openCgroups(st.cgroup).oom() : { kills: 0, under: false };
   }
 
   /** The pids of every process of the container. */

@@ -1,6 +1,7 @@
 // What the runtime asks of a container's cgroups, whatever the host's hierarchies: callers hold a
 // CgroupManager and never look at controller names, hierarchy keys or modes. open.ts picks the
-// implementation (v1/, v2/, systemd/) once per container.
+// implementation (v1/ or v2/) once per container; systemd/ is the systemd driver's place (refused
+// by the CLI and the shim until it is built).
 import type { DeviceRule, Resources } from '../ocispec/oci';
 
 export type CgroupMode = 'v1' | 'v2';

@@ -5,9 +5,6 @@ import type { CgroupManager, CgroupMode, CgroupRecord } from './manager';
 import { planCgroupPaths } from './plan';
 import { V1Manager } from './v1/manager';
 import { V2Manager } from './v2/manager';
-import { systemdManager } from './systemd/manager';
-
-export type CgroupDriver = 'cgroupfs' | 'systemd';
 
 /** Where a hybrid host mounts the unified hierarchy, read when first needed. */
 function hostUnifiedRoot(): string | undefined {
@@ -28,9 +25,8 @@ export function planCgroups(
   layout: CgroupLayout,
   cgroupsPath: string | undefined,
   id: string,
-  opts: { rootless?: boolean; driver?: CgroupDriver } = {},
+  opts: { rootless?: boolean } = {},
 ): CgroupManager {
-  if (opts.driver === 'systemd') return systemdManager();
   return managerOf(layout.mode, opts.rootless ? {} : planCgroupPaths(layout, cgroupsPath, id));
 }
 

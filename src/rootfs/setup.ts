@@ -131,7 +131,7 @@ function maskPaths(sys: Libc, paths: readonly string[]): void {
   let devNull: number | undefined;
   let sharedDir: string | undefined;
   try {
-    for (const p of new Set(paths.map((x) => posix.normalize(x)))) {
+    for (const p of new Set(paths.map((x) => posix.normalize(x).replace(/(.)\/+$/, '$1')))) {
       let st: fs.Stats;
       try {
         st = fs.statSync(p);

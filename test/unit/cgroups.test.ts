@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
-import { planCgroups } from '../../src/cgroups/open';
+import { openCgroups, planCgroups } from '../../src/cgroups/open';
 import { removeCgroups } from '../../src/cgroups/tree';
 import { V1Manager } from '../../src/cgroups/v1/manager';
 import { V2Manager } from '../../src/cgroups/v2/manager';
@@ -316,5 +316,111 @@ describe("update flags (runc's names)", () => {
     });
     expect(() => resourcesFromFlags({ 'l3-cache-schema': 'L3:0=f' })).toThrow(/--l3-cache-schema: Intel RDT is not supported/);
     expect(() => resourcesFromFlags({ 'cpu-quota': 'half' })).toThrow(/--cpu-quota: "half" is not an integer/);
+  });
+});
+
+describe('the managers on fake trees', () => {
+  const tree = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-cgm-'));
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+  const put = (dir: string, files: Record<string, string>) => {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [f, v] of Object.entries(files)) fs.writeFileSync(join(dir, f), v);
+  };
+
+  test('v1 create: new cpusets get their parent’s CPUs and nodes; a cgroup with processes or frozen is refused', () => {
+    put(join(tree, 'cpuset'), { 'cpuset.cpus': '0-1', 'cpuset.mems': '0' });
+    put(join(tree, 'cpuset', 'pod'), { 'cpuset.cpus': '', 'cpuset.mems': '' });
+    const dir = join(tree, 'cpuset', 'pod', 'c1');
+    put(dir, { 'cpuset.cpus': '', 'cpuset.mems': '' });
+    const m = new V1Manager({ cpuset: dir });
+    expect(m.create(() => undefined)).toEqual([]); // it existed: nothing of it is the container's to remove
+    for (const d of [join(tree, 'cpuset', 'pod'), dir]) {
+      expect([fs.readFileSync(join(d, 'cpuset.cpus'), 'utf8'), fs.readFileSync(join(d, 'cpuset.mems'), 'utf8')]).toEqual(['0-1', '0']);
+    }
+    put(dir, { 'cgroup.procs': '42\n' });
+    expect(() => m.create(() => undefined)).toThrow(/container's cgroup is not empty: processes are in .*c1/);
+    const fz = join(tree, 'freezer', 'c1');
+    put(fz, { 'freezer.state': 'FROZEN\n' });
+    expect(() => new V1Manager({ freezer: fz }).create(() => undefined)).toThrow(/unexpectedly frozen/);
+  });
+
+  test('v1 freezer: paused only when frozen by itself; pause and resume write freezer.state', () => {
+    const fz = join(tree, 'freezer', 'c2');
+    put(fz, { 'freezer.state': 'FROZEN\n', 'freezer.self_freezing': '0\n' });
+    const m = new V1Manager({ freezer: fz, memory: join(tree, 'memory', 'c2') });
+    expect(m.isPaused()).toBe(false); // a frozen parent's
+    expect(m.frozenAlready()).toBe(true);
+    fs.writeFileSync(join(fz, 'freezer.self_freezing'), '1');
+    expect(m.isPaused()).toBe(true);
+    m.setFrozen(false);
+    expect(fs.readFileSync(join(fz, 'freezer.state'), 'utf8')).toBe('THAWED');
+    expect(m.isPaused()).toBe(false);
+    expect(() => new V1Manager({}).setFrozen(true)).toThrow(/no cgroup freezer/);
+  });
+
+  test('v2 freezer: cgroup.freeze, done when cgroup.events says so', () => {
+    const dir = join(tree, 'v2', 'c1');
+    put(dir, { 'cgroup.freeze': '0', 'cgroup.events': 'populated 1\nfrozen 1\n' });
+    const m = new V2Manager({ unified: dir });
+    expect(m.isPaused()).toBe(false);
+    expect(m.frozenAlready()).toBe(true); // a parent froze it
+    m.setFrozen(true);
+    expect(fs.readFileSync(join(dir, 'cgroup.freeze'), 'utf8')).toBe('1');
+    expect(m.isPaused()).toBe(true);
+  });
+
+  test('pids: the container’s cgroup and the cgroups it made below it, from the hierarchy that tells', () => {
+    const dir = join(tree, 'pids', 'c3');
+    put(dir, { 'cgroup.procs': '10\n11\n' });
+    put(join(dir, 'inner'), { 'cgroup.procs': '12\n' });
+    put(join(tree, 'memory', 'c3'), { 'cgroup.procs': '99\n' });
+    expect(new V1Manager({ memory: join(tree, 'memory', 'c3'), pids: dir }).pids().sort()).toEqual([10, 11, 12]);
+    expect(new V2Manager({ unified: dir }).pids().sort()).toEqual([10, 11, 12]);
+    expect(new V1Manager({}).pids()).toEqual([]); // rootless: no cgroup
+  });
+
+  test("exec's --cgroup: sub-cgroups resolved per hierarchy; bad ones refused before any process exists", () => {
+    const mem = join(tree, 'memory', 'c4');
+    const cpu = join(tree, 'cpu,cpuacct', 'c4');
+    put(join(mem, 'sub'), { 'cgroup.procs': '' });
+    put(cpu, { 'cgroup.procs': '' });
+    const m = new V1Manager({ memory: mem, 'cpu,cpuacct': cpu });
+    m.execJoin(['memory:sub']).join(77, 1);
+    expect(fs.readFileSync(join(mem, 'sub', 'cgroup.procs'), 'utf8')).toBe('77');
+    expect(fs.readFileSync(join(cpu, 'cgroup.procs'), 'utf8')).toBe('77');
+    expect(() => m.execJoin(['../x'])).toThrow(/--cgroup "..\/x": bad sub cgroup path/);
+    expect(() => m.execJoin(['pids:sub'])).toThrow(/unknown controller pids/);
+    expect(() => m.execJoin(['cpu:sub'])).toThrow(/error adding pid to .*cpu,cpuacct\/c4\/sub: no such file/);
+  });
+
+  test('statistics where the memory controller is: a hybrid host without v1 memory reads the unified cgroup; rootless has zeros', () => {
+    const unified = join(tree, 'unified', 'c5');
+    put(unified, { 'memory.current': '12345', 'memory.events': 'oom 3\noom_kill 3\n' });
+    const hybrid = new V1Manager({ pids: join(tree, 'pids', 'c5'), unified });
+    expect((hybrid.stats().memory as { usage: { usage: number } }).usage.usage).toBe(12345);
+    expect(hybrid.oom()).toEqual({ kills: 3, under: false });
+    for (const rootless of [new V1Manager({}), new V2Manager({})]) {
+      expect((rootless.stats().memory as { usage: { usage: number } }).usage.usage).toBe(0);
+      expect(rootless.oom()).toEqual({ kills: 0, under: false });
+      expect(rootless.apply({}).warnings).toEqual([]); // an empty update has nothing to write
+      expect(() => rootless.apply({ pids: { limit: 5 } })).toThrow(/pids cgroup controller is not available/);
+    }
+  });
+
+  test('the cgroup mount’s view; the mode of a state recorded before the mode was', () => {
+    const v1 = new V1Manager({ memory: '/m/c', 'cpu,cpuacct': '/c/c', 'name=systemd': '/s/c', unified: '/u/c' });
+    expect(v1.mountView()).toEqual({
+      kind: 'hierarchies',
+      hierarchies: [
+        { name: 'memory', dir: '/m/c', aliases: [] },
+        { name: 'cpu,cpuacct', dir: '/c/c', aliases: ['cpu', 'cpuacct'] },
+        { name: 'systemd', dir: '/s/c', aliases: [] },
+        { name: 'unified', dir: '/u/c', aliases: [] },
+      ],
+    });
+    expect(new V2Manager({ unified: '/u/c' }).mountView()).toEqual({ kind: 'unified', dir: '/u/c' });
+    expect(openCgroups({ paths: { unified: '/u/c' } }).mode).toBe('v2');
+    expect(openCgroups({ paths: { unified: '/u/c', memory: '/m/c' } }).mode).toBe('v1');
+    expect(openCgroups({ mode: 'v2', paths: {} }).mode).toBe('v2'); // rootless on a v2 host
   });
 });

@@ -14,6 +14,7 @@ const lazy = {
   resources: () => require('./resources') as typeof import('./resources'),
   policy: () => require('../devices/policy') as typeof import('../devices/policy'),
   stats: () => require('./stats') as typeof import('./stats'),
+  v2stats: () => require('../v2/stats') as typeof import('../v2/stats'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -25,7 +26,7 @@ export class V1Manager implements CgroupManager {
 
   /**
    * @param paths hierarchy key → the container's directory
-   * @param unifiedRoot where a hybrid host mounts the unified hierarchy (asked only when a v2-only controller is wanted)
+   * @param unifiedRoot where a hybrid host mounts the unified hierarchy (read only when needed: it parses mountinfo)
    */
   constructor(
     readonly paths: Readonly<Record<string, string>>,
@@ -63,15 +64,13 @@ export class V1Manager implements CgroupManager {
 
   execJoin(subs: readonly string[]): CgroupJoin {
     const dirs = subCgroupDirs(this.paths, subs);
-    return { join: (pid, initPid) => joinDirs(dirs, pid, initPid, this.paths.unified ? this.unifiedRoot() : undefined) };
+    return { join: (pid, initPid) => joinDirs(dirs, pid, initPid, this.unifiedRoot) };
   }
 
   apply(res: Resources, devices?: readonly DeviceRule[]): { warnings: string[] } {
     const warnings: string[] = [];
     const policy = devices ? lazy.policy().devicePolicy(devices) : undefined;
-    lazy
-      .resources()
-      .applyV1({ paths: this.paths, unifiedRoot: this.paths.unified ? this.unifiedRoot() : undefined }, res, policy, warnings);
+    lazy.resources().applyV1({ paths: this.paths, unifiedRoot: this.unifiedRoot }, res, policy, warnings);
     return { warnings };
   }
 
@@ -116,12 +115,20 @@ export class V1Manager implements CgroupManager {
     return killUntilEmpty(() => this.pids(), timeoutMs);
   }
 
+  // A hybrid host without a v1 memory hierarchy (cgroup_no_v1=memory) keeps the memory
+  // controller on the unified one: the statistics are read there, in v2's files.
+  private memoryOnUnified(): string | undefined {
+    return this.dirOf('memory') === undefined ? this.paths.unified : undefined;
+  }
+
   stats(): Record<string, unknown> {
-    return lazy.stats().statsV1((c) => this.dirOf(c));
+    const unified = this.memoryOnUnified();
+    return unified ? lazy.v2stats().statsV2(unified) : lazy.stats().statsV1((c) => this.dirOf(c));
   }
 
   oom(): OomState {
-    return lazy.stats().oomV1(this.dirOf('memory'));
+    const unified = this.memoryOnUnified();
+    return unified ? lazy.v2stats().oomV2(unified) : lazy.stats().oomV1(this.dirOf('memory'));
   }
 
   destroy(createdDirs: readonly string[]): string[] {

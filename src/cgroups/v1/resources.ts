@@ -9,7 +9,8 @@ import { hugepageSize, rdmaLine } from '../resource-values';
 /** The container's v1 cgroups, and on a hybrid host its cgroup in the unified hierarchy and that hierarchy's root. */
 export interface V1Target {
   paths: Readonly<Record<string, string>>;
-  unifiedRoot?: string;
+  /** read only when a controller must go on the unified hierarchy (it parses mountinfo) */
+  unifiedRoot: () => string | undefined;
 }
 
 /** Writes one file of a v1 controller; errors name the field, the file and the errno. */
@@ -219,8 +220,9 @@ export function applyV1(plan: V1Target, res: Resources, devices: DeviceRuleset |
  */
 function unifiedHas(plan: V1Target, controller: string): boolean {
   const dir = plan.paths.unified;
-  if (!dir || plan.unifiedRoot === undefined) return false;
-  enableV2Controllers(plan.unifiedRoot, dir, [controller]);
+  const root = dir ? plan.unifiedRoot() : undefined;
+  if (!dir || root === undefined) return false;
+  enableV2Controllers(root, dir, [controller]);
   try {
     return fs.readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).includes(controller);
   } catch {

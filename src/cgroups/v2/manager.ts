@@ -14,6 +14,8 @@ const lazy = {
   resources: () => require('./resources') as typeof import('./resources'),
   policy: () => require('../devices/policy') as typeof import('../devices/policy'),
   stats: () => require('./stats') as typeof import('./stats'),
+  v1stats: () => require('../v1/stats') as typeof import('../v1/stats'),
+  v1resources: () => require('../v1/resources') as typeof import('../v1/resources'),
   libc: () => (require('../../sys') as typeof import('../../sys')).libc(),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -57,13 +59,15 @@ export class V2Manager implements CgroupManager {
 
   execJoin(subs: readonly string[]): CgroupJoin {
     const dirs = subCgroupDirs(this.paths, subs);
-    return { join: (pid, initPid) => joinDirs(dirs, pid, initPid, this.root) };
+    return { join: (pid, initPid) => joinDirs(dirs, pid, initPid, () => this.root) };
   }
 
   apply(res: Resources, devices?: readonly DeviceRule[]): { warnings: string[] } {
     const warnings: string[] = [];
     const policy = devices ? lazy.policy().devicePolicy(devices) : undefined;
-    lazy.resources().applyV2(this.dir, res, policy, warnings, this.bpf);
+    // A rootless container has no cgroup: every setting is refused as "controller not available", none written.
+    if (!this.dir) lazy.v1resources().applyV1({ paths: {}, unifiedRoot: () => undefined }, res, policy, warnings);
+    else lazy.resources().applyV2(this.dir, res, policy, warnings, this.bpf);
     return { warnings };
   }
 
@@ -97,7 +101,8 @@ export class V2Manager implements CgroupManager {
   }
 
   stats(): Record<string, unknown> {
-    if (!this.dir) throw new Error('the container has no cgroup');
+    // A rootless container has no cgroup: zeros, in the shape clients decode.
+    if (!this.dir) return lazy.v1stats().statsV1(() => undefined);
     return lazy.stats().statsV2(this.dir);
   }
 

@@ -1,0 +1,186 @@
+// The rootfs steps over the fake libc: real directories in a temporary rootfs, mounts recorded
+// with the path their fd target resolves to (what the kernel would mount onto).
+import { afterAll, describe, expect, test } from '@jest/globals';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join } from 'path';
+import { buildConfig } from '../../src/ocispec/load';
+import { defaultSpec } from '../../src/ocispec/default-spec';
+import type { Spec } from '../../src/ocispec/oci';
+import type { ContainerConfig } from '../../src/ocispec/config';
+import { prepareRootfs, finalizeRootfs } from '../../src/rootfs/setup';
+import type { MountContext } from '../../src/rootfs/mounts';
+import * as C from '../../src/sys/constants';
+import { recordingLibc } from '../fakes/recording-libc';
+
+const tmp = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-rootfs-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+
+interface Mounted {
+  source: string | null;
+  target: string;
+  fstype: string | null;
+  flags: number;
+  data: string | null;
+}
+
+/** A fresh bundle with a rootfs, the config built from the default spec as edited, and a fake that records mounts by resolved target. */
+function setup(edit: (s: Spec) => void = () => undefined) {
+  const bundle = join(tmp, `b${n++}`);
+  fs.mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  const spec = defaultSpec();
+  edit(spec);
+  const cfg = buildConfig(spec, bundle, 'c1');
+  const mounts: Mounted[] = [];
+  const mknods: [string, number, number, number][] = [];
+  const sys = recordingLibc({
+    mount: (source, target, fstype, flags, data) => {
+      // an fd path is resolved now, as the kernel resolves it at the call
+      const resolved = target.startsWith('/proc/self/fd/') ? fs.readlinkSync(target) : target;
+      mounts.push({ source, target: resolved, fstype, flags, data });
+    },
+    mknod: (path, mode, major, minor) => {
+      mknods.push([path, mode, major, minor]);
+      fs.writeFileSync(path, ''); // what the code goes on to chmod and chown
+    },
+  });
+  return { cfg, rootfs: cfg.rootfs, sys, mounts, mknods };
+}
+
+const v1Context = (cfg: ContainerConfig): MountContext => ({
+  rootfs: cfg.rootfs,
+  cgroups: {
+    kind: 'hierarchies',
+    hierarchies: [
+      { name: 'memory', dir: '/sys/fs/cgroup/memory/c1', aliases: [] },
+      { name: 'cpu,cpuacct', dir: '/sys/fs/cgroup/cpu,cpuacct/c1', aliases: ['cpu', 'cpuacct'] },
+    ],
+  },
+  newCgroupNs: false,
+});
+
+describe('prepareRootfs (fake libc, real directories)', () => {
+  test("the default spec's mounts, in order, onto directories made inside the rootfs; then devices and /dev's links", () => {
+    const { cfg, rootfs, sys, mounts, mknods } = setup((s) => {
+      s.process!.cwd = '/work/dir';
+    });
+    prepareRootfs(sys, cfg, v1Context(cfg), 'new');
+    // propagation cut from the host first, then the rootfs bound onto itself
+    expect(mounts[0]).toEqual({ source: null, target: '/', fstype: null, flags: C.MS_REC | C.MS_SLAVE, data: null });
+    expect(mounts[1]).toEqual({ source: rootfs, target: rootfs, fstype: 'bind', flags: C.MS_BIND | C.MS_REC, data: null });
+    const firstOf = (fstype: string) => mounts.find((m) => m.fstype === fstype);
+    expect(firstOf('proc')).toMatchObject({ target: join(rootfs, 'proc'), source: 'proc' });
+    expect(firstOf('devpts')).toMatchObject({ target: join(rootfs, 'dev/pts') });
+    expect(firstOf('mqueue')).toMatchObject({ target: join(rootfs, 'dev/mqueue'), flags: C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC });
+    const order = mounts.slice(2).map((m) => m.target.slice(rootfs.length));
+    expect(order.indexOf('/proc')).toBeLessThan(order.indexOf('/dev'));
+    expect(order.indexOf('/dev')).toBeLessThan(order.indexOf('/dev/pts'));
+    // v1's cgroup mount: a tmpfs, a read-only bind per hierarchy, a symlink per alias
+    const cg = join(rootfs, 'sys/fs/cgroup');
+    expect(mounts.filter((m) => m.target.startsWith(cg)).map((m) => [m.target.slice(cg.length), m.source, m.fstype])).toEqual([
+      ['', 'tmpfs', 'tmpfs'],
+      ['/memory', '/sys/fs/cgroup/memory/c1', 'bind'],
+      ['/memory', null, null],
+      ['/cpu,cpuacct', '/sys/fs/cgroup/cpu,cpuacct/c1', 'bind'],
+      ['/cpu,cpuacct', null, null],
+      ['', null, null],
+    ]);
+    expect(mounts.filter((m) => m.target === join(cg, 'memory') && m.source === null)[0].flags & C.MS_RDONLY).toBe(C.MS_RDONLY);
+    expect(fs.readlinkSync(join(cg, 'cpu'))).toBe('cpu,cpuacct');
+    expect(fs.readlinkSync(join(cg, 'cpuacct'))).toBe('cpu,cpuacct');
+    // the default devices by mknod (1:3 is /dev/null), the standard links, the process's cwd
+    const nul = mknods.find(([p]) => p.endsWith('/dev/null'));
+    expect(nul && [nul[1] & C.S_IFMT, nul[2], nul[3]]).toEqual([C.S_IFCHR, 1, 3]);
+    expect(mknods.map(([p]) => p.slice(rootfs.length)).sort()).toEqual(
+      ['/dev/full', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero'].sort(),
+    );
+    expect(fs.readlinkSync(join(rootfs, 'dev/fd'))).toBe('/proc/self/fd');
+    expect(fs.readlinkSync(join(rootfs, 'dev/stdin'))).toBe('/proc/self/fd/0');
+    expect(fs.readlinkSync(join(rootfs, 'dev/ptmx'))).toBe('pts/ptmx');
+    expect(fs.statSync(join(rootfs, 'work/dir')).isDirectory()).toBe(true);
+  });
+
+  test('a destination through a symlink that leaves the rootfs lands inside it (the CVE-2021-30465 class)', () => {
+    const outside = join(tmp, 'outside');
+    fs.mkdirSync(outside, { recursive: true });
+    const { cfg, rootfs, sys, mounts } = setup((s) => {
+      s.mounts = [{ destination: '/data/x', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] }];
+    });
+    fs.symlinkSync(outside, join(rootfs, 'data'));
+    prepareRootfs(sys, cfg, v1Context(cfg), 'new');
+    const tmpfs = mounts.find((m) => m.fstype === 'tmpfs')!;
+    // the link is read as if the rootfs were "/": <rootfs><outside>/x, never <outside>/x
+    expect(tmpfs.target).toBe(join(rootfs, outside, 'x'));
+    expect(fs.existsSync(join(outside, 'x'))).toBe(false);
+  });
+
+  test('proc onto a symlink is refused, naming the mount (the CVE-2019-16884 class)', () => {
+    const { cfg, rootfs, sys, mounts } = setup();
+    fs.symlinkSync('/etc', join(rootfs, 'proc'));
+    expect(() => prepareRootfs(sys, cfg, v1Context(cfg), 'new')).toThrow(/\/proc/);
+    expect(mounts.some((m) => m.fstype === 'proc')).toBe(false);
+  });
+
+  test("a bind mount's flags: bound, then remounted with exactly the flags asked", () => {
+    const src = join(tmp, 'src');
+    fs.mkdirSync(src, { recursive: true });
+    const { cfg, rootfs, sys, mounts } = setup((s) => {
+      s.mounts = [{ destination: '/mnt', type: 'bind', source: src, options: ['rbind', 'ro', 'nosuid'] }];
+    });
+    prepareRootfs(sys, cfg, v1Context(cfg), 'new');
+    const onMnt = mounts.filter((m) => m.target === join(rootfs, 'mnt'));
+    expect(onMnt).toEqual([
+      { source: src, target: join(rootfs, 'mnt'), fstype: 'bind', flags: C.MS_BIND | C.MS_REC, data: null },
+      { source: null, target: join(rootfs, 'mnt'), fstype: null, flags: C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | C.MS_NOSUID, data: null },
+    ]);
+  });
+
+  test('v2 without a cgroup namespace binds the container’s cgroup; with one, mounts a fresh cgroup2', () => {
+    for (const newCgroupNs of [false, true]) {
+      const { cfg, rootfs, sys, mounts } = setup((s) => {
+        s.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }];
+      });
+      prepareRootfs(sys, cfg, { rootfs, cgroups: { kind: 'unified', dir: '/sys/fs/cgroup/c1' }, newCgroupNs }, 'new');
+      const cg = mounts.filter((m) => m.target === join(rootfs, 'sys/fs/cgroup'));
+      expect(cg.map((m) => [m.source, m.fstype])).toEqual(
+        newCgroupNs
+          ? [['cgroup', 'cgroup2']]
+          : [
+              ['/sys/fs/cgroup/c1', 'bind'],
+              [null, null],
+            ],
+      );
+    }
+  });
+});
+
+describe('finalizeRootfs (fake libc)', () => {
+  test('read-only paths rebound read-only; masked directories share one read-only tmpfs, files get the checked /dev/null; missing ones skipped', () => {
+    const { cfg, sys, mounts } = setup();
+    const d1 = join(tmp, 'mask-d1');
+    const d2 = join(tmp, 'mask-d2');
+    const file = join(tmp, 'mask-f');
+    const ro = join(tmp, 'ro');
+    for (const d of [d1, d2, ro]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(file, 'secret');
+    const done: ContainerConfig = {
+      ...cfg,
+      readonlyPaths: [ro],
+      maskedPaths: [d1, file, join(tmp, 'missing'), d2, `${d1}/`],
+      rootReadonly: true,
+    };
+    finalizeRootfs(sys, done);
+    expect(mounts.map((m) => [m.source, m.target, m.fstype])).toEqual([
+      [ro, ro, 'bind'],
+      [null, ro, null],
+      ['tmpfs', d1, 'tmpfs'],
+      [expect.stringMatching(/^\/proc\/self\/fd\/\d+$|^\/dev\/null$/), file, 'bind'],
+      [d1, d2, 'bind'],
+      [null, '/', null],
+    ]);
+    expect(mounts[1].flags & (C.MS_RDONLY | C.MS_REMOUNT)).toBe(C.MS_RDONLY | C.MS_REMOUNT);
+    expect(mounts[2].flags).toBe(C.MS_RDONLY);
+    expect(mounts[5].flags & C.MS_RDONLY).toBe(C.MS_RDONLY);
+  });
+});
