@@ -12,6 +12,13 @@ module.exports = {
       to: { pathNot: '^src/ocispec/(oci|config)\\.ts$' },
     },
     {
+      name: 'ocispec-below-the-layers',
+      severity: 'error',
+      comment: 'ocispec/ (the model, the default spec, schema validation) is read by every layer: it imports only sys/ and util/',
+      from: { path: '^src/ocispec/' },
+      to: { path: '^src/', pathNot: ['^src/ocispec/', '^src/sys/', '^src/util/'] },
+    },
+    {
       name: 'libc-layer-stands-alone',
       severity: 'error',
       comment: 'sys/ (the libc binding) is the bottom: it imports nothing of the runtime above it',
@@ -43,7 +50,7 @@ module.exports = {
       name: 'operations-from-above',
       severity: 'error',
       comment: 'container/ (the operations) is made of the layers below; none of them imports it',
-      from: { path: '^src/(process|rootfs|namespaces|cgroups|security|hooks|ocispec|state|sys|util)/' },
+      from: { path: '^src/(process|rootfs|namespaces|cgroups|security|hooks|ocispec|loader|state|sys|util)/' },
       to: { path: '^src/container/' },
     },
   ],

@@ -21,10 +21,10 @@ const ops = {
   run: () => require('../container/run') as typeof import('../container/run'),
   operations: () => require('../container/operations') as typeof import('../container/operations'),
   exec: () => require('../container/exec') as typeof import('../container/exec'),
-  execProcess: () => require('../ocispec/exec-process') as typeof import('../ocispec/exec-process'),
+  execProcess: () => require('../loader/exec-process') as typeof import('../loader/exec-process'),
   lock: () => require('../state/lock') as typeof import('../state/lock'),
   hierarchy: () => require('../cgroups/hierarchy') as typeof import('../cgroups/hierarchy'),
-  load: () => require('../ocispec/load') as typeof import('../ocispec/load'),
+  load: () => require('../loader/load') as typeof import('../loader/load'),
   defaults: () => require('../ocispec/default-spec') as typeof import('../ocispec/default-spec'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

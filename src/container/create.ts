@@ -3,7 +3,7 @@ import { libc } from '../sys';
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import { UserError, isErrno } from '../sys/errors';
-import { readSpec, buildConfig } from '../ocispec/load';
+import { readSpec, buildConfig } from '../loader/load';
 import { hasNewNamespace, mountNsMode, type ContainerConfig, type MountConfig } from '../ocispec/config';
 import { StateStore, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/g
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { buildConfig } from '../../src/ocispec/load';
+import { buildConfig } from '../../src/loader/load';
 import { defaultSpec } from '../../src/ocispec/default-spec';
 import type { Spec } from '../../src/ocispec/oci';
 import { initLife, type InitPlan } from '../../src/process/init-copy';

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { buildConfig } from '../../src/ocispec/load';
+import { buildConfig } from '../../src/loader/load';
 import { defaultSpec } from '../../src/ocispec/default-spec';
 import type { Spec } from '../../src/ocispec/oci';
 import type { ContainerConfig } from '../../src/ocispec/config';

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
 import { execInContainer } from '../../container/exec';
-import { execProcess } from '../../ocispec/exec-process';
+import { execProcess } from '../../loader/exec-process';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../ocispec/config';
 
@@ -14,7 +14,7 @@ function list(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(one) : [one(v)];
 }
 
-/** A process.json: what it leaves out is taken from the container's process (ocispec/exec-process.ts). */
+/** A process.json: what it leaves out is taken from the container's process (loader/exec-process.ts). */
 function fromFile(file: string, warn: (m: string) => void, base: ProcessConfig | undefined): ProcessConfig {
   let proc: unknown;
   try {

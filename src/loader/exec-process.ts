@@ -1,8 +1,8 @@
 import { ConfigError } from '../sys/errors';
 import { buildProcess, fillZeroDefaults, stringWithNul } from './load';
-import { schemaProblems } from './validate';
-import type { ProcessConfig } from './config';
-import type { Process } from './oci';
+import { schemaProblems } from '../ocispec/validate';
+import type { ProcessConfig } from '../ocispec/config';
+import type { Process } from '../ocispec/oci';
 
 /**
  * An OCI process for exec (runc's --process, or the library's exec), validated in config.json's

@@ -9,12 +9,12 @@ import { capabilityMasks, checkAmbient } from '../security/capabilities';
 import { resolveRlimits } from '../security/rlimits';
 import type { SeccompConfig } from '../security/seccomp';
 import { compileSeccompCached } from '../security/seccomp-cache';
-import type { ContainerConfig, MemoryPolicy, MountConfig, NamespaceConfig, ProcessConfig, TimeOffsets } from './config';
+import type { ContainerConfig, MemoryPolicy, MountConfig, NamespaceConfig, ProcessConfig, TimeOffsets } from '../ocispec/config';
 import { validDeviceName } from '../namespaces/netdev';
-import { parseCpuAffinity, parseIoPriority, parseMemoryPolicy, parsePersonality, parseScheduler } from './process-attrs';
-import type { DeviceRule, NamespaceType, Process, Spec } from './oci';
-import { schemaProblems } from './validate';
-import { checkSysctls } from './sysctl-check';
+import { parseCpuAffinity, parseIoPriority, parseMemoryPolicy, parsePersonality, parseScheduler } from '../ocispec/process-attrs';
+import type { DeviceRule, NamespaceType, Process, Spec } from '../ocispec/oci';
+import { schemaProblems } from '../ocispec/validate';
+import { checkSysctls } from '../ocispec/sysctl-check';
 
 export interface LoadOptions {
   warn?: (msg: string) => void;
