@@ -6,6 +6,8 @@ import * as fs from 'fs';
 import { join } from 'path';
 import { Logger } from '../util/log';
 import { ContainerStateError, UserError } from '../sys/errors';
+import { libc } from '../sys';
+import type { Libc } from '../sys/libc';
 import { DEFAULT_ROOT, StateStore, deriveStatus, ociState, type StoredState } from '../state/store';
 import { killContainer } from '../container/kill';
 import { openCgroups } from '../cgroups/open';
@@ -34,6 +36,8 @@ export interface RuntimeOptions {
   root?: string;
   /** where warnings and debug lines go (default: warnings on stderr) */
   log?: Logger;
+  /** the libc binding every operation calls through (default: this process's, loaded when first needed) */
+  libc?: Libc;
 }
 
 export interface CreateParams {
@@ -109,6 +113,7 @@ export class Runtime {
   readonly root: string;
   private readonly store: StateStore;
   private readonly log: Logger;
+  private readonly sys: () => Libc;
 
   /**
    * For a long-lived caller that creates containers later (the shim's spare): loads every
@@ -134,6 +139,9 @@ export class Runtime {
     this.root = opts.root ?? DEFAULT_ROOT;
     this.store = new StateStore(this.root);
     this.log = opts.log ?? new Logger();
+    const given = opts.libc;
+    // koffi loads only for an operation that calls into libc (not for state, kill or list)
+    this.sys = given ? () => given : libc;
   }
 
   /** create: the container's init waits for start; returns init's pid (and the pty master if kept). */
@@ -144,7 +152,7 @@ export class Runtime {
 
   /** start: the program runs; then the poststart hooks. */
   start(id: string): void {
-    ops.operations().startContainer(this.store, id, this.log);
+    ops.operations().startContainer(this.sys(), this.store, id, this.log);
   }
 
   /** run = create + start, and unless detached: wait, delete, and return the exit status. */
@@ -176,7 +184,7 @@ export class Runtime {
 
   /** delete: a container that is not stopped needs force; force on an unknown id is no error. */
   delete(id: string, opts: { force?: boolean } = {}): void {
-    ops.operations().deleteContainer(this.store, id, opts.force === true, this.log);
+    ops.operations().deleteContainer(this.sys(), this.store, id, opts.force === true, this.log);
   }
 
   /** exec: a new process in the container; its exit status, or 0 when detached. */
@@ -211,22 +219,23 @@ export class Runtime {
       stdio: p.stdio,
       keepConsole: p.keepConsole,
       log: this.log,
+      sys: this.sys(),
     };
   }
 
   pause(id: string): void {
-    ops.operations().setPaused(this.store, id, true);
+    ops.operations().setPaused(this.sys(), this.store, id, true);
   }
 
   resume(id: string): void {
-    ops.operations().setPaused(this.store, id, false);
+    ops.operations().setPaused(this.sys(), this.store, id, false);
   }
 
   /** update: new linux.resources for a container that is not stopped (devices stay as created); returns warnings. */
   update(id: string, resources: Resources): string[] {
     const res = { ...resources };
     delete res.devices;
-    return ops.lock().withDirLock(this.store.dir(id), () => {
+    return ops.lock().withDirLock(this.sys(), this.store.dir(id), () => {
       const st = this.store.load(id);
       const status = deriveStatus(st);
       if (status === 'stopped' || !st.cgroup) throw new ContainerStateError(`cannot update container "${id}": it is ${status}`, id, status);
@@ -284,6 +293,7 @@ export class Runtime {
       preserveFds: p.preserveFds ?? 0,
       stdio: p.stdio,
       log: this.log,
+      sys: this.sys(),
     };
   }
 }

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import { libc } from '../sys';
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import { UserError, isErrno } from '../sys/errors';
@@ -44,6 +43,8 @@ export interface CreateOptions {
   /** fds of this process (above 2) that are the container process's stdin, stdout and stderr */
   stdio?: readonly [number, number, number];
   log: Logger;
+  /** the libc binding the operation makes its calls through (the caller's: a fake in tests) */
+  sys: Libc;
 }
 
 export interface Created {
@@ -311,14 +312,14 @@ function finishCreate(sys: Libc, cfg: ContainerConfig, cgroups: CgroupManager, o
 export function createContainer(opts: CreateOptions): Created {
   const log = opts.log;
   log.step('create: start');
-  ensureProtectedExe(libc(), log, opts.preserveFds);
+  const sys = opts.sys;
+  ensureProtectedExe(sys, log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const checked = preflight(opts);
   const { cfg, rootless, terminal } = checked;
   opts = checked.opts;
   const dir = store.createDir(opts.id);
-  return withDirLock(dir, () => {
-    const sys = libc();
+  return withDirLock(sys, dir, () => {
     const undo = new Rollback();
     const held = new HeldFds(); // the runtime's ends of what init inherits
     undo.add('the state directory', () => store.remove(opts.id));
@@ -341,7 +342,7 @@ export function createContainer(opts: CreateOptions): Created {
       const trees = cloneBindMounts(sys, cfg, rootless, held);
       const seccompListener = held.add(connectSeccompListener(sys, cfg));
       // Without a mount namespace of its own the container's mounts are the host's to take away.
-      if (state.hostMounts) undo.add('the mounts under the rootfs', () => unmountUnder(cfg.rootfs, log));
+      if (state.hostMounts) undo.add('the mounts under the rootfs', () => unmountUnder(sys, cfg.rootfs, log));
       log.step('create: ready to fork');
 
       const initPlan: InitPlan = {

@@ -1,4 +1,4 @@
-import { libc } from '../sys';
+import type { Libc } from '../sys/libc';
 import { UserError } from '../sys/errors';
 import * as C from '../sys/constants';
 import { isSameLiveProcess } from '../state/proc';
@@ -24,13 +24,13 @@ export function killAndReap(pid: number, startTime: string | undefined, timeoutM
 }
 
 /** Detaches every mount at or below dir in this mount namespace, deepest first. */
-export function unmountUnder(dir: string, log: Logger): void {
+export function unmountUnder(sys: Libc, dir: string, log: Logger): void {
   const points = mountPoints()
     .map((m) => m.mountpoint)
     .filter((m) => m === dir || m.startsWith(dir + '/'));
   for (const m of points.reverse()) {
     try {
-      libc().umount2(m, C.MNT_DETACH);
+      sys.umount2(m, C.MNT_DETACH);
     } catch (e) {
       if (!/EINVAL|ENOENT/.test((e as Error).message)) log.warn(`cleanup: ${(e as Error).message}`);
     }
@@ -38,7 +38,7 @@ export function unmountUnder(dir: string, log: Logger): void {
 }
 
 /** Undoes everything create did: processes, cgroups, state. Mounts die with the mount namespace. */
-export function destroyContainer(store: StateStore, st: StoredState, log: Logger): void {
+export function destroyContainer(sys: Libc, store: StateStore, st: StoredState, log: Logger): void {
   // A frozen process cannot die: thaw after the kill is queued.
   const cgroups = st.cgroup && openCgroups(st.cgroup);
   const frozen = cgroups !== undefined && cgroups.isPaused();
@@ -56,6 +56,6 @@ export function destroyContainer(store: StateStore, st: StoredState, log: Logger
     for (const f of cgroups.destroy(st.cgroup!.createdDirs)) log.warn(`cleanup: ${f}`);
     log.step('delete: cgroups removed');
   }
-  if (st.hostMounts) unmountUnder(st.rootfs, log);
+  if (st.hostMounts) unmountUnder(sys, st.rootfs, log);
   store.remove(st.id);
 }

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import { join } from 'path';
-import { libc } from '../sys';
 import { ContainerStateError, UserError } from '../sys/errors';
 import type { Libc } from '../sys/libc';
 import { openCgroups } from '../cgroups/open';
@@ -38,6 +37,8 @@ export interface ExecOptions {
   /** with process.terminal and no console socket: the caller gets the pty master (a shim relays it) */
   keepConsole?: boolean;
   log: Logger;
+  /** the libc binding the operation makes its calls through (the caller's: a fake in tests) */
+  sys: Libc;
 }
 
 /** A process started in a container: it runs its program now. */
@@ -102,7 +103,8 @@ function awaitExecve(ch: RuntimeEnd): void {
  * the caller reaps it (a child subreaper: it may be reparented to it).
  */
 export function spawnInContainer(opts: ExecOptions): StartedExec {
-  ensureProtectedExe(libc(), opts.log, opts.preserveFds);
+  const sys = opts.sys;
+  ensureProtectedExe(sys, opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);
   const status = deriveStatus(st);
@@ -123,7 +125,6 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     throw new UserError('cannot use console socket if tsrunc will not detach or allocate tty');
   }
   const cgroups = st.cgroup ? openCgroups(st.cgroup).execJoin(opts.subCgroups ?? []) : undefined;
-  const sys = libc();
   // Every namespace the container has, joined by path (the mount namespace too: a forked copy
   // needs no binary of its own to resolve there).
   const namespaces: NamespaceConfig[] = cfg.namespaces.map((n) => ({
@@ -223,7 +224,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
 export async function execInContainer(opts: ExecOptions): Promise<number> {
   const { pid, master, exited } = spawnInContainer(opts);
   if (!exited) return 0;
-  const sys = libc();
+  const sys = opts.sys;
   const stopProxy = master !== undefined ? proxyConsole(sys, master) : undefined;
   const forward = (sig: NodeJS.Signals) => {
     try {

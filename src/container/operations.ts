@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as C from '../sys/constants';
-import { libc } from '../sys';
+import type { Libc } from '../sys/libc';
 import { ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
 import { StateStore, deriveStatus, validateId, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
@@ -18,8 +18,8 @@ import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
  */
 const EXEC_WAIT_MS = 10_000;
 
-function awaitExec(readFd: number, log: Logger): void {
-  if (!libc().pollHangup(readFd, EXEC_WAIT_MS))
+function awaitExec(sys: Libc, readFd: number, log: Logger): void {
+  if (!sys.pollHangup(readFd, EXEC_WAIT_MS))
     log.warn(
       `start: the container process had not exec'd its program after ${EXEC_WAIT_MS / 1000}s; start returns, the container carries on`,
     );
@@ -38,10 +38,10 @@ function awaitExec(readFd: number, log: Logger): void {
 }
 
 /** start: releases init, which execs the user program; then the poststart hooks. */
-export function startContainer(store: StateStore, id: string, log: Logger): void {
+export function startContainer(sys: Libc, store: StateStore, id: string, log: Logger): void {
   const dir = store.dir(id);
   store.load(id); // a clear "does not exist" before locking
-  withDirLock(dir, () => {
+  withDirLock(sys, dir, () => {
     const st = store.load(id);
     const status = deriveStatus(st);
     if (status !== 'created') throw new ContainerStateError(`cannot start container "${id}": it is ${status}, not created`, id, status);
@@ -66,7 +66,7 @@ export function startContainer(store: StateStore, id: string, log: Logger): void
       st.started = true;
       store.save(st);
       fs.rmSync(store.fifoPath(id), { force: true });
-      awaitExec(readFd, log);
+      awaitExec(sys, readFd, log);
       log.step('start: the program runs');
     } finally {
       fs.closeSync(readFd);
@@ -95,8 +95,8 @@ function stopAll(st: StoredState): void {
 }
 
 /** pause/resume: freeze or thaw every process of a running (paused) container. */
-export function setPaused(store: StateStore, id: string, paused: boolean): void {
-  withDirLock(store.dir(id), () => {
+export function setPaused(sys: Libc, store: StateStore, id: string, paused: boolean): void {
+  withDirLock(sys, store.dir(id), () => {
     const st = store.load(id);
     const status = deriveStatus(st);
     // As runc, a created container can be paused too (its init waiting for start is frozen).
@@ -120,7 +120,7 @@ export function containerPids(store: StateStore, id: string): number[] {
 }
 
 /** delete: a running container needs force; an unknown id with force is not an error (containerd). */
-export function deleteContainer(store: StateStore, id: string, force: boolean, log: Logger): void {
+export function deleteContainer(sys: Libc, store: StateStore, id: string, force: boolean, log: Logger): void {
   validateId(id);
   if (!fs.existsSync(store.dir(id))) {
     if (force) return;
@@ -135,7 +135,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
     throw e;
   }
   fs.closeSync(fd);
-  withDirLock(dir, () => {
+  withDirLock(sys, dir, () => {
     if (!store.exists(id)) {
       // A create killed before it wrote any state: only the directory is left.
       if (force) store.remove(id);
@@ -151,7 +151,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, l
       throw new ContainerStateError(`cannot delete container "${id}" that is not stopped: ${status}`, id, status);
     }
     log.step('delete: locked, state loaded');
-    destroyContainer(store, st, log);
+    destroyContainer(sys, store, st, log);
     log.step('delete: destroyed');
     runHooksWarn('poststop', st.hooks?.poststop, { ...hookState(st), status: 'stopped' }, (m) => log.warn(m));
   });

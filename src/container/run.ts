@@ -1,5 +1,4 @@
 import { exitStatus, waitForExit } from '../process/reap';
-import { libc } from '../sys';
 import { proxyConsole } from './console-proxy';
 import { StateStore } from '../state/store';
 import { createContainer, type CreateOptions } from './create';
@@ -16,8 +15,8 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   const store = new StateStore(opts.root);
   const { pid, consoleMaster } = createContainer({ ...opts, foreground: !detach });
   // Listening before start: the program may be over before start returns.
-  const exited = detach ? undefined : waitForExit(libc(), pid);
-  const stopProxy = consoleMaster !== undefined ? proxyConsole(libc(), consoleMaster) : undefined;
+  const exited = detach ? undefined : waitForExit(opts.sys, pid);
+  const stopProxy = consoleMaster !== undefined ? proxyConsole(opts.sys, consoleMaster) : undefined;
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
@@ -29,11 +28,11 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   // returned, is the program's, not the end of this runtime.
   if (exited) for (const s of FORWARDED) process.on(s, forward);
   try {
-    startContainer(store, opts.id, opts.log);
+    startContainer(opts.sys, store, opts.id, opts.log);
   } catch (e) {
     for (const s of FORWARDED) process.removeListener(s, forward);
     await stopProxy?.(); // what init said on its terminal (a failed hook, say) reaches the caller
-    deleteContainer(store, opts.id, true, opts.log);
+    deleteContainer(opts.sys, store, opts.id, true, opts.log);
     throw e;
   }
   if (!exited) return 0;
@@ -41,6 +40,6 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   await stopProxy?.();
   for (const s of FORWARDED) process.removeListener(s, forward);
   // --keep: the stopped container stays for state/delete, as runc leaves it.
-  if (!keep) deleteContainer(store, opts.id, true, opts.log);
+  if (!keep) deleteContainer(opts.sys, store, opts.id, true, opts.log);
   return status;
 }

@@ -294,6 +294,7 @@ describe('every wait has a deadline and a message', () => {
       let ran = false;
       expect(() =>
         withDirLock(
+          libc(),
           dir,
           () => {
             ran = true;
@@ -306,7 +307,7 @@ describe('every wait has a deadline and a message', () => {
       fs.closeSync(held);
     }
     // once it is let go, the next one gets it
-    expect(withDirLock(dir, () => 'got it', 300)).toBe('got it');
+    expect(withDirLock(libc(), dir, () => 'got it', 300)).toBe('got it');
     fs.rmdirSync(dir);
   });
 });

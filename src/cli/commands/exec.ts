@@ -7,6 +7,7 @@ import { execInContainer } from '../../container/exec';
 import { execProcess } from '../../loader/exec-process';
 import { CAPABILITIES } from '../../security/capabilities';
 import type { ProcessConfig } from '../../ocispec/config';
+import { libc } from '../../sys';
 
 /** yargs gives a string, a number, or an array of them. */
 function list(v: unknown): string[] {
@@ -85,5 +86,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     consoleSocket: str(a, 'console-socket'),
     preserveFds: Number(a['preserve-fds'] ?? 0),
     log: ctx.log,
+    sys: libc(),
   });
 }
