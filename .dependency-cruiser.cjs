@@ -28,8 +28,8 @@ module.exports = {
     {
       name: 'cli-only-from-main',
       severity: 'error',
-      comment: 'the CLI adapters are the top: only the entry point loads them',
-      from: { pathNot: ['^src/main\\.ts$', '^src/cli/'] },
+      comment: 'the CLI adapters are the top: only the entry points (of the full and the light bundle) load them',
+      from: { pathNot: ['^src/main(-light)?\\.ts$', '^src/cli/'] },
       to: { path: '^src/cli/' },
     },
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Bundles the CLI into one file, dist/tsrunc.js (what bin/tsrunc runs): one read and one compile
-// instead of some sixty module loads for each command. koffi (native), yargs (help and errors
-// only) and the precompiled validators stay separate files, loaded when needed.
+// Bundles the CLI into one file, dist/tsrunc.js (what bin/tsrunc runs), and its light commands
+// into a smaller one, dist/tsrunc-light.js: one read and one compile instead of some sixty module
+// loads for each command. koffi (native), yargs (help and errors only) and the precompiled
+// validators stay separate files, loaded when needed.
 // Run by `npm run build` after tsc.
 'use strict';
 const path = require('path');
@@ -17,26 +18,50 @@ const dist = path.resolve(__dirname, '..', 'dist');
   const commit = r.status === 0 ? r.stdout.trim() : 'unknown';
   require('fs').writeFileSync(path.join(dist, 'build-info.json'), JSON.stringify({ commit }) + '\n');
 }
-esbuild.buildSync({
-  entryPoints: [path.join(dist, 'main.js')],
-  outfile: path.join(dist, 'tsrunc.js'),
+// The light bundle: the commands that only read, signal, freeze or take away (LIGHT_COMMANDS,
+// src/cli/commands/light-index.ts), which dist/boot.js picks by the command's name. What only
+// create, run and exec use stays out: should a light command reach it after all, it is
+// required from dist/ as tsc wrote it.
+const FULL_ONLY = ['container/create', 'container/run', 'container/exec', 'loader/load', 'loader/exec-process', 'ocispec/default-spec'];
+const fullOnlyOutside = {
+  name: 'full-only-outside',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (a) => {
+      const rel = path.relative(dist, path.resolve(a.resolveDir, a.path)).replace(/\.js$/, '');
+      return FULL_ONLY.includes(rel) ? { path: `./${rel}.js`, external: true } : undefined;
+    });
+  },
+};
+
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   external: ['koffi', 'yargs', 'yargs/*'],
+  // Every command reads and decodes its whole bundle: without comments and indentation it is a
+  // third smaller. Names stay (stack traces); the map leads back to dist/'s files.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'external',
+  charset: 'ascii',
   logLevel: 'warning',
-});
-
+};
 // V8's code caches (src/util/code-cache.ts), made with the flags bin/tsrunc runs node with (V8
-// rejects a cache made under other flags). A cache holds the functions that ran before it was
-// made: each maker runs its file through work that touches nothing.
+// rejects a cache made under other flags): read from its exec line, so the two cannot drift.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const cacheLib = JSON.stringify(path.join(dist, 'util', 'code-cache.js'));
+const launcher = fs.readFileSync(path.resolve(__dirname, '..', 'bin', 'tsrunc'), 'utf8');
+const flagsLine = /^exec "\$exe" ((?:--[a-z-]+ )+)"\$\{self%\/\*\}\/\.\.\/dist\/boot\.js"/m.exec(launcher);
+if (!flagsLine) {
+  process.stderr.write("bundle: bin/tsrunc's exec line (node's flags) not found\n");
+  process.exit(1);
+}
+const NODE_FLAGS = flagsLine[1].trim().split(' ');
 
 function makeCache(file, code) {
-  const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', code], {
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, '-e', code], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
@@ -46,11 +71,35 @@ function makeCache(file, code) {
   }
 }
 
+/**
+ * A cache of every function of file, the nested ones too: compiled eagerly (V8's --no-lazy, for
+ * this one compile only; the flags are as they were again when the cache is written, so it is
+ * accepted under them). For the full bundle, whose create, run and exec cannot be run here to
+ * warm a cache (they make containers): without it each of them compiled ~10 ms of functions on
+ * first call, and the forked copy compiled init's anew in every container.
+ */
+function makeEagerCache(file) {
+  makeCache(
+    file,
+    `
+const fs = require('fs');
+const v8 = require('v8');
+const { Script } = require('vm');
+const file = ${JSON.stringify(file)};
+const source = fs.readFileSync(file, 'latin1');
+v8.setFlagsFromString('--no-lazy');
+const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\${source}\\n})\`, { filename: file });
+v8.setFlagsFromString('--lazy');
+fs.writeFileSync(file + '.cache', script.createCachedData());
+`,
+  );
+}
+
 // The schema validators, after validating the default config (and a broken one) and a state.
-const validators = path.join(dist, 'validators.js');
-makeCache(
-  validators,
-  `
+function makeValidatorsCache(validators) {
+  makeCache(
+    validators,
+    `
 const fs = require('fs');
 const { compileModule } = require(${cacheLib});
 const file = ${JSON.stringify(validators)};
@@ -63,21 +112,23 @@ m.exports.validateConfig({ ociVersion: 1, root: {}, process: { args: 'x' } });
 m.exports.validateState({ ociVersion: '1.0.2', id: 'x', status: 'created', pid: 1, bundle: '/b', annotations: {} });
 fs.writeFileSync(file + '.cache', script.createCachedData());
 `,
-);
+  );
+}
 
-// The bundle, after commands that touch nothing (an empty, made-up state root): the parser and
-// the light commands' code are in its cache, not only the top level.
-const bundle = path.join(dist, 'tsrunc.js');
-makeCache(
-  bundle,
-  `
+// The light bundle, after its commands ran on nothing (an empty, made-up state root): the
+// parser and those commands' code are in its cache, and no more (a bigger cache costs each
+// command more to read than it saves).
+function makeLightCache(bundle) {
+  makeCache(
+    bundle,
+    `
 const fs = require('fs');
 const { compileModule } = require(${cacheLib});
 const file = ${JSON.stringify(bundle)};
 const { fn, script } = compileModule(file, false);
 const root = '/nonexistent/tsrunc-code-cache';
 const runs = [['state', 'none'], ['list'], ['list', '--format', 'json'], ['kill', 'none', 'KILL'], ['delete', '--force', 'none'],
-  ['delete', 'none'], ['start', 'none'], ['pause', 'none'], ['ps', 'none'], ['events', '--stats', 'none']];
+  ['delete', 'none'], ['start', 'none'], ['pause', 'none'], ['resume', 'none'], ['ps', 'none'], ['events', '--stats', 'none']];
 const exit = process.exit;
 const writeSync = fs.writeSync;
 fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...rest)); // quiet
@@ -94,4 +145,35 @@ fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...res
   exit(0);
 })();
 `,
-);
+  );
+}
+
+async function main() {
+  await esbuild.build({ ...common, entryPoints: [path.join(dist, 'main.js')], outfile: path.join(dist, 'tsrunc.js') });
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(dist, 'main-light.js')],
+    outfile: path.join(dist, 'tsrunc-light.js'),
+    plugins: [fullOnlyOutside],
+  });
+  // The loader reads these files as latin1 (src/util/code-cache.ts: no UTF-8 decoding), which is
+  // exact only for ASCII: esbuild escapes non-ASCII in strings, but not in every regex literal.
+  for (const f of ['tsrunc.js', 'tsrunc-light.js', 'validators.js']) {
+    const text = fs.readFileSync(path.join(dist, f), 'latin1');
+    const at = text.search(/[^\t\n\r\x20-\x7e]/);
+    if (at >= 0) {
+      process.stderr.write(
+        `bundle: dist/${f} is not ASCII at ${at}: ${JSON.stringify(text.slice(at - 40, at + 10))} (escape it in the source)\n`,
+      );
+      process.exit(1);
+    }
+  }
+  makeValidatorsCache(path.join(dist, 'validators.js'));
+  makeEagerCache(path.join(dist, 'tsrunc.js'));
+  makeLightCache(path.join(dist, 'tsrunc-light.js'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`bundle: ${e.stack || e}\n`);
+  process.exit(1);
+});

@@ -1,11 +1,34 @@
-// What bin/tsrunc runs: the bundled CLI (dist/tsrunc.js, made by scripts/bundle.js) loaded
-// through its V8 code cache (util/code-cache.ts).
+// What bin/tsrunc runs: one of the bundled CLIs (made by scripts/bundle.js), loaded through its V8
+// code cache (util/code-cache.ts): the light one for the commands that only read, signal, freeze
+// or take away, the full one for the others.
 import { join } from 'path';
 import { compileModule } from './util/code-cache';
 
 export const BUNDLE = join(__dirname, 'tsrunc.js');
+export const LIGHT_BUNDLE = join(__dirname, 'tsrunc-light.js');
+
+/** LIGHT_COMMANDS of cli/commands/light-index.ts (a unit test keeps them equal: importing them here would cost a module load). */
+export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete']);
+/** The global options that take a value (cli/table.ts; a unit test keeps them equal). */
+export const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
+
+/**
+ * The command's name as the parser will read it, for the common forms; a form read otherwise
+ * only costs a detour (the light bundle hands what it lacks to the full one).
+ */
+export function commandOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return undefined;
+    if (!a.startsWith('-') || a === '-') return a;
+    if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+  }
+  return undefined;
+}
 
 if (require.main === module) {
-  // The bundle resolves its externals (koffi, yargs, validators) from dist/, as this file does.
-  compileModule(BUNDLE).fn.call(module.exports, module.exports, require, module, BUNDLE, __dirname);
+  const command = commandOf(process.argv.slice(2));
+  const file = command !== undefined && LIGHT.has(command) ? LIGHT_BUNDLE : BUNDLE;
+  // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
+  compileModule(file).fn.call(module.exports, module.exports, require, module, file, __dirname);
 }

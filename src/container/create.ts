@@ -16,6 +16,7 @@ import { initLife, type InitPlan } from '../process/init-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
 import { encodeJson } from '../util/bigint-json';
 import { ensureProtectedExe } from '../process/protected-exe';
+import { callerNofileSoft } from '../process/exec-program';
 import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
@@ -351,7 +352,7 @@ export function createContainer(opts: CreateOptions): Created {
         noPivot: opts.noPivot,
         sessionKeyring: state.sessionKeyring,
         preserveFds: opts.preserveFds,
-        nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
+        nofileSoft: callerNofileSoft(),
         cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };

@@ -12,6 +12,7 @@ import { execLife, type ExecPlan } from '../process/exec-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
 import { exitStatus, waitForExit, type ExitStatus } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
+import { callerNofileSoft } from '../process/exec-program';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
 import { cpuMask } from '../process/process-attrs';
@@ -145,7 +146,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     process: proc,
     seccomp: cfg.seccomp,
     preserveFds: opts.preserveFds,
-    nofileSoft: process.env.TSRUNC_NOFILE_SOFT,
+    nofileSoft: callerNofileSoft(),
     sessionKeyring: st.sessionKeyring,
     relayTerminal: proc.terminal && opts.consoleSocket === undefined,
     container: { personality: cfg.personality, memoryPolicy: cfg.memoryPolicy },

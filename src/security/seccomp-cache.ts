@@ -1,19 +1,22 @@
 // Compiled seccomp programs, kept (as crun keeps them) under the state root: a default profile
 // costs a create ~7-10 ms to compile in a fresh process, reading it back well under 1.
-// Keyed by a SHA-256 of the compiler's format, its syscall tables and the profile itself; each
-// entry is checked on read (its own digest of the program, owner, mode) and written atomically.
-// Anything wrong with the cache costs only the compile.
-import { createHash } from 'crypto';
+// An entry holds the profile it was compiled from, the compiler's format and a key of its syscall
+// tables, all compared exactly on read, and a checksum of its program; it is written atomically.
+// Its name is a hash of the same, only to find it: no cryptographic hash is needed (and loading
+// node's crypto would cost every create ~13 ms). Anything wrong with the cache costs only the
+// compile.
 import * as fs from 'fs';
 import { dirname, join } from 'path';
 import { compileSeccomp, type CompiledSeccomp, type SeccompConfig } from './seccomp';
 import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
 /** Bumped whenever the compiler's output for a profile may change. */
-const FORMAT = 'tsrunc-seccomp-6';
+const FORMAT = 'tsrunc-seccomp-7';
 
 interface Entry {
   format: string;
+  tables: string;
+  profile: string;
   flags: number;
   program: string;
   digest: string;
@@ -21,15 +24,25 @@ interface Entry {
   debug: string[];
 }
 
-const sha256 = (...parts: string[]): string => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-};
+/** 64 bits of FNV-1a over the strings (two 32-bit lanes, differently seeded and multiplied), in hex. */
+export function fnv64(...parts: string[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ 0xff, 0x01000193); // a separator: ("ab", "c") is not ("a", "bc")
+    b = Math.imul(b ^ 0xff, 0x5bd1e995);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
 
-let tablesDigest: string | undefined;
+let tablesKey: string | undefined;
 
-function read(file: string): Entry | undefined {
+function read(file: string, tables: string, profile: string): Entry | undefined {
   let text: string;
   try {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -47,8 +60,9 @@ function read(file: string): Entry | undefined {
   try {
     const e = JSON.parse(text) as Entry;
     const program = Buffer.from(e.program, 'base64');
-    if (e.format !== FORMAT || program.length % 8 !== 0 || program.length === 0 || program.length > 4096 * 8) return undefined;
-    if (sha256(e.program) !== e.digest) return undefined;
+    if (e.format !== FORMAT || e.tables !== tables || e.profile !== profile) return undefined;
+    if (program.length % 8 !== 0 || program.length === 0 || program.length > 4096 * 8) return undefined;
+    if (fnv64(e.program) !== e.digest) return undefined;
     return e;
   } catch {
     return undefined;
@@ -71,9 +85,10 @@ export function compileSeccompCached(
   dir?: string,
 ): CompiledSeccomp {
   if (dir === undefined) return compileSeccomp(cfg, warn, debug);
-  tablesDigest ??= sha256(SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32, SYSCALLS_ELSEWHERE, SYSCALLS_NEWER);
-  const file = join(dir, `${sha256(FORMAT, tablesDigest, JSON.stringify(cfg))}.json`);
-  const hit = read(file);
+  tablesKey ??= fnv64(SYSCALLS_X86_64, SYSCALLS_X86, SYSCALLS_X32, SYSCALLS_ELSEWHERE, SYSCALLS_NEWER);
+  const profile = JSON.stringify(cfg);
+  const file = join(dir, `${fnv64(FORMAT, tablesKey, profile)}.json`);
+  const hit = read(file, tablesKey, profile);
   if (hit) {
     hit.warnings.forEach(warn);
     hit.debug.forEach(debug);
@@ -95,7 +110,16 @@ export function compileSeccompCached(
   );
   const program = out.program.toString('base64');
   try {
-    write(dir, file, { format: FORMAT, flags: out.flags, program, digest: sha256(program), warnings, debug: debugs });
+    write(dir, file, {
+      format: FORMAT,
+      tables: tablesKey,
+      profile,
+      flags: out.flags,
+      program,
+      digest: fnv64(program),
+      warnings,
+      debug: debugs,
+    });
   } catch {
     // a cache that cannot be written costs only time
   }

@@ -22,7 +22,8 @@ export function compileModule(file: string, cache = true): { fn: ModuleFunction;
       // no cache: compile as usual
     }
   }
-  const source = readFileSync(file, 'utf8');
+  // ASCII (scripts/bundle.js checks): latin1 is the same text without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   return { fn: script.runInThisContext() as ModuleFunction, script };
 }

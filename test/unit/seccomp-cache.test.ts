@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { compileSeccomp } from '../../src/security/seccomp';
-import { compileSeccompCached } from '../../src/security/seccomp-cache';
+import { compileSeccompCached, fnv64 } from '../../src/security/seccomp-cache';
 import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
 
 describe('the compiled-program cache', () => {
@@ -96,5 +96,46 @@ describe('the compiled-program cache', () => {
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+  test('an entry under the name of this profile but made from another (a colliding name) is not used', () => {
+    const root = fs.mkdtempSync(join(os.tmpdir(), 'tsr-test-cache-'));
+    try {
+      const dir = join(root, '@seccomp');
+      const other = { ...profile, defaultAction: 'SCMP_ACT_KILL_PROCESS' };
+      compileSeccompCached(
+        other,
+        () => undefined,
+        () => undefined,
+        dir,
+      );
+      const [otherFile] = fs.readdirSync(dir);
+      // the other profile's entry, moved to where this profile's would be
+      compileSeccompCached(
+        profile,
+        () => undefined,
+        () => undefined,
+        dir,
+      );
+      const mine = fs.readdirSync(dir).find((f) => f !== otherFile)!;
+      fs.renameSync(join(dir, otherFile), join(dir, mine));
+      const d: string[] = [];
+      const got = compileSeccompCached(
+        profile,
+        () => undefined,
+        (m) => d.push(m),
+        dir,
+      );
+      expect(got.program.equals(want)).toBe(true);
+      expect(d).not.toContainEqual(expect.stringMatching(/from the cache/));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('the name hash: 16 hex digits, its parts kept apart', () => {
+    expect(fnv64('ab', 'c')).toMatch(/^[0-9a-f]{16}$/);
+    expect(fnv64('ab', 'c')).not.toBe(fnv64('a', 'bc'));
+    expect(fnv64('x')).toBe(fnv64('x'));
+    expect(fnv64('x')).not.toBe(fnv64('y'));
   });
 });

@@ -7,11 +7,11 @@ import { openCgroups } from '../../cgroups/open';
 import { out } from '../../util/log';
 import { runtimeOf } from './create';
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 /** A Go duration as runc's --interval takes it ("5s", "1m30s", "250ms"), in milliseconds; > 0. */
 export function parseInterval(v: string): number {
-  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)];
   if (!parts.length || parts.map((p) => p[0]).join('') !== v)
     throw new UserError(`--interval: "${v}" is not a duration (e.g. 5s, 500ms, 1m30s)`);
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0);

@@ -2,8 +2,9 @@ import type { CommandRun } from '../context';
 
 // Each command's module, loaded only when that command runs (a bundler sees them all).
 /* eslint-disable @typescript-eslint/no-require-imports */
-type Command = { run: CommandRun };
-export const COMMAND_MODULES: Record<string, () => Command> = {
+export type Command = { run: CommandRun };
+export type CommandModules = Record<string, () => Command>;
+export const COMMAND_MODULES: CommandModules = {
   create: () => require('./create') as Command,
   delete: () => require('./delete') as Command,
   events: () => require('./events') as Command,

@@ -1,0 +1,52 @@
+// dist/boot.js picks a bundle by the command's name: the light one must have every command it is
+// picked for, and hand anything else to the full one.
+import { describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'child_process';
+import { join, resolve } from 'path';
+import { GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
+import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
+import { COMMAND_MODULES } from '../../src/cli/commands/index';
+import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
+
+const DIST = resolve(__dirname, '..', '..', 'dist');
+
+describe('the bundle a command runs from', () => {
+  test("boot's light commands are the light bundle's, and each is a command of the table", () => {
+    expect([...LIGHT].sort()).toEqual([...LIGHT_COMMANDS].sort());
+    expect(Object.keys(LIGHT_COMMAND_MODULES).sort()).toEqual([...LIGHT_COMMANDS].sort());
+    for (const c of LIGHT_COMMANDS) {
+      expect(COMMANDS.find((s) => s.name === c)?.module).toBe(c);
+      expect(COMMAND_MODULES[c]).toBeDefined();
+    }
+  });
+
+  test('boot skips the values of exactly the global options that take one', () => {
+    const valued = Object.entries(GLOBAL_OPTIONS)
+      .filter(([, o]) => o.type !== 'boolean')
+      .map(([k]) => `--${k}`);
+    expect([...GLOBAL_VALUE_OPTIONS].sort()).toEqual(valued.sort());
+  });
+
+  test('the command is the first word that is neither an option nor the value of one', () => {
+    expect(commandOf(['state', 'x'])).toBe('state');
+    expect(commandOf(['--root', 'kill', '--debug', 'run', '--bundle', 'b', 'c'])).toBe('run');
+    expect(commandOf(['--log-format=json', '--log', '/tmp/l', 'delete', 'x'])).toBe('delete');
+    expect(commandOf(['--debug', '--', 'state'])).toBeUndefined();
+    expect(commandOf(['--version'])).toBeUndefined();
+    expect(commandOf([])).toBeUndefined();
+  });
+
+  test('the light bundle hands a command it lacks to the full one', () => {
+    // as boot would have loaded it, given a command it would not have picked it for
+    const code = `
+      const { compileModule } = require(${JSON.stringify(join(DIST, 'util', 'code-cache.js'))});
+      const file = ${JSON.stringify(join(DIST, 'tsrunc-light.js'))};
+      const m = { exports: {} };
+      process.argv = [process.argv[0], 'tsrunc', 'features'];
+      compileModule(file).fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(DIST)});`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: DIST });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ociVersionMin: expect.any(String) });
+  });
+});

@@ -1,0 +1,59 @@
+// bin/tsrunc: what it hands node, found with the shell's builtins only (a fake node prints it).
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import { join, resolve } from 'path';
+import { callerNofileSoft } from '../../src/process/exec-program';
+
+const launcher = resolve(__dirname, '..', '..', 'bin', 'tsrunc');
+const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-launcher-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const fakeNode = join(dir, 'fake-node');
+fs.writeFileSync(fakeNode, '#!/bin/sh\necho "nofile=$TSRUNC_NOFILE_SOFT"\necho "node=$TSRUNC_NODE_PATH"\necho "args=$*"\n', {
+  mode: 0o755,
+});
+
+function launch(script: string, env: Record<string, string>): Record<string, string> {
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+describe('the launcher', () => {
+  test("records the caller's soft NOFILE limit and runs node by path with the bundle", () => {
+    const out = launch(`ulimit -Sn 321 && exec ${launcher} state x`, { TSRUNC_NODE: fakeNode });
+    expect(out.nofile).toBe('321');
+    expect(out.node).toBe(fakeNode);
+    expect(out.args).toBe(`--single-threaded --expose-gc --no-opt ${join(launcher, '..')}/../dist/boot.js state x`);
+  });
+
+  test('finds node on PATH as command -v would, and dist/ through a link to the launcher', () => {
+    const bin = join(dir, 'path-bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.copyFileSync(fakeNode, join(bin, 'my-node'));
+    fs.chmodSync(join(bin, 'my-node'), 0o755);
+    const earlier = join(dir, 'earlier');
+    fs.mkdirSync(join(earlier, 'my-node'), { recursive: true }); // a directory of the name is no node
+    fs.symlinkSync(launcher, join(bin, 'tsrunc'));
+    const out = launch('tsrunc list', { TSRUNC_NODE: 'my-node', PATH: `${earlier}:${bin}:/usr/bin:/bin` });
+    expect(out.node).toBe(join(bin, 'my-node'));
+    expect(out.args).toBe(`--single-threaded --expose-gc --no-opt ${join(launcher, '..')}/../dist/boot.js list`);
+  });
+});
+
+describe("the caller's NOFILE soft limit", () => {
+  test('a count or unlimited; anything else is none', () => {
+    expect(callerNofileSoft({ TSRUNC_NOFILE_SOFT: '1024' })).toBe('1024');
+    expect(callerNofileSoft({ TSRUNC_NOFILE_SOFT: 'unlimited' })).toBe('unlimited');
+    expect(callerNofileSoft({ TSRUNC_NOFILE_SOFT: '' })).toBeUndefined();
+    expect(callerNofileSoft({ TSRUNC_NOFILE_SOFT: '12 files' })).toBeUndefined();
+    expect(callerNofileSoft({})).toBeUndefined();
+  });
+});
