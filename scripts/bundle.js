@@ -53,7 +53,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const cacheLib = JSON.stringify(path.join(dist, 'util', 'code-cache.js'));
 const launcher = fs.readFileSync(path.resolve(__dirname, '..', 'bin', 'tsrunc'), 'utf8');
-const flagsLine = /^exec "\$exe" ((?:--[a-z-]+ )+)"\$\{self%\/\*\}\/\.\.\/dist\/boot\.js"/m.exec(launcher);
+const flagsLine = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)"\$\{self%\/\*\}\/\.\.\/dist\/boot\.js"/m.exec(launcher);
 if (!flagsLine) {
   process.stderr.write("bundle: bin/tsrunc's exec line (node's flags) not found\n");
   process.exit(1);

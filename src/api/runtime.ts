@@ -118,10 +118,20 @@ export class Runtime {
   /**
    * For a long-lived caller that creates containers later (the shim's spare): loads every
    * operation's modules and runs the config step once, on the default config in a scratch bundle,
-   * so that its first container pays no loading and no first compilation of them.
+   * so that its first container pays no loading and no first compilation of them. Those modules
+   * are compiled whole (V8's --no-lazy while they load): what only a forked copy runs (init's
+   * life: the rootfs, credentials, exec) is compiled here once, not in every copy again. (Run the
+   * caller with --no-flush-bytecode, or V8 drops the bytecode of what this process never calls.)
    */
   static warmUp(): void {
-    for (const load of Object.values(ops)) load();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const v8 = require('v8') as typeof import('v8');
+    v8.setFlagsFromString('--no-lazy');
+    try {
+      for (const load of Object.values(ops)) load();
+    } finally {
+      v8.setFlagsFromString('--lazy');
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { tmpdir } = require('os') as typeof import('os'); // (the CLI never needs it)
     const dir = fs.mkdtempSync(join(tmpdir(), 'tsrunc-warm-up-'));

@@ -58,6 +58,9 @@ export function subtree(dir: string): string[] {
   for (let i = 0; i < out.length; i++) {
     let entries: fs.Dirent[];
     try {
+      // A cgroup directory's link count is 2 + its child cgroups (kernfs, v1 and v2 alike): most
+      // have none, and listing ~30 control files for nothing costs a delete ~3 ms over ten hierarchies.
+      if (fs.statSync(out[i]).nlink <= 2) continue;
       entries = fs.readdirSync(out[i], { withFileTypes: true });
     } catch {
       continue;
