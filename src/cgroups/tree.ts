@@ -7,21 +7,30 @@ import { sleepSync, waitUntil } from '../util/wait';
 
 /** Creates the directories that are missing; returns the ones it created (only those may be removed). */
 export function makeDirs(paths: Readonly<Record<string, string>>, record: (dirs: string[]) => void): string[] {
-  const created: string[] = [];
+  const planned: string[] = [];
   for (const dir of Object.values(paths)) {
     const missing: string[] = [];
     for (let d = dir; !fs.existsSync(d); d = dirname(d)) missing.unshift(d);
-    // Record before creating: a runtime killed between the two leaves nothing delete can't find.
-    record([...created, ...missing]);
-    for (const d of missing) {
-      try {
-        fs.mkdirSync(d);
-      } catch (e) {
-        // e.g. a cgroupsPath through a control file ("x/cgroup.procs"): the new parent has one
-        throw new Error(`linux.cgroupsPath: creating ${d}: ${(e as Error).message}`);
-      }
-      created.push(d);
+    planned.push(...missing);
+  }
+  // Recorded before creating, all at once (each record is a write of the state): a runtime killed
+  // between the two leaves nothing delete can't find (it tolerates a recorded dir never made).
+  if (planned.length) record(planned);
+  const created: string[] = [];
+  for (const d of planned) {
+    // made already through another name: co-mounted v1 controllers (cpu and cpuacct linked to
+    // cpu,cpuacct) give one directory two paths
+    if (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory()) continue;
+    try {
+      fs.mkdirSync(d);
+    } catch (e) {
+      // e.g. a cgroupsPath through a control file ("x/cgroup.procs"): the new parent has one
+      throw new Error(`linux.cgroupsPath: creating ${d}: ${(e as Error).message}`);
     }
+    created.push(d);
+  }
+  if (created.length !== planned.length) record(created);
+  for (const dir of Object.values(paths)) {
     if (!fs.statSync(dir).isDirectory()) throw new Error(`linux.cgroupsPath: ${dir} is a file, not a cgroup`);
   }
   return created;

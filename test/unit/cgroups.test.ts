@@ -4,7 +4,7 @@ import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
 import { openCgroups, planCgroups } from '../../src/cgroups/open';
-import { removeCgroups } from '../../src/cgroups/tree';
+import { makeDirs, removeCgroups } from '../../src/cgroups/tree';
 import { V1Manager } from '../../src/cgroups/v1/manager';
 import { V2Manager } from '../../src/cgroups/v2/manager';
 import type { DeviceRule, Resources } from '../../src/ocispec/oci';
@@ -78,6 +78,23 @@ describe('cgroup directories on a fake tree', () => {
     expect(removeCgroups(created)).toEqual([]);
     expect(fs.existsSync(join(tree, 'memory', 'existing'))).toBe(true);
     expect(fs.existsSync(join(tree, 'memory', 'existing', 'a'))).toBe(false);
+  });
+  test('every hierarchy recorded at once, before any directory is made; co-mounted controllers (one directory, two names) made once', () => {
+    fs.mkdirSync(join(tree, 'cpu,cpuacct'), { recursive: true });
+    fs.mkdirSync(join(tree, 'pids'), { recursive: true });
+    fs.symlinkSync('cpu,cpuacct', join(tree, 'cpu'));
+    fs.symlinkSync('cpu,cpuacct', join(tree, 'cpuacct'));
+    const paths = { cpu: join(tree, 'cpu', 'c1'), cpuacct: join(tree, 'cpuacct', 'c1'), pids: join(tree, 'pids', 'c1') };
+    const recorded: string[][] = [];
+    const created = makeDirs(paths, (d) => {
+      recorded.push(d);
+      if (recorded.length === 1) expect(d.filter((x) => fs.existsSync(x))).toEqual([]); // nothing made yet
+    });
+    expect(recorded[0]).toEqual([paths.cpu, paths.cpuacct, paths.pids]);
+    expect(created).toEqual([paths.cpu, paths.pids]);
+    expect(recorded[recorded.length - 1]).toEqual(created);
+    expect(fs.statSync(join(tree, 'cpu,cpuacct', 'c1')).isDirectory()).toBe(true);
+    expect(removeCgroups(created)).toEqual([]);
   });
   test('v1 resources are written to their files; what the host lacks is an error naming the field', () => {
     const mem = join(tree, 'memory', 'c');
