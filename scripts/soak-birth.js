@@ -5,6 +5,7 @@
 // it keeps ~HEAP MiB of live objects and churns garbage between cycles, so each fork copies a big,
 // fragmented heap that V8 is busy collecting. Prints hangs, failures, retried forks and timings.
 // Usage (root): node scripts/soak-birth.js [cycles=2000] [hogs=2] [heapMiB=150] [variants=plain,userns]
+// SOAK_NODE_FLAGS: node flags besides --single-threaded, e.g. the shim's (bin/containerd-shim-tsrunc-v2).
 'use strict';
 const { spawn, spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -30,7 +31,8 @@ if (!process.execArgv.includes('--single-threaded') || process.execPath !== fs.r
       stdio: 'ignore',
     });
   }
-  const r = spawnSync(protectedNode, ['--single-threaded', __filename, ...process.argv.slice(2)], {
+  const extra = (process.env.SOAK_NODE_FLAGS || '').split(' ').filter(Boolean);
+  const r = spawnSync(protectedNode, ['--single-threaded', ...extra, __filename, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, TSRUNC_NODE_PATH: launched },
   });
@@ -43,6 +45,7 @@ const { startContainer, deleteContainer } = require(path.join(repo, 'dist', 'con
 const { StateStore } = require(path.join(repo, 'dist', 'state', 'store.js'));
 const { Logger } = require(path.join(repo, 'dist', 'util', 'log.js'));
 const { libc } = require(path.join(repo, 'dist', 'sys', 'index.js'));
+const sys = libc(); // the operations take the Libc they call through
 
 /** The inits are our children here: reap the ones that ended. */
 function reapAll() {
@@ -98,10 +101,10 @@ try {
       const id = `soak-${variant}-${i}`;
       const t0 = process.hrtime.bigint();
       try {
-        const c = createContainer({ root, id, bundle: b, noPivot: false, preserveFds: 0, log });
+        const c = createContainer({ root, id, bundle: b, noPivot: false, preserveFds: 0, log, sys });
         if (c.attempts > 1) r.retried++;
-        startContainer(store, id, log);
-        deleteContainer(store, id, true, log);
+        startContainer(sys, store, id, log);
+        deleteContainer(sys, store, id, true, log);
         reapAll();
         r.ok++;
         r.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -111,7 +114,7 @@ try {
         else r.failed++;
         r.errors.set(msg, (r.errors.get(msg) || 0) + 1);
         try {
-          deleteContainer(store, id, true, log);
+          deleteContainer(sys, store, id, true, log);
         } catch {
           // nothing left
         }
