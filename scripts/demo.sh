@@ -4,7 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bundle=$(mktemp -d /tmp/tsrunc-demo-XXXXXX)
-trap 'rm -rf "$bundle"' EXIT
+# The demo leaves the host as it found it: its state root (with the seccomp cache) is its own, and
+# the read-only bind of node tsrunc makes before its first container (src/process/protected-exe.ts,
+# kept until reboot by design) goes again if this run made it.
+root=$(mktemp -d /tmp/tsrunc-demo-root-XXXXXX)
+exe_before=$(node -e 'process.stdout.write(JSON.stringify(require("./scripts/exe-binds").snapshot()))')
+trap 'rm -rf "$bundle" "$root"; node -e "require(\"./scripts/exe-binds\").restore($exe_before)"' EXIT
 scripts/make-bundle.sh "$bundle" sh -c '
 echo "hostname:      $(hostname)"
 echo "my pid:        $$"
@@ -14,4 +19,4 @@ echo "capabilities:  $(grep CapEff /proc/self/status)"
 echo "root is read-only: $(touch /x 2>/dev/null && echo no || echo yes)"
 echo "mounts:"; cat /proc/self/mounts | sed "s/^/  /"'
 echo "== tsrunc run demo-$$ (bundle $bundle)"
-bin/tsrunc run --bundle "$bundle" "demo-$$"
+bin/tsrunc --root "$root" run --bundle "$bundle" "demo-$$"
