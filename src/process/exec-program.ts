@@ -167,10 +167,6 @@ function installSeccomp(sys: Libc, sc: NonNullable<ExecOptions['seccomp']>): voi
 }
 
 /**
- * The last steps of the container's init, on the main thread, ending in execve: from here on the
- * process becomes the user's program, so everything the program must not inherit is undone here.
- */
-/**
  * The caller's soft RLIMIT_NOFILE, as bin/tsrunc recorded it before Node raised its own: a count
  * or "unlimited"; anything else (no launcher, no /proc) is none.
  */
@@ -179,6 +175,10 @@ export function callerNofileSoft(env: NodeJS.ProcessEnv = process.env): string |
   return v !== undefined && /^(\d+|unlimited)$/.test(v) ? v : undefined;
 }
 
+/**
+ * The last steps of the container's init, on the main thread, ending in execve: from here on the
+ * process becomes the user's program, so everything the program must not inherit is undone here.
+ */
 export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: ExecOptions): never {
   process.chdir(p.cwd);
   process.umask(p.umask ?? 0o022);

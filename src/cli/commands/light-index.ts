@@ -5,8 +5,6 @@ import type { Command, CommandModules } from './index';
  * take away, and need neither the config loader, the validators nor process birth. Their bundle
  * is a fraction of the full one, and so is what each of them reads and compiles at start.
  */
-export const LIGHT_COMMANDS = ['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete'] as const;
-
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const LIGHT_COMMAND_MODULES: CommandModules = {
   delete: () => require('./delete') as Command,
@@ -19,3 +17,6 @@ export const LIGHT_COMMAND_MODULES: CommandModules = {
   start: () => require('./start') as Command,
   state: () => require('./state') as Command,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export const LIGHT_COMMANDS: readonly string[] = Object.keys(LIGHT_COMMAND_MODULES);
