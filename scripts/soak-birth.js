@@ -4,7 +4,9 @@
 // The parent is this process, driving tsrunc's library in-process (as the runtime does itself):
 // it keeps ~HEAP MiB of live objects and churns garbage between cycles, so each fork copies a big,
 // fragmented heap that V8 is busy collecting. Prints hangs, failures, retried forks and timings.
-// Usage (root): node scripts/soak-birth.js [cycles=2000] [hogs=2] [heapMiB=150] [variants=plain,userns]
+// Variants: plain, userns (a user namespace), preborn (init is a pre-born copy forked before each
+// cycle's create, as the shim's spare forks them: container/preborn-inits.ts).
+// Usage (root): node scripts/soak-birth.js [cycles=2000] [hogs=2] [heapMiB=150] [variants=plain,userns,preborn]
 // SOAK_NODE_FLAGS: node flags besides --single-threaded, e.g. the shim's (bin/containerd-shim-tsrunc-v2).
 'use strict';
 const { spawn, spawnSync, execFileSync } = require('child_process');
@@ -16,7 +18,7 @@ const repo = path.resolve(__dirname, '..');
 const N = Number(process.argv[2] || 2000);
 const HOGS = Number(process.argv[3] || 2);
 const HEAP = Number(process.argv[4] || 150);
-const VARIANTS = (process.argv[5] || 'plain,userns').split(',');
+const VARIANTS = (process.argv[5] || 'plain,userns,preborn').split(',');
 
 // tsrunc's containers are copies of the process that makes them: run as tsrunc runs, from the
 // read-only node (src/process/protected-exe.ts) with --single-threaded.
@@ -45,6 +47,7 @@ const { startContainer, deleteContainer } = require(path.join(repo, 'dist', 'con
 const { StateStore } = require(path.join(repo, 'dist', 'state', 'store.js'));
 const { Logger } = require(path.join(repo, 'dist', 'util', 'log.js'));
 const { libc } = require(path.join(repo, 'dist', 'sys', 'index.js'));
+const { PrebornInits } = require(path.join(repo, 'dist', 'container', 'preborn-inits.js'));
 const sys = libc(); // the operations take the Libc they call through
 
 /** The inits are our children here: reap the ones that ended. */
@@ -95,14 +98,19 @@ const report = [];
 try {
   for (const variant of VARIANTS) {
     const b = bundle(variant, variant === 'userns');
-    const r = { variant, ok: 0, failed: 0, hung: 0, retried: 0, times: [], errors: new Map() };
+    const r = { variant, ok: 0, failed: 0, hung: 0, retried: 0, preborn: 0, times: [], errors: new Map() };
+    const pool = variant === 'preborn' ? new PrebornInits(sys, log) : undefined;
+    // a pre-born copy serves only a process given its stdio (the shim's fifos)
+    const stdio = pool ? [fs.openSync('/dev/null', 'r'), fs.openSync('/dev/null', 'w'), fs.openSync('/dev/null', 'w')] : undefined;
     for (let i = 0; i < N; i++) {
       churn();
       const id = `soak-${variant}-${i}`;
+      pool?.arm(1, 60_000);
       const t0 = process.hrtime.bigint();
       try {
-        const c = createContainer({ root, id, bundle: b, noPivot: false, preserveFds: 0, log, sys });
+        const c = createContainer({ root, id, bundle: b, noPivot: false, preserveFds: 0, log, sys, stdio, preborn: pool });
         if (c.attempts > 1) r.retried++;
+        if (c.preborn) r.preborn++;
         startContainer(sys, store, id, log);
         deleteContainer(sys, store, id, true, log);
         reapAll();
@@ -120,6 +128,8 @@ try {
         }
       }
     }
+    pool?.drop();
+    for (const fd of stdio ?? []) fs.closeSync(fd);
     report.push(r);
   }
 } finally {
@@ -133,7 +143,7 @@ for (const r of report) {
   r.times.sort((a, b) => a - b);
   const q = (p) => (r.times.length ? r.times[Math.min(r.times.length - 1, Math.floor(r.times.length * p))].toFixed(0) : '-');
   console.log(
-    `${r.variant}: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, forks retried ${r.retried}; cycle ms median ${q(0.5)}, p95 ${q(0.95)}, max ${r.times.length ? r.times[r.times.length - 1].toFixed(0) : '-'}`,
+    `${r.variant}: ok ${r.ok}, failed ${r.failed}, hung ${r.hung}, forks retried ${r.retried}${r.variant === 'preborn' ? `, pre-born ${r.preborn}` : ''}; cycle ms median ${q(0.5)}, p95 ${q(0.95)}, max ${r.times.length ? r.times[r.times.length - 1].toFixed(0) : '-'}`,
   );
   for (const [m, n] of r.errors) console.log(`  ${n} x ${m}`);
 }

@@ -14,6 +14,7 @@ import { openCgroups } from '../cgroups/open';
 import { parseSignal } from '../util/signals';
 import type { ProcessConfig } from '../ocispec/config';
 import type { Process, Resources } from '../ocispec/oci';
+import type { PrebornInits } from '../container/preborn-inits';
 
 // Each operation loads what it needs when it runs: every CLI command pays for what loads at start
 // (state, kill and list need only the store). A bundler still sees every require.
@@ -56,6 +57,8 @@ export interface CreateParams {
   stdio?: readonly [number, number, number];
   /** with process.terminal and no consoleSocket: create returns the pty master (a shim relays it) */
   keepConsole?: boolean;
+  /** a long-lived caller's pre-born inits (the shim's): one becomes init where it fits */
+  preborn?: PrebornInits;
 }
 
 export interface RunParams extends CreateParams {
@@ -156,7 +159,11 @@ export class Runtime {
 
   /** create: the container's init waits for start; returns init's pid (and the pty master if kept). */
   create(id: string, p: CreateParams): { pid: number; consoleMaster?: number } {
-    const { pid, consoleMaster } = ops.create().createContainer({ ...this.createOptions(id, p), foreground: p.keepConsole === true });
+    const { pid, consoleMaster } = ops.create().createContainer({
+      ...this.createOptions(id, p),
+      foreground: p.keepConsole === true,
+      preborn: p.preborn,
+    });
     return { pid, consoleMaster };
   }
 

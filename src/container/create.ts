@@ -26,6 +26,7 @@ import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
 import { isInside } from '../rootfs/safe-path';
 import { HeldFds, Rollback } from './rollback';
+import type { PrebornInits } from './preborn-inits';
 
 export interface CreateOptions {
   /** run in the foreground: with process.terminal and no --console-socket, the runtime keeps the pty. */
@@ -46,6 +47,8 @@ export interface CreateOptions {
   log: Logger;
   /** the libc binding the operation makes its calls through (the caller's: a fake in tests) */
   sys: Libc;
+  /** a long-lived caller's pre-born inits: one becomes init where it fits, instead of a fork now */
+  preborn?: PrebornInits;
 }
 
 export interface Created {
@@ -54,6 +57,8 @@ export interface Created {
   pid: number;
   /** forks it took (a copy that never answered is retried) */
   attempts: number;
+  /** init was a pre-born copy (CreateOptions.preborn): no fork now */
+  preborn: boolean;
   /** the pty master, when create kept it (foreground run with a terminal) */
   consoleMaster?: number;
   config: ContainerConfig;
@@ -366,6 +371,7 @@ export function createContainer(opts: CreateOptions): Created {
         oomScoreAdj: cfg.process?.oomScoreAdj,
         timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
+        preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: encodeJson(initPlan) },
         onForked: (initPid) => {
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {
@@ -382,7 +388,7 @@ export function createContainer(opts: CreateOptions): Created {
       });
       const { pid: initPid, channel } = born;
       undo.add('the channel', () => channel.close());
-      log.step(`create: init born (pid ${initPid}, ${born.attempts} fork${born.attempts > 1 ? 's' : ''})`);
+      log.step(`create: init born (pid ${initPid}, ${born.preborn ? 'pre-born' : `${born.attempts} fork${born.attempts > 1 ? 's' : ''}`})`);
       held.closeAll();
 
       const hookStateNow = { ...hookState(state), pid: initPid };
@@ -404,7 +410,7 @@ export function createContainer(opts: CreateOptions): Created {
       if (consolePeer !== undefined) fs.closeSync(consolePeer);
       undo.commit();
       log.step('create: done');
-      return { state, pid: initPid, attempts: born.attempts, config: cfg, consoleMaster };
+      return { state, pid: initPid, attempts: born.attempts, preborn: born.preborn === true, config: cfg, consoleMaster };
     } catch (e) {
       undo.run(log);
       throw e;

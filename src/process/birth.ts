@@ -21,22 +21,13 @@ import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
-import {
-  ChannelClosed,
-  ChannelTimeout,
-  channelPair,
-  childFdList,
-  keptFdCount,
-  type ChildEnd,
-  type ChildFds,
-  type ChildMessage,
-  type RuntimeEnd,
-} from './channel';
+import { becomeContainer, type Preborn } from './preborn';
+import { ATTEMPTS, LostCopy, awaitHello as awaitFirstWord, killCopy as kill, reapCopy as reap } from './hello';
+import { channelPair, childFdList, keptFdCount, type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd } from './channel';
 
 const PR_SET_CHILD_SUBREAPER = 36;
-export const HELLO_TIMEOUT_MS = 5000;
 const USERNS_TIMEOUT_MS = 10_000;
-export const ATTEMPTS = 3;
+export { HELLO_TIMEOUT_MS, ATTEMPTS } from './hello';
 
 export interface BirthRequest {
   namespaces: readonly NamespaceConfig[];
@@ -59,20 +50,33 @@ export interface BirthRequest {
    * grace period, which a CPU busy in user space stretches to its next tick, ~10 ms here.)
    */
   onForked?: (pid: number) => void;
+  /**
+   * A pre-born copy to become the process where one fits (process/preborn.ts): take gives one if
+   * the runtime holds one; plan: what the copy's life is given (the copy is older than the closure).
+   */
+  preborn?: { take: () => Preborn | undefined; plan: string };
 }
 
 export interface Born {
   /** as the runtime sees it */
   readonly pid: number;
   readonly channel: RuntimeEnd;
-  /** forks tried before one answered */
+  /** forks tried before one answered (1 for a pre-born copy) */
   readonly attempts: number;
+  /** a pre-born copy became the process (no fork now) */
+  readonly preborn?: boolean;
 }
 
-/** A copy that never answered, or died of a signal before it did: safe to try again. */
-class LostCopy extends Error {}
-
 export function bear(sys: Libc, req: BirthRequest): Born {
+  const pre = req.preborn && fitsPreborn(req) ? req.preborn.take() : undefined;
+  if (pre) {
+    try {
+      return { ...fromPreborn(sys, req, pre), attempts: 1, preborn: true };
+    } catch (e) {
+      if (!(e instanceof LostCopy)) throw e;
+      // it did not answer: a fork now, as if there had been none
+    }
+  }
   const userns = req.namespaces.some((n) => n.type === 'user');
   const time = timePlan(sys, req);
   try {
@@ -139,46 +143,9 @@ function processStart(sys: Libc, ch: ChildEnd, time: TimePlan | undefined): bool
   return true;
 }
 
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone
-  }
-}
-
-/**
- * Reaps a copy we killed, within 2 s: a SIGKILLed task in a frozen v1 cgroup does not die until
- * thawed, and waiting for it must not hang the runtime (it is left to whoever reaps it later).
- */
-function reap(sys: Libc, pid: number): number {
-  const until = Date.now() + 2000;
-  try {
-    for (;;) {
-      const r = sys.waitpid(pid, true);
-      if (r.pid === pid) return r.status;
-      if (Date.now() > until) return 0;
-      sys.pollReadable([], 10);
-    }
-  } catch {
-    return 0; // not ours to reap (reparented elsewhere)
-  }
-}
-
-/** The copy's first words. Anything else before them is a copy lost to the fork, or a failure. */
+/** The copy's first words, with any time-namespace request answered on the way. */
 function awaitHello(sys: Libc, ch: RuntimeEnd, pid: number, req: BirthRequest): void {
-  try {
-    const msg = receiveAnswering(ch, req, HELLO_TIMEOUT_MS, 'a forked copy of the runtime');
-    if (msg.type === 'error') throw new Error(msg.msg);
-    if (msg.type !== 'hello') throw new Error(`unexpected first message from a forked copy: ${msg.type}`);
-  } catch (e) {
-    kill(pid);
-    const status = reap(sys, pid);
-    if (e instanceof ChannelTimeout) throw new LostCopy(e.message);
-    if (e instanceof ChannelClosed && (status & 0x7f) !== 0) throw new LostCopy(`the forked copy died of signal ${status & 0x7f}`);
-    if (e instanceof ChannelClosed) throw new Error(`the forked copy exited with status ${(status >> 8) & 0xff} before it ran`);
-    throw e;
-  }
+  awaitFirstWord(sys, ch, pid, (t, w) => receiveAnswering(ch, req, t, w));
 }
 
 function fdsOf(req: BirthRequest, child: ChildEnd): ChildFds {
@@ -212,7 +179,39 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
   }
   child.close();
   try {
-    awaitHello(sys, runtime, pid, req);
+    awaitHello(sys, runtime, pid, req); // (a copy that did not answer is gone when it throws)
+  } catch (e) {
+    runtime.close();
+    throw e;
+  }
+  return settle(sys, req, pid, runtime);
+}
+
+/** A pre-born copy fits a process in a new pid namespace, with nothing a fork now would do otherwise. */
+function fitsPreborn(req: BirthRequest): boolean {
+  const pid = req.namespaces.find((n) => n.type === 'pid');
+  return (
+    pid !== undefined &&
+    pid.path === undefined &&
+    !req.namespaces.some((n) => n.type === 'user' || n.type === 'time') &&
+    req.preserveFds === 0 &&
+    req.stdio !== undefined
+  );
+}
+
+function fromPreborn(sys: Libc, req: BirthRequest, pre: Preborn): Omit<Born, 'attempts'> {
+  try {
+    becomeContainer(sys, pre, req.namespaces, req.fds, req.stdio!, req.preborn!.plan);
+  } catch (e) {
+    pre.channel.close();
+    throw e;
+  }
+  return settle(sys, req, pre.pid, pre.channel);
+}
+
+/** Once the process said hello: the runtime's part (cgroups, OOM score); a failure takes the process away. */
+function settle(sys: Libc, req: BirthRequest, pid: number, runtime: RuntimeEnd): Omit<Born, 'attempts'> {
+  try {
     req.onForked?.(pid);
     // From outside: the copy is non-dumpable already, and the runtime is root here.
     if (req.oomScoreAdj !== undefined) {
@@ -223,10 +222,8 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
       }
     }
   } catch (e) {
-    if (!(e instanceof LostCopy)) {
-      kill(pid);
-      reap(sys, pid);
-    }
+    kill(pid);
+    reap(sys, pid);
     runtime.close();
     throw e;
   }

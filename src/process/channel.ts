@@ -7,6 +7,7 @@
 // a deadline (the other side may be a copy that hung, or a runtime that went away).
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
+import type { NamespaceConfig } from '../ocispec/config';
 
 /** The fds a program keeps: stdio, then the preserved ones (--preserve-fds, LISTEN_FDS) from 3. */
 export const FIRST_PRESERVED_FD = 3;
@@ -53,6 +54,11 @@ export type ChildMessage =
 
 /** From the runtime. */
 export type RuntimeMessage =
+  /**
+   * to a pre-born copy (process/preborn.ts): the container it becomes. Its fds follow on the fd
+   * socket, one message each, named by role; then it enters the namespaces and says hello.
+   */
+  | { type: 'plan'; namespaces: NamespaceConfig[]; fds: number; plan: string }
   /** the user namespace's maps are written */
   | { type: 'maps' }
   /** the time namespace's offsets are written */

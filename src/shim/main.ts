@@ -18,6 +18,7 @@ import { TtrpcServer } from './ttrpc';
 import { Reaper } from './reaper';
 import { Publisher } from './events';
 import { TaskService, unmountRootfs } from './task-service';
+import { PrebornInits } from '../container/preborn-inits';
 
 /** Where the containers of a containerd namespace are kept: runc's shim uses /run/containerd/runc/<ns>. */
 export const STATE_BASE = '/run/containerd/tsrunc';
@@ -168,6 +169,16 @@ function collectDeadGroups(socketPath: string): void {
 
 /** Loaded ahead by a spare (warmUp). */
 let warmProto: Proto | undefined;
+/**
+ * A spare's pre-born inits, forked once it is warm: its group's first Creates fork nothing (a
+ * pod's sandbox and its first container; kubelet creates them back to back).
+ */
+let sparePreborn: PrebornInits | undefined;
+const SPARE_PREBORN_COUNT = 2;
+/** An unclaimed spare's pre-born init is forked anew this often (it would leave by itself later). */
+const SPARE_PREBORN_KEEP_MS = 10 * 60_000;
+/** Once the spare is claimed: the first Create comes right after the start. */
+const CLAIMED_PREBORN_KEEP_MS = 60_000;
 
 async function serve(f: Flags, fromSpare = false): Promise<void> {
   const log = new Logger(`${f.socket}.log`, 'json', f.debug);
@@ -179,11 +190,14 @@ async function serve(f: Flags, fromSpare = false): Promise<void> {
   const reaper = new Reaper(sys);
   reaper.start();
   const publisher = new Publisher(proto, process.env.TTRPC_ADDRESS, (m) => log.warn(m));
+  const preborn = sparePreborn;
+  preborn?.logTo(log);
   const ttrpc = new TtrpcServer(proto);
   const server = net.createServer((sock) => ttrpc.handle(sock));
   let leaving = false;
   const leave = () => {
     leaving = true;
+    preborn?.drop();
     void publisher.flush().then(() => {
       publisher.close();
       ttrpc.closeAll();
@@ -199,6 +213,7 @@ async function serve(f: Flags, fromSpare = false): Promise<void> {
     namespace: f.namespace,
     log: (m) => log.warn(m),
     debug: f.debug ? (m) => log.debug(m) : undefined,
+    preborn,
   });
   // A shim nobody uses goes, even one whose first Create never came (containerd died meanwhile).
   setInterval(() => leaving || tryLeave(f.socket, service, server, leave), Math.max(100, IDLE_MS / 4));
@@ -255,6 +270,11 @@ async function spare(f: Flags): Promise<void> {
     log.warn(`spare ${process.pid}: warm-up failed, leaving: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
+  // TSRUNC_SHIM_PREBORN=0 in containerd's environment: every init is forked when its Create comes
+  if (process.env.TSRUNC_SHIM_PREBORN !== '0') {
+    sparePreborn = new PrebornInits(sys, log);
+    sparePreborn.arm(SPARE_PREBORN_COUNT, SPARE_PREBORN_KEEP_MS, true);
+  }
   // A fifo of its own (the launcher writes to the fifo of the very pid it checked), made before
   // the spare is published; published under the spare's lock, and only if no other spare is.
   const fifoPath = `${f.socket}.${process.pid}.fifo`;
@@ -288,6 +308,7 @@ async function spare(f: Flags): Promise<void> {
   };
   const leave = (why: string): never => {
     log.debug(`spare ${process.pid} leaves unused: ${why}`);
+    sparePreborn?.drop();
     fs.rmSync(fifoPath, { force: true });
     underLock(() => {
       if (published() === process.pid) fs.rmSync(pidFile, { force: true });
@@ -344,6 +365,7 @@ async function spare(f: Flags): Promise<void> {
     }
   }
   delete process.env.TSRUNC_SPARE_NICE;
+  sparePreborn?.keepFor(CLAIMED_PREBORN_KEEP_MS);
   // What containerd would have given a shim started for this group
   process.env.NAMESPACE = namespace;
   // Its stdout and stderr (crash traces) go to the group's log from now on, as a shim's of its own

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import { join } from 'path';
 import type { Runtime, ContainerState } from '../api/runtime';
+import type { PrebornInits } from '../container/preborn-inits';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { ContainerExistsError, ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
@@ -67,6 +68,8 @@ export interface TaskServiceDeps {
   log: (msg: string) => void;
   /** with -debug: a line per call, with what it cost */
   debug?: (msg: string) => void;
+  /** the pre-born inits a spare forked for its group (container/preborn-inits.ts): Creates take them */
+  preborn?: PrebornInits;
 }
 
 /** Maps the library's errors to the codes containerd's errdefs understand. */
@@ -228,6 +231,7 @@ export class TaskService {
         keepConsole: stdio.terminal,
         noPivot: opts.noPivotRoot === true,
         noNewKeyring: opts.noNewKeyring === true,
+        preborn: this.d.preborn,
       });
       io.handedOver();
       if (created.consoleMaster !== undefined) io.attachConsole(created.consoleMaster);

@@ -97,6 +97,7 @@ export const SIG_BLOCK = 0;
 export const SFD_CLOEXEC = 0o2000000;
 export const PR_SET_NAME = 15;
 export const MADV_DOFORK = 11;
+export const MADV_POPULATE_WRITE = 23;
 export const IOPRIO_WHO_PROCESS = 1;
 export const TCGETS = 0x5401;
 export const TCSETS = 0x5402;

@@ -227,6 +227,7 @@ export function makeKoffiLibc(): Libc {
       check(seccomp(C.SYS_SECCOMP, C.SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),
     madviseDofork: (a, l) => void check(madvise(a, l, C.MADV_DOFORK), 'madvise'),
+    madvisePopulateWrite: (a, l) => void check(madvise(a, l, C.MADV_POPULATE_WRITE), 'madvise'),
     exit: (s) => {
       exit_(s);
       throw new Error('unreachable');

@@ -51,6 +51,8 @@ export interface Libc {
   fork(): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
   madviseDofork(addr: number, len: number): void;
+  /** madvise(MADV_POPULATE_WRITE): the range's pages made present and writable (a page shared with a forked child is copied now). */
+  madvisePopulateWrite(addr: number, len: number): void;
   exit(status: number): never;
   waitpid(pid: number, nohang: boolean): { pid: number; status: number };
   socketpair(): [number, number];

@@ -273,6 +273,23 @@ describe.each([['tsrunc'], ['runc'], ['tsrunc-shim']])('CRI with the runtime han
     const shims = () => lab.processes(node.sock).filter((p) => !/^\d+: containerd --config/.test(p) && !/ spare /.test(p));
     for (let i = 0; i < 100 && shims().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(shims()).toEqual([]);
+    // pre-born inits (process/preborn.ts) wait only under the spare: none outlives the shim that forked it
+    const prebornParents = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .flatMap((p) => {
+          try {
+            const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+            if (!/^Name:\ttsrunc:preborn$/m.test(status)) return [];
+            const ppid = /^PPid:\t(\d+)$/m.exec(status)![1];
+            return [fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ')];
+          } catch {
+            return [];
+          }
+        });
+    for (let i = 0; i < 50 && prebornParents().some((c) => !c.includes(' spare ')); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(prebornParents().filter((c) => !c.includes(' spare '))).toEqual([]);
     expect(
       fs
         .readFileSync('/proc/self/mountinfo', 'utf8')

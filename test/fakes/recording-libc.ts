@@ -45,6 +45,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     },
     fork: rec('fork'),
     madviseDofork: rec('madviseDofork'),
+    madvisePopulateWrite: rec('madvisePopulateWrite'),
     waitpid: (...args: unknown[]) => {
       calls.push(['waitpid', ...args]);
       return { pid: 0, status: 0 };

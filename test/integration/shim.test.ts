@@ -441,6 +441,21 @@ describe('the shim process', () => {
       }
     };
     const groups: string[] = [];
+    let first = 0;
+    /** The pre-born inits (process/preborn.ts) waiting as children of pid. */
+    const prebornOf = (pid: number): number[] =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+            return /^Name:\ttsrunc:preborn$/m.test(status) && new RegExp(`^PPid:\\t${pid}$`, 'm').test(status);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
     const startPod = (): { sock: string; pid: number } => {
       const b = tracked.make(['true'], (c) => (c.annotations = { 'io.kubernetes.cri.sandbox-id': uniqueId('pod') }));
       fs.writeFileSync(join(b.dir, 'config.json'), JSON.stringify(b.config));
@@ -453,12 +468,14 @@ describe('the shim process', () => {
     try {
       startPod(); // makes a spare if none is ready
       await until(() => sparePid() > 0);
-      const first = sparePid();
+      first = sparePid();
       expect(first).toBeGreaterThan(0);
       // the next pod is served by that very process, now a shim of its group (and named so)
       const served = startPod();
       expect(served.pid).toBe(first);
       expect(fs.readFileSync(`/proc/${first}/cmdline`, 'utf8')).toContain(`serve -namespace ${NS}`);
+      // with the inits it forked while it waited, for the group's first Creates (the pod's sandbox and first container)
+      expect(prebornOf(first)).toHaveLength(2);
       // and another spare is on its way
       await until(() => sparePid() > 0 && sparePid() !== first);
       const second = sparePid();
@@ -486,8 +503,10 @@ describe('the shim process', () => {
       expect([`${spare}.pid`, `${spare}.${third}.fifo`, `${spare}.log`].filter((p) => fs.existsSync(p))).toEqual([]);
     } finally {
       fs.rmSync(containerd, { force: true });
-      // the pods' shims had no task: they leave by themselves (TSRUNC_SHIM_IDLE_MS)
+      // the pods' shims had no task: they leave by themselves (TSRUNC_SHIM_IDLE_MS), their pre-born inits with them
       await until(() => groups.every((g) => !fs.existsSync(`${g}.pid`)), 15000);
+      await until(() => prebornOf(first).length === 0);
+      expect(prebornOf(first)).toEqual([]);
       for (const g of groups) fs.rmSync(`${g}.lock`, { force: true });
       fs.rmSync(`${spare}.lock`, { force: true });
       fs.rmSync(`${spare}.log`, { force: true });

@@ -7,7 +7,7 @@ import { join } from 'path';
 import { REPO } from '../helpers/bundle';
 
 describe('the fork-birth soak', () => {
-  test('a few cycles with and without a user namespace, under the shim’s flags: every one ok', () => {
+  test('a few cycles with and without a user namespace, and from pre-born copies, under the shim’s flags: every one ok', () => {
     const shim = fs.readFileSync(join(REPO, 'bin', 'containerd-shim-tsrunc-v2'), 'utf8');
     const flags = /^NODE_FLAGS='([^']*)'/m.exec(shim)?.[1];
     expect(flags).toContain('--single-threaded');
@@ -19,6 +19,7 @@ describe('the fork-birth soak', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^plain: ok 4, failed 0, hung 0/m);
     expect(r.stdout).toMatch(/^userns: ok 4, failed 0, hung 0/m);
+    expect(r.stdout).toMatch(/^preborn: ok 4, failed 0, hung 0, forks retried \d+, pre-born 4;/m);
     expect(r.status).toBe(0);
   }, 150_000);
 });

@@ -1,0 +1,128 @@
+// The pre-born init a long-lived runtime (the shim) keeps: at most one (process/preborn.ts),
+// forked while the runtime is idle, handed to the next create it fits, and dropped when nobody
+// took it in time (an idle copy is a Node heap's worth of pages, shared only until they change).
+import * as fs from 'fs';
+import * as os from 'os';
+import type { Libc } from '../sys/libc';
+import type { Logger } from '../util/log';
+import { armPreborn, birthplace, dropPreborn, type Preborn } from '../process/preborn';
+import { initLife, type InitPlan } from '../process/init-copy';
+import { decodeJson } from '../util/bigint-json';
+
+/**
+ * After the fork every page this process had is shared with the copy, write-protected: the first
+ * write to each faults (on this VM 12 µs or more), and a Create writes thousands. Taken back now,
+ * while idle, in the kernel (no fault per page): the private writable mappings whose pages are
+ * (nearly) all present, not the mostly empty ones (thread stacks, reserved heap) that populating
+ * would fill. Returns the bytes taken back.
+ */
+function reclaimPages(sys: Libc): number {
+  let bytes = 0;
+  let range: [number, number] | undefined;
+  let size = 0;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'latin1').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
+    if (head) {
+      range = head[3] === 'rw-p' ? [parseInt(head[1], 16), parseInt(head[2], 16)] : undefined;
+    } else if (range && line.startsWith('Size:')) {
+      size = parseInt(line.slice(5), 10);
+    } else if (range && line.startsWith('Rss:')) {
+      const rss = parseInt(line.slice(4), 10);
+      if (rss > 0 && rss * 10 >= size * 9) {
+        try {
+          sys.madvisePopulateWrite(range[0], range[1] - range[0]);
+          bytes += range[1] - range[0];
+        } catch {
+          // a range that changed since
+        }
+      }
+      range = undefined;
+    }
+  }
+  return bytes;
+}
+
+export class PrebornInits {
+  private held: Preborn[] = [];
+  private timer?: NodeJS.Timeout;
+  private renew = false;
+  private renewCount = 0;
+
+  constructor(
+    private readonly sys: Libc,
+    private log: Logger,
+  ) {}
+
+  /** Where its lines go from now on (a claimed spare's group log). */
+  logTo(log: Logger): void {
+    this.log = log;
+  }
+
+  /**
+   * Forks until count are held (each blocks for about a fork's cost: for an idle runtime), then
+   * takes its pages back from them; unused, they are dropped after keepMs, and with renew forked
+   * again then (a spare shim may wait long for its group). A failed fork is logged: creates fork
+   * as usual.
+   */
+  arm(count: number, keepMs: number, renew = false): void {
+    const t0 = Date.now();
+    const before = this.held.length;
+    while (this.held.length < count) {
+      try {
+        this.held.push(armPreborn(this.sys, (ch, fds, plan) => initLife(this.sys, ch, fds, decodeJson<InitPlan>(plan))));
+      } catch (e) {
+        this.log.warn(`forking a pre-born init: ${(e as Error).message}`);
+        break;
+      }
+    }
+    if (this.held.length > before) {
+      const t1 = Date.now();
+      const copied = reclaimPages(this.sys);
+      this.log.debug(
+        `pre-born inits ${this.pids.join(', ')} forked in ${t1 - t0} ms; ${copied >> 10} KiB taken back in ${Date.now() - t1} ms`,
+      );
+    }
+    this.keepFor(keepMs);
+    this.renew = renew;
+    this.renewCount = count;
+  }
+
+  /** Those held are kept keepMs from now, and not forked again after. */
+  keepFor(keepMs: number): void {
+    this.renew = false;
+    clearTimeout(this.timer);
+    if (!this.held.length) return;
+    this.timer = setTimeout(() => {
+      this.drop();
+      if (this.renew) this.arm(this.renewCount, keepMs, true);
+    }, keepMs);
+    this.timer.unref();
+  }
+
+  /** One held, if it is still what a fork now would be (else it goes); this runtime's priority is given to it. */
+  take(): Preborn | undefined {
+    const pre = this.held.shift();
+    if (!pre) return undefined;
+    if (!this.held.length) clearTimeout(this.timer);
+    try {
+      if (birthplace() !== pre.birthplace) throw new Error('the runtime changed namespaces, cgroups or OOM score since');
+      if (this.sys.pollReadable([pre.channel.fd], 0).length) throw new Error('it left');
+      os.setPriority(pre.pid, os.getPriority());
+      return pre;
+    } catch (e) {
+      this.log.debug(`pre-born init ${pre.pid} not used: ${(e as Error).message}`);
+      dropPreborn(this.sys, pre);
+      return this.take(); // the others share its birthplace: they go the same way
+    }
+  }
+
+  /** The pids of those held, oldest first. */
+  get pids(): number[] {
+    return this.held.map((p) => p.pid);
+  }
+
+  drop(): void {
+    clearTimeout(this.timer);
+    for (const pre of this.held.splice(0)) dropPreborn(this.sys, pre);
+  }
+}
