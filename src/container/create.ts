@@ -371,7 +371,7 @@ export function createContainer(opts: CreateOptions): Created {
         oomScoreAdj: cfg.process?.oomScoreAdj,
         timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
-        preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: encodeJson(initPlan) },
+        preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
         onForked: (initPid) => {
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {

@@ -1,11 +1,11 @@
-// The pre-born init a long-lived runtime (the shim) keeps: at most one (process/preborn.ts),
-// forked while the runtime is idle, handed to the next create it fits, and dropped when nobody
-// took it in time (an idle copy is a Node heap's worth of pages, shared only until they change).
+// The pre-born inits a long-lived runtime (the shim's spare) keeps (process/preborn.ts): forked
+// while the runtime is idle, handed to the next creates they fit, and dropped when nobody took them
+// in time (an idle copy holds a Node heap's worth of pages).
 import * as fs from 'fs';
 import * as os from 'os';
 import type { Libc } from '../sys/libc';
 import type { Logger } from '../util/log';
-import { armPreborn, birthplace, dropPreborn, type Preborn } from '../process/preborn';
+import { armPreborn, birthplace, dropPreborn, prebornGone, type Preborn } from '../process/preborn';
 import { initLife, type InitPlan } from '../process/init-copy';
 import { decodeJson } from '../util/bigint-json';
 
@@ -87,13 +87,13 @@ export class PrebornInits {
     this.renewCount = count;
   }
 
-  /** Those held are kept keepMs from now, and not forked again after. */
+  /** Those held are kept keepMs from now (then dropped, and with renew forked again; renew is off until arm says otherwise). */
   keepFor(keepMs: number): void {
     this.renew = false;
     clearTimeout(this.timer);
-    if (!this.held.length) return;
+    // (with nothing held, the timer still runs: a renewing keeper whose fork failed tries again)
     this.timer = setTimeout(() => {
-      this.drop();
+      this.dropHeld();
       if (this.renew) this.arm(this.renewCount, keepMs, true);
     }, keepMs);
     this.timer.unref();
@@ -105,8 +105,8 @@ export class PrebornInits {
     if (!pre) return undefined;
     if (!this.held.length) clearTimeout(this.timer);
     try {
-      if (birthplace() !== pre.birthplace) throw new Error('the runtime changed namespaces, cgroups or OOM score since');
-      if (this.sys.pollReadable([pre.channel.fd], 0).length) throw new Error('it left');
+      if (birthplace() !== pre.birthplace) throw new Error('the runtime changed namespaces, cgroups, OOM score or rlimits since');
+      if (prebornGone(this.sys, pre) || this.sys.pollReadable([pre.channel.fd], 0).length) throw new Error('it left');
       os.setPriority(pre.pid, os.getPriority());
       return pre;
     } catch (e) {
@@ -121,8 +121,14 @@ export class PrebornInits {
     return this.held.map((p) => p.pid);
   }
 
+  /** All held go, and none is forked again. */
   drop(): void {
     clearTimeout(this.timer);
+    this.renew = false;
+    this.dropHeld();
+  }
+
+  private dropHeld(): void {
     for (const pre of this.held.splice(0)) dropPreborn(this.sys, pre);
   }
 }

@@ -11,6 +11,9 @@
 //     reparented to the runtime, a child subreaper); without one, C1 is the process.
 // A time namespace is the exception: only a single-threaded process may enter one, so the copy
 // that is the process enters it itself, before its hello (namespaces/time.ts).
+// A long-lived runtime may hold pre-born copies (process/preborn.ts), forked before the container
+// existed: where one fits, it becomes the process instead of a fork now (it enters the container's
+// namespaces itself); where none fits, or it does not answer, the fork happens as above.
 // Every fork is watched: a copy that does not say hello within HELLO_TIMEOUT_MS (a lock some other
 // thread held at fork time, say) is killed and the birth tried again, up to ATTEMPTS times.
 import * as fs from 'fs';
@@ -21,7 +24,7 @@ import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
-import { becomeContainer, type Preborn } from './preborn';
+import { MAX_PLAN_BYTES, becomeContainer, type Preborn } from './preborn';
 import { ATTEMPTS, LostCopy, awaitHello as awaitFirstWord, killCopy as kill, reapCopy as reap } from './hello';
 import { channelPair, childFdList, keptFdCount, type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd } from './channel';
 
@@ -54,7 +57,7 @@ export interface BirthRequest {
    * A pre-born copy to become the process where one fits (process/preborn.ts): take gives one if
    * the runtime holds one; plan: what the copy's life is given (the copy is older than the closure).
    */
-  preborn?: { take: () => Preborn | undefined; plan: string };
+  preborn?: { take: () => Preborn | undefined; plan: () => string };
 }
 
 export interface Born {
@@ -68,10 +71,11 @@ export interface Born {
 }
 
 export function bear(sys: Libc, req: BirthRequest): Born {
-  const pre = req.preborn && fitsPreborn(req) ? req.preborn.take() : undefined;
+  const plan = req.preborn && fitsPreborn(req) ? req.preborn.plan() : undefined;
+  const pre = plan !== undefined && plan.length <= MAX_PLAN_BYTES ? req.preborn!.take() : undefined;
   if (pre) {
     try {
-      return { ...fromPreborn(sys, req, pre), attempts: 1, preborn: true };
+      return { ...fromPreborn(sys, req, pre, plan!), attempts: 1, preborn: true };
     } catch (e) {
       if (!(e instanceof LostCopy)) throw e;
       // it did not answer: a fork now, as if there had been none
@@ -199,9 +203,9 @@ function fitsPreborn(req: BirthRequest): boolean {
   );
 }
 
-function fromPreborn(sys: Libc, req: BirthRequest, pre: Preborn): Omit<Born, 'attempts'> {
+function fromPreborn(sys: Libc, req: BirthRequest, pre: Preborn, plan: string): Omit<Born, 'attempts'> {
   try {
-    becomeContainer(sys, pre, req.namespaces, req.fds, req.stdio!, req.preborn!.plan);
+    becomeContainer(sys, pre, req.namespaces, req.fds, req.stdio!, plan);
   } catch (e) {
     pre.channel.close();
     throw e;

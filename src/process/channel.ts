@@ -2,8 +2,9 @@
 // process): the fds that process has, and every message that passes between them.
 //
 // The child is a forked copy of the runtime, so it holds the runtime's fds at the runtime's
-// numbers; what it needs is named in ChildFds, and only stdio and the preserved fds (from 3) reach
-// the program. Messages are JSON lines on a socketpair; both sides read them synchronously, with
+// numbers (a pre-born copy, forked earlier, receives them over a socket instead: process/preborn.ts);
+// what it needs is named in ChildFds, and only stdio and the preserved fds (from 3) reach the
+// program. Messages are JSON lines on a socketpair; both sides read them synchronously, with
 // a deadline (the other side may be a copy that hung, or a runtime that went away).
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
@@ -58,7 +59,7 @@ export type RuntimeMessage =
    * to a pre-born copy (process/preborn.ts): the container it becomes. Its fds follow on the fd
    * socket, one message each, named by role; then it enters the namespaces and says hello.
    */
-  | { type: 'plan'; namespaces: NamespaceConfig[]; fds: number; plan: string }
+  | { type: 'plan'; namespaces: NamespaceConfig[]; fds: number; plan: string; env: Record<string, string> }
   /** the user namespace's maps are written */
   | { type: 'maps' }
   /** the time namespace's offsets are written */

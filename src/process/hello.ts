@@ -46,6 +46,8 @@ export function awaitHello(
   ch: RuntimeEnd,
   pid: number,
   receive: (timeoutMs: number, what: string) => ChildMessage = (t, w) => ch.receive(t, w),
+  /** an exit before hello is a lost copy too (one forked long before: it may have left by itself) */
+  anyExitIsLost = false,
 ): void {
   try {
     const msg = receive(HELLO_TIMEOUT_MS, 'a forked copy of the runtime');
@@ -56,6 +58,7 @@ export function awaitHello(
     const status = reapCopy(sys, pid);
     if (e instanceof ChannelTimeout) throw new LostCopy(e.message);
     if (e instanceof ChannelClosed && (status & 0x7f) !== 0) throw new LostCopy(`the forked copy died of signal ${status & 0x7f}`);
+    if (e instanceof ChannelClosed && anyExitIsLost) throw new LostCopy(`the forked copy exited with status ${(status >> 8) & 0xff}`);
     if (e instanceof ChannelClosed) throw new Error(`the forked copy exited with status ${(status >> 8) & 0xff} before it ran`);
     throw e;
   }

@@ -5,29 +5,35 @@
 // enters its other namespaces (as the runtime would have before forking it: joined by path, or
 // new) and says hello, and from there on it is born as any init.
 //
-// It serves only where it is exactly what a fork now would give: a new pid namespace and no user
-// or time namespace (birth.ts checks the config); the runtime's namespaces, cgroups and OOM score
-// as when it was forked (the birthplace, compared when it is taken); the runtime's priority is
-// given to it when it is taken (a spare shim forks at the lowest). Anything else, or a copy that
-// does not answer, is dropped and the container is forked as usual.
+// It serves only where it is what a fork now would give: a new pid namespace and no user or time
+// namespace (birth.ts checks the config); the runtime's namespaces, cgroups, OOM score and
+// rlimits as when it was forked (the birthplace, compared when it is taken); the runtime's
+// priority is given to it then (a spare shim forks at the lowest), and its environment comes with
+// the plan. What stays different: its start time (ps's STIME of the container's PID 1) is its
+// fork's. Anything else, or a copy that does not answer, is dropped and the container is forked
+// as usual.
 import * as fs from 'fs';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../ocispec/config';
 import { enterNamespaces, inNamespaces } from '../namespaces/enter';
-import { forkCopy } from './copy';
+import { EXIT_SIGNALS, forkCopy } from './copy';
 import { ATTEMPTS, LostCopy, awaitHello, killCopy, reapCopy } from './hello';
 import { channelPair, keptFdCount, type ChildEnd, type ChildFds, type RuntimeEnd } from './channel';
 
 /** How long a pre-born copy waits for its container before it leaves by itself (its keeper drops it sooner). */
 export const PREBORN_WAIT_MS = 30 * 60_000;
 const PLAN_TIMEOUT_MS = 5000;
+/** A bigger plan could fill the socket's buffer of a copy that stopped reading: it is forked instead. */
+export const MAX_PLAN_BYTES = 128 * 1024;
 
 /** In the copy: the container's life, from its fds and the plan its runtime sent (text: the copy's heap is older than the plan). */
 export type PrebornLife = (ch: ChildEnd, fds: ChildFds, plan: string) => never;
 
 export interface Preborn {
   readonly pid: number;
+  /** a pidfd of it: readable once it exited (its pid may be another process's by then) */
+  readonly pidfd: number;
   readonly channel: RuntimeEnd;
   /** the runtime's end of the socket the container's fds go over */
   readonly fdSock: number;
@@ -41,10 +47,16 @@ export const PREBORN_COMM = 'tsrunc:preborn';
 const PID_NS: NamespaceConfig = { type: 'pid', flag: C.CLONE_NEWPID };
 const STDIO = ['stdin', 'stdout', 'stderr'];
 
-/** The namespaces, cgroups and OOM score a copy forked now would have. */
+/** The namespaces, cgroups, OOM score and rlimits a copy forked now would have. */
 export function birthplace(): string {
   const ns = ['mnt', 'net', 'ipc', 'uts', 'cgroup', 'pid', 'pid_for_children'].map((n) => fs.readlinkSync(`/proc/self/ns/${n}`));
-  return [...ns, fs.readFileSync('/proc/self/cgroup', 'latin1'), fs.readFileSync('/proc/self/oom_score_adj', 'latin1')].join('\n');
+  const files = ['cgroup', 'oom_score_adj', 'limits'].map((f) => fs.readFileSync(`/proc/self/${f}`, 'latin1'));
+  return [...ns, ...files].join('\n');
+}
+
+/** True once the copy exited (or was reaped by anyone): then its pid is not to be signalled. */
+export function prebornGone(sys: Libc, pre: Preborn): boolean {
+  return sys.pollReadable([pre.pidfd], 0).length > 0;
 }
 
 /** Forks a copy that waits to become a container's init; tried again (ATTEMPTS) if it does not answer. */
@@ -83,17 +95,25 @@ function armOnce(sys: Libc, life: PrebornLife): Preborn {
   }
   child.close();
   fs.closeSync(fdPeer);
+  let pidfd: number;
   try {
     awaitHello(sys, runtime, pid);
+    pidfd = sys.pidfdOpen(pid);
   } catch (e) {
+    killCopy(pid); // (still our unreaped child, if awaitHello did not take it away)
+    reapCopy(sys, pid);
     runtime.close();
     fs.closeSync(fdSock);
     throw e;
   }
-  return { pid, channel: runtime, fdSock, birthplace: place };
+  return { pid, pidfd, channel: runtime, fdSock, birthplace: place };
 }
 
-/** In the copy: waits for a plan (or for its runtime to drop it: then it leaves), takes the container's fds and namespaces. */
+/**
+ * In the copy: waits for a plan (or for its runtime to drop it, or a terminating signal: then it
+ * leaves; such a signal must not wait, pending, for the container it would become), takes the
+ * container's fds, environment and namespaces.
+ */
 function waitToBecome(sys: Libc, ch: ChildEnd, fdPeer: number, life: PrebornLife): never {
   // Named for ps (and not taken for its parent: a spare shim's command line is what tools look for)
   sys.setThreadName(PREBORN_COMM);
@@ -101,7 +121,11 @@ function waitToBecome(sys: Libc, ch: ChildEnd, fdPeer: number, life: PrebornLife
   ch.send({ type: 'hello' });
   let msg;
   try {
-    msg = ch.receive(PREBORN_WAIT_MS, 'waiting for a container to become');
+    const sfd = sys.signalFd(EXIT_SIGNALS);
+    const ready = sys.pollReadable([ch.fd, sfd], PREBORN_WAIT_MS);
+    if (!ready.includes(ch.fd)) return sys.exit(0); // a signal, or nobody came
+    fs.closeSync(sfd);
+    msg = ch.receive(PLAN_TIMEOUT_MS, 'waiting for a container to become');
   } catch {
     return sys.exit(0); // dropped, or its runtime is gone
   }
@@ -125,6 +149,9 @@ function waitToBecome(sys: Libc, ch: ChildEnd, fdPeer: number, life: PrebornLife
       sys.dup2(fd, i);
       fs.closeSync(fd);
     });
+    // the runtime's environment now (hooks without an env of their own inherit it), not the one it had at the fork
+    for (const k of Object.keys(process.env)) if (!(k in msg.env)) delete process.env[k];
+    Object.assign(process.env, msg.env);
     enterNamespaces(sys, msg.namespaces);
   } catch (e) {
     ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
@@ -152,16 +179,18 @@ export function becomeContainer(
   for (const [i, fd] of Object.entries(fds.trees ?? {})) sent.push([fd, `tree:${i}`]);
   if (fds.seccompListener !== undefined) sent.push([fds.seccompListener, 'listener']);
   try {
-    pre.channel.send({ type: 'plan', namespaces: namespaces.filter((n) => n.type !== 'pid'), fds: sent.length, plan });
+    const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+    pre.channel.send({ type: 'plan', namespaces: namespaces.filter((n) => n.type !== 'pid'), fds: sent.length, plan, env });
     for (const [fd, role] of sent) sys.sendFd(pre.fdSock, fd, role);
   } catch (e) {
-    killCopy(pre.pid);
+    if (!prebornGone(sys, pre)) killCopy(pre.pid);
     reapCopy(sys, pre.pid);
     throw new LostCopy(`a pre-born copy: ${(e as Error).message}`);
   } finally {
     fs.closeSync(pre.fdSock);
+    fs.closeSync(pre.pidfd);
   }
-  awaitHello(sys, pre.channel, pre.pid);
+  awaitHello(sys, pre.channel, pre.pid, undefined, true);
 }
 
 /**
@@ -175,16 +204,16 @@ export function dropPreborn(sys: Libc, pre: Preborn): void {
   } catch {
     // closed already
   }
-  const until = Date.now() + 2000;
-  for (;;) {
+  sys.pollReadable([pre.pidfd], 2000);
+  const gone = prebornGone(sys, pre);
+  if (!gone) killCopy(pre.pid); // alive still: the pid is its own
+  fs.closeSync(pre.pidfd);
+  if (!gone) reapCopy(sys, pre.pid);
+  else {
     try {
-      if (sys.waitpid(pre.pid, true).pid === pre.pid) return;
+      sys.waitpid(pre.pid, true);
     } catch {
-      return; // reaped already
+      // reaped already (the shim's reaper)
     }
-    if (Date.now() > until) break;
-    sys.pollReadable([], 5);
   }
-  killCopy(pre.pid);
-  reapCopy(sys, pre.pid);
 }

@@ -252,6 +252,16 @@ async function serve(f: Flags, fromSpare = false): Promise<void> {
   });
 }
 
+/** Another live spare published for this socket (looked at without the lock: a hint only). */
+function otherSpare(socket: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(`${socket}.pid`, 'utf8'));
+    return pid > 0 && pid !== process.pid && fs.existsSync(`${socket}.${pid}.fifo`);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A shim started ahead of need (the launcher keeps one per containerd): loaded and waiting on
  * <socket>.fifo for the group it is to serve, a line "<namespace> <group socket>"; then it serves
@@ -270,8 +280,9 @@ async function spare(f: Flags): Promise<void> {
     log.warn(`spare ${process.pid}: warm-up failed, leaving: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
-  // TSRUNC_SHIM_PREBORN=0 in containerd's environment: every init is forked when its Create comes
-  if (process.env.TSRUNC_SHIM_PREBORN !== '0') {
+  // TSRUNC_SHIM_PREBORN=0 in containerd's environment: every init is forked when its Create comes.
+  // (Not for a spare that is to leave at once: another is published already.)
+  if (process.env.TSRUNC_SHIM_PREBORN !== '0' && !otherSpare(f.socket)) {
     sparePreborn = new PrebornInits(sys, log);
     sparePreborn.arm(SPARE_PREBORN_COUNT, SPARE_PREBORN_KEEP_MS, true);
   }

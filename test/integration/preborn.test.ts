@@ -43,6 +43,7 @@ const alive = (pid) => fs.existsSync('/proc/' + pid) && !/^State:\\s+Z/m.test(fs
   const [preA, preB] = pool.pids;
   r.twoHeld = preA > 0 && preB > 0 && preA !== preB;
   r.preAWaits = fs.readFileSync('/proc/' + preA + '/comm', 'utf8').trim() + ' ' + fs.readFileSync('/proc/' + preA + '/cmdline', 'utf8').replace(/[\0 ]+$/, '');
+  process.env.PREBORN_TEST = 'set after the fork'; // hooks without an env get the runtime's own, as it is now
   const ca = rt.create('pba', { bundle: a, stdio: stdio(a + '/out'), preborn: pool });
   r.aIsPreborn = ca.pid === preA;
   r.bStillHeld = pool.pids.length === 1 && pool.pids[0] === preB;
@@ -90,6 +91,18 @@ const alive = (pid) => fs.existsSync('/proc/' + pid) && !/^State:\\s+Z/m.test(fs
   fs.closeSync(ct.consoleMaster);
   rt.delete('pbt');
 
+  // A terminating signal while it waits: it leaves (rather than keep it pending for a container), and the next create forks.
+  pool.arm(1, 60000);
+  const [preS] = pool.pids;
+  process.kill(preS, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(preS); i++) await sleep(20);
+  r.sLeft = !alive(preS);
+  const cs = rt.create('pbs', { bundle: b, stdio: stdio(b + '/out3'), preborn: pool });
+  r.sForked = cs.pid !== preS && pool.pids.length === 0;
+  rt.start('pbs');
+  r.sStopped = await until('pbs');
+  rt.delete('pbs');
+
   // Dropped unused: it leaves.
   fs.writeFileSync('/proc/self/oom_score_adj', '0');
   pool.arm(1, 60000);
@@ -111,6 +124,9 @@ describe('a pre-born init', () => {
     const a = tracked.make(['sleep', '60'], (c) => {
       c.hostname = 'pre-born-a';
     });
+    const cfgA = JSON.parse(fs.readFileSync(join(a.dir, 'config.json'), 'utf8'));
+    cfgA.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `echo "$PREBORN_TEST" > ${join(a.dir, 'hook.out')}`] }] };
+    fs.writeFileSync(join(a.dir, 'config.json'), JSON.stringify(cfgA));
     const b = tracked.make(['sh', '-c', 'echo pid $$ host $(hostname); ls /proc/self/fd | wc -l; echo err >&2'], (c) => {
       c.hostname = undefined;
     });
@@ -161,6 +177,9 @@ describe('a pre-born init', () => {
       cOut: 'pid 1 uid 0\n',
       dForked: true,
       dStopped: 'stopped',
+      sLeft: true,
+      sForked: true,
+      sStopped: 'stopped',
       tIsPreborn: true,
       tStopped: 'stopped',
       tOut: expect.stringMatching(/^\/dev\/(pts\/\d+|console)\r\n1\r\n$/),
@@ -168,6 +187,9 @@ describe('a pre-born init', () => {
       aStopped: 'stopped',
       left: [],
     });
-    expect(fs.readFileSync(debugLog, 'utf8')).toMatch(/pre-born init \d+ not used: the runtime changed/);
+    expect(fs.readFileSync(join(a.dir, 'hook.out'), 'utf8')).toBe('set after the fork\n');
+    const debug = fs.readFileSync(debugLog, 'utf8');
+    expect(debug).toMatch(/pre-born init \d+ not used: the runtime changed namespaces, cgroups, OOM score or rlimits since/);
+    expect(debug).toMatch(/pre-born init \d+ not used: it left/);
   });
 });

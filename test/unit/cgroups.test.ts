@@ -268,7 +268,16 @@ describe('cgroup v2 resources on a fake tree', () => {
     });
     applyResources({ mode: 'v2', paths: { unified: dir } }, {}, [{ allow: false, access: 'rwm' }], () => sys);
     // the new program goes on before the old one comes off
-    expect(sys.calls.map((c) => c[0])).toEqual(['setrlimit', 'byId', 'load', 'bpfAttachCgroupDevice', 'bpfDetachCgroupDevice']);
+    // RLIMIT_MEMLOCK raised for the load and put back (what the runtime forks later inherits its own)
+    expect(sys.calls.map((c) => c[0])).toEqual([
+      'setrlimit',
+      'byId',
+      'load',
+      'bpfAttachCgroupDevice',
+      'bpfDetachCgroupDevice',
+      'setrlimit',
+    ]);
+    expect(sys.calls[5]).toEqual(['setrlimit', 8, 1024n, 4096n]);
     expect(sys.calls[2]).toEqual(['load', expect.any(Number), 'Apache']);
     expect(sys.calls[3]).toEqual(['bpfAttachCgroupDevice', expect.any(Number), progFd, true]);
     expect(sys.calls[4]).toEqual(['bpfDetachCgroupDevice', expect.any(Number), oldFd]);

@@ -7,7 +7,13 @@ import { compileDeviceProgram, DEVICE_PROGRAM_LICENSE } from './bpf-program';
 
 export type DeviceProgramLibc = Pick<
   Libc,
-  'bpfLoadCgroupDeviceProgram' | 'bpfAttachCgroupDevice' | 'bpfQueryCgroupDevice' | 'bpfProgFdById' | 'bpfDetachCgroupDevice' | 'setrlimit'
+  | 'bpfLoadCgroupDeviceProgram'
+  | 'bpfAttachCgroupDevice'
+  | 'bpfQueryCgroupDevice'
+  | 'bpfProgFdById'
+  | 'bpfDetachCgroupDevice'
+  | 'getrlimit'
+  | 'setrlimit'
 >;
 
 /**
@@ -17,10 +23,13 @@ export type DeviceProgramLibc = Pick<
  * a policy); programs attached above this cgroup (a parent's policy) stay in force.
  */
 export function attachDeviceProgram(sys: DeviceProgramLibc, dir: string, set: DeviceRuleset): void {
-  // Kernels before 5.11 charge programs to RLIMIT_MEMLOCK. The container's init already exists,
-  // so it does not inherit this.
+  // Kernels before 5.11 charge programs to RLIMIT_MEMLOCK: raised for the load, then put back, so
+  // that what this runtime forks later (a shim's next inits) inherits the limit it had.
+  const memlock = sys.getrlimit(RLIMITS.RLIMIT_MEMLOCK);
+  let raised = false;
   try {
     sys.setrlimit(RLIMITS.RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY);
+    raised = true;
   } catch {
     // not fatal: newer kernels account programs to the memory cgroup
   }
@@ -45,5 +54,6 @@ export function attachDeviceProgram(sys: DeviceProgramLibc, dir: string, set: De
   } finally {
     for (const fd of old) fs.closeSync(fd);
     fs.closeSync(dirFd);
+    if (raised) sys.setrlimit(RLIMITS.RLIMIT_MEMLOCK, memlock.soft, memlock.hard);
   }
 }
