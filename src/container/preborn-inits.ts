@@ -1,46 +1,13 @@
 // The pre-born inits a long-lived runtime (the shim's spare) keeps (process/preborn.ts): forked
 // while the runtime is idle, handed to the next creates they fit, and dropped when nobody took them
 // in time (an idle copy holds a Node heap's worth of pages).
-import * as fs from 'fs';
 import * as os from 'os';
 import type { Libc } from '../sys/libc';
 import type { Logger } from '../util/log';
 import { armPreborn, birthplace, dropPreborn, prebornGone, type Preborn } from '../process/preborn';
+import { reclaimPages } from '../process/copy';
 import { initLife, type InitPlan } from '../process/init-copy';
 import { decodeJson } from '../util/bigint-json';
-
-/**
- * After the fork every page this process had is shared with the copy, write-protected: the first
- * write to each faults (on this VM 12 µs or more), and a Create writes thousands. Taken back now,
- * while idle, in the kernel (no fault per page): the private writable mappings whose pages are
- * (nearly) all present, not the mostly empty ones (thread stacks, reserved heap) that populating
- * would fill. Returns the bytes taken back.
- */
-function reclaimPages(sys: Libc): number {
-  let bytes = 0;
-  let range: [number, number] | undefined;
-  let size = 0;
-  for (const line of fs.readFileSync('/proc/self/smaps', 'latin1').split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
-    if (head) {
-      range = head[3] === 'rw-p' ? [parseInt(head[1], 16), parseInt(head[2], 16)] : undefined;
-    } else if (range && line.startsWith('Size:')) {
-      size = parseInt(line.slice(5), 10);
-    } else if (range && line.startsWith('Rss:')) {
-      const rss = parseInt(line.slice(4), 10);
-      if (rss > 0 && rss * 10 >= size * 9) {
-        try {
-          sys.madvisePopulateWrite(range[0], range[1] - range[0]);
-          bytes += range[1] - range[0];
-        } catch {
-          // a range that changed since
-        }
-      }
-      range = undefined;
-    }
-  }
-  return bytes;
-}
 
 export class PrebornInits {
   private held: Preborn[] = [];

@@ -30,7 +30,6 @@ import { channelPair, childFdList, keptFdCount, type ChildEnd, type ChildFds, ty
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const USERNS_TIMEOUT_MS = 10_000;
-export { HELLO_TIMEOUT_MS, ATTEMPTS } from './hello';
 
 export interface BirthRequest {
   namespaces: readonly NamespaceConfig[];

@@ -4,7 +4,8 @@ import * as C from '../sys/constants';
 import type { IdMapping } from '../ocispec/oci';
 import { forkCopy } from './copy';
 import { ChannelClosed, ChannelTimeout, channelPair } from './channel';
-import { ATTEMPTS, HELLO_TIMEOUT_MS, mapText } from './birth';
+import { mapText } from './birth';
+import { ATTEMPTS, HELLO_TIMEOUT_MS } from './hello';
 
 /**
  * A user namespace with the given maps, as an fd (for idmapped mounts): a forked single-threaded

@@ -1,11 +1,10 @@
 // The library API (`import { Runtime } from 'tsrunc'`), driven as a program that uses it would: a
 // node started as bin/tsrunc starts it (--single-threaded --expose-gc), requiring dist/index.js.
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import { join } from 'path';
 import { REPO, bundleTracker } from '../helpers/bundle';
 import { Runtime as Cli } from '../helpers/runtime';
+import { runLibraryClient } from '../helpers/library-client';
 
 const cli = new Cli();
 const tracked = bundleTracker();
@@ -56,20 +55,9 @@ describe('the library API', () => {
     const bad = tracked.make(['true'], (c) => {
       c.process.user.uid = 4294967295;
     });
-    const client = join(box.dir, 'client.js');
-    fs.writeFileSync(client, CLIENT);
-    // The containers' processes are copies of the client: its stdio goes to a file, not to pipes
-    // that would stay open as long as they live.
-    const logFile = join(box.dir, 'client.log');
-    const result = join(box.dir, 'result.json');
-    const log = fs.openSync(logFile, 'w');
-    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', client, cli.root, box.dir, short.dir, bad.dir, result], {
-      stdio: ['ignore', log, log],
-      timeout: 60000,
-    });
-    fs.closeSync(log);
-    expect({ status: r.status, log: fs.readFileSync(logFile, 'utf8') }).toEqual({ status: 0, log: '' });
-    expect(JSON.parse(fs.readFileSync(result, 'utf8'))).toEqual({
+    const r = runLibraryClient(box.dir, CLIENT, [cli.root, box.dir, short.dir, bad.dir]);
+    expect({ status: r.status, log: r.log }).toEqual({ status: 0, log: '' });
+    expect(r.result).toEqual({
       pid: true,
       created: 'created',
       twice: 'ContainerExistsError: container with id "lib1" already exists',

@@ -2,11 +2,11 @@
 // runtime, it becomes the next container's init where it fits, exactly as a fork at create would.
 // Driven as the shim drives it: a node started as the shim starts it, using the built library.
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { join } from 'path';
 import { REPO, bundleTracker } from '../helpers/bundle';
 import { Runtime as Cli } from '../helpers/runtime';
+import { runLibraryClient } from '../helpers/library-client';
 
 const cli = new Cli();
 const tracked = bundleTracker();
@@ -22,7 +22,7 @@ const { Runtime } = require(dist + '/index.js');
 const { PrebornInits } = require(dist + '/container/preborn-inits.js');
 const { libc } = require(dist + '/sys/index.js');
 const { Logger } = require(dist + '/util/log.js');
-const [root, a, b, userns, tty, result, logFile] = process.argv.slice(2);
+const [root, a, b, userns, tty, aInit, logFile, result] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid) => fs.existsSync('/proc/' + pid) && !/^State:\\s+Z/m.test(fs.readFileSync('/proc/' + pid + '/status', 'utf8'));
 (async () => {
@@ -48,6 +48,7 @@ const alive = (pid) => fs.existsSync('/proc/' + pid) && !/^State:\\s+Z/m.test(fs
   r.aIsPreborn = ca.pid === preA;
   r.bStillHeld = pool.pids.length === 1 && pool.pids[0] === preB;
   rt.start('pba');
+  fs.symlinkSync('/proc/' + ca.pid, aInit); // B joins A's namespaces through it
 
   // B joins A's uts and ipc namespaces by path: entered by the copy itself, after it was forked.
   const cb = rt.create('pbb', { bundle: b, stdio: stdio(b + '/out'), preborn: pool });
@@ -138,32 +139,18 @@ describe('a pre-born init', () => {
     const tty = tracked.make(['sh', '-c', 'tty; echo $$'], (c) => {
       c.process.terminal = true;
     });
-    const client = join(a.dir, 'client.js');
-    fs.writeFileSync(client, CLIENT);
-    const logFile = join(a.dir, 'client.log');
     const debugLog = join(a.dir, 'debug.log');
-    const result = join(a.dir, 'result.json');
-    // B's namespaces are A's, named by the path of A's init (known once A exists): a bundle edit
-    // the client cannot make, so B joins through a link the test points at A's init later.
+    // B's namespaces are A's, named by the path of A's init (known once A exists): B joins through
+    // a link the client points at A's init.
     const aInit = join(a.dir, 'a-init');
     const cfgB = JSON.parse(fs.readFileSync(join(b.dir, 'config.json'), 'utf8'));
     cfgB.linux.namespaces = cfgB.linux.namespaces.map((n: { type: string }) =>
       n.type === 'uts' || n.type === 'ipc' ? { type: n.type, path: join(aInit, 'ns', n.type) } : n,
     );
     fs.writeFileSync(join(b.dir, 'config.json'), JSON.stringify(cfgB));
-    fs.writeFileSync(
-      client,
-      CLIENT.replace("rt.start('pba');", `rt.start('pba'); fs.symlinkSync('/proc/' + ca.pid, ${JSON.stringify(aInit)});`),
-    );
-    const log = fs.openSync(logFile, 'w');
-    const r = spawnSync(
-      process.execPath,
-      ['--single-threaded', '--expose-gc', '--no-opt', client, cli.root, a.dir, b.dir, userns.dir, tty.dir, result, debugLog],
-      { stdio: ['ignore', log, log], timeout: 60000 },
-    );
-    fs.closeSync(log);
-    expect({ status: r.status, log: fs.readFileSync(logFile, 'utf8') }).toEqual({ status: 0, log: '' });
-    expect(JSON.parse(fs.readFileSync(result, 'utf8'))).toEqual({
+    const r = runLibraryClient(a.dir, CLIENT, [cli.root, a.dir, b.dir, userns.dir, tty.dir, aInit, debugLog], ['--no-opt']);
+    expect({ status: r.status, log: r.log }).toEqual({ status: 0, log: '' });
+    expect(r.result).toEqual({
       preAWaits: 'tsrunc:preborn tsrunc:preborn',
       twoHeld: true,
       aIsPreborn: true,
