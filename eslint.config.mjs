@@ -21,6 +21,10 @@ export default tseslint.config(
       'preserve-caught-error': 'off',
       // `_name` is how an argument kept for its position says so.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Node's own modules come in as `import fs = require('fs')`: the bundle then holds the module
+      // itself, where `import * as fs` makes each importing module copy its ~100 properties into
+      // getters at load (~0.2 ms a module, ~9 ms for exec's modules).
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
     },
   },
   {

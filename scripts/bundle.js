@@ -9,6 +9,7 @@ const path = require('path');
 const esbuild = require('esbuild');
 
 const dist = path.resolve(__dirname, '..', 'dist');
+const src = path.resolve(__dirname, '..', 'src');
 // `tsrunc --version` says which commit it was built from, as runc does.
 {
   const r = require('child_process').spawnSync('git', ['describe', '--always', '--dirty', '--abbrev=12'], {
@@ -27,7 +28,7 @@ const fullOnlyOutside = {
   name: 'full-only-outside',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, (a) => {
-      const rel = path.relative(dist, path.resolve(a.resolveDir, a.path)).replace(/\.js$/, '');
+      const rel = path.relative(src, path.resolve(a.resolveDir, a.path)).replace(/\.(js|ts)$/, '');
       return FULL_ONLY.includes(rel) ? { path: `./${rel}.js`, external: true } : undefined;
     });
   },
@@ -39,8 +40,12 @@ const common = {
   target: 'node20',
   format: 'cjs',
   external: ['koffi', 'yargs', 'yargs/*'],
+  // From the TypeScript sources, not tsc's CommonJS: modules that are only imported are hoisted
+  // into one scope (no module object, no exports assignments, no property reads through them),
+  // which leaves less code to read and less to run before each command (run: ~4 ms).
+  tsconfig: path.resolve(__dirname, '..', 'tsconfig.json'),
   // Every command reads and decodes its whole bundle: without comments and indentation it is a
-  // third smaller. Names stay (stack traces); the map leads back to dist/'s files.
+  // third smaller. Names stay (stack traces); the map leads back to src/'s files.
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'external',
@@ -149,10 +154,10 @@ fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...res
 }
 
 async function main() {
-  await esbuild.build({ ...common, entryPoints: [path.join(dist, 'main.js')], outfile: path.join(dist, 'tsrunc.js') });
+  await esbuild.build({ ...common, entryPoints: [path.join(src, 'main.ts')], outfile: path.join(dist, 'tsrunc.js') });
   await esbuild.build({
     ...common,
-    entryPoints: [path.join(dist, 'main-light.js')],
+    entryPoints: [path.join(src, 'main-light.ts')],
     outfile: path.join(dist, 'tsrunc-light.js'),
     plugins: [fullOnlyOutside],
   });

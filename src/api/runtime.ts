@@ -2,7 +2,7 @@
 // the shim) call. Errors are the classes of sys/errors.ts: ContainerNotFoundError,
 // ContainerExistsError, ContainerStateError, ContainerBusyError, ConfigError (all UserError), or
 // a SysError for a failed system call.
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import { Logger } from '../util/log';
 import { ContainerStateError, UserError } from '../sys/errors';

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { dirname, join } from 'path';
 import { isErrno, UserError } from '../sys/errors';
 import { sleepSync, waitUntil } from '../util/wait';

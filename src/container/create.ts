@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import { UserError, isErrno } from '../sys/errors';
@@ -9,6 +9,7 @@ import { withDirLock } from '../state/lock';
 import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups } from '../cgroups/open';
+import { primeCgroupMove } from '../cgroups/prime';
 import type { CgroupManager } from '../cgroups/manager';
 import { bear } from '../process/birth';
 import { createUserNamespace } from '../process/userns-fd';
@@ -241,8 +242,8 @@ function connectSeccompListener(sys: Libc, cfg: ContainerConfig): number | undef
 }
 
 /**
- * As soon as init's pid is known, while the copy starts up: recorded, into its cgroups, network
- * devices moved, resources on. Rootless: no cgroups (checkRootless refused resources). As runc, the
+ * As soon as init's pid is known and its cgroups are made, while the copy waits: recorded, into
+ * its cgroups, network devices moved, resources on. Rootless: no cgroups (checkRootless refused resources). As runc, the
  * device policy starts from "deny all" whatever the config's rules say, and linux.devices adds no
  * rule of its own (a config that denies a device it also creates means it).
  */
@@ -256,7 +257,6 @@ function placeInit(
   log: Logger,
   initPid: number,
 ): void {
-  log.step('create: init forked, said hello');
   state.pid = initPid;
   state.pidStartTime = procStat(initPid)?.startTime;
   store.save(state);
@@ -319,6 +319,9 @@ export function createContainer(opts: CreateOptions): Created {
   const log = opts.log;
   log.step('create: start');
   const sys = opts.sys;
+  // As early as can be: init's move into its cgroups (placeInit) then finds the kernel's lock ready.
+  const layout = hostLayout();
+  if (process.geteuid?.() === 0) primeCgroupMove(layout);
   ensureProtectedExe(sys, log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const checked = preflight(opts);
@@ -335,12 +338,11 @@ export function createContainer(opts: CreateOptions): Created {
       // Kept for exec: the normalised configuration (mode 0600: it may hold secrets in env).
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
-      const cgroups = planCgroups(hostLayout(), cfg.cgroupsPath, opts.id, { rootless });
+      const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
         for (const l of cgroups.destroy(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
       });
-      makeCgroups(store, state, cgroups);
-      log.step('create: state, fifo, cgroups made');
+      log.step('create: state, fifo made');
 
       const { consoleFd, consolePeer } = openConsole(sys, opts, terminal);
       held.add(consoleFd);
@@ -373,6 +375,12 @@ export function createContainer(opts: CreateOptions): Created {
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
         onForked: (initPid) => {
+          log.step('create: init forked, said hello');
+          // Made only now, while init waits: making a cgroup takes the lock that the priming move
+          // (above) holds through its grace period, which the fork has overlapped. A refusal
+          // (in use, frozen) takes init away (birth.ts) before it counts as created.
+          makeCgroups(store, state, cgroups);
+          log.step('create: cgroups made');
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {
             killAndReap(initPid, state.pidStartTime);

@@ -1,8 +1,10 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import { ContainerStateError, UserError } from '../sys/errors';
 import type { Libc } from '../sys/libc';
 import { openCgroups } from '../cgroups/open';
+import { hostLayout } from '../cgroups/hierarchy';
+import { primeCgroupMove } from '../cgroups/prime';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec/config';
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
@@ -105,6 +107,9 @@ function awaitExecve(ch: RuntimeEnd): void {
  */
 export function spawnInContainer(opts: ExecOptions): StartedExec {
   const sys = opts.sys;
+  opts.log.step('exec: start');
+  // As early as can be: the move into the container's cgroups (onForked) then finds the kernel's lock ready.
+  if (process.geteuid?.() === 0) primeCgroupMove(hostLayout());
   ensureProtectedExe(sys, opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);
@@ -116,8 +121,10 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
       throw new ContainerStateError(`cannot exec in a paused container "${opts.id}" (see --ignore-paused)`, opts.id, status);
     throw new ContainerStateError(`cannot exec in container "${opts.id}": it is ${status}`, opts.id, status);
   }
+  opts.log.step('exec: state loaded');
   const cfg = storedConfig(store, opts.id);
   const proc = opts.process(cfg.process);
+  opts.log.step('exec: config and process read');
   // runc's checkTerminal
   if (proc.terminal && opts.consoleSocket === undefined && opts.detach && !opts.keepConsole) {
     throw new UserError('cannot allocate tty if tsrunc will detach without setting console socket');

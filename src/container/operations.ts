@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import { ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';

@@ -1,7 +1,7 @@
 // The pre-born inits a long-lived runtime (the shim's spare) keeps (process/preborn.ts): forked
 // while the runtime is idle, handed to the next creates they fit, and dropped when nobody took them
 // in time (an idle copy holds a Node heap's worth of pages).
-import * as os from 'os';
+import os = require('os');
 import type { Libc } from '../sys/libc';
 import type { Logger } from '../util/log';
 import { armPreborn, birthplace, dropPreborn, prebornGone, type Preborn } from '../process/preborn';

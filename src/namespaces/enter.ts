@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../ocispec/config';

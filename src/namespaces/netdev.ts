@@ -2,7 +2,7 @@
 // namespace, over rtnetlink (no `ip`). As runc: the link goes down, moves and is renamed in one
 // message, gets back its permanent global addresses (the kernel drops addresses on a move) and
 // comes up in its new namespace.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { errnoText } from '../sys/errors';

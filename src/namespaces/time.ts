@@ -1,7 +1,7 @@
 // The time namespace, which only a single-threaded process may enter (the kernel's setns refuses
 // a multi-threaded caller with EUSERS): the runtime's main thread cannot, so the forked copy that
 // becomes the process enters it, itself, before it says hello.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { TimeOffsets } from '../ocispec/config';

@@ -16,7 +16,7 @@
 // namespaces itself); where none fits, or it does not answer, the fork happens as above.
 // Every fork is watched: a copy that does not say hello within HELLO_TIMEOUT_MS (a lock some other
 // thread held at fork time, say) is killed and the birth tried again, up to ATTEMPTS times.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig, TimeOffsets } from '../ocispec/config';

@@ -6,7 +6,7 @@
 // what it needs is named in ChildFds, and only stdio and the preserved fds (from 3) reach the
 // program. Messages are JSON lines on a socketpair; both sides read them synchronously, with
 // a deadline (the other side may be a copy that hung, or a runtime that went away).
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import type { NamespaceConfig } from '../ocispec/config';
 

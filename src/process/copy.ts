@@ -13,7 +13,7 @@
 //   - no require after pivot_root: everything the copy runs is loaded before the fork.
 // enterCopy enforces these by replacing the APIs at the copy's start, so a slip is a clear error
 // instead of a hang.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */

@@ -4,7 +4,7 @@
 // (process/copy.ts).
 import { startFailureText } from '../sys/errors';
 import type { ContainerAttrs } from './process-attrs';
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { ProcessConfig, SeccompProgram } from '../ocispec/config';

@@ -3,7 +3,7 @@
 // filesystem, reports ready, waits on the exec fifo for `start`, then execs the user's program.
 // It runs in the copy's world (process/copy.ts): synchronous code, loaded before the fork.
 import { SysError, startFailureText } from '../sys/errors';
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';

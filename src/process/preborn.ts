@@ -12,7 +12,7 @@
 // the plan. What stays different: its start time (ps's STIME of the container's PID 1) is its
 // fork's. Anything else, or a copy that does not answer, is dropped and the container is forked
 // as usual.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../ocispec/config';

@@ -10,7 +10,7 @@
 // read-only mount. The first container command after boot makes the mount and re-execs itself
 // through it (one more Node start, once). A rootless runtime needs none of this: its containers
 // always have a user namespace, in which no process has any capability over the runtime's.
-import * as fs from 'fs';
+import fs = require('fs');
 import { dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';

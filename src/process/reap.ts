@@ -1,5 +1,5 @@
-import { constants } from 'os';
 import type { Libc } from '../sys/libc';
+import { osConstants } from '../sys/os-constants';
 
 export interface ExitStatus {
   code: number | null;
@@ -8,11 +8,12 @@ export interface ExitStatus {
 
 /** The status a command exits with for a process that ended so: its code, or 128+signal. */
 export function exitStatus(e: ExitStatus): number {
-  return e.signal ? 128 + (constants.signals[e.signal] ?? 0) : (e.code ?? 0);
+  return e.signal ? 128 + (osConstants().signals[e.signal] ?? 0) : (e.code ?? 0);
 }
 
 function signalName(n: number): NodeJS.Signals {
-  return (Object.keys(constants.signals) as NodeJS.Signals[]).find((k) => constants.signals[k] === n) ?? 'SIGKILL';
+  const signals = osConstants().signals;
+  return (Object.keys(signals) as NodeJS.Signals[]).find((k) => signals[k] === n) ?? 'SIGKILL';
 }
 
 export function decodeWaitStatus(status: number): ExitStatus {

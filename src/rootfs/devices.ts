@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { basename, dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';

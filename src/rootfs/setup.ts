@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { posix } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';

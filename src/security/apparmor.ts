@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 
 /** As runc decides it: the securityfs directory exists and the module says "Y". */
 export function appArmorEnabled(root = ''): boolean {

@@ -5,7 +5,7 @@
 // Its name is a hash of the same, only to find it: no cryptographic hash is needed (and loading
 // node's crypto would cost every create ~13 ms). Anything wrong with the cache costs only the
 // compile.
-import * as fs from 'fs';
+import fs = require('fs');
 import { dirname, join } from 'path';
 import { compileSeccomp, type CompiledSeccomp, type SeccompConfig } from './seccomp';
 import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';

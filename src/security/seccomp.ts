@@ -4,7 +4,6 @@
 // return per action or on a shared block of argument checks; anything unmatched gets the default
 // action. Real clients' default profiles (podman's, Docker's, containerd's) allow hundreds of
 // calls on three architectures; a check per call exceeds the kernel's 4096 instructions.
-import { arch } from 'os';
 import { SYSCALLS_ELSEWHERE, SYSCALLS_NEWER, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from './syscall-tables';
 
 export interface SeccompArg {
@@ -510,7 +509,7 @@ export function compileSeccomp(
   warn: (m: string) => void,
   debug: (m: string) => void = () => undefined,
 ): CompiledSeccomp {
-  if (arch() !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${arch()} yet`);
+  if (process.arch !== 'x64') throw new Error(`linux.seccomp: not supported by tsrunc on ${process.arch} yet`);
   // runtime-spec: SCMP_ACT_NOTIFY needs a listener to send the notification fd to; as a
   // default it would leave even the runtime's last calls waiting on an agent (runc refuses it)
   const notify = (cfg.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY');

@@ -4,9 +4,9 @@
 //   delete — containerd's clean-up of a task whose shim is gone: the container and its rootfs
 //            mount go, and a DeleteResponse is written to stdout.
 // `start` is the launcher's alone: it hands out a running shim's address without starting Node.
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
+import fs = require('fs');
+import net = require('net');
+import os = require('os');
 import { basename, dirname, join } from 'path';
 import { Runtime } from '../api/runtime';
 import { libc } from '../sys';

@@ -3,9 +3,9 @@
 // turns them into one JSON descriptor (dist/shim/protos.json) so no .proto is parsed at start.
 // Field names are protobufjs's camelCase (exit_status: exitStatus); 64-bit integers are numbers;
 // a decoded message has every field (a message field that is not set is null).
-import * as fs from 'fs';
+import fs = require('fs');
 import { isAbsolute, join } from 'path';
-import * as protobuf from 'protobufjs';
+import protobuf = require('protobufjs');
 
 export const DESCRIPTOR = join(__dirname, 'protos.json');
 

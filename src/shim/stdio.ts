@@ -5,9 +5,9 @@
 // the end when the last process holding it exits). stdin: a socket pair, fed from the fifo by the
 // shim, so the process sees the end when containerd says CloseIO and never before (a fifo read
 // before its writer opened would end at once).
-import * as fs from 'fs';
-import * as net from 'net';
-import * as tty from 'tty';
+import fs = require('fs');
+import net = require('net');
+import tty = require('tty');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { Code, RpcError } from './ttrpc';

@@ -1,7 +1,7 @@
 // containerd's Task service (containerd.task.v2.Task) over the library API, in-process: a
 // container's init and exec processes are forked from this shim, which reaps them, keeps their
 // exits for Wait and State, relays their terminals and publishes the task events.
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import type { Runtime, ContainerState } from '../api/runtime';
 import type { PrebornInits } from '../container/preborn-inits';

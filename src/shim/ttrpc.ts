@@ -5,7 +5,7 @@
 // payload. A unary call is one Request frame (type 1) on a new odd stream id, answered by one
 // Response frame (type 2) on the same id; calls on one connection are answered in any order.
 // Request and Response are protobuf messages (proto/ttrpc.proto); errors are gRPC status codes.
-import * as net from 'net';
+import net = require('net');
 import type { Proto } from './proto';
 
 export const MESSAGE_REQUEST = 1;

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import { ContainerExistsError, ContainerNotFoundError, UserError, isErrno } from '../sys/errors';
 import type { Hook, OciState } from '../ocispec/oci';

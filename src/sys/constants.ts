@@ -1,4 +1,3 @@
-import { arch } from 'os';
 // Linux x86-64/aarch64 constants used by the runtime (values from the kernel's UAPI headers).
 
 export const CLONE_NEWNS = 0x00020000;
@@ -139,14 +138,16 @@ export const ENOSYS = 38;
 
 // Calls made through syscall(2): pivot_root and the rest have no glibc wrapper (x86_64's
 // numbers; arm64's where they differ; the new mount API has the same numbers everywhere).
-export const SYS_PIVOT_ROOT = arch() === 'arm64' ? 41 : 155;
-export const SYS_SECCOMP = arch() === 'arm64' ? 277 : 317;
-export const SYS_KEYCTL = arch() === 'arm64' ? 219 : 250;
-export const SYS_BPF = arch() === 'arm64' ? 280 : 321;
-export const SYS_SCHED_SETATTR = arch() === 'arm64' ? 274 : 314;
-export const SYS_SCHED_SETAFFINITY = arch() === 'arm64' ? 122 : 203;
-export const SYS_IOPRIO_SET = arch() === 'arm64' ? 30 : 251;
-export const SYS_SET_MEMPOLICY = arch() === 'arm64' ? 237 : 238;
+// process.arch is os.arch(), without loading os.
+const ARM64 = process.arch === 'arm64';
+export const SYS_PIVOT_ROOT = ARM64 ? 41 : 155;
+export const SYS_SECCOMP = ARM64 ? 277 : 317;
+export const SYS_KEYCTL = ARM64 ? 219 : 250;
+export const SYS_BPF = ARM64 ? 280 : 321;
+export const SYS_SCHED_SETATTR = ARM64 ? 274 : 314;
+export const SYS_SCHED_SETAFFINITY = ARM64 ? 122 : 203;
+export const SYS_IOPRIO_SET = ARM64 ? 30 : 251;
+export const SYS_SET_MEMPOLICY = ARM64 ? 237 : 238;
 export const SYS_OPEN_TREE = 428;
 export const SYS_MOVE_MOUNT = 429;
 export const SYS_PIDFD_OPEN = 434;

@@ -1,10 +1,10 @@
-import { constants as osConstants } from 'os';
 import { getSystemErrorMap } from 'util';
+import { osConstants } from './os-constants';
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(osConstants.errno)) errnoNames.set(value, name);
+let errnoNames: Map<number, string> | undefined;
 
 export function errnoName(errno: number): string {
+  errnoNames ??= new Map(Object.entries(osConstants().errno).map(([name, value]) => [value, name]));
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 

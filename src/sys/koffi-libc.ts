@@ -46,7 +46,12 @@ const koffi = loadKoffi();
 
 export function makeKoffiLibc(): Libc {
   const lib = koffi.load('libc.so.6');
-  const f = <T extends (...args: never[]) => unknown>(decl: string): T => lib.func(decl) as unknown as T;
+  // Each function is declared when first called: a command calls a few of these ~70 (declaring
+  // them all cost every command ~2 ms). A copy forked later inherits those declared before.
+  const f = <T extends (...args: never[]) => unknown>(decl: string): T => {
+    let fn: T | undefined;
+    return ((...args: Parameters<T>) => (fn ??= lib.func(decl) as unknown as T)(...args)) as T;
+  };
 
   const unshare = f<(flags: number) => number>('int unshare(int)');
   const setns = f<(fd: number, t: number) => number>('int setns(int, int)');

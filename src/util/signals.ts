@@ -1,7 +1,7 @@
-import { constants } from 'os';
 import { UserError } from '../sys/errors';
+import { osConstants } from '../sys/os-constants';
 
-const SIGNALS = constants.signals as Record<string, number>;
+const signals = () => osConstants().signals as Record<string, number>;
 const MAX_SIGNAL = 64;
 
 /** Accepts what runc accepts: a number, or a name with or without SIG, in any case. */
@@ -21,11 +21,12 @@ export function parseSignal(raw: string): number {
     const n = name.startsWith('SIGRTMIN') ? 34 + off : 64 - off;
     if (n >= 34 && n <= 64) return n;
   }
-  const n = SIGNALS[name];
+  const n = signals()[name];
   if (n === undefined) throw new UserError(`unknown signal "${raw}"`);
   return n;
 }
 
 export function signalName(n: number): string {
-  return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? String(n);
+  const all = signals();
+  return Object.keys(all).find((k) => all[k] === n) ?? String(n);
 }

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import type { Libc } from '../../sys/libc';
 import { isErrno } from '../../sys/errors';
 import { RLIMITS, RLIM_INFINITY } from '../../security/rlimits';

@@ -1,6 +1,6 @@
 // A container's cgroups on a cgroup v1 host (a hybrid one too: its cgroup in the unified
 // hierarchy, key "unified", is made, joined and removed with the others).
-import * as fs from 'fs';
+import fs = require('fs');
 import { dirname, join } from 'path';
 import type { DeviceRule, Resources } from '../../ocispec/oci';
 import type { CgroupJoin, CgroupManager, CgroupMountView, OomState } from '../manager';

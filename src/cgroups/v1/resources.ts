@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import { isErrno } from '../../sys/errors';
 import type { Resources } from '../../ocispec/oci';

@@ -1,5 +1,5 @@
 // A container's cgroup on a pure cgroup v2 host: one directory in the unified hierarchy.
-import * as fs from 'fs';
+import fs = require('fs');
 import { join } from 'path';
 import type { DeviceRule, Resources } from '../../ocispec/oci';
 import type { CgroupJoin, CgroupManager, CgroupMountView, OomState } from '../manager';

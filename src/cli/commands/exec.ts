@@ -1,5 +1,5 @@
 import { appArmorEnabled } from '../../security/apparmor';
-import * as fs from 'fs';
+import fs = require('fs');
 import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';

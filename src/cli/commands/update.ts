@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import fs = require('fs');
 import type { CommandContext } from '../context';
 import { str } from '../context';
 import { UserError } from '../../sys/errors';
