@@ -15,6 +15,7 @@
 // instead of a hang.
 import fs = require('fs');
 import type { Libc } from '../sys/libc';
+import { isErrno } from '../sys/errors';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
 export const EXIT_SIGNALS = [1, 2, 3, 10, 12, 14, 15]; // HUP INT QUIT USR1 USR2 ALRM TERM
@@ -26,8 +27,7 @@ let collect: (() => void) | undefined;
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
  * them. A scavenge first (it leaves the young generation empty, so the few objects allocated
  * until the fork fit in pages that exist now; a full collection costs ~5 ms more and is not
- * needed), then every mapping is marked MADV_DOFORK, the maps re-read until a reading shows
- * nothing new.
+ * needed), then the whole address space is marked MADV_DOFORK (markDofork).
  */
 function markAllDofork(sys: Libc): void {
   if (!collect) {
@@ -42,51 +42,79 @@ function markAllDofork(sys: Libc): void {
     collect = () => gc({ type: 'minor' });
   }
   collect();
-  const known = new Set<string>();
-  for (let pass = 0; pass < 8; pass++) {
-    const fresh = mappings(fs.readFileSync('/proc/self/maps', 'latin1')).filter(([a, b]) => !known.has(`${a}-${b}`));
-    if (pass > 0 && fresh.length === 0) return;
-    for (const [a, b] of fresh) {
-      known.add(`${a}-${b}`);
-      dofork(sys, a, b);
+  markDofork(sys);
+}
+
+/** The highest user address of a 4-level page table; a mapping above it (5-level) raises it. */
+const USER_TOP = 0x7ffffffff000;
+
+/** The address ranges markDofork advises: all of them but the vDSO's data pages. */
+let ranges: [number, number][] | undefined;
+
+/**
+ * One madvise over each range instead of one per mapping (~100, each a call through koffi): the
+ * kernel marks every mapping in the range, steps over the holes (ENOMEM, once it is done) and
+ * stops at the first mapping that refuses, which in a Node process are only the vDSO's data pages
+ * ([vvar], [vvar_vclock]: VM_IO). They stay where exec put them: the ranges are found once, from
+ * /proc/self/maps, and hold in every copy too (/proc/self may be another's there).
+ */
+function rangesToMark(): [number, number][] {
+  if (ranges) return ranges;
+  const skip: [number, number][] = [];
+  let top = USER_TOP;
+  for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
+    const dash = line.indexOf('-');
+    if (dash < 0 || line.endsWith('[vsyscall]')) continue;
+    const end = parseInt(line.slice(dash + 1, line.indexOf(' ')), 16);
+    if (/ \[vvar/.test(line)) skip.push([parseInt(line.slice(0, dash), 16), end]);
+    top = Math.max(top, end);
+  }
+  const out: [number, number][] = [];
+  let from = 0;
+  for (const [a, b] of skip.sort((x, y) => x[0] - y[0])) {
+    if (a > from) out.push([from, a]);
+    from = Math.max(from, b);
+  }
+  out.push([from, top]);
+  ranges = out;
+  return out;
+}
+
+/** What V8 mapped or marked until now, marked MADV_DOFORK; again right before the fork (work in between allocates). */
+function markDofork(sys: Libc): void {
+  for (const [a, b] of rangesToMark()) {
+    try {
+      sys.madviseDofork(a, b - a);
+    } catch (e) {
+      if (isErrno(e, 'ENOMEM')) continue; // the holes: every mapping in the range is marked
+      // a mapping that refuses in the middle: each of them on its own, as a fallback
+      for (const [x, y] of mappingsIn(a, b)) {
+        try {
+          sys.madviseDofork(x, y - x);
+        } catch {
+          // special mappings refuse it; they are not V8's
+        }
+      }
     }
   }
 }
 
-function mappings(maps: string): [number, number][] {
+function mappingsIn(from: number, to: number): [number, number][] {
   const out: [number, number][] = [];
+  let maps = '';
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'latin1');
+  } catch {
+    // another's /proc (a joined pid namespace's): a copy that faults is a lost one, born again
+  }
   for (const line of maps.split('\n')) {
     const dash = line.indexOf('-');
-    const space = line.indexOf(' ');
-    if (dash < 0 || line.endsWith('[vsyscall]')) continue;
-    out.push([parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16)]);
+    if (dash < 0) continue;
+    const a = parseInt(line.slice(0, dash), 16);
+    const b = parseInt(line.slice(dash + 1, line.indexOf(' ')), 16);
+    if (a >= from && b <= to) out.push([a, b]);
   }
   return out;
-}
-
-function dofork(sys: Libc, start: number, end: number): void {
-  try {
-    sys.madviseDofork(start, end - start);
-  } catch {
-    // special mappings refuse it; they are not V8's
-  }
-}
-
-/**
- * The last pass, right before the fork (in the container's namespaces, where /proc/self may not
- * be ours: read through an fd opened before): what V8 mapped or marked since the first pass
- * (work between them allocates, and a page it commits is DONTFORK again) is marked too.
- */
-function markAgain(sys: Libc, mapsFd: number): void {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(65536);
-  for (let pos = 0; ;) {
-    const n = fs.readSync(mapsFd, buf, 0, buf.length, pos);
-    if (n <= 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-    pos += n;
-  }
-  for (const [a, b] of mappings(Buffer.concat(chunks).toString('latin1'))) dofork(sys, a, b);
 }
 
 /**
@@ -296,18 +324,13 @@ export function forkCopy(
   around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork(),
   stdio?: readonly number[],
 ): number {
-  const maps = fs.openSync('/proc/self/maps', 'r');
-  try {
-    const parentFds = openFds();
-    markAllDofork(sys);
-    const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
-    return around((opened = []) => {
-      markAgain(sys, maps);
-      return forkNow(sys, parentFds, keep, fds, body, opened, prepared);
-    });
-  } finally {
-    fs.closeSync(maps); // in the parent only: the copy never comes back here (closeOthers closes its copy)
-  }
+  const parentFds = openFds();
+  markAllDofork(sys);
+  const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
+  return around((opened = []) => {
+    markDofork(sys);
+    return forkNow(sys, parentFds, keep, fds, body, opened, prepared);
+  });
 }
 
 function forkNow(
