@@ -212,6 +212,16 @@ function handledSignals(): number[] | undefined {
   return out;
 }
 
+/**
+ * Before execve: the default disposition for each signal not at its default now (what a copy
+ * ignores, and what it caught), all of them where /proc/self cannot tell; none blocked. One call
+ * each instead of one for every signal.
+ */
+export function resetSignals(sys: Libc): void {
+  sys.defaultSignalHandlers(handledSignals());
+  sys.setSignalMask([]);
+}
+
 interface ParentFd {
   fd: number;
   id: string;

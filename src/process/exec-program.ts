@@ -1,6 +1,7 @@
 import fs = require('fs');
 import { posix } from 'path';
 import type { Libc } from '../sys/libc';
+import { resetSignals } from './copy';
 import { isErrno } from '../sys/errors';
 import * as C from '../sys/constants';
 import type { ProcessConfig } from '../ocispec/config';
@@ -228,7 +229,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     sys.prctl(C.PR_SET_KEEPCAPS, 0);
   }
 
-  sys.resetSignals();
+  resetSignals(sys);
   // Only stdio and the preserved fds reach the program (the exec fifo and sync socket included). Nothing is closed under the feet of
   // Node's other threads: the rest is marked close-on-exec and execve closes it atomically.
   // Node marks even stdio close-on-exec, so that flag is cleared on what we keep.

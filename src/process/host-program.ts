@@ -2,7 +2,7 @@
 // copy that execs it at once. Not through child_process: its exit is the caller's to reap (the
 // shim reaps every child with waitpid(-1), which libuv's process handles would never learn of).
 import type { Libc } from '../sys/libc';
-import { forkCopy } from './copy';
+import { forkCopy, resetSignals } from './copy';
 
 const F_DUPFD_CLOEXEC = 1030;
 
@@ -28,7 +28,7 @@ export function startHostProgram(sys: Libc, p: HostProgram): number {
       const high = p.extraFds.map((fd) => sys.fcntl(fd, F_DUPFD_CLOEXEC, above));
       high.forEach((fd, i) => sys.dup2(fd, 3 + i));
       sys.closeRange(3 + high.length, 0x7fffffff, true); // the rest goes at execve
-      sys.resetSignals();
+      resetSignals(sys);
       try {
         return sys.execve(p.path, [p.path, ...p.args], [...p.env]);
       } catch {

@@ -221,13 +221,6 @@ export function makeKoffiLibc(): Libc {
       b.writeBigUInt64LE(hard, 8);
       check(setrlimit(r, b), 'setrlimit');
     },
-    resetSignals: () => {
-      for (let s = 1; s < NSIG; s++) {
-        if (s === 9 || s === 19 || s === 32 || s === 33) continue;
-        signal(s, null);
-      }
-      check(sigmask(2, Buffer.alloc(128), null), 'pthread_sigmask');
-    },
     seccomp: (program, flags) =>
       check(seccomp(C.SYS_SECCOMP, C.SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),

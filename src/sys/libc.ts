@@ -33,8 +33,6 @@ export interface Libc {
   /** statfs(2)'s f_flags (ST_*) of the mount at path: needs no /proc, unlike mountinfo. */
   statfsFlags(path: string): number;
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
-  /** Restores the default disposition of every signal and unblocks all of them (before execve). */
-  resetSignals(): void;
   /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) of the process. */
   personality(persona: number): void;
   /** sched_setattr(2) for pid (0: the caller); attr is a struct sched_attr. */

@@ -34,7 +34,6 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     getrlimit: () => ({ soft: 1024n, hard: 4096n }),
     statfsFlags: () => 0,
     setrlimit: rec('setrlimit'),
-    resetSignals: rec('resetSignals'),
     seccomp: rec('seccomp'),
     bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
     bpfAttachCgroupDevice: rec('bpfAttachCgroupDevice'),

@@ -47,6 +47,14 @@ describe('exec', () => {
     expect(pids).toHaveLength(1); // the exec'd process has gone again
   });
 
+  test('no signal is left ignored or blocked by the runtime, in a user namespace too', () => {
+    // Not through sh, which ignores SIGQUIT itself.
+    for (const { id } of [box, ubox])
+      expect(rt.run(['exec', id, 'grep', '-E', 'SigBlk|SigIgn', '/proc/self/status']).stdout).toBe(
+        'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n',
+      );
+  });
+
   test('flags: --env --user --cwd --additional-gids --cap --no-new-privs, and options of the command stay its own', () => {
     const r = rt.run([
       'exec',
