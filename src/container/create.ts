@@ -243,7 +243,8 @@ function connectSeccompListener(sys: Libc, cfg: ContainerConfig): number | undef
 
 /**
  * As soon as init's pid is known and its cgroups are made, while the copy waits: recorded, into
- * its cgroups, network devices moved, resources on. Rootless: no cgroups (checkRootless refused resources). As runc, the
+ * its cgroups, network devices moved, resources on. Rootless: no cgroups (checkRootless refused
+ * resources). As runc, the
  * device policy starts from "deny all" whatever the config's rules say, and linux.devices adds no
  * rule of its own (a config that denies a device it also creates means it).
  */

@@ -2,6 +2,7 @@ import fs = require('fs');
 import * as C from '../sys/constants';
 import type { Libc } from '../sys/libc';
 import { ContainerNotFoundError, ContainerStateError, UserError, isErrno } from '../sys/errors';
+import { removeFile } from '../util/remove-file';
 import { StateStore, deriveStatus, validateId, type StoredState } from '../state/store';
 import { withDirLock } from '../state/lock';
 import { openCgroups } from '../cgroups/open';
@@ -65,11 +66,7 @@ export function startContainer(sys: Libc, store: StateStore, id: string, log: Lo
       fs.closeSync(gate);
       st.started = true;
       store.save(st);
-      try {
-        fs.unlinkSync(store.fifoPath(id)); // (not rmSync: Node 20's loads a module of its own, ~1 ms)
-      } catch (e) {
-        if (!isErrno(e, 'ENOENT')) throw e;
-      }
+      removeFile(store.fifoPath(id));
       awaitExec(sys, readFd, log);
       log.step('start: the program runs');
     } finally {

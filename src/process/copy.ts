@@ -60,23 +60,32 @@ let ranges: [number, number][] | undefined;
  */
 function rangesToMark(): [number, number][] {
   if (ranges) return ranges;
-  const skip: [number, number][] = [];
-  let top = USER_TOP;
-  for (const line of fs.readFileSync('/proc/self/maps', 'latin1').split('\n')) {
-    const dash = line.indexOf('-');
-    if (dash < 0 || line.endsWith('[vsyscall]')) continue;
-    const end = parseInt(line.slice(dash + 1, line.indexOf(' ')), 16);
-    if (/ \[vvar/.test(line)) skip.push([parseInt(line.slice(0, dash), 16), end]);
-    top = Math.max(top, end);
-  }
+  const maps = mappings(fs.readFileSync('/proc/self/maps', 'latin1'));
+  const skip = maps.filter((m) => m.name.startsWith('[vvar')).sort((x, y) => x.start - y.start);
   const out: [number, number][] = [];
   let from = 0;
-  for (const [a, b] of skip.sort((x, y) => x[0] - y[0])) {
-    if (a > from) out.push([from, a]);
-    from = Math.max(from, b);
+  for (const m of skip) {
+    if (m.start > from) out.push([from, m.start]);
+    from = Math.max(from, m.end);
   }
-  out.push([from, top]);
+  out.push([from, Math.max(USER_TOP, ...maps.map((m) => m.end))]);
   ranges = out;
+  return out;
+}
+
+/** /proc/self/maps as ranges and names ([vsyscall], above user space, left out). */
+function mappings(text: string): { start: number; end: number; name: string }[] {
+  const out: { start: number; end: number; name: string }[] = [];
+  for (const line of text.split('\n')) {
+    const dash = line.indexOf('-');
+    if (dash < 0 || line.endsWith('[vsyscall]')) continue;
+    const fields = line.split(/\s+/);
+    out.push({
+      start: parseInt(line.slice(0, dash), 16),
+      end: parseInt(line.slice(dash + 1, line.indexOf(' ')), 16),
+      name: fields[5] ?? '',
+    });
+  }
   return out;
 }
 
@@ -100,21 +109,15 @@ function markDofork(sys: Libc): void {
 }
 
 function mappingsIn(from: number, to: number): [number, number][] {
-  const out: [number, number][] = [];
-  let maps = '';
+  let text = '';
   try {
-    maps = fs.readFileSync('/proc/self/maps', 'latin1');
+    text = fs.readFileSync('/proc/self/maps', 'latin1');
   } catch {
     // another's /proc (a joined pid namespace's): a copy that faults is a lost one, born again
   }
-  for (const line of maps.split('\n')) {
-    const dash = line.indexOf('-');
-    if (dash < 0) continue;
-    const a = parseInt(line.slice(0, dash), 16);
-    const b = parseInt(line.slice(dash + 1, line.indexOf(' ')), 16);
-    if (a >= from && b <= to) out.push([a, b]);
-  }
-  return out;
+  return mappings(text)
+    .filter((m) => m.start >= from && m.end <= to)
+    .map((m): [number, number] => [m.start, m.end]);
 }
 
 /**

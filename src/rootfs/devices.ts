@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'path';
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
+import { removeFile } from '../util/remove-file';
 import type { Device } from '../ocispec/oci';
 import { secureJoin, openInRoot, fdPath, mkdirAllInRoot } from './safe-path';
 
@@ -85,19 +86,10 @@ export function createDevSymlinks(rootfs: string, withPtmx: boolean): void {
   for (const [target, link] of links) {
     const dest = secureJoin(rootfs, link);
     try {
-      // (unlinkSync: Node 20's rmSync loads a module of its own, ~1 ms)
-      if (link === '/dev/ptmx') unlinkQuietly(dest);
+      if (link === '/dev/ptmx') removeFile(dest);
       fs.symlinkSync(target, dest);
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
     }
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    fs.unlinkSync(path);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
   }
 }
