@@ -125,6 +125,19 @@ function cmdline(pid) {
   }
 }
 
+/**
+ * A pre-born init (src/process/preborn.ts) waits in a pid namespace of its own under a long-lived
+ * shim's spare, which may fork one while a campaign runs (another test's containerd): the CLI a
+ * campaign drives never makes them, so they are not its leaks.
+ */
+function isPrebornInit(pid) {
+  try {
+    return /^Name:\ttsrunc:preborn$/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function isZombieOrGone(pid) {
   try {
     return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -145,7 +158,7 @@ function leaks(base, what) {
   for (const m of mountPoints()) if (!base.mounts.has(m) && !m.startsWith('/run/tsrunc-exe')) found.push(`mount ${m}`);
   for (const d of cgroupDirs()) if (!base.cgroups.has(d)) found.push(`cgroup ${d}`);
   for (const p of pids()) {
-    if (String(process.pid) === p || isZombieOrGone(p)) continue;
+    if (String(process.pid) === p || isZombieOrGone(p) || isPrebornInit(p)) continue;
     const ns = nsOf(p, 'pid');
     const cmd = cmdline(p);
     if (cmd === undefined) continue;
