@@ -273,7 +273,8 @@ describe.each([['tsrunc'], ['runc'], ['tsrunc-shim']])('CRI with the runtime han
     const shims = () => lab.processes(node.sock).filter((p) => !/^\d+: containerd --config/.test(p) && !/ spare /.test(p));
     for (let i = 0; i < 100 && shims().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(shims()).toEqual([]);
-    // pre-born inits (process/preborn.ts) wait only under the spare: none outlives the shim that forked it
+    // pre-born inits (process/preborn.ts) wait only under the spare: none outlives the shim that forked it.
+    // Only this containerd's shims count: another test file's containerd (run alongside) has its own.
     const prebornParents = () =>
       fs
         .readdirSync('/proc')
@@ -283,7 +284,8 @@ describe.each([['tsrunc'], ['runc'], ['tsrunc-shim']])('CRI with the runtime han
             const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
             if (!/^Name:\ttsrunc:preborn$/m.test(status)) return [];
             const ppid = /^PPid:\t(\d+)$/m.exec(status)![1];
-            return [fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ')];
+            const parent = fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').join(' ');
+            return parent.includes(node.sock) ? [parent] : [];
           } catch {
             return [];
           }
