@@ -1,6 +1,7 @@
 // The forked copy's world (src/process/copy.ts), checked in a Node process of its own (never the
 // jest worker): what a copy must not use fails clearly, process.exit is _exit, the parent's fds
-// are gone but the ones it keeps, spawnSync works, and a waiting copy ends on SIGTERM.
+// are gone but the ones it keeps, spawnSync works, a waiting copy ends on SIGTERM, and it starts
+// with room in its young generation.
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -94,5 +95,35 @@ describe('a forked copy of the runtime', () => {
       sys.exit(0);
     `);
     expect(r.stdout).toBe('exit status 143\n');
+  });
+
+  test("the parent's young objects are promoted before the fork: the copy's young generation has room", () => {
+    // A command's last objects before the fork survive one scavenge in the young generation; the
+    // copy then filled what was left and scavenged while building the rootfs, faulting on each
+    // page it touched. forkCopy promotes them first (two scavenges).
+    const script = `
+      const fs = require('fs');
+      const v8 = require('v8');
+      const { forkCopy } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const sys = libc();
+      const used = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
+      used();
+      gc({ type: 'minor' });
+      gc({ type: 'minor' });
+      const start = used();
+      globalThis.young = Array.from({ length: 5000 }, (_, i) => ({ i, s: String(i).padStart(64, 'y') }));
+      const live = used() - start;
+      const pid = forkCopy(sys, 3, [], () => {
+        fs.writeSync(1, JSON.stringify({ live, inCopy: used() }));
+        return sys.exit(0);
+      });
+      sys.waitpid(pid, false);
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    const { live, inCopy } = JSON.parse(r.stdout) as { live: number; inCopy: number };
+    expect(live).toBeGreaterThan(500_000); // the young objects were made (and are still young)
+    expect(inCopy).toBeLessThan(live); // (one scavenge only: ~860 KB of ~690 KB live, measured)
   });
 });
