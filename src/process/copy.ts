@@ -15,6 +15,7 @@
 // instead of a hang.
 import fs = require('fs');
 import type { Libc } from '../sys/libc';
+import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
@@ -62,11 +63,51 @@ let ranges: [number, number][] | undefined;
  * One madvise over each range instead of one per mapping (~100, each a call through koffi): the
  * kernel marks every mapping in the range, steps over the holes (ENOMEM, once it is done) and
  * stops at the first mapping that refuses, which in a Node process are only the vDSO's data pages
- * ([vvar], [vvar_vclock]: VM_IO). They stay where exec put them: the ranges are found once, from
- * /proc/self/maps, and hold in every copy too (/proc/self may be another's there).
+ * ([vvar], [vvar_vclock]: VM_IO). They stay where exec put them: the ranges are found once, and
+ * hold in every copy too (/proc/self may be another's there).
  */
-function rangesToMark(): [number, number][] {
+function rangesToMark(sys: Libc): [number, number][] {
   if (ranges) return ranges;
+  const data = vdsoDataPages(sys);
+  ranges = data
+    ? [
+        [0, data[0]],
+        [data[1], USER_TOP],
+      ]
+    : rangesFromMaps();
+  return ranges;
+}
+
+/** Where a [vvar] page could be, at most, below the vDSO's text (the kernel maps 4 to 6). */
+const MAX_VDSO_DATA_PAGES = 16;
+
+/**
+ * The vDSO's data pages, found without reading /proc/self/maps (~1 ms in a command): the kernel
+ * maps them right below the vDSO's text (getauxval), and madvise refuses them (EINVAL), page by
+ * page, down to the first that is another mapping's (or none's). undefined where that is not what
+ * is found: the maps are read instead.
+ */
+export function vdsoDataPages(sys: Libc): [number, number] | undefined {
+  const text = sys.auxv(C.AT_SYSINFO_EHDR);
+  const page = sys.auxv(C.AT_PAGESZ);
+  if (!text || !page || text % page !== 0 || text + page > USER_TOP) return undefined;
+  let start = text;
+  for (let n = 0; n < MAX_VDSO_DATA_PAGES; n++) {
+    try {
+      sys.madviseDofork(start - page, page);
+      break; // a mapping that takes it: below the data pages
+    } catch (e) {
+      if (isErrno(e, 'ENOMEM')) break; // a hole
+      if (!isErrno(e, 'EINVAL')) return undefined;
+      start -= page;
+    }
+    if (n === MAX_VDSO_DATA_PAGES - 1) return undefined;
+  }
+  return start < text ? [start, text] : undefined;
+}
+
+/** The ranges around the [vvar] mappings, read from /proc/self/maps. */
+function rangesFromMaps(): [number, number][] {
   const maps = mappings(fs.readFileSync('/proc/self/maps', 'latin1'));
   const skip = maps.filter((m) => m.name.startsWith('[vvar')).sort((x, y) => x.start - y.start);
   const out: [number, number][] = [];
@@ -76,7 +117,6 @@ function rangesToMark(): [number, number][] {
     from = Math.max(from, m.end);
   }
   out.push([from, Math.max(USER_TOP, ...maps.map((m) => m.end))]);
-  ranges = out;
   return out;
 }
 
@@ -98,7 +138,7 @@ function mappings(text: string): { start: number; end: number; name: string }[] 
 
 /** What V8 mapped or marked until now, marked MADV_DOFORK; again right before the fork (work in between allocates). */
 function markDofork(sys: Libc): void {
-  for (const [a, b] of rangesToMark()) {
+  for (const [a, b] of rangesToMark(sys)) {
     try {
       sys.madviseDofork(a, b - a);
     } catch (e) {

@@ -96,6 +96,9 @@ export const SIG_BLOCK = 0;
 export const SFD_CLOEXEC = 0o2000000;
 export const PR_SET_NAME = 15;
 export const MADV_DOFORK = 11;
+// getauxval: the page size, and where the vDSO's text was mapped
+export const AT_PAGESZ = 6;
+export const AT_SYSINFO_EHDR = 33;
 export const MADV_POPULATE_WRITE = 23;
 export const IOPRIO_WHO_PROCESS = 1;
 export const TCGETS = 0x5401;

@@ -87,6 +87,7 @@ export function makeKoffiLibc(): Libc {
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
   const fork = f<() => number>('int fork()');
   const madvise = f<(a: number, l: number, adv: number) => number>('int madvise(uintptr_t, size_t, int)');
+  const getauxval = f<(t: number) => number | bigint>('uintptr_t getauxval(unsigned long)');
   const exit_ = f<(s: number) => void>('void _exit(int)');
   const waitpid = f<(pid: number, st: Int32Array, opt: number) => number>('int waitpid(int, int *, int)');
   const socketpair = f<(d: number, t: number, p: number, sv: Int32Array) => number>('int socketpair(int, int, int, int *)');
@@ -224,6 +225,7 @@ export function makeKoffiLibc(): Libc {
     seccomp: (program, flags) =>
       check(seccomp(C.SYS_SECCOMP, C.SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
     fork: () => check(fork(), 'fork'),
+    auxv: (t) => Number(getauxval(t)),
     madviseDofork: (a, l) => void check(madvise(a, l, C.MADV_DOFORK), 'madvise'),
     madvisePopulateWrite: (a, l) => void check(madvise(a, l, C.MADV_POPULATE_WRITE), 'madvise'),
     exit: (s) => {

@@ -47,6 +47,8 @@ export interface Libc {
   seccomp(program: Buffer, flags: number): number;
   /** glibc fork(): returns 0 in the child. Only through process/copy.ts, which makes it safe. */
   fork(): number;
+  /** getauxval(type): a value the kernel gave the process at exec (0 where it gave none). */
+  auxv(type: number): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */
   madviseDofork(addr: number, len: number): void;
   /** madvise(MADV_POPULATE_WRITE): the range's pages made present and writable (a page shared with a forked child is copied now). */

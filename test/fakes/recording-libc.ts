@@ -43,6 +43,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
       return [];
     },
     fork: rec('fork'),
+    auxv: () => 0,
     madviseDofork: rec('madviseDofork'),
     madvisePopulateWrite: rec('madvisePopulateWrite'),
     waitpid: (...args: unknown[]) => {

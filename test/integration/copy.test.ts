@@ -97,6 +97,21 @@ describe('a forked copy of the runtime', () => {
     expect(r.stdout).toBe('exit status 143\n');
   });
 
+  test("the vDSO's data pages found without the maps are those /proc/self/maps names [vvar]", () => {
+    const script = `
+      const { vdsoDataPages } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const vvar = require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => /\\[vvar/.test(l))
+        .map((l) => l.split(' ')[0].split('-').map((x) => parseInt(x, 16)));
+      console.log(JSON.stringify({ found: vdsoDataPages(libc()), maps: [Math.min(...vvar.map((r) => r[0])), Math.max(...vvar.map((r) => r[1]))] }));
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    const { found, maps } = JSON.parse(r.stdout) as { found: number[]; maps: number[] };
+    expect(maps[1]).toBeGreaterThan(maps[0]);
+    expect(found).toEqual(maps);
+  });
+
   test("the parent's young objects are promoted before the fork: the copy's young generation has room", () => {
     // A command's last objects before the fork survive one scavenge in the young generation; the
     // copy then filled what was left and scavenged while building the rootfs, faulting on each
