@@ -34,9 +34,13 @@ execFileSync(path.join(repo, 'scripts', 'make-bundle.sh'), [bundle, '/bin/true']
 const sleeper = path.join(work, 'sleeper');
 execFileSync(path.join(repo, 'scripts', 'make-bundle.sh'), [sleeper, 'sleep', '600']);
 
-/** Proportional set size of a process, in MiB (what it costs the host, shared pages split). */
-function pssMiB(pid) {
-  const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+/**
+ * A field of a process's smaps_rollup, in MiB. Pss: what it costs the host, shared pages split
+ * (it moves with how many processes share node's pages: compare it within one run only);
+ * Private_Dirty: the pages it wrote itself (a forked copy's copy-on-write faults), steadier.
+ */
+function rollupMiB(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -102,7 +106,8 @@ function runtimeSetup(bin, name) {
   };
   return {
     cases,
-    pss: pssMiB(pid),
+    pss: rollupMiB(pid, 'Pss'),
+    dirty: rollupMiB(pid, 'Private_Dirty'),
     done: () => {
       time(bin, [...g, 'delete', '--force', keep]);
       time(bin, [...g, 'delete', '--force', running]);
@@ -124,7 +129,9 @@ try {
     floor = floor ? [...floor, m.floor] : [m.floor];
   }
   ts.pss = t.pss;
+  ts.dirty = t.dirty;
   if (rc) rc.pss = r.pss;
+  if (rc) rc.dirty = r.dirty;
   t.done();
   r?.done();
   // the floor: the median of the medians measured beside each case
@@ -154,6 +161,7 @@ try {
     ]);
   }
   rows.push(['PSS of a created init, MiB', '', f(ts.pss), '', '', rc ? f(rc.pss) : '-', rc ? (ts.pss / rc.pss).toFixed(1) + 'x' : '-']);
+  rows.push(['its private dirty, MiB', '', f(ts.dirty), '', '', rc ? f(rc.dirty) : '-', rc ? (ts.dirty / rc.dirty).toFixed(1) + 'x' : '-']);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(`${N} iterations, milliseconds, ${os.cpus().length} cores, node ${process.version}${RUNC ? '' : ' (runc not installed)'}`);
   for (const r of rows) console.log('| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |');
