@@ -9,6 +9,8 @@ export const LIGHT_BUNDLE = join(__dirname, 'tsrunc-light.js');
 
 /** LIGHT_COMMANDS of cli/commands/light-index.ts (a unit test keeps them equal: importing them here would cost a module load). */
 export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete']);
+/** The commands that place a process in cgroups (a create's init, an exec's process). */
+export const FORKING = new Set(['create', 'run', 'exec']);
 /** The global options that take a value (cli/table.ts; a unit test keeps them equal). */
 export const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
 
@@ -28,6 +30,11 @@ export function commandOf(argv: readonly string[]): string | undefined {
 
 if (require.main === module) {
   const command = commandOf(process.argv.slice(2));
+  // The commands that move a process into cgroups start the kernel lock's wait now (cgroups/prime.ts)
+  if (command !== undefined && FORKING.has(command) && process.geteuid?.() === 0) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();
+  }
   const file = command !== undefined && LIGHT.has(command) ? LIGHT_BUNDLE : BUNDLE;
   // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
   compileModule(file).fn.call(module.exports, module.exports, require, module, file, __dirname);

@@ -17,13 +17,33 @@ import type { CgroupLayout } from './hierarchy';
  */
 export function primeCgroupMove(layout: CgroupLayout): void {
   const h = layout.hierarchies.find((x) => x.version === 2) ?? layout.hierarchies[0];
-  if (!h) return;
-  let fd: number;
+  if (h) primeAt(join(h.mountpoint, h.ownPath, 'cgroup.procs'));
+}
+
+/**
+ * The same, earlier: from bin/tsrunc's boot, before the bundle is read back (~7 ms before the
+ * command's own priming; the lock is one for all hierarchies, so the unified one's cgroup, at
+ * its usual mountpoints, is enough). Where it is not there, the command's priming is the first.
+ */
+export function primeCgroupMoveEarly(): void {
+  let own: string | undefined;
   try {
-    fd = fs.openSync(join(h.mountpoint, h.ownPath, 'cgroup.procs'), fs.constants.O_WRONLY); // libuv adds O_CLOEXEC
+    own = /^0::(\/.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'latin1'))?.[1];
   } catch {
     return;
   }
+  if (own === undefined) return;
+  for (const mountpoint of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) if (primeAt(join(mountpoint, own, 'cgroup.procs'))) return;
+}
+
+function primeAt(procs: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(procs, fs.constants.O_WRONLY); // libuv adds O_CLOEXEC
+  } catch {
+    return false;
+  }
   // One request to the pool (open and close are this thread's): the write is what sleeps.
   fs.write(fd, String(process.pid), () => fs.closeSync(fd));
+  return true;
 }

@@ -5,6 +5,7 @@
 // it as the step 'create: init placed in its cgroups', and npm run bench measures it.
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import { join } from 'path';
 import { REPO } from '../helpers/bundle';
 
@@ -36,6 +37,32 @@ describe('the priming move into our own cgroup', () => {
     `);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ same: true, fdsBack: true });
+  });
+
+  test("boot's early priming (create, run, exec) finds this process's unified cgroup: it moves nothing and leaves no fd", () => {
+    const r = node(`
+      const { primeCgroupMoveEarly } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
+      const before = fs.readFileSync('/proc/self/cgroup', 'utf8');
+      const open = fds();
+      const opened = [];
+      const openSync = fs.openSync;
+      fs.openSync = (p, ...rest) => { const fd = openSync(p, ...rest); opened.push(p); return fd; };
+      primeCgroupMoveEarly();
+      fs.openSync = openSync;
+      process.on('beforeExit', () => {
+        if (process.exitCode === 0) return;
+        process.exitCode = 0;
+        console.log(JSON.stringify({ opened, same: fs.readFileSync('/proc/self/cgroup', 'utf8') === before, fdsBack: fds() === open }));
+      });
+    `);
+    expect(r.stderr).toBe('');
+    const own = /^0::(\/.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))![1];
+    const out = JSON.parse(r.stdout) as { opened: string[]; same: boolean; fdsBack: boolean };
+    // the unified hierarchy's cgroup.procs of its cgroup (the jest worker's): hybrid, or pure v2
+    const procs = out.opened.filter((p) => p.endsWith('/cgroup.procs'));
+    expect(procs).toHaveLength(1);
+    expect([join('/sys/fs/cgroup/unified', own, 'cgroup.procs'), join('/sys/fs/cgroup', own, 'cgroup.procs')]).toContain(procs[0]);
+    expect(out).toMatchObject({ same: true, fdsBack: true });
   });
 
   test('a cgroup it cannot open is no error and leaves nothing open', () => {
