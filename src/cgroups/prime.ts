@@ -12,11 +12,21 @@ import { join } from 'path';
 import type { CgroupLayout } from './hierarchy';
 
 /**
- * Starts the wait in the background (nothing is reported: a cgroup this process may not write
- * only leaves the later move to wait). The unified hierarchy's cgroup where there is one.
+ * Boot (its own module instance) and the bundle share one mark: a process primes once. On
+ * `process`, as boot and the bundle share nothing else.
  */
-export function primeCgroupMove(layout: CgroupLayout): void {
-  const h = layout.hierarchies.find((x) => x.version === 2) ?? layout.hierarchies[0];
+const PRIMED = Symbol.for('tsrunc.cgroup-move-primed');
+const marks = process as unknown as Record<symbol, boolean | undefined>;
+
+/**
+ * Starts the wait in the background (nothing is reported: a cgroup this process may not write
+ * only leaves the later move to wait), unless boot started it already (then the layout is not
+ * even read). The unified hierarchy's cgroup where there is one.
+ */
+export function primeCgroupMove(layout: () => CgroupLayout): void {
+  if (marks[PRIMED]) return;
+  const l = layout();
+  const h = l.hierarchies.find((x) => x.version === 2) ?? l.hierarchies[0];
   if (h) primeAt(join(h.mountpoint, h.ownPath, 'cgroup.procs'));
 }
 
@@ -45,5 +55,6 @@ function primeAt(procs: string): boolean {
   }
   // One request to the pool (open and close are this thread's): the write is what sleeps.
   fs.write(fd, String(process.pid), () => fs.closeSync(fd));
+  marks[PRIMED] = true;
   return true;
 }

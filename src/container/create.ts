@@ -322,7 +322,7 @@ export function createContainer(opts: CreateOptions): Created {
   const sys = opts.sys;
   // As early as can be: init's move into its cgroups (placeInit) then finds the kernel's lock ready.
   const layout = hostLayout();
-  if (process.geteuid?.() === 0) primeCgroupMove(layout);
+  if (process.geteuid?.() === 0) primeCgroupMove(() => layout);
   ensureProtectedExe(sys, log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const checked = preflight(opts);

@@ -109,7 +109,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
   const sys = opts.sys;
   opts.log.step('exec: start');
   // As early as can be: the move into the container's cgroups (onForked) then finds the kernel's lock ready.
-  if (process.geteuid?.() === 0) primeCgroupMove(hostLayout());
+  if (process.geteuid?.() === 0) primeCgroupMove(hostLayout);
   ensureProtectedExe(sys, opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const st = store.load(opts.id);

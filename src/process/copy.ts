@@ -92,7 +92,8 @@ export function vdsoDataPages(sys: Libc): [number, number] | undefined {
   const page = sys.auxv(C.AT_PAGESZ);
   if (!text || !page || text % page !== 0 || text + page > USER_TOP) return undefined;
   let start = text;
-  for (let n = 0; n < MAX_VDSO_DATA_PAGES; n++) {
+  for (;;) {
+    if (text - start === MAX_VDSO_DATA_PAGES * page) return undefined;
     try {
       sys.madviseDofork(start - page, page);
       break; // a mapping that takes it: below the data pages
@@ -101,7 +102,6 @@ export function vdsoDataPages(sys: Libc): [number, number] | undefined {
       if (!isErrno(e, 'EINVAL')) return undefined;
       start -= page;
     }
-    if (n === MAX_VDSO_DATA_PAGES - 1) return undefined;
   }
   return start < text ? [start, text] : undefined;
 }

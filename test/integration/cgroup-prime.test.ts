@@ -28,7 +28,7 @@ describe('the priming move into our own cgroup', () => {
     const r = node(`
       const before = fs.readFileSync('/proc/self/cgroup', 'utf8');
       const open = fds();
-      primeCgroupMove(hostLayout());
+      primeCgroupMove(hostLayout);
       process.on('beforeExit', () => {
         if (process.exitCode === 0) return;
         process.exitCode = 0;
@@ -65,11 +65,27 @@ describe('the priming move into our own cgroup', () => {
     expect(out).toMatchObject({ same: true, fdsBack: true });
   });
 
+  test("once boot primed, the command's priming neither reads the layout nor moves again", () => {
+    const r = node(`
+      const { primeCgroupMoveEarly } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
+      primeCgroupMoveEarly();
+      let asked = 0;
+      const writes = [];
+      const write = fs.write;
+      fs.write = (...args) => { writes.push(args[0]); return write(...args); };
+      primeCgroupMove(() => { asked++; return hostLayout(); });
+      fs.write = write;
+      console.log(JSON.stringify({ asked, writes: writes.length }));
+    `);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ asked: 0, writes: 0 });
+  });
+
   test('a cgroup it cannot open is no error and leaves nothing open', () => {
     const r = node(`
       const open = fds();
-      primeCgroupMove({ mode: 'v2', hierarchies: [{ mountpoint: '/nonexistent', version: 2, controllers: [], ownPath: '/' }] });
-      primeCgroupMove({ mode: 'v1', hierarchies: [] });
+      primeCgroupMove(() => ({ mode: 'v2', hierarchies: [{ mountpoint: '/nonexistent', version: 2, controllers: [], ownPath: '/' }] }));
+      primeCgroupMove(() => ({ mode: 'v1', hierarchies: [] }));
       console.log(fds() === open);
     `);
     expect(r.status).toBe(0);
@@ -81,7 +97,7 @@ describe('the priming move into our own cgroup', () => {
       const { forkCopy } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
       const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
       const sys = libc();
-      primeCgroupMove(hostLayout());
+      primeCgroupMove(hostLayout);
       const pid = forkCopy(sys, 3, [], () => { fs.writeSync(1, 'copy ran\\n'); return sys.exit(7); });
       const w = sys.waitpid(pid, false);
       console.log('exit status', (w.status >> 8) & 0xff);
