@@ -6,7 +6,8 @@
 // 'create: init placed in its cgroups'). So the wait is started early, on a libuv pool thread
 // while the main thread forks the process, by a move that changes nothing: this process's pid
 // into the cgroup.procs of the cgroup it is in already. The move that counts, moments later,
-// finds the lock ready; one that comes too late waits as it would have anyway.
+// finds the lock ready; one that comes too late waits as it would have anyway, and one primed too
+// early (the lock back in its reader mode) waits again.
 import fs = require('fs');
 import { join } from 'path';
 import type { CgroupLayout } from './hierarchy';
@@ -31,8 +32,8 @@ export function primeCgroupMove(layout: () => CgroupLayout): void {
 }
 
 /**
- * The same, earlier: from bin/tsrunc's boot, before the bundle is read back (~7 ms before the
- * command's own priming; the lock is one for all hierarchies, so the unified one's cgroup, at
+ * The same, earlier: from bin/tsrunc's boot for exec, before the bundle is read back (~7 ms
+ * before the command's own priming; the lock is one for all hierarchies, so the unified one's cgroup, at
  * its usual mountpoints, is enough). Where it is not there, the command's priming is the first.
  */
 export function primeCgroupMoveEarly(): void {

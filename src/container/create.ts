@@ -320,7 +320,8 @@ export function createContainer(opts: CreateOptions): Created {
   const log = opts.log;
   log.step('create: start');
   const sys = opts.sys;
-  // As early as can be: init's move into its cgroups (placeInit) then finds the kernel's lock ready.
+  // ~20 ms before init's move into its cgroups (placeInit), which then finds the kernel's lock
+  // ready: from boot, ~15 ms earlier, the lock had left its writer mode again by then (boot.ts).
   const layout = hostLayout();
   if (process.geteuid?.() === 0) primeCgroupMove(() => layout);
   ensureProtectedExe(sys, log, opts.preserveFds);

@@ -39,7 +39,7 @@ describe('the priming move into our own cgroup', () => {
     expect(JSON.parse(r.stdout)).toEqual({ same: true, fdsBack: true });
   });
 
-  test("boot's early priming (create, run, exec) finds this process's unified cgroup: it moves nothing and leaves no fd", () => {
+  test("boot's early priming (exec) finds this process's unified cgroup: it moves nothing and leaves no fd", () => {
     const r = node(`
       const { primeCgroupMoveEarly } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
       const before = fs.readFileSync('/proc/self/cgroup', 'utf8');

@@ -3,7 +3,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
 import { join, resolve } from 'path';
-import { FORKING, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
+import { PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
 import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
 import { COMMAND_MODULES } from '../../src/cli/commands/index';
 import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
@@ -21,7 +21,7 @@ describe('the bundle a command runs from', () => {
   });
 
   test("the commands boot primes the cgroup move for are the table's, and none is light", () => {
-    for (const c of FORKING) {
+    for (const c of PRIMED_AT_BOOT) {
       expect(COMMANDS.find((s) => s.name === c)).toBeDefined();
       expect(LIGHT.has(c)).toBe(false);
     }
