@@ -1,6 +1,7 @@
-// What bin/tsrunc runs: one of the bundled CLIs (made by scripts/bundle.js), loaded through its V8
-// code cache (util/code-cache.ts): the light one for the commands that only read, signal, freeze
-// or take away, the full one for the others.
+// What bin/tsrunc runs (as dist/boot.cjs, this file and its code-cache loader in one: see
+// scripts/bundle.js): one of the bundled CLIs, loaded through its V8 code cache
+// (util/code-cache.ts): the light one for the commands that only read, signal, freeze or take
+// away, the full one for the others.
 import { join } from 'path';
 import { compileModule } from './util/code-cache';
 

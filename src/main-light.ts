@@ -1,5 +1,5 @@
 // The light bundle's entry point (dist/tsrunc-light.js): the commands of LIGHT_COMMANDS only.
-// dist/boot.js picks it by the command's name; anything else it is handed (an argv boot read
+// dist/boot.cjs picks it by the command's name; anything else it is handed (an argv boot read
 // otherwise than the parser) goes to the full bundle, which parses again.
 import { join } from 'path';
 import { runCli } from './cli/run-cli';

@@ -31,6 +31,7 @@ describe('npm pack', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'package/bin/tsrunc',
+        'package/dist/boot.cjs',
         'package/dist/tsrunc.js',
         'package/dist/index.js',
         'package/dist/index.d.ts',

@@ -1,4 +1,4 @@
-// dist/boot.js picks a bundle by the command's name: the light one must have every command it is
+// dist/boot.cjs picks a bundle by the command's name: the light one must have every command it is
 // picked for, and hand anything else to the full one.
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
