@@ -385,7 +385,7 @@ export function createContainer(opts: CreateOptions): Created {
           log.step('create: cgroups made');
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {
-            killAndReap(initPid, state.pidStartTime);
+            killAndReap(initPid, state.pidStartTime, 5000, sys);
             try {
               sys.waitpid(initPid, true);
             } catch {

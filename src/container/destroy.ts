@@ -1,3 +1,4 @@
+import { closeSync } from 'fs';
 import type { Libc } from '../sys/libc';
 import { UserError } from '../sys/errors';
 import * as C from '../sys/constants';
@@ -16,11 +17,34 @@ function signal(pid: number, sig: number): void {
   }
 }
 
-/** SIGKILL the process if it is still the one recorded, and wait until it is dead (a zombie counts). */
-export function killAndReap(pid: number, startTime: string | undefined, timeoutMs = 5000): boolean {
+/**
+ * SIGKILL the process if it is still the one recorded, and wait until it is dead (a zombie counts).
+ * With a Libc, the wait is on a pidfd, readable the moment the process has exited (a killed Node
+ * copy takes ~3 ms to tear down its address space); without one, or where pidfds are refused,
+ * /proc is polled every ms.
+ */
+export function killAndReap(
+  pid: number,
+  startTime: string | undefined,
+  timeoutMs = 5000,
+  sys?: Pick<Libc, 'pidfdOpen' | 'pollReadable'>,
+): boolean {
   if (!isSameLiveProcess(pid, startTime)) return true;
-  signal(pid, 9);
-  return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
+  let pidfd: number | undefined;
+  try {
+    pidfd = sys?.pidfdOpen(pid);
+  } catch {
+    // gone already, or no pidfd here: /proc tells
+  }
+  try {
+    // Checked again now that the pidfd is held: it is the recorded process's, not a reused pid's.
+    if (!isSameLiveProcess(pid, startTime)) return true;
+    signal(pid, 9);
+    if (pidfd === undefined) return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
+    return sys!.pollReadable([pidfd], timeoutMs).length > 0;
+  } finally {
+    if (pidfd !== undefined) closeSync(pidfd);
+  }
 }
 
 /** Detaches every mount at or below dir in this mount namespace, deepest first. */
@@ -45,7 +69,7 @@ export function destroyContainer(sys: Libc, store: StateStore, st: StoredState, 
   if (frozen && st.pid !== undefined) signal(st.pid, 9);
   if (frozen) cgroups.setFrozen(false);
   // State is kept for as long as init lives: a deleted container's process would be untracked.
-  if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime, 10000)) {
+  if (st.pid !== undefined && !killAndReap(st.pid, st.pidStartTime, 10000, sys)) {
     throw new UserError(`container init ${st.pid} is still running after SIGKILL`);
   }
   log.step('delete: init dead');

@@ -77,14 +77,14 @@ export function startContainer(sys: Libc, store: StateStore, id: string, log: Lo
     try {
       runHooks('poststart', st.hooks?.poststart, { ...hookState(st), status: 'running' });
     } catch (e) {
-      stopAll(st);
+      stopAll(sys, st);
       throw new UserError(`${(e as Error).message}; the container is stopped`);
     }
   });
 }
 
 /** SIGKILL to everything in the container's cgroup, and to init, which is waited for (2 s). */
-function stopAll(st: StoredState): void {
+function stopAll(sys: Libc, st: StoredState): void {
   for (const p of st.cgroup ? openCgroups(st.cgroup).pids() : []) {
     try {
       process.kill(p, 'SIGKILL');
@@ -92,7 +92,7 @@ function stopAll(st: StoredState): void {
       // gone
     }
   }
-  killAndReap(st.pid!, st.pidStartTime, 2000);
+  killAndReap(st.pid!, st.pidStartTime, 2000, sys);
 }
 
 /** pause/resume: freeze or thaw every process of a running (paused) container. */
