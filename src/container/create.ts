@@ -365,6 +365,14 @@ export function createContainer(opts: CreateOptions): Created {
         cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
+      let cgroupsMade = false;
+      const makeCgroupsOnce = (): void => {
+        if (cgroupsMade) return;
+        log.step('create: init forked');
+        makeCgroups(store, state, cgroups);
+        cgroupsMade = true;
+        log.step('create: cgroups made');
+      };
       const born = bear(sys, {
         namespaces: cfg.namespaces,
         uidMappings: cfg.uidMappings,
@@ -376,13 +384,13 @@ export function createContainer(opts: CreateOptions): Created {
         timeOffsets: cfg.timeOffsets,
         life: (ch, fds) => initLife(sys, ch, fds, initPlan),
         preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
+        // Made only once init is forked, while it starts up: making a cgroup takes the lock that
+        // the priming move (above) holds through its grace period, which the fork has overlapped.
+        // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
+        whileStarting: makeCgroupsOnce,
         onForked: (initPid) => {
-          log.step('create: init forked, said hello');
-          // Made only now, while init waits: making a cgroup takes the lock that the priming move
-          // (above) holds through its grace period, which the fork has overlapped. A refusal
-          // (in use, frozen) takes init away (birth.ts) before it counts as created.
-          makeCgroups(store, state, cgroups);
-          log.step('create: cgroups made');
+          log.step('create: init said hello');
+          makeCgroupsOnce();
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {
             killAndReap(initPid, state.pidStartTime, 5000, sys);

@@ -53,6 +53,13 @@ export interface BirthRequest {
    */
   onForked?: (pid: number) => void;
   /**
+   * Runs in the runtime right after a fork, while the copy starts up and before it says hello
+   * (~1.5 ms the runtime would wait otherwise): work that needs the copy to exist but not to be
+   * waiting. It may run once per fork tried, and not at all for a pre-born copy or a user
+   * namespace's: onForked must still do (or check it did) what it needs. A failure takes the copy away.
+   */
+  whileStarting?: () => void;
+  /**
    * A pre-born copy to become the process where one fits (process/preborn.ts): take gives one if
    * the runtime holds one; plan: what the copy's life is given (the copy is older than the closure).
    */
@@ -181,6 +188,14 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
     throw e;
   }
   child.close();
+  try {
+    req.whileStarting?.();
+  } catch (e) {
+    kill(pid);
+    reap(sys, pid);
+    runtime.close();
+    throw e;
+  }
   try {
     awaitHello(sys, runtime, pid, req); // (a copy that did not answer is gone when it throws)
   } catch (e) {

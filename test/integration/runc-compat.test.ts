@@ -146,9 +146,21 @@ describe('cgroups a container cannot use', () => {
     const b2 = tracked.make(['true'], (c) => {
       c.linux.cgroupsPath = `/${name}-busy`;
     });
-    const r = rt.run(['run', '--bundle', b2.dir, `compat-${process.pid}-busy2`]);
+    const id2 = `compat-${process.pid}-busy2`;
+    const r = rt.run(['run', '--bundle', b2.dir, id2]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/container's cgroup is not empty/);
+    // the refusal comes while the forked init starts up: it is taken away (a copy keeps the
+    // runtime's command line), and nothing of the container stays
+    const copies = fs.readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0').includes(id2);
+      } catch {
+        return false;
+      }
+    });
+    expect(copies).toEqual([]);
+    expect(fs.existsSync(join(rt.root, id2))).toBe(false);
     expect(rt.run(['delete', '--force', id1]).status).toBe(0);
   });
 });
