@@ -25,8 +25,8 @@ function envValue(env: readonly string[], key: string): string | undefined {
 
 function isExecutableFile(p: string): boolean {
   try {
-    const st = fs.statSync(p);
-    return st.isFile() && (st.mode & 0o111) !== 0;
+    const st = fs.statSync(p, { throwIfNoEntry: false }); // PATH's misses are the common case
+    return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
   } catch {
     return false;
   }

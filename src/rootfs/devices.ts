@@ -49,13 +49,9 @@ function createDevice(sys: Libc, rootfs: string, d: Device): void {
   mkdirAllInRoot(rootfs, parent);
   if (secureJoin(rootfs, dirname(d.path)) !== want) throw new Error(`linux.devices: ${dirname(d.path)} became a symbolic link`);
   const dest = join(parent, basename(d.path));
-  try {
-    const st = fs.lstatSync(dest);
-    if (st.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);
-    fs.unlinkSync(dest);
-  } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
-  }
+  const st = fs.lstatSync(dest, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new Error(`linux.devices: ${d.path} is a directory in the rootfs`);
+  if (st) removeFile(dest);
   const mode = (d.fileMode ?? 0o666) & 0o7777;
   try {
     sys.mknod(dest, TYPE_BITS[d.type] | mode, d.major ?? 0, d.minor ?? 0);

@@ -155,12 +155,13 @@ const ORDINARY_DIRECTORY_TYPES = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2'])
  * rootfs put there (an image's /proc -> elsewhere would move proc where the masks don't reach).
  */
 function checkOrdinaryDirectory(ctx: MountContext, m: MountConfig): void {
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.lstatSync(join(ctx.rootfs, m.destination));
+    st = fs.lstatSync(join(ctx.rootfs, m.destination), { throwIfNoEntry: false });
   } catch {
-    return; // made as a directory below
+    return; // not reachable: what mounts it will say
   }
+  if (!st) return; // made as a directory below
   if (!st.isDirectory()) throw new Error(`${m.destination} cannot be mounted on: ${m.type} must be mounted on ordinary directory`);
 }
 
@@ -207,13 +208,13 @@ function checkProcMount(ctx: MountContext, m: MountConfig, dest: string): void {
  */
 function withDirectoryMode(dest: string, data: string): string {
   if (/(^|,)mode=/.test(data)) return data;
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(dest);
+    st = fs.statSync(dest, { throwIfNoEntry: false });
   } catch {
     return data;
   }
-  if (!st.isDirectory()) return data;
+  if (!st?.isDirectory()) return data;
   const mode = `mode=${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
   return data ? `${data},${mode}` : mode;
 }

@@ -26,9 +26,11 @@ export function secureJoin(root: string, unsafe: string): string {
     const candidate = posix.join(root, ...resolved, part);
     let target: string | undefined;
     try {
-      if (fs.lstatSync(candidate).isSymbolicLink()) target = fs.readlinkSync(candidate);
+      // A missing component is the common case here (made later): no exception for it (each
+      // costs ~15 µs in the forked copy, which resolves some thirty such paths).
+      if (fs.lstatSync(candidate, { throwIfNoEntry: false })?.isSymbolicLink()) target = fs.readlinkSync(candidate);
     } catch {
-      // missing: keep the remaining components literally
+      // not reachable (ENOTDIR, EACCES): keep the remaining components literally, as for missing
     }
     if (target === undefined) {
       resolved.push(part);

@@ -132,13 +132,13 @@ function maskPaths(sys: Libc, paths: readonly string[]): void {
   let sharedDir: string | undefined;
   try {
     for (const p of new Set(paths.map((x) => posix.normalize(x).replace(/(.)\/+$/, '$1')))) {
-      let st: fs.Stats;
+      let st: fs.Stats | undefined;
       try {
-        st = fs.statSync(p);
+        st = fs.statSync(p, { throwIfNoEntry: false }); // most of the defaults are missing: no exception each
       } catch (e) {
-        if (isErrno(e, 'ENOENT')) continue;
         throw new Error(`linux.maskedPaths: ${p}: ${(e as Error).message}`);
       }
+      if (!st) continue;
       try {
         if (st.isDirectory()) {
           if (sharedDir === undefined) sys.mount('tmpfs', p, 'tmpfs', C.MS_RDONLY, null);
