@@ -1,7 +1,7 @@
 import type koffiModule from 'koffi';
 import * as C from './constants';
 import { dirname, join } from 'path';
-import { readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { SysError } from './errors';
 import type { Libc } from './libc';
 
@@ -30,7 +30,7 @@ type Koffi = typeof koffiModule;
  */
 function loadKoffi(): Koffi {
   try {
-    const pkg = require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`);
+    const pkg = platformPackage();
     const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
     const m = { exports: {} as Koffi & { version?: string } };
     process.dlopen(m, join(dirname(pkg), `${process.platform}_${process.arch}`, 'koffi.node'));
@@ -40,6 +40,21 @@ function loadKoffi(): Koffi {
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('koffi') as Koffi;
+}
+
+/**
+ * The platform package's package.json, looked for in the node_modules of this module's directory
+ * and the two above it (a bundle in dist/, tsc's dist/sys/, src/sys/ under ts-jest: the order Node
+ * searches them in), as require.resolve would find it there; require.resolve itself (~0.3 ms of
+ * its general machinery, every command that loads koffi) only where it is elsewhere.
+ */
+function platformPackage(): string {
+  const name = `@koromix/koffi-${process.platform}-${process.arch}`;
+  for (let d = __dirname, i = 0; i < 3; i++, d = dirname(d)) {
+    const candidate = join(d, 'node_modules', name, 'package.json');
+    if (existsSync(candidate)) return candidate;
+  }
+  return require.resolve(`${name}/package.json`);
 }
 
 const koffi = loadKoffi();
