@@ -313,15 +313,21 @@ function mountCgroup(sys: Libc, ctx: MountContext, m: MountConfig, dest: string)
     return;
   }
   mountAt(sys, ctx, dest, 'tmpfs', 'tmpfs', base & ~C.MS_RDONLY, 'mode=755');
-  for (const { name, dir, aliases } of view.hierarchies) {
-    const sub = join(dest, name);
-    fs.mkdirSync(sub, { recursive: true });
-    mountAt(sys, ctx, sub, dir, 'bind', C.MS_BIND | C.MS_REC, null);
-    remount(sys, ctx, sub, C.MS_BIND | base);
-    for (const alias of aliases) {
-      const link = join(dest, alias);
-      if (!fs.existsSync(link)) fs.symlinkSync(name, link);
+  // That tmpfs is this mount namespace's alone and holds only what is made here, under names
+  // from the host's mountinfo: reached through one checked fd of its root rather than resolved
+  // from the rootfs again for each of two mounts a hierarchy (~1 ms less for v1's dozen).
+  const top = openInRoot(ctx.rootfs, dest);
+  try {
+    const at = (name: string): string => `${fdPath(top)}/${name}`;
+    for (const { name, dir, aliases } of view.hierarchies) {
+      fs.mkdirSync(at(name));
+      sys.mount(dir, at(name), 'bind', C.MS_BIND | C.MS_REC, null);
+      // the flags go on the bind just made: the path now leads to its root
+      sys.mount(null, at(name), null, C.MS_BIND | base | C.MS_REMOUNT, null);
+      for (const alias of aliases) if (!fs.existsSync(at(alias))) fs.symlinkSync(name, at(alias));
     }
+  } finally {
+    fs.closeSync(top);
   }
   if (ro) remount(sys, ctx, dest, C.MS_BIND | base);
 }

@@ -36,8 +36,9 @@ function setup(edit: (s: Spec) => void = () => undefined) {
   const mknods: [string, number, number, number][] = [];
   const sys = recordingLibc({
     mount: (source, target, fstype, flags, data) => {
-      // an fd path is resolved now, as the kernel resolves it at the call
-      const resolved = target.startsWith('/proc/self/fd/') ? fs.readlinkSync(target) : target;
+      // an fd path (and what follows it) is resolved now, as the kernel resolves it at the call
+      const fdPath = /^\/proc\/self\/fd\/\d+/.exec(target)?.[0];
+      const resolved = fdPath ? fs.readlinkSync(fdPath) + target.slice(fdPath.length) : target;
       mounts.push({ source, target: resolved, fstype, flags, data });
     },
     mknod: (path, mode, major, minor) => {
