@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Bundles the CLI into one file, dist/tsrunc.js, and its light commands into a smaller one,
 // dist/tsrunc-light.js: one read and one compile instead of some sixty module loads for each
-// command. bin/tsrunc runs dist/boot.cjs, src/boot.ts with its code-cache loader in one file. koffi (native), yargs (help and errors only) and the precompiled
-// validators stay separate files, loaded when needed.
+// command; bin/tsrunc runs dist/boot.cjs, src/boot.ts with its code-cache loader in one file.
+// koffi (native), yargs (help and errors only) and the precompiled validators stay separate
+// files, loaded when needed.
 // Run by `npm run build` after tsc.
 'use strict';
 const path = require('path');

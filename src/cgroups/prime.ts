@@ -33,8 +33,9 @@ export function primeCgroupMove(layout: () => CgroupLayout): void {
 
 /**
  * The same, earlier: from bin/tsrunc's boot for exec, before the bundle is read back (~7 ms
- * before the command's own priming; the lock is one for all hierarchies, so the unified one's cgroup, at
- * its usual mountpoints, is enough). Where it is not there, the command's priming is the first.
+ * before the command's own priming; the lock is one for all hierarchies, so the unified one's
+ * cgroup, at its usual mountpoints, is enough). Where it is not there, the command's priming is
+ * the first.
  */
 export function primeCgroupMoveEarly(): void {
   let own: string | undefined;

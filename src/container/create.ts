@@ -368,7 +368,6 @@ export function createContainer(opts: CreateOptions): Created {
       let cgroupsMade = false;
       const makeCgroupsOnce = (): void => {
         if (cgroupsMade) return;
-        log.step('create: init forked');
         makeCgroups(store, state, cgroups);
         cgroupsMade = true;
         log.step('create: cgroups made');
@@ -387,7 +386,10 @@ export function createContainer(opts: CreateOptions): Created {
         // Made only once init is forked, while it starts up: making a cgroup takes the lock that
         // the priming move (above) holds through its grace period, which the fork has overlapped.
         // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
-        whileStarting: makeCgroupsOnce,
+        whileStarting: () => {
+          log.step('create: init forked');
+          makeCgroupsOnce();
+        },
         onForked: (initPid) => {
           log.step('create: init said hello');
           makeCgroupsOnce();

@@ -40,8 +40,8 @@ export function killAndReap(
     // Checked again now that the pidfd is held: it is the recorded process's, not a reused pid's.
     if (!isSameLiveProcess(pid, startTime)) return true;
     signal(pid, 9);
-    if (pidfd === undefined) return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
-    return sys!.pollReadable([pidfd], timeoutMs).length > 0;
+    if (sys === undefined || pidfd === undefined) return waitUntil(() => !isSameLiveProcess(pid, startTime), timeoutMs);
+    return sys.pollReadable([pidfd], timeoutMs).length > 0;
   } finally {
     if (pidfd !== undefined) closeSync(pidfd);
   }

@@ -315,7 +315,7 @@ function mountCgroup(sys: Libc, ctx: MountContext, m: MountConfig, dest: string)
   mountAt(sys, ctx, dest, 'tmpfs', 'tmpfs', base & ~C.MS_RDONLY, 'mode=755');
   // That tmpfs is this mount namespace's alone and holds only what is made here, under names
   // from the host's mountinfo: reached through one checked fd of its root rather than resolved
-  // from the rootfs again for each of two mounts a hierarchy (~1 ms less for v1's dozen).
+  // from the rootfs again for each of two mounts a hierarchy (~1 ms less for v1's ten here).
   const top = openInRoot(ctx.rootfs, dest);
   try {
     const at = (name: string): string => `${fdPath(top)}/${name}`;
