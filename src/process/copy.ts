@@ -24,17 +24,44 @@ const SIGPIPE = 13;
 
 let collect: (() => void) | undefined;
 
+/** What a young generation must hold for the copy to live without collecting: see roomyFirstFork. */
+export const ROOMY_NURSERY_MIB = 4;
+let forked = false;
+
+/**
+ * Whether this fork can skip the scavenges (below): the process's first, in a process started
+ * with a young generation of ROOMY_NURSERY_MIB or more (bin/tsrunc's --min-semi-space-size). A
+ * command has allocated ~1 MB of it by its fork (measured, --trace-gc: no collection at all in a
+ * create, a run or their copies, a seccomp profile from the cache included), so the copy
+ * allocates into pages neither process touched (zero-fill faults, no copies) and never collects.
+ * Each later fork of a long-lived process (the shim's, the library's) finds the generation
+ * fuller and collects first.
+ */
+function roomyFirstFork(): boolean {
+  if (forked) return false;
+  forked = true;
+  return process.execArgv.some((a) => {
+    const m = /^--min-semi-space-size=(\d+)$/.exec(a);
+    return m !== null && Number(m[1]) >= ROOMY_NURSERY_MIB;
+  });
+}
+
 /**
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
- * them. Two scavenges first, then the whole address space is marked MADV_DOFORK (markDofork).
- * The first leaves only its survivors in the young generation, but they are ~780 KB of its 1 MB
- * after a command's start-up: the copy filled the rest while building the rootfs and scavenged
- * there (~2.5 ms, every page it touched a copy-on-write fault). The second promotes them (~0.8
- * ms): the copy starts with the young generation nearly empty and, for a usual config, never
- * collects. The objects allocated until the fork fit in pages that exist now; a full collection
- * costs ~5 ms more and is not needed.
+ * them: the whole address space is marked MADV_DOFORK (markDofork), after two scavenges unless
+ * roomyFirstFork. The first leaves only its survivors in the young generation, but they are ~780
+ * KB of its default 1 MB after a command's start-up: the copy filled the rest while building the
+ * rootfs and scavenged there (~2.5 ms, every page it touched a copy-on-write fault). The second
+ * promotes them (~0.8 ms): the copy starts with the young generation nearly empty and, for a
+ * usual config, never collects. The objects allocated until the fork fit in pages that exist
+ * now; a full collection costs ~5 ms more and is not needed. (The two cost a command 3.3-4.2 ms
+ * before its fork, measured: what roomyFirstFork spares it.)
  */
 function markAllDofork(sys: Libc): void {
+  if (roomyFirstFork()) {
+    markDofork(sys);
+    return;
+  }
   if (!collect) {
     // bin/tsrunc runs node with --expose-gc; loading v8 and vm for it costs a few ms more.
     let gc = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;

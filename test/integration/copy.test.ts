@@ -141,4 +141,35 @@ describe('a forked copy of the runtime', () => {
     expect(live).toBeGreaterThan(500_000); // the young objects were made (and are still young)
     expect(inCopy).toBeLessThan(live); // (one scavenge only: ~860 KB of ~690 KB live, measured)
   });
+
+  test("a process started with a roomy young generation (bin/tsrunc's) forks first without a scavenge, later with two", () => {
+    const script = `
+      const fs = require('fs');
+      const { forkCopy } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const sys = libc();
+      for (const n of [1, 2]) {
+        fs.writeSync(1, 'fork ' + n + '\\n');
+        const pid = forkCopy(sys, 3, [], () => sys.exit(0));
+        fs.writeSync(1, 'status ' + sys.waitpid(pid, false).status + '\\n');
+      }
+    `;
+    const run = (flags: string[]) =>
+      spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '--trace-gc', ...flags, '-e', script], {
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+    // --trace-gc prints each collection: the ones forkCopy asks for say "testing"
+    const scavenges = (out: string) =>
+      out
+        .split(/^fork \d\n/m)
+        .slice(1)
+        .map((s) => (s.match(/Scavenge.*testing/g) ?? []).length);
+    const roomy = run(['--min-semi-space-size=4']);
+    expect(roomy.stderr).toBe('');
+    expect(roomy.stdout).not.toMatch(/status [1-9]/);
+    expect(scavenges(roomy.stdout)).toEqual([0, 2]);
+    const usual = run([]);
+    expect(scavenges(usual.stdout)).toEqual([2, 2]);
+  });
 });

@@ -31,7 +31,9 @@ describe('the launcher', () => {
     const out = launch(`ulimit -Sn 321 && exec ${launcher} state x`, { TSRUNC_NODE: fakeNode });
     expect(out.nofile).toBe('321');
     expect(out.node).toBe(fakeNode);
-    expect(out.args).toBe(`--single-threaded --expose-gc --no-opt ${join(launcher, '..')}/../dist/boot.cjs state x`);
+    expect(out.args).toBe(
+      `--single-threaded --expose-gc --no-opt --min-semi-space-size=4 ${join(launcher, '..')}/../dist/boot.cjs state x`,
+    );
   });
 
   test('finds node on PATH as command -v would, and dist/ through a link to the launcher', () => {
@@ -44,7 +46,7 @@ describe('the launcher', () => {
     fs.symlinkSync(launcher, join(bin, 'tsrunc'));
     const out = launch('tsrunc list', { TSRUNC_NODE: 'my-node', PATH: `${earlier}:${bin}:/usr/bin:/bin` });
     expect(out.node).toBe(join(bin, 'my-node'));
-    expect(out.args).toBe(`--single-threaded --expose-gc --no-opt ${join(launcher, '..')}/../dist/boot.cjs list`);
+    expect(out.args).toBe(`--single-threaded --expose-gc --no-opt --min-semi-space-size=4 ${join(launcher, '..')}/../dist/boot.cjs list`);
   });
 });
 
