@@ -18,27 +18,31 @@ export function makeDirs(paths: Readonly<Record<string, string>>, record: (dirs:
   if (planned.length) record(planned);
   const created: string[] = [];
   for (const d of planned) {
-    // made already through another name: co-mounted v1 controllers (cpu and cpuacct linked to
-    // cpu,cpuacct) give one directory two paths
-    if (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory()) continue;
     try {
       fs.mkdirSync(d);
     } catch (e) {
+      // made already through another name: co-mounted v1 controllers (cpu and cpuacct linked to
+      // cpu,cpuacct) give one directory two paths
+      if (isErrno(e, 'EEXIST') && fs.statSync(d, { throwIfNoEntry: false })?.isDirectory()) continue;
       // e.g. a cgroupsPath through a control file ("x/cgroup.procs"): the new parent has one
       throw new Error(`linux.cgroupsPath: creating ${d}: ${(e as Error).message}`);
     }
     created.push(d);
   }
   if (created.length !== planned.length) record(created);
+  // what mkdir made is a directory; what was there already is checked
+  const made = new Set(created);
   for (const dir of Object.values(paths)) {
-    if (!fs.statSync(dir).isDirectory()) throw new Error(`linux.cgroupsPath: ${dir} is a file, not a cgroup`);
+    if (!made.has(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`linux.cgroupsPath: ${dir} is a file, not a cgroup`);
   }
   return created;
 }
 
-/** Refuses a cgroup that has processes already, in runc's words. */
-export function refuseBusy(paths: Readonly<Record<string, string>>): void {
+/** Refuses a cgroup that has processes already, in runc's words; created: the ones just made (empty). */
+export function refuseBusy(paths: Readonly<Record<string, string>>, created: readonly string[] = []): void {
+  const fresh = new Set(created);
   const busy = Object.values(paths).find((d) => {
+    if (fresh.has(d)) return false;
     try {
       return fs.readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() !== '';
     } catch {

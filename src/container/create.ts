@@ -196,11 +196,11 @@ function makeExecFifo(sys: Libc, store: StateStore, id: string): number {
  * The container's cgroup in every hierarchy (none for a rootless caller), recorded in the state
  * as it is made; one that is in use or frozen is refused, in runc's words (it stays as it was).
  */
-function makeCgroups(store: StateStore, state: StoredState, cgroups: CgroupManager): void {
+function makeCgroups(state: StoredState, cgroups: CgroupManager, save: () => void): void {
   state.cgroup = { mode: cgroups.mode, paths: { ...cgroups.paths }, createdDirs: [] };
   cgroups.create((dirs) => {
     state.cgroup!.createdDirs = dirs;
-    store.save(state);
+    save();
   });
 }
 
@@ -250,17 +250,14 @@ function connectSeccompListener(sys: Libc, cfg: ContainerConfig): number | undef
  */
 function placeInit(
   sys: Libc,
-  store: StateStore,
-  state: StoredState,
   cfg: ContainerConfig,
   cgroups: CgroupManager,
   rootless: boolean,
   log: Logger,
   initPid: number,
+  recorded: (pid: number) => void,
 ): void {
-  state.pid = initPid;
-  state.pidStartTime = procStat(initPid)?.startTime;
-  store.save(state);
+  recorded(initPid);
   cgroups.addProcess(initPid);
   log.step('create: init placed in its cgroups');
   if (Object.keys(cfg.netDevices).length) {
@@ -365,10 +362,27 @@ export function createContainer(opts: CreateOptions): Created {
         cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
       };
+      // init's pid and start time are in the state before init can run in the container (its
+      // 'go'), so that delete finds it should this runtime die: saved with the cgroups' record
+      // where they are made after the fork, on their own otherwise.
+      let savedPid: number | undefined;
+      const save = (): void => {
+        store.save(state);
+        savedPid = state.pid;
+      };
+      const noteInit = (pid: number): void => {
+        if (state.pid === pid) return;
+        state.pid = pid;
+        state.pidStartTime = procStat(pid)?.startTime;
+      };
+      const initRecorded = (pid: number): void => {
+        noteInit(pid);
+        if (savedPid !== pid) save();
+      };
       let cgroupsMade = false;
       const makeCgroupsOnce = (): void => {
         if (cgroupsMade) return;
-        makeCgroups(store, state, cgroups);
+        makeCgroups(state, cgroups, save);
         cgroupsMade = true;
         log.step('create: cgroups made');
       };
@@ -386,12 +400,14 @@ export function createContainer(opts: CreateOptions): Created {
         // Made only once init is forked, while it starts up: making a cgroup takes the lock that
         // the priming move (above) holds through its grace period, which the fork has overlapped.
         // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
-        whileStarting: () => {
+        whileStarting: (pid) => {
           log.step('create: init forked');
+          noteInit(pid);
           makeCgroupsOnce();
         },
         onForked: (initPid) => {
           log.step('create: init said hello');
+          noteInit(initPid);
           makeCgroupsOnce();
           // The spec: a failed create continues the lifecycle with the poststop hooks.
           undo.add('init', () => {
@@ -403,7 +419,7 @@ export function createContainer(opts: CreateOptions): Created {
             }
             runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
           });
-          placeInit(sys, store, state, cfg, cgroups, rootless, log, initPid);
+          placeInit(sys, cfg, cgroups, rootless, log, initPid, initRecorded);
         },
       });
       const { pid: initPid, channel } = born;

@@ -58,7 +58,7 @@ export interface BirthRequest {
    * waiting. It may run once per fork tried, and not at all for a pre-born copy or a user
    * namespace's: onForked must still do (or check it did) what it needs. A failure takes the copy away.
    */
-  whileStarting?: () => void;
+  whileStarting?: (pid: number) => void;
   /**
    * A pre-born copy to become the process where one fits (process/preborn.ts): take gives one if
    * the runtime holds one; plan: what the copy's life is given (the copy is older than the closure).
@@ -189,7 +189,7 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
   }
   child.close();
   try {
-    req.whileStarting?.();
+    req.whileStarting?.(pid);
   } catch (e) {
     kill(pid);
     reap(sys, pid);

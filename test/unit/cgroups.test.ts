@@ -4,7 +4,7 @@ import * as os from 'os';
 import { join } from 'path';
 import { parseLayout } from '../../src/cgroups/hierarchy';
 import { openCgroups, planCgroups } from '../../src/cgroups/open';
-import { makeDirs, removeCgroups } from '../../src/cgroups/tree';
+import { makeDirs, refuseBusy, removeCgroups } from '../../src/cgroups/tree';
 import { V1Manager } from '../../src/cgroups/v1/manager';
 import { V2Manager } from '../../src/cgroups/v2/manager';
 import type { DeviceRule, Resources } from '../../src/ocispec/oci';
@@ -95,6 +95,17 @@ describe('cgroup directories on a fake tree', () => {
     expect(recorded[recorded.length - 1]).toEqual(created);
     expect(fs.statSync(join(tree, 'cpu,cpuacct', 'c1')).isDirectory()).toBe(true);
     expect(removeCgroups(created)).toEqual([]);
+  });
+  test('a cgroup that was there already is read for processes, one just made is not (it is empty)', () => {
+    const paths = { pids: join(tree, 'pids', 'busy1'), memory: join(tree, 'memory', 'busy1') };
+    for (const d of Object.values(paths)) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(join(d, 'cgroup.procs'), '123\n');
+    }
+    expect(() => refuseBusy(paths)).toThrow(`container's cgroup is not empty: processes are in ${paths.pids}`);
+    expect(() => refuseBusy(paths, [paths.pids])).toThrow(`processes are in ${paths.memory}`);
+    expect(() => refuseBusy(paths, [paths.pids, paths.memory])).not.toThrow();
+    for (const d of Object.values(paths)) fs.rmSync(d, { recursive: true });
   });
   test('v1 resources are written to their files; what the host lacks is an error naming the field', () => {
     const mem = join(tree, 'memory', 'c');

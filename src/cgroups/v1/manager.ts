@@ -43,7 +43,7 @@ export class V1Manager implements CgroupManager {
     const created = makeDirs(this.paths, record);
     const cpuset = this.dirOf('cpuset');
     if (cpuset) ensureCpusets(cpuset);
-    refuseBusy(this.paths);
+    refuseBusy(this.paths, created);
     if (this.frozenAlready()) refuseFrozen(this.paths);
     return created;
   }

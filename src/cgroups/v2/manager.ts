@@ -43,7 +43,7 @@ export class V2Manager implements CgroupManager {
 
   create(record: (dirs: string[]) => void): string[] {
     const created = makeDirs(this.paths, record);
-    refuseBusy(this.paths);
+    refuseBusy(this.paths, created);
     if (this.frozenAlready()) refuseFrozen(this.paths);
     if (this.dir) enableV2Controllers(this.root, this.dir, CONTROLLERS);
     return created;
