@@ -215,24 +215,34 @@ export class ProcessIO {
     this.stdinFifo?.socket.destroy();
     this.stdinPeer?.destroy();
     if (this.masterIn) {
-      // the pty's last output is read before the stream closes the master
+      // The pty's last output is read before the master and the output go: the stream ends at
+      // EIO, once the last slave closed (the process's exit, as a rule before this). A fixed
+      // wait (100 ms) lost that output whenever the shim's loop was busy for longer: its timer
+      // then ran before the read. A slave some process left open holds it: cut off after a while.
       const m = this.masterIn;
       const out = this.masterOutStream;
-      setTimeout(() => {
+      const file = this.masterOut;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
         m.destroy();
         out?.end();
-        setTimeout(() => out?.destroy(), 1000).unref();
-      }, 100).unref();
+        if (out) setTimeout(() => out.destroy(), 1000).unref();
+        if (file !== undefined) fs.closeSync(file);
+      };
+      if (m.destroyed) finish();
+      else m.once('close', finish);
+      setTimeout(finish, MASTER_DRAIN_MS).unref();
     } else if (this.master !== undefined) {
       fs.closeSync(this.master);
     }
     this.closed = true;
-    if (this.masterOut !== undefined) {
-      const o = this.masterOut;
-      setTimeout(() => fs.closeSync(o), 150).unref();
-    }
   }
 }
+
+/** How long a pty's output is read after its process exited while another process holds its slave. */
+const MASTER_DRAIN_MS = 1000;
 
 const LOGGER_READY_MS = 10_000;
 
