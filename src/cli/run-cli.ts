@@ -9,6 +9,7 @@ import type { CommandModules } from './commands/index';
 import type { CommandSpec, ParsedArgs } from './table';
 import { Logger, loggerFromArgv, type LogFormat } from '../util/log';
 import { OCI_VERSION } from '../ocispec/oci';
+import { loadedLibc } from '../sys';
 
 const VERSION = '0.1.0';
 
@@ -86,11 +87,22 @@ async function main(modules: CommandModules, other: () => void): Promise<number 
 export function runCli(modules: CommandModules, other: () => void = () => undefined): void {
   main(modules, other).then(
     (code) => {
-      if (code !== 'other') process.exit(code);
+      if (code !== 'other') exitNow(code);
     },
     (e: unknown) => {
       writeSync(2, `tsrunc: ${String(e)}\n`);
-      process.exit(1);
+      exitNow(1);
     },
   );
+}
+
+/**
+ * The command's end. Where it loaded libc (create, run, exec, start, delete), by _exit: Node's
+ * teardown (its thread pools joined, the heap freed piece by piece) is work the kernel does at
+ * once; everything the CLI writes (stdout, stderr, the log, state) is written synchronously and
+ * no exit handler is registered, so nothing is left to flush.
+ */
+function exitNow(code: number): never {
+  loadedLibc()?.exit(code);
+  return process.exit(code);
 }

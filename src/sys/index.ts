@@ -12,6 +12,11 @@ export function libc(): Libc {
   return current;
 }
 
+/** The binding if a command loaded it, without loading it. */
+export function loadedLibc(): Libc | undefined {
+  return current;
+}
+
 /** Tests install a fake here. */
 export function setLibc(impl: Libc | undefined): void {
   current = impl;
