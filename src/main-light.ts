@@ -6,4 +6,4 @@ import { runCli } from './cli/run-cli';
 import { LIGHT_COMMAND_MODULES } from './cli/commands/light-index';
 import { requireCached } from './util/code-cache';
 
-runCli(LIGHT_COMMAND_MODULES, () => requireCached(join(__dirname, 'tsrunc.js'), require, __dirname));
+runCli(LIGHT_COMMAND_MODULES, { other: () => requireCached(join(__dirname, 'tsrunc.js'), require, __dirname) });

@@ -3,4 +3,4 @@
 import { runCli } from './cli/run-cli';
 import { COMMAND_MODULES } from './cli/commands/index';
 
-runCli(COMMAND_MODULES);
+runCli(COMMAND_MODULES, { exitByLibc: true });

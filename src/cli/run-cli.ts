@@ -84,25 +84,23 @@ async function main(modules: CommandModules, other: () => void): Promise<number 
  * Parses argv and runs its command from modules, then exits. A command modules lacks goes to
  * other (the light bundle hands it to the full one, which parses again and exits itself).
  */
-export function runCli(modules: CommandModules, other: () => void = () => undefined): void {
-  main(modules, other).then(
+export function runCli(modules: CommandModules, opts: { other?: () => void; exitByLibc?: boolean } = {}): void {
+  const exit = (code: number): never => {
+    // The full bundle's commands that loaded libc (create, run, exec) end by _exit: Node's
+    // teardown (its thread pools joined, the heap freed piece by piece) is work the kernel does
+    // at once. Everything the CLI writes (stdout, stderr, the log, state) is written
+    // synchronously and no exit handler is registered: nothing is left to flush. (Not the light
+    // bundle's: its code cache is made by running its commands in one process, scripts/bundle.js.)
+    if (opts.exitByLibc) loadedLibc()?.exit(code);
+    return process.exit(code);
+  };
+  main(modules, opts.other ?? (() => undefined)).then(
     (code) => {
-      if (code !== 'other') exitNow(code);
+      if (code !== 'other') exit(code);
     },
     (e: unknown) => {
       writeSync(2, `tsrunc: ${String(e)}\n`);
-      exitNow(1);
+      exit(1);
     },
   );
-}
-
-/**
- * The command's end. Where it loaded libc (create, run, exec, start, delete), by _exit: Node's
- * teardown (its thread pools joined, the heap freed piece by piece) is work the kernel does at
- * once; everything the CLI writes (stdout, stderr, the log, state) is written synchronously and
- * no exit handler is registered, so nothing is left to flush.
- */
-function exitNow(code: number): never {
-  loadedLibc()?.exit(code);
-  return process.exit(code);
 }

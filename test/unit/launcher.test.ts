@@ -59,3 +59,19 @@ describe("the caller's NOFILE soft limit", () => {
     expect(callerNofileSoft({})).toBeUndefined();
   });
 });
+
+describe("the code caches (scripts/bundle.js) under the launcher's node flags", () => {
+  test('V8 takes each of them: none is stale or made under other flags', () => {
+    const flags = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)/m.exec(fs.readFileSync(launcher, 'utf8'))?.[1].trim().split(' ');
+    expect(flags).toContain('--single-threaded');
+    const dist = resolve(__dirname, '..', '..', 'dist');
+    const script = `
+      const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
+      for (const f of ['tsrunc.js', 'tsrunc-light.js', 'validators.js'])
+        console.log(f, compileModule(${JSON.stringify(dist)} + '/' + f).script.cachedDataRejected);
+    `;
+    const r = spawnSync(process.execPath, [...flags!, '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('tsrunc.js false\ntsrunc-light.js false\nvalidators.js false\n');
+  });
+});
