@@ -24,16 +24,56 @@ export function allDevices(configured: readonly Device[]): Device[] {
   return [...configured, ...DEFAULT_DEVICES.filter((d) => !paths.has(d.path))];
 }
 
-/** mknod each device inside rootfs; where mknod is refused, bind-mount the host's node instead. */
-export function createDevices(sys: Libc, rootfs: string, devices: readonly Device[]): void {
-  for (const d of devices) {
-    try {
-      createDevice(sys, rootfs, d);
-    } catch (e) {
-      const msg = (e as Error).message;
-      throw new Error(msg.startsWith('linux.devices') ? msg : `linux.devices (${d.path}): ${msg}`);
+/**
+ * mknod each device inside rootfs; where mknod is refused, bind-mount the host's node instead.
+ * freshDev: an fd of the rootfs's /dev where it is the tmpfs this init mounted (see freshDevFd):
+ * a device directly in it is made there by name, without the checks of a rootfs's own /dev.
+ */
+export function createDevices(sys: Libc, rootfs: string, devices: readonly Device[], freshDev?: number): void {
+  const umask = freshDev !== undefined ? process.umask(0) : undefined; // the modes as given: no chmod after
+  try {
+    for (const d of devices) {
+      try {
+        if (freshDev === undefined || !createInFreshDev(sys, freshDev, d)) createDevice(sys, rootfs, d);
+      } catch (e) {
+        const msg = (e as Error).message;
+        throw new Error(msg.startsWith('linux.devices') ? msg : `linux.devices (${d.path}): ${msg}`);
+      }
     }
+  } finally {
+    if (umask !== undefined) process.umask(umask);
   }
+}
+
+/**
+ * The rootfs's /dev, opened, where it is the tmpfs the config mounts there (its last mount at /dev,
+ * and none at / after it): made by this init a moment ago in its own mount namespace, it holds
+ * only the mountpoints the mounts after it made, never a link, and no other process reaches it.
+ * undefined where /dev is the rootfs's own directory or a bind.
+ */
+export function freshDevFd(rootfs: string, mounts: readonly { destination: string; type: string; bind: boolean }[]): number | undefined {
+  let fresh = false;
+  for (const m of mounts) {
+    if (m.destination === '/dev') fresh = m.type === 'tmpfs' && !m.bind;
+    else if (m.destination === '/') fresh = false;
+  }
+  if (!fresh || secureJoin(rootfs, '/dev') !== join(rootfs, 'dev')) return undefined;
+  return openInRoot(rootfs, join(rootfs, 'dev'));
+}
+
+/** A device directly in a fresh /dev, by name under its fd; false where the careful way must do it (a name taken, mknod refused, a subdirectory). */
+function createInFreshDev(sys: Libc, dev: number, d: Device): boolean {
+  if (dirname(d.path) !== '/dev') return false;
+  const at = `${fdPath(dev)}/${basename(d.path)}`;
+  try {
+    sys.mknod(at, TYPE_BITS[d.type] | ((d.fileMode ?? 0o666) & 0o7777), d.major ?? 0, d.minor ?? 0);
+  } catch (e) {
+    if (isErrno(e, 'EEXIST') || isErrno(e, 'EPERM')) return false;
+    throw e;
+  }
+  // made by this process: root's already, unless the config names another owner
+  if ((d.uid ?? 0) !== 0 || (d.gid ?? 0) !== 0) fs.lchownSync(at, d.uid ?? 0, d.gid ?? 0);
+  return true;
 }
 
 function createDevice(sys: Libc, rootfs: string, d: Device): void {
@@ -69,8 +109,8 @@ function createDevice(sys: Libc, rootfs: string, d: Device): void {
   }
 }
 
-/** The /dev symlinks every Linux program expects. */
-export function createDevSymlinks(rootfs: string, withPtmx: boolean): void {
+/** The /dev symlinks every Linux program expects; freshDev as for createDevices. */
+export function createDevSymlinks(rootfs: string, withPtmx: boolean, freshDev?: number): void {
   const links: [string, string][] = [
     ['/proc/self/fd', '/dev/fd'],
     ['/proc/self/fd/0', '/dev/stdin'],
@@ -80,6 +120,15 @@ export function createDevSymlinks(rootfs: string, withPtmx: boolean): void {
   if (fs.existsSync(secureJoin(rootfs, '/proc/kcore'))) links.push(['/proc/kcore', '/dev/core']);
   if (withPtmx) links.push(['pts/ptmx', '/dev/ptmx']);
   for (const [target, link] of links) {
+    if (freshDev !== undefined) {
+      try {
+        fs.symlinkSync(target, `${fdPath(freshDev)}/${basename(link)}`);
+        continue;
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+        // taken by a mount's mountpoint: the careful way below
+      }
+    }
     const dest = secureJoin(rootfs, link);
     try {
       if (link === '/dev/ptmx') removeFile(dest);

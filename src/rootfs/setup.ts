@@ -4,7 +4,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
 import type { ContainerConfig, MountNsMode } from '../ocispec/config';
-import { allDevices, createDevices, createDevSymlinks } from './devices';
+import { allDevices, createDevices, createDevSymlinks, freshDevFd } from './devices';
 import { mountEntry, type MountContext } from './mounts';
 import { mountFlagsOf, mountPoints } from './mountinfo';
 import { mkdirAllInRoot, secureJoin } from './safe-path';
@@ -24,11 +24,17 @@ export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext
 
   const devIsBound = cfg.mounts.some((m) => m.destination === '/dev' && m.bind);
   if (!devIsBound) {
-    createDevices(sys, cfg.rootfs, allDevices(cfg.devices));
-    createDevSymlinks(
-      cfg.rootfs,
-      cfg.mounts.some((m) => m.destination === '/dev/pts'),
-    );
+    const dev = freshDevFd(cfg.rootfs, cfg.mounts);
+    try {
+      createDevices(sys, cfg.rootfs, allDevices(cfg.devices), dev);
+      createDevSymlinks(
+        cfg.rootfs,
+        cfg.mounts.some((m) => m.destination === '/dev/pts'),
+        dev,
+      );
+    } finally {
+      if (dev !== undefined) fs.closeSync(dev);
+    }
   } else if (cfg.devices.length) {
     createDevices(sys, cfg.rootfs, cfg.devices);
   }

@@ -34,6 +34,8 @@ function setup(edit: (s: Spec) => void = () => undefined) {
   const cfg = buildConfig(spec, bundle, 'c1');
   const mounts: Mounted[] = [];
   const mknods: [string, number, number, number][] = [];
+  /** the paths mknod was given: by name under an fd of a fresh /dev, or by the rootfs's path */
+  const mknodPaths: string[] = [];
   const sys = recordingLibc({
     mount: (source, target, fstype, flags, data) => {
       // an fd path (and what follows it) is resolved now, as the kernel resolves it at the call
@@ -42,11 +44,14 @@ function setup(edit: (s: Spec) => void = () => undefined) {
       mounts.push({ source, target: resolved, fstype, flags, data });
     },
     mknod: (path, mode, major, minor) => {
-      mknods.push([path, mode, major, minor]);
-      fs.writeFileSync(path, ''); // what the code goes on to chmod and chown
+      // by name under an fd of /dev (a fresh tmpfs /dev) or by path: recorded as the path it is
+      const fdPath = /^\/proc\/self\/fd\/\d+/.exec(path)?.[0];
+      mknodPaths.push(path);
+      mknods.push([fdPath ? fs.readlinkSync(fdPath) + path.slice(fdPath.length) : path, mode, major, minor]);
+      fs.writeFileSync(path, '', { flag: 'wx' }); // what the code goes on to chmod and chown; EEXIST as mknod
     },
   });
-  return { cfg, rootfs: cfg.rootfs, sys, mounts, mknods };
+  return { cfg, rootfs: cfg.rootfs, sys, mounts, mknods, mknodPaths };
 }
 
 const v1Context = (cfg: ContainerConfig): MountContext => ({
@@ -100,6 +105,26 @@ describe('prepareRootfs (fake libc, real directories)', () => {
     expect(fs.readlinkSync(join(rootfs, 'dev/stdin'))).toBe('/proc/self/fd/0');
     expect(fs.readlinkSync(join(rootfs, 'dev/ptmx'))).toBe('pts/ptmx');
     expect(fs.statSync(join(rootfs, 'work/dir')).isDirectory()).toBe(true);
+  });
+
+  test("devices go by name under an fd of the config's fresh tmpfs /dev; a name a mount took, and a /dev of the rootfs's own, the careful way", () => {
+    const fresh = setup((s) => {
+      s.root!.path = 'rootfs';
+      s.mounts!.push({ destination: '/dev/tty', type: 'bind', source: '/etc/hostname', options: ['bind'] });
+    });
+    prepareRootfs(fresh.sys, fresh.cfg, v1Context(fresh.cfg), 'new');
+    const raw = (name: string) => fresh.mknodPaths.filter((p) => p.endsWith(`/${name}`));
+    expect(raw('null')).toEqual([expect.stringMatching(/^\/proc\/self\/fd\/\d+\/null$/)]);
+    // the bind's mountpoint was there: EEXIST by name, then the careful way
+    expect(raw('tty')).toEqual([expect.stringMatching(/^\/proc\/self\/fd\/\d+\/tty$/), join(fresh.rootfs, 'dev/tty')]);
+    expect(fs.readlinkSync(join(fresh.rootfs, 'dev/stdout'))).toBe('/proc/self/fd/1');
+    const own = setup((s) => {
+      s.mounts = s.mounts!.filter((m) => m.destination !== '/dev' && !m.destination.startsWith('/dev/'));
+    });
+    fs.mkdirSync(join(own.rootfs, 'dev'));
+    prepareRootfs(own.sys, own.cfg, v1Context(own.cfg), 'new');
+    expect(own.mknodPaths.filter((p) => p.startsWith('/proc/'))).toEqual([]);
+    expect(own.mknodPaths.length).toBe(6);
   });
 
   test('a destination through a symlink that leaves the rootfs lands inside it (the CVE-2021-30465 class)', () => {
