@@ -147,6 +147,13 @@ describe('root filesystem', () => {
     expect(r.stdout).toBe('from host\nro-ok\n/a\n/a/b\n');
     expect(fs.existsSync(join(b.dir, 'hostdata', 'g'))).toBe(false);
   });
+  test('the cgroup mount (default: ro): it and every mount in it read-only, nosuid, nodev, noexec; writes refused', () => {
+    const { out } = inContainer(
+      'grep " /sys/fs/cgroup" /proc/self/mountinfo | cut -d" " -f6 | sort -u; touch /sys/fs/cgroup/x 2>/dev/null || echo refused',
+    );
+    const [opts, ...rest] = out.trim().split('\n');
+    expect([opts.split(',').sort(), rest]).toEqual([['nodev', 'noexec', 'nosuid', 'relatime', 'ro'], ['refused']]);
+  });
   test('default devices and /dev symlinks', () => {
     const { out } = inContainer(
       'for d in null zero full random urandom tty; do ls -l /dev/$d | awk "{print \\$1, \\$5, \\$6}"; done; readlink /dev/fd; readlink /dev/ptmx; echo x > /dev/null && echo null-ok',
