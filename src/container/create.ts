@@ -334,8 +334,6 @@ export function createContainer(opts: CreateOptions): Created {
     try {
       const state = initialState(cfg, opts);
       store.save(state);
-      // Kept for exec: the normalised configuration (mode 0600: it may hold secrets in env).
-      fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
       const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
@@ -430,6 +428,9 @@ export function createContainer(opts: CreateOptions): Created {
       const hookStateNow = { ...hookState(state), pid: initPid };
       const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, initPid, { ...hookStateNow, status: 'created' }) : undefined;
       channel.send({ type: 'go', hookState: hookStateNow, listenerState: listener });
+      // Kept for exec (mode 0600: it may hold secrets in env), written while init builds the
+      // rootfs: nothing reads it before the container is created.
+      fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
         const st = { ...hookStateNow, status: 'creating' };
