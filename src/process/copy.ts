@@ -282,7 +282,17 @@ function handledSignals(): number[] | undefined {
   } catch {
     return undefined; // reset them all
   }
-  const mask = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`);
+  // a field's hex mask, found by its name at a line's start (no regex to build and compile)
+  const mask = (name: string): bigint => {
+    const at = status.indexOf(`\n${name}:`);
+    if (at < 0) return 0n;
+    const end = status.indexOf('\n', at + 1);
+    try {
+      return BigInt(`0x${status.slice(at + name.length + 2, end < 0 ? undefined : end).trim()}`);
+    } catch {
+      return 0n; // not a mask: as if absent
+    }
+  };
   const bits = mask('SigCgt') | mask('SigIgn');
   const out: number[] = [];
   for (let s = 1; s <= 64; s++) if ((bits >> BigInt(s - 1)) & 1n && s !== 9 && s !== 19 && s !== 32 && s !== 33) out.push(s);
@@ -312,7 +322,8 @@ function openFds(): ParentFd[] {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
       const st = fs.fstatSync(Number(name));
-      const eventfd = !st.isFIFO() && fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[eventfd]';
+      // an eventfd is an anonymous inode (no file type in its mode): only those are read by name
+      const eventfd = (st.mode & fs.constants.S_IFMT) === 0 && fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[eventfd]';
       out.push({ fd: Number(name), id: `${st.dev}:${st.ino}`, fifo: st.isFIFO(), eventfd });
     } catch {
       // the readdir's own fd
