@@ -159,9 +159,25 @@ describe('cgroup directories on a fake tree', () => {
       { allow: false, access: 'rwm' },
       { allow: true, type: 'c', major: 10, minor: 229, access: 'rw' },
     ]);
-    // One file write each: the reset went to devices.deny, the exceptions (in order) to devices.allow.
+    // One write each, through one open a file (a plain file here keeps them all, in order): the
+    // reset went to devices.deny, the exceptions, the config's then runc's defaults, to devices.allow.
     expect(fs.readFileSync(join(dev, 'devices.deny'), 'utf8')).toBe('a');
-    expect(fs.readFileSync(join(dev, 'devices.allow'), 'utf8')).toBe('c 10:200 rwm');
+    expect(fs.readFileSync(join(dev, 'devices.allow'), 'utf8')).toBe(
+      [
+        'c 10:229 rw',
+        'c *:* m',
+        'b *:* m',
+        'c 1:3 rwm',
+        'c 1:8 rwm',
+        'c 1:7 rwm',
+        'c 5:0 rwm',
+        'c 1:5 rwm',
+        'c 1:9 rwm',
+        'c 136:* rwm',
+        'c 5:2 rwm',
+        'c 10:200 rwm',
+      ].join(''),
+    );
   });
 });
 

@@ -43,6 +43,35 @@ class V1Writer {
     }
   }
 
+  /**
+   * Lines, one write(2) each (the devices controller takes one rule a write), through one open of
+   * each run of lines for the same file instead of an open and a close around every rule.
+   */
+  writeEach(controller: string, lines: readonly (readonly [file: string, line: string])[], field: string): void {
+    for (let i = 0; i < lines.length; ) {
+      const file = lines[i][0];
+      const path = join(this.dir(controller, field), file);
+      let fd: number;
+      try {
+        fd = fs.openSync(path, 'w');
+      } catch (e) {
+        if (isErrno(e, 'ENOENT') || !fs.existsSync(path)) throw new Error(`${field}: not supported by this kernel (no ${file})`);
+        throw new Error(`${field}: opening ${path}: ${(e as Error).message}`);
+      }
+      try {
+        for (; i < lines.length && lines[i][0] === file; i++) {
+          try {
+            fs.writeSync(fd, lines[i][1]);
+          } catch (e) {
+            throw new Error(`${field}: writing ${lines[i][1]} to ${path}: ${(e as Error).message}`);
+          }
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+
   /** A write the caller may retry later: false when the kernel refused the value (EINVAL). */
   tryWrite(controller: string, file: string, value: string | number, field: string): boolean {
     try {
@@ -67,7 +96,7 @@ export function applyV1(plan: V1Target, res: Resources, devices: DeviceRuleset |
   const w = new V1Writer(plan);
   const R = 'linux.resources';
   if (devices) {
-    for (const [file, line] of v1DeviceWrites(devices)) w.write('devices', file, line, `${R}.devices`);
+    w.writeEach('devices', v1DeviceWrites(devices), `${R}.devices`);
   }
   const mem = res.memory as Record<string, number | boolean | undefined> | undefined;
   if (mem) {
