@@ -48,7 +48,7 @@ class V1Writer {
    * each run of lines for the same file instead of an open and a close around every rule.
    */
   writeEach(controller: string, lines: readonly (readonly [file: string, line: string])[], field: string): void {
-    for (let i = 0; i < lines.length; ) {
+    for (let i = 0; i < lines.length;) {
       const file = lines[i][0];
       const path = join(this.dir(controller, field), file);
       let fd: number;
