@@ -188,14 +188,7 @@ function attempt1(sys: Libc, req: BirthRequest, time: TimePlan | undefined): Omi
     throw e;
   }
   child.close();
-  try {
-    req.whileStarting?.(pid);
-  } catch (e) {
-    kill(pid);
-    reap(sys, pid);
-    runtime.close();
-    throw e;
-  }
+  orTakeAway(sys, pid, runtime, () => req.whileStarting?.(pid));
   try {
     awaitHello(sys, runtime, pid, req); // (a copy that did not answer is gone when it throws)
   } catch (e) {
@@ -227,9 +220,21 @@ function fromPreborn(sys: Libc, req: BirthRequest, pre: Preborn, plan: string): 
   return settle(sys, req, pre.pid, pre.channel);
 }
 
+/** The runtime's work on a born copy: a failure takes the copy (and its channel) away. */
+function orTakeAway(sys: Libc, pid: number, runtime: RuntimeEnd, work: () => void): void {
+  try {
+    work();
+  } catch (e) {
+    kill(pid);
+    reap(sys, pid);
+    runtime.close();
+    throw e;
+  }
+}
+
 /** Once the process said hello: the runtime's part (cgroups, OOM score); a failure takes the process away. */
 function settle(sys: Libc, req: BirthRequest, pid: number, runtime: RuntimeEnd): Omit<Born, 'attempts'> {
-  try {
+  orTakeAway(sys, pid, runtime, () => {
     req.onForked?.(pid);
     // From outside: the copy is non-dumpable already, and the runtime is root here.
     if (req.oomScoreAdj !== undefined) {
@@ -239,12 +244,7 @@ function settle(sys: Libc, req: BirthRequest, pid: number, runtime: RuntimeEnd):
         throw new Error(`process.oomScoreAdj: ${(e as Error).message}`);
       }
     }
-  } catch (e) {
-    kill(pid);
-    reap(sys, pid);
-    runtime.close();
-    throw e;
-  }
+  });
   return { pid, channel: runtime };
 }
 
@@ -386,13 +386,6 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest, time: TimePlan | u
       }
     }
   }
-  try {
-    req.onForked?.(pid);
-  } catch (e) {
-    kill(pid);
-    reap(sys, pid);
-    runtime.close();
-    throw e;
-  }
+  orTakeAway(sys, pid, runtime, () => req.onForked?.(pid));
   return { pid, channel: runtime };
 }
