@@ -11,12 +11,15 @@ export const LIGHT_BUNDLE = join(__dirname, 'tsrunc-light.js');
 /** LIGHT_COMMANDS of cli/commands/light-index.ts (a unit test keeps them equal: importing them here would cost a module load). */
 export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete']);
 /**
- * The commands whose cgroup move boot primes (cgroups/prime.ts): exec's, ~10 ms after boot. Not
- * create's or run's: their init moves ~35 ms after boot, when a priming this early has let the
- * lock leave its writer mode (measured: 'init placed in its cgroups' 12–36 ms against 1.1–1.7
- * when create primes at its own start, as it does).
+ * The commands whose cgroup move boot primes (cgroups/prime.ts). exec's moves ~10 ms after boot.
+ * create's and run's init moves ~35 ms after boot, when a priming this early alone has often let
+ * the lock leave its writer mode again (measured: 'init placed in its cgroups' 12–36 ms against
+ * 1.1–1.7): create primes once more at its own start, which finds the lock in that mode still (no
+ * wait) and keeps it there. Boot's priming is for the grace period itself: started ~10 ms
+ * earlier, it is over before create makes the container's cgroups (a mkdir waits for the lock the
+ * priming move holds through it), where create's own often was not.
  */
-export const PRIMED_AT_BOOT = new Set(['exec']);
+export const PRIMED_AT_BOOT = new Set(['exec', 'create', 'run']);
 /** The global options that take a value (cli/table.ts; a unit test keeps them equal). */
 export const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
 

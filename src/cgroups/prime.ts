@@ -22,10 +22,11 @@ const marks = process as unknown as Record<symbol, boolean | undefined>;
 /**
  * Starts the wait in the background (nothing is reported: a cgroup this process may not write
  * only leaves the later move to wait), unless boot started it already (then the layout is not
- * even read). The unified hierarchy's cgroup where there is one.
+ * even read) and this is not a move to keep the lock in its writer mode (again: create's, after
+ * boot's). The unified hierarchy's cgroup where there is one.
  */
-export function primeCgroupMove(layout: () => CgroupLayout): void {
-  if (marks[PRIMED]) return;
+export function primeCgroupMove(layout: () => CgroupLayout, again = false): void {
+  if (marks[PRIMED] && !again) return;
   const l = layout();
   const h = l.hierarchies.find((x) => x.version === 2) ?? l.hierarchies[0];
   if (h) primeAt(join(h.mountpoint, h.ownPath, 'cgroup.procs'));

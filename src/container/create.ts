@@ -318,9 +318,10 @@ export function createContainer(opts: CreateOptions): Created {
   log.step('create: start');
   const sys = opts.sys;
   // ~20 ms before init's move into its cgroups (placeInit), which then finds the kernel's lock
-  // ready: from boot, ~15 ms earlier, the lock had left its writer mode again by then (boot.ts).
+  // ready: boot's priming alone, ~10 ms earlier, had often let it leave its writer mode by then
+  // (boot.ts). Again where boot primed already: the lock stays in that mode.
   const layout = hostLayout();
-  if (process.geteuid?.() === 0) primeCgroupMove(() => layout);
+  if (process.geteuid?.() === 0) primeCgroupMove(() => layout, true);
   ensureProtectedExe(sys, log, opts.preserveFds);
   const store = new StateStore(opts.root);
   const checked = preflight(opts);
@@ -427,7 +428,11 @@ export function createContainer(opts: CreateOptions): Created {
 
       const hookStateNow = { ...hookState(state), pid: initPid };
       const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, initPid, { ...hookStateNow, status: 'created' }) : undefined;
-      channel.send({ type: 'go', hookState: hookStateNow, listenerState: listener });
+      try {
+        channel.send({ type: 'go', hookState: hookStateNow, listenerState: listener });
+      } catch {
+        // init is gone: it failed building the rootfs (awaitInit reads why) or was killed
+      }
       // Kept for exec (mode 0600: it may hold secrets in env), written while init builds the
       // rootfs: nothing reads it before the container is created.
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });

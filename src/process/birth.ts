@@ -19,6 +19,7 @@
 import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
+import { UserError } from '../sys/errors';
 import type { NamespaceConfig, TimeOffsets } from '../ocispec/config';
 import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
@@ -47,9 +48,10 @@ export interface BirthRequest {
   /** the process's life in the copy once it is born; ends in execve or _exit */
   life: (ch: ChildEnd, fds: ChildFds) => never;
   /**
-   * Runs in the runtime once the process has said hello and waits for 'go', blocked: its
-   * cgroups are joined then. (Not while it runs: the first cgroup.procs write waits for an RCU
-   * grace period, which a CPU busy in user space stretches to its next tick, ~10 ms here.)
+   * Runs in the runtime once the process has said hello, before it is told 'go': its cgroups are
+   * joined then. It may be busy meanwhile (init builds the first part of its rootfs): the move
+   * finds the kernel's lock primed (cgroups/prime.ts), so no grace period, which a busy CPU would
+   * stretch, is waited for.
    */
   onForked?: (pid: number) => void;
   /**
@@ -220,15 +222,20 @@ function fromPreborn(sys: Libc, req: BirthRequest, pre: Preborn, plan: string): 
   return settle(sys, req, pre.pid, pre.channel);
 }
 
-/** The runtime's work on a born copy: a failure takes the copy (and its channel) away. */
+/**
+ * The runtime's work on a born copy: a failure takes the copy (and its channel) away. A copy that
+ * failed on its own meanwhile (init builds the rootfs while it is placed) is why the work failed:
+ * its words are the error.
+ */
 function orTakeAway(sys: Libc, pid: number, runtime: RuntimeEnd, work: () => void): void {
   try {
     work();
   } catch (e) {
+    const said = runtime.failureSaid();
     kill(pid);
     reap(sys, pid);
     runtime.close();
-    throw e;
+    throw said !== undefined ? new UserError(said) : e;
   }
 }
 

@@ -146,6 +146,35 @@ export class Channel<In, Out> {
     }
   }
 
+  /**
+   * What the peer said of its failure, if it did, among what it has sent so far (no wait; every
+   * message stays for receive): a copy that failed on its own makes the runtime's next step on it
+   * fail too, and its own words say why.
+   */
+  failureSaid(): string | undefined {
+    const chunk = readBuffer();
+    while (this.sys.pollReadable([this.fd], 0).length) {
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, chunk, 0, chunk.length, null);
+      } catch {
+        break;
+      }
+      if (n === 0) break;
+      this.buf += chunk.toString('utf8', 0, n);
+    }
+    for (const line of this.buf.split('\n')) {
+      if (!line) continue;
+      try {
+        const msg = JSON.parse(line) as { type?: string; msg?: unknown };
+        if (msg.type === 'error' && typeof msg.msg === 'string') return msg.msg;
+      } catch {
+        // a line cut short: not a message yet
+      }
+    }
+    return undefined;
+  }
+
   /** A message already read (awaitClose keeps what came before the end). */
   pending(): In | undefined {
     const nl = this.buf.indexOf('\n');

@@ -1,6 +1,7 @@
 // The container's init: a forked copy of the creating runtime (process/birth.ts), inside the
-// container's namespaces. Once the runtime has placed it in its cgroups it builds the root
-// filesystem, reports ready, waits on the exec fifo for `start`, then execs the user's program.
+// container's namespaces. It builds the root filesystem (up to the first cgroup mount while the
+// runtime makes its cgroups and moves it in, the rest once it is there), reports ready, waits on
+// the exec fifo for `start`, then execs the user's program.
 // It runs in the copy's world (process/copy.ts): synchronous code, loaded before the fork.
 import { SysError, startFailureText } from '../sys/errors';
 import fs = require('fs');
@@ -14,6 +15,7 @@ import { runHooks } from '../hooks/run';
 import { waitReadableOrExit } from './copy';
 import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM, type ChildEnd, type ChildFds } from './channel';
 import type { CgroupMountView } from '../cgroups/manager';
+import type { MountContext } from '../rootfs/mounts';
 
 /** Everything init needs, known to the runtime before the fork. */
 export interface InitPlan {
@@ -86,8 +88,23 @@ function setupConsole(sys: Libc, p: ProcessConfig, consoleFd: number): void {
   adoptTerminal(sys, slave);
 }
 
-function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState: Record<string, unknown>): void {
+function rootfsContext(plan: InitPlan, fds: ChildFds): MountContext {
   const cfg = plan.config;
+  return {
+    rootfs: cfg.rootfs,
+    cgroups: plan.cgroups,
+    newCgroupNs: plan.newCgroupNs,
+    trees: fds.trees ?? {},
+    lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),
+  };
+}
+
+/**
+ * While the runtime makes init's cgroups and moves it in (init would only wait): its keyring, and
+ * the rootfs up to the first cgroup mount (rootfs/setup.ts: splitAtCgroups). Nothing here starts
+ * a process or touches the cgroups.
+ */
+function setupEarly(sys: Libc, fds: ChildFds, plan: InitPlan): void {
   // A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring.
   if (plan.sessionKeyring) {
     try {
@@ -96,20 +113,16 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
       throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
     }
   }
+  prepareRootfs(sys, plan.config, rootfsContext(plan, fds), mountNsMode(plan.config), 'early');
+}
+
+/** In its cgroups: the rest. */
+function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState: Record<string, unknown>): void {
+  const cfg = plan.config;
+  // The namespace's root is the cgroup init is in now.
   if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   const mode = mountNsMode(cfg);
-  prepareRootfs(
-    sys,
-    cfg,
-    {
-      rootfs: cfg.rootfs,
-      cgroups: plan.cgroups,
-      newCgroupNs: plan.newCgroupNs,
-      trees: fds.trees ?? {},
-      lockSourceFlags: cfg.namespaces.some((n) => n.type === 'user'),
-    },
-    mode,
-  );
+  prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, 'rest');
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
     ch.send({ type: 'hooks' });
@@ -202,6 +215,7 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   let listenerState: string | undefined;
   try {
     sys.setThreadName(INIT_COMM);
+    setupEarly(sys, fds, plan);
     const go = ch.receive(RUNTIME_TIMEOUT_MS, "waiting to be placed in the container's cgroups");
     if (go.type !== 'go') return sys.exit(1);
     hookState = go.hookState ?? {};

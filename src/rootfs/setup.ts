@@ -9,19 +9,73 @@ import { mountEntry, type MountContext } from './mounts';
 import { mountFlagsOf, mountPoints } from './mountinfo';
 import { mkdirAllInRoot, secureJoin } from './safe-path';
 
+const isCgroupMount = (m: { type: string }): boolean => m.type === 'cgroup' || m.type === 'cgroup2';
+
+/** p is dir or below it (both normalised, absolute). */
+const under = (p: string, dir: string): boolean => p === dir || dir === '/' || p.startsWith(`${dir}/`);
+
+/**
+ * Where the rootfs splits around the container's cgroups: what comes before the first cgroup
+ * mount needs none of them, so init builds it while the runtime makes its cgroups and moves it
+ * in (a cgroup namespace is made there, and the mount shows it; a v1 mount binds the cgroup's
+ * directories). The devices (and the cwd) come after every mount: early too where only cgroup
+ * mounts follow, none of them over /dev, a device or the cwd (the usual config, where
+ * /sys/fs/cgroup is the last mount).
+ */
+export interface RootfsSplit {
+  /** mounts[0 .. earlyMounts) are made before init is in its cgroups */
+  earlyMounts: number;
+  /** the devices, /dev's links and the cwd too */
+  earlyDevices: boolean;
+}
+
+export function splitAtCgroups(cfg: ContainerConfig): RootfsSplit {
+  const first = cfg.mounts.findIndex(isCgroupMount);
+  if (first < 0) return { earlyMounts: cfg.mounts.length, earlyDevices: true };
+  const devices = ['/dev', ...allDevices(cfg.devices).map((d) => d.path)];
+  const cwd = cfg.process ? posix.resolve('/', cfg.process.cwd) : undefined;
+  const earlyDevices = cfg.mounts
+    .slice(first)
+    .every(
+      (m) =>
+        isCgroupMount(m) &&
+        !devices.some((d) => under(d, m.destination) || under(m.destination, d)) &&
+        (cwd === undefined || !under(cwd, m.destination)),
+    );
+  return { earlyMounts: first, earlyDevices };
+}
+
 /**
  * Builds the container's filesystem inside its (already private) mount namespace, up to but not
  * including pivot_root: propagation cut from the host, rootfs bound onto itself, every configured
- * mount, devices and /dev symlinks.
+ * mount, devices and /dev symlinks. init builds it in two parts (splitAtCgroups): 'early' before
+ * it is in its cgroups, 'rest' after.
  */
-export function prepareRootfs(sys: Libc, cfg: ContainerConfig, ctx: MountContext, mode: MountNsMode): void {
-  // Nothing mounted from here on may propagate back to the host. (In a namespace that is not ours
-  // the propagation of "/" is not ours to change.)
-  if (mode === 'new') sys.mount(null, '/', null, C.MS_REC | C.MS_SLAVE, null);
-  sys.mount(cfg.rootfs, cfg.rootfs, 'bind', C.MS_BIND | C.MS_REC, null);
+export function prepareRootfs(
+  sys: Libc,
+  cfg: ContainerConfig,
+  ctx: MountContext,
+  mode: MountNsMode,
+  part: 'early' | 'rest' | 'all' = 'all',
+): void {
+  if (part === 'all') {
+    prepareRootfs(sys, cfg, ctx, mode, 'early');
+    prepareRootfs(sys, cfg, ctx, mode, 'rest');
+    return;
+  }
+  const split = splitAtCgroups(cfg);
+  const early = part === 'early';
+  if (early) {
+    // Nothing mounted from here on may propagate back to the host. (In a namespace that is not
+    // ours the propagation of "/" is not ours to change.)
+    if (mode === 'new') sys.mount(null, '/', null, C.MS_REC | C.MS_SLAVE, null);
+    sys.mount(cfg.rootfs, cfg.rootfs, 'bind', C.MS_BIND | C.MS_REC, null);
+  }
+  for (const m of early ? cfg.mounts.slice(0, split.earlyMounts) : cfg.mounts.slice(split.earlyMounts)) mountEntry(sys, ctx, m);
+  if (early === split.earlyDevices) devicesAndCwd(sys, cfg);
+}
 
-  for (const m of cfg.mounts) mountEntry(sys, ctx, m);
-
+function devicesAndCwd(sys: Libc, cfg: ContainerConfig): void {
   const devIsBound = cfg.mounts.some((m) => m.destination === '/dev' && m.bind);
   if (!devIsBound) {
     const dev = freshDevFd(cfg.rootfs, cfg.mounts);

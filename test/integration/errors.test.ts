@@ -53,6 +53,23 @@ describe('bad configurations', () => {
       /mounts\[7\] \(\/x\): source \/no\/such\/dir does not exist/,
     ],
     [
+      // made before init is in its cgroups, while the runtime places it (rootfs/setup.ts)
+      'a bind source that does not exist, before the cgroup mount',
+      (c: any) => {
+        c.mounts.unshift({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] });
+      },
+      /mounts\[0\] \(\/x\): source \/no\/such\/dir does not exist/,
+    ],
+    [
+      // the runtime's write of init's OOM score finds it gone: init's own words are the error
+      'an early mount that fails, with an OOM score to write',
+      (c: any) => {
+        c.process.oomScoreAdj = 100;
+        c.mounts.unshift({ destination: '/y', type: 'bind', source: '/no/such/file', options: ['bind'] });
+      },
+      /mounts\[0\] \(\/y\): source \/no\/such\/file does not exist/,
+    ],
+    [
       'a host-wide sysctl',
       (c: any) => {
         c.linux.sysctl = { 'kernel.panic': '1' };

@@ -34,6 +34,20 @@ describe('the runtime<->child channel', () => {
     runtime.close();
   });
 
+  test("failureSaid: the peer's error among what it sent, without a wait; every message stays for receive", () => {
+    const { runtime, child } = channelPair(sys);
+    expect(runtime.failureSaid()).toBeUndefined();
+    child.send({ type: 'hello' });
+    child.send({ type: 'error', msg: 'mounts[3] (/x): source /y does not exist' });
+    child.close();
+    const t0 = Date.now();
+    expect(runtime.failureSaid()).toBe('mounts[3] (/x): source /y does not exist');
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(runtime.receive(1000, 't')).toEqual({ type: 'hello' });
+    expect(runtime.receive(1000, 't')).toEqual({ type: 'error', msg: 'mounts[3] (/x): source /y does not exist' });
+    runtime.close();
+  });
+
   test('awaitClose keeps a message that came just before the end', () => {
     const { runtime, child } = channelPair(sys);
     child.send({ type: 'error', msg: 'execve /bin/x: ENOENT' });

@@ -150,14 +150,49 @@ describe('initLife (fake libc, fake channel)', () => {
     expect(second.sys.calls.map((c) => c[0])).not.toContain('pivotRoot');
   });
 
-  test('a runtime that never says go: init exits at once, having touched nothing', () => {
+  test('before go, init builds only what needs no cgroup: its keyring and the mounts before the first cgroup mount; the rest after', () => {
+    const { cfg, plan, sys, fds } = make();
+    // the receive is recorded among the calls, to see what init did before it
+    const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }];
+    const ch = {
+      send: () => undefined,
+      receive: (): RuntimeMessage => {
+        sys.calls.push(['receive']);
+        return says.shift()!;
+      },
+    } as unknown as ChildEnd;
+    // (mounts are made through an fd of their target: found by source and type)
+    const mountOf = (source: string, type: string, data?: string) =>
+      sys.calls.findIndex((c) => c[0] === 'mount' && c[1] === source && c[3] === type && (data === undefined || c[5] === data));
+    // (the fake execve returns: what follows the call is reached, whatever its type says)
+    (initLife as (...a: Parameters<typeof initLife>) => void)(sys, ch, fds, plan);
+    const go = sys.calls.findIndex((c) => c[0] === 'receive');
+    expect(sys.calls.findIndex((c) => c[0] === 'joinSessionKeyring')).toBeLessThan(go);
+    const early = cfg.mounts.filter((x) => x.type !== 'cgroup');
+    expect(early.length).toBe(cfg.mounts.length - 1);
+    for (const m of early) {
+      expect(mountOf(m.source, m.type)).toBeGreaterThan(0);
+      expect(mountOf(m.source, m.type)).toBeLessThan(go);
+    }
+    // the default config's devices follow only the cgroup mount: made early too
+    expect(sys.calls.findIndex((c) => c[0] === 'mknod')).toBeGreaterThan(0);
+    expect(sys.calls.findIndex((c) => c[0] === 'mknod')).toBeLessThan(go);
+    // the cgroup mount (v1: a tmpfs of the hierarchies' binds) after
+    expect(mountOf('tmpfs', 'tmpfs', 'mode=755')).toBeGreaterThan(go);
+    expect(sys.calls.findIndex((c) => c[0] === 'pivotRoot')).toBeGreaterThan(go);
+  });
+
+  test('a runtime that never says go: init exits having built only the early part, nothing of the rest', () => {
     const { plan, sys, fds } = make();
     const { ch, said } = fakeChannel([{ type: 'continue' }]);
     expect(() => initLife(sys, ch, fds, plan)).toThrow('exit (fake)');
     // The fake's exit throws where a real one never returns: init's catch reports that throw. It
     // is no message init sends.
     expect(said.filter((m) => !(m.type === 'error' && m.msg === 'exit (fake)'))).toEqual([]);
-    expect(sys.calls[1]).toEqual(['exit', 1]);
-    expect(sys.calls.map((c) => c[0]).filter((c) => c !== 'exit')).toEqual(['setThreadName']);
+    const names = sys.calls.map((c) => c[0]);
+    expect(sys.calls[names.length - 1]).toEqual(['exit', 1]);
+    expect(sys.calls.some((c) => c[0] === 'mount' && c[1] === 'sysfs')).toBe(true);
+    expect(sys.calls.some((c) => c[0] === 'mount' && c[5] === 'mode=755')).toBe(false); // the cgroup mount
+    for (const never of ['unshare', 'sethostname', 'pivotRoot', 'setresuid', 'execve']) expect(names).not.toContain(never);
   });
 });

@@ -8,7 +8,7 @@ import { buildConfig } from '../../src/loader/load';
 import { defaultSpec } from '../../src/ocispec/default-spec';
 import type { Spec } from '../../src/ocispec/oci';
 import type { ContainerConfig } from '../../src/ocispec/config';
-import { prepareRootfs, finalizeRootfs } from '../../src/rootfs/setup';
+import { prepareRootfs, finalizeRootfs, splitAtCgroups } from '../../src/rootfs/setup';
 import type { MountContext } from '../../src/rootfs/mounts';
 import * as C from '../../src/sys/constants';
 import { recordingLibc } from '../fakes/recording-libc';
@@ -178,6 +178,57 @@ describe('prepareRootfs (fake libc, real directories)', () => {
             ],
       );
     }
+  });
+});
+
+describe('the rootfs split around the cgroups (what init builds before it is in them)', () => {
+  const cgroup = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] };
+  const split = (edit: (s: Spec) => void) => splitAtCgroups(setup(edit).cfg);
+
+  test('the default config: every mount before the cgroup mount, and the devices and cwd (only the cgroup mount follows them)', () => {
+    const { cfg } = setup();
+    expect(cfg.mounts[cfg.mounts.length - 1].type).toBe('cgroup');
+    expect(splitAtCgroups(cfg)).toEqual({ earlyMounts: cfg.mounts.length - 1, earlyDevices: true });
+  });
+
+  test('no cgroup mount: all of it', () => {
+    const { cfg } = setup((s) => (s.mounts = s.mounts!.filter((m) => m.type !== 'cgroup')));
+    expect(splitAtCgroups(cfg)).toEqual({ earlyMounts: cfg.mounts.length, earlyDevices: true });
+  });
+
+  test('the devices and cwd wait where a mount other than a cgroup one follows, or a cgroup mount is over /dev, a device or the cwd', () => {
+    const bind = { destination: '/mnt', type: 'bind', source: tmp, options: ['bind'] };
+    expect(split((s) => (s.mounts = [cgroup, bind]))).toEqual({ earlyMounts: 0, earlyDevices: false });
+    expect(split((s) => (s.mounts = [bind, cgroup]))).toEqual({ earlyMounts: 1, earlyDevices: true });
+    expect(split((s) => (s.mounts = [{ ...cgroup, destination: '/dev/cg' }]))).toEqual({ earlyMounts: 0, earlyDevices: false });
+    expect(
+      split((s) => {
+        s.mounts = [cgroup];
+        s.linux!.devices = [{ path: '/sys/fs/cgroup/fuse', type: 'c', major: 10, minor: 229 }];
+      }),
+    ).toEqual({ earlyMounts: 0, earlyDevices: false });
+    expect(
+      split((s) => {
+        s.mounts = [cgroup];
+        s.process!.cwd = '/sys/fs/cgroup/x';
+      }),
+    ).toEqual({ earlyMounts: 0, earlyDevices: false });
+    // a cwd above the cgroup mount is made alike either way
+    expect(split((s) => (s.mounts = [cgroup]))).toEqual({ earlyMounts: 0, earlyDevices: true });
+  });
+
+  test('early then rest makes the same mounts, in the same order, as the whole', () => {
+    const whole = setup();
+    prepareRootfs(whole.sys, whole.cfg, v1Context(whole.cfg), 'new');
+    const parts = setup();
+    prepareRootfs(parts.sys, parts.cfg, v1Context(parts.cfg), 'new', 'early');
+    const early = parts.mounts.length;
+    prepareRootfs(parts.sys, parts.cfg, v1Context(parts.cfg), 'new', 'rest');
+    const strip = (ms: Mounted[], root: string) =>
+      ms.map((m) => ({ ...m, source: m.source?.replace(root, 'R'), target: m.target.replace(root, 'R') }));
+    expect(strip(parts.mounts, parts.rootfs)).toEqual(strip(whole.mounts, whole.rootfs));
+    expect(parts.mounts.slice(early).map((m) => m.target)[0]).toBe(join(parts.rootfs, 'sys/fs/cgroup'));
+    expect(parts.mknods.map((m) => m[0].replace(parts.rootfs, 'R'))).toEqual(whole.mknods.map((m) => m[0].replace(whole.rootfs, 'R')));
   });
 });
 
