@@ -178,6 +178,7 @@ function initialState(cfg: ContainerConfig, opts: CreateOptions): StoredState {
     started: false,
     newPidNamespace: hasNewNamespace(cfg, 'pid'),
     hooks: { poststart: cfg.hooks.poststart, poststop: cfg.hooks.poststop },
+    startContainerHooks: Boolean(cfg.hooks.startContainer?.length),
     hasProcess: cfg.process !== undefined,
     hostMounts: mountNsMode(cfg) === 'host',
     namespaceTypes: cfg.namespaces.map((n) => n.type),

@@ -13,9 +13,12 @@ import { runHooks, runHooksWarn } from '../hooks/run';
 import { FIFO_HOOK_FAILED, FIFO_START } from '../process/channel';
 
 /**
- * After the fifo is written: waits until init has exec'd the program or died (a startContainer
- * hook or the exec failed; init said why on the container's stderr). init holds the fifo
- * close-on-exec, as its only writer by then: our read end hangs up at its execve or its end.
+ * After the fifo is written, where hooks need it: waits until init has exec'd the program or died
+ * (a startContainer hook or the exec failed; init said why on the container's stderr). init holds
+ * the fifo close-on-exec, as its only writer by then: our read end hangs up at its execve or its
+ * end. Without such hooks start returns once init is released, as runc's (nothing init does from
+ * there fails start: a program that cannot be exec'd is the container's error, on its stderr),
+ * ~4 ms sooner: init's credentials, capabilities, seccomp and the execve of a Node copy.
  */
 const EXEC_WAIT_MS = 10_000;
 
@@ -55,11 +58,12 @@ export function startContainer(sys: Libc, store: StateStore, id: string, log: Lo
       if (isErrno(e, 'ENXIO') || isErrno(e, 'ENOENT')) throw new UserError(`cannot start container "${id}": its init process is gone`);
       throw e;
     }
+    const waitExec = st.startContainerHooks !== false || Boolean(st.hooks?.poststart?.length);
     // Our own read end keeps what init writes back (a hook failure) after init is gone. A pipe
     // hangs up a reader only for writers opened after it: the byte goes through one opened now.
-    const readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
-    const gate = fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC);
-    fs.closeSync(fd);
+    const readFd = waitExec ? fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC) : undefined;
+    const gate = readFd !== undefined ? fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC) : fd;
+    if (gate !== fd) fs.closeSync(fd);
     try {
       log.step('start: locked, state loaded');
       fs.writeSync(gate, FIFO_START);
@@ -67,10 +71,14 @@ export function startContainer(sys: Libc, store: StateStore, id: string, log: Lo
       st.started = true;
       store.save(st);
       removeFile(store.fifoPath(id));
-      awaitExec(sys, readFd, log);
-      log.step('start: the program runs');
+      if (readFd !== undefined) {
+        awaitExec(sys, readFd, log);
+        log.step('start: the program runs');
+      } else {
+        log.step('start: init released');
+      }
     } finally {
-      fs.closeSync(readFd);
+      if (readFd !== undefined) fs.closeSync(readFd);
     }
     // runtime-spec v1.3: a failed poststart hook is an error and stops the container (the
     // rest of the lifecycle is delete's); the hooks after it do not run.

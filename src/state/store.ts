@@ -31,6 +31,11 @@ export interface StoredState {
   newPidNamespace: boolean;
   /** The hooks that run after create (poststart in start, poststop in delete). */
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
+  /**
+   * config.json has startContainer hooks (init runs them at start; a failure is start's error).
+   * With them or poststart hooks start waits for the program's execve; absent (an older state): waits.
+   */
+  startContainerHooks?: boolean;
   /** config.json had a process (a container without one can be created but not started). */
   hasProcess?: boolean;
   /** No mount namespace: the rootfs mounts live in the runtime's namespace and delete removes them. */

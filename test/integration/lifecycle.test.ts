@@ -82,6 +82,27 @@ describe('run', () => {
 });
 
 describe('create / start / state / kill / delete', () => {
+  test("start waits for the program's execve only where hooks need it (poststart, startContainer); otherwise it returns once init is released, as runc", () => {
+    const startSteps = (id: string, dir: string): string[] => {
+      const log = join(dir, 'start.log');
+      rt.ok(['--debug', '--log', log, 'start', id]);
+      return [...fs.readFileSync(log, 'utf8').matchAll(/timing: (start: .+?) [0-9.]+ ms/g)].map((m) => m[1]);
+    };
+    const plain = bundle(['sleep', '30']);
+    const a = uniqueId();
+    expect(rt.create(a, plain.dir).status).toBe(0);
+    expect(startSteps(a, plain.dir)).toEqual(['start: locked, state loaded', 'start: init released']);
+    expect(rt.state(a).status).toBe('running');
+
+    const hooked = bundle(['sleep', '30'], (c) => (c.hooks = { poststart: [{ path: '/bin/true' }] }));
+    const b = uniqueId();
+    expect(rt.create(b, hooked.dir).status).toBe(0);
+    expect(startSteps(b, hooked.dir)).toEqual(['start: locked, state loaded', 'start: the program runs']);
+    // the program has replaced init by the time start returns
+    expect(fs.readFileSync(`/proc/${rt.state(b).pid}/comm`, 'utf8')).toBe('sleep\n');
+    for (const id of [a, b]) rt.ok(['delete', '--force', id]);
+  });
+
   test('the whole lifecycle, status derived from the real process at each step', async () => {
     const b = bundle(['sh', '-c', 'echo started; exec sleep 30']);
     const id = uniqueId();
