@@ -334,8 +334,10 @@ export function createContainer(opts: CreateOptions): Created {
     const held = new HeldFds(); // the runtime's ends of what init inherits
     undo.add('the state directory', () => store.remove(opts.id));
     try {
+      // First saved with init's pid and the cgroups' record, right after the fork (an ext4 rename
+      // fewer before it): until then `state` does not know the container, as with runc; a create
+      // killed before leaves only the directory, which delete --force removes.
       const state = initialState(cfg, opts);
-      store.save(state);
       const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
       const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
