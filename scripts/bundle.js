@@ -156,20 +156,6 @@ fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...res
   );
 }
 
-/**
- * create's and run's bundle: the full one with the schema validators ahead of it (they validate
- * config.json; the other commands do not). One file read and one cache deserialized instead of
- * two: 'create: config loaded and validated' ~1.7 ms less, measured interleaved; the bigger cache
- * costs the other commands more than it saves, so they keep the full one. The validators' module
- * is run in place, its exports left where src/ocispec/validate.ts looks first.
- */
-function makeCreateBundle() {
-  const validators = fs.readFileSync(path.join(dist, 'validators.js'), 'utf8');
-  const full = fs.readFileSync(path.join(dist, 'tsrunc.js'), 'utf8');
-  const carried = `globalThis[Symbol.for('tsrunc.validators')]=(()=>{const module={exports:{}},exports=module.exports;${validators}\nreturn module.exports})();`;
-  fs.writeFileSync(path.join(dist, 'tsrunc-create.js'), `${carried}\n${full}`);
-}
-
 async function main() {
   // What node runs first, for every command: one file (no second module to resolve, read and wrap:
   // util/code-cache.ts is in it), named .cjs (node looks for no package.json to learn its module
@@ -198,8 +184,6 @@ async function main() {
   });
   makeValidatorsCache(path.join(dist, 'validators.js'));
   makeEagerCache(path.join(dist, 'tsrunc.js'));
-  makeCreateBundle();
-  makeEagerCache(path.join(dist, 'tsrunc-create.js'));
   makeLightCache(path.join(dist, 'tsrunc-light.js'));
 }
 

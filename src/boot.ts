@@ -1,16 +1,12 @@
 // What bin/tsrunc runs (as dist/boot.cjs, this file and its code-cache loader in one: see
 // scripts/bundle.js): one of the bundled CLIs, loaded through its V8 code cache
 // (util/code-cache.ts): the light one for the commands that only read, signal, freeze or take
-// away, create's (the full one with the schema validators) for create and run, the full one for
-// the others.
+// away, the full one for the others.
 import { join } from 'path';
 import { compileModule } from './util/code-cache';
 
 export const BUNDLE = join(__dirname, 'tsrunc.js');
 export const LIGHT_BUNDLE = join(__dirname, 'tsrunc-light.js');
-/** create's and run's: the full bundle with the schema validators carried ahead of it (scripts/bundle.js). */
-export const CREATE_BUNDLE = join(__dirname, 'tsrunc-create.js');
-export const CREATE = new Set(['create', 'run']);
 
 /** LIGHT_COMMANDS of cli/commands/light-index.ts (a unit test keeps them equal: importing them here would cost a module load). */
 export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete']);
@@ -48,7 +44,7 @@ if (require.main === module) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();
   }
-  const file = command === undefined ? BUNDLE : LIGHT.has(command) ? LIGHT_BUNDLE : CREATE.has(command) ? CREATE_BUNDLE : BUNDLE;
+  const file = command !== undefined && LIGHT.has(command) ? LIGHT_BUNDLE : BUNDLE;
   // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
   compileModule(file).fn.call(module.exports, module.exports, require, module, file, __dirname);
 }

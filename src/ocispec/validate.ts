@@ -14,18 +14,13 @@ interface Validators {
 }
 
 let validators: Validators | undefined;
-/** Where create's bundle (scripts/bundle.js) puts the validators it carries. */
-const INLINED = Symbol.for('tsrunc.validators');
 
 function load(): Validators {
   // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling
-  // at run time. Carried by create's bundle; otherwise from the bundle (dist/tsrunc.js),
-  // dist/ocispec or (under ts-jest) src/ocispec alike, through its code cache (made at build
-  // time with a validation of the default config and a state).
+  // at run time. From the bundle (dist/tsrunc.js), dist/ocispec or (under ts-jest) src/ocispec alike; through its
+  // code cache (made at build time with a validation of the default config and a state).
   const dist = __dirname.endsWith('dist') ? __dirname : join(__dirname, '..', '..', 'dist');
-  validators ??=
-    (globalThis as Record<symbol, Validators | undefined>)[INLINED] ??
-    requireCached<Validators>(join(dist, 'validators.js'), require, dist);
+  validators ??= requireCached<Validators>(join(dist, 'validators.js'), require, dist);
   return validators;
 }
 

@@ -3,7 +3,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
 import { join, resolve } from 'path';
-import { CREATE, PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
+import { PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
 import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
 import { COMMAND_MODULES } from '../../src/cli/commands/index';
 import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
@@ -28,26 +28,6 @@ describe('the bundle a command runs from', () => {
     // create's and run's too: their grace period starts at boot, and create primes again at its
     // start (src/container/create.ts), keeping the lock in its writer mode until init moves.
     expect([...PRIMED_AT_BOOT].sort()).toEqual(['create', 'exec', 'run']);
-  });
-
-  test("create's bundle is for create and run, and carries the validators its commands use", () => {
-    expect([...CREATE].sort()).toEqual(['create', 'run']);
-    for (const c of CREATE) expect(LIGHT.has(c)).toBe(false);
-    // loaded as boot loads it, it leaves the validators where ocispec/validate.ts looks first
-    const script = `
-      const { compileModule } = require(${JSON.stringify(join(DIST, 'util', 'code-cache.js'))});
-      const file = ${JSON.stringify(join(DIST, 'tsrunc-create.js'))};
-      process.argv = [process.argv[0], file, '--version'];
-      const m = { exports: {} };
-      process.exit = () => {
-        const v = globalThis[Symbol.for('tsrunc.validators')];
-        console.log(typeof v.validateConfig, typeof v.validateState);
-      };
-      compileModule(file).fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(DIST)});
-    `;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/function function\n$/);
   });
 
   test('boot skips the values of exactly the global options that take one', () => {

@@ -69,11 +69,11 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
     const dist = resolve(__dirname, '..', '..', 'dist');
     const script = `
       const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
-      for (const f of ['tsrunc.js', 'tsrunc-create.js', 'tsrunc-light.js', 'validators.js'])
+      for (const f of ['tsrunc.js', 'tsrunc-light.js', 'validators.js'])
         console.log(f, compileModule(${JSON.stringify(dist)} + '/' + f).script.cachedDataRejected);
     `;
     const r = spawnSync(process.execPath, [...flags!, '-e', script], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('tsrunc.js false\ntsrunc-create.js false\ntsrunc-light.js false\nvalidators.js false\n');
+    expect(r.stdout).toBe('tsrunc.js false\ntsrunc-light.js false\nvalidators.js false\n');
   });
 });
