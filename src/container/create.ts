@@ -50,6 +50,8 @@ export interface CreateOptions {
   sys: Libc;
   /** a long-lived caller's pre-born inits: one becomes init where it fits, instead of a fork now */
   preborn?: PrebornInits;
+  /** work of the caller's (run's watch for init's exit) done while init builds the rootfs, when create would only wait */
+  whileInitBuilds?: (pid: number) => void;
 }
 
 export interface Created {
@@ -439,6 +441,7 @@ export function createContainer(opts: CreateOptions): Created {
       // Kept for exec (mode 0600: it may hold secrets in env), written while init builds the
       // rootfs: nothing reads it before the container is created.
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
+      opts.whileInitBuilds?.(initPid);
       awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
         const st = { ...hookStateNow, status: 'creating' };

@@ -195,11 +195,13 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
   if (consoleFd !== undefined) fs.closeSync(consoleFd);
   if (seccompListener !== undefined) fs.closeSync(seccompListener);
   const pid = born.pid;
-  // Listening before the program starts: it may be over before we look.
-  const exited = opts.detach ? undefined : waitForExit(sys, pid);
+  let exited: Promise<ExitStatus> | undefined;
   try {
     const listener = cfg.seccomp?.listenerPath ? listenerState(cfg.seccomp, pid, { ...ociState(st, 'running') }) : undefined;
     born.channel.send({ type: 'go', listenerState: listener });
+    // Listening while the copy sets up for its execve (a program over before we look is found
+    // by waitpid all the same).
+    exited = opts.detach ? undefined : waitForExit(sys, pid);
     awaitExecve(born.channel);
     if (cgroups && status === 'paused') cgroups.join(pid, st.pid!);
     if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);

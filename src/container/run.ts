@@ -1,4 +1,4 @@
-import { exitStatus, waitForExit } from '../process/reap';
+import { exitStatus, watchExit, type ExitWatch } from '../process/reap';
 import { proxyConsole } from './console-proxy';
 import { StateStore } from '../state/store';
 import { createContainer, type CreateOptions } from './create';
@@ -13,9 +13,22 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runContainer(opts: CreateOptions, detach: boolean, keep = false): Promise<number> {
   const store = new StateStore(opts.root);
-  const { pid, consoleMaster } = createContainer({ ...opts, foreground: !detach });
-  // Listening before start: the program may be over before start returns.
-  const exited = detach ? undefined : waitForExit(opts.sys, pid);
+  // Listening before start (the program may be over before start returns), from while init
+  // builds the rootfs: the runtime only waits then.
+  let watch: ExitWatch | undefined;
+  let created: ReturnType<typeof createContainer>;
+  try {
+    created = createContainer({
+      ...opts,
+      foreground: !detach,
+      whileInitBuilds: detach ? undefined : (pid) => (watch = watchExit(opts.sys, pid)),
+    });
+  } catch (e) {
+    watch?.stop();
+    throw e;
+  }
+  const { pid, consoleMaster } = created;
+  const exited = watch?.exited;
   const stopProxy = consoleMaster !== undefined ? proxyConsole(opts.sys, consoleMaster) : undefined;
   const forward = (sig: NodeJS.Signals) => {
     try {

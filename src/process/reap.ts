@@ -21,14 +21,27 @@ export function decodeWaitStatus(status: number): ExitStatus {
   return sig ? { code: null, signal: signalName(sig) } : { code: (status >> 8) & 0xff, signal: null };
 }
 
+/** A child's exit, watched (watchExit); stop ends the watch (the promise then never settles). */
+export interface ExitWatch {
+  exited: Promise<ExitStatus>;
+  stop(): void;
+}
+
 /**
  * Settles when pid, a child of ours (forked, or reparented to us as a subreaper), exits: woken by
- * SIGCHLD, so the event loop stays free (a foreground run relays a terminal meanwhile).
+ * SIGCHLD, so the event loop stays free (a foreground run relays a terminal meanwhile). Started
+ * while the runtime would only wait (the child sets up): its first timer costs a command ~0.5 ms
+ * (Node's timers set up).
  */
-export function waitForExit(sys: Libc, pid: number): Promise<ExitStatus> {
-  return new Promise((resolve) => {
+export function watchExit(sys: Libc, pid: number): ExitWatch {
+  let stop = (): void => undefined;
+  const exited = new Promise<ExitStatus>((resolve) => {
     // Signal listeners keep no event loop alive; this does (and would catch a lost SIGCHLD).
     const alive = setInterval(() => check(), 1000);
+    stop = (): void => {
+      process.removeListener('SIGCHLD', check);
+      clearInterval(alive);
+    };
     const check = (): void => {
       let r: { pid: number; status: number };
       try {
@@ -37,11 +50,15 @@ export function waitForExit(sys: Libc, pid: number): Promise<ExitStatus> {
         r = { pid, status: 255 << 8 }; // not ours (reaped elsewhere): nothing more to learn
       }
       if (r.pid !== pid) return;
-      process.removeListener('SIGCHLD', check);
-      clearInterval(alive);
+      stop();
       resolve(decodeWaitStatus(r.status));
     };
     process.on('SIGCHLD', check);
     check();
   });
+  return { exited, stop: () => stop() };
+}
+
+export function waitForExit(sys: Libc, pid: number): Promise<ExitStatus> {
+  return watchExit(sys, pid).exited;
 }
