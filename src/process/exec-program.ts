@@ -103,6 +103,8 @@ function trySetFd(sys: Libc, fd: number, flags: number): void {
 
 export interface ExecOptions {
   preserveFds: number;
+  /** the environment as prepareEnv made it, where the caller has it already */
+  env?: string[];
   nofileSoft?: string;
   seccomp?: {
     program: Buffer;
@@ -197,10 +199,18 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
   applyIoPriority(sys, p.ioPriority);
   applyFinalAffinity(sys, p.cpuAffinity);
 
-  const env = prepareEnv(p.env, p.uid);
+  const env = opts.env ?? prepareEnv(p.env, p.uid);
   const keep = 3 + opts.preserveFds;
-  // Listed now, while reading /proc is sure to be allowed; fds opened later are close-on-exec.
-  const openFds = listFds();
+  // Only stdio and the preserved fds (the exec fifo and sync socket included) reach the program.
+  // Nothing is closed under the feet of Node's other threads: the rest is marked close-on-exec
+  // now (fds opened later are close-on-exec already) and execve closes it atomically. Without
+  // close_range, they are listed now, while reading /proc is sure to be allowed.
+  let openFds: number[] | undefined;
+  try {
+    sys.closeRange(keep, 0xffffffff, true);
+  } catch {
+    openFds = listFds();
+  }
 
   // Before seccomp and the capabilities change, as runc: the profile takes effect at execve.
   if (p.apparmorProfile) applyAppArmorOnExec(p.apparmorProfile);
@@ -230,14 +240,8 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
   }
 
   resetSignals(sys);
-  // Only stdio and the preserved fds reach the program (the exec fifo and sync socket included). Nothing is closed under the feet of
-  // Node's other threads: the rest is marked close-on-exec and execve closes it atomically.
+  for (const fd of openFds ?? []) if (fd >= keep) trySetFd(sys, fd, C.FD_CLOEXEC);
   // Node marks even stdio close-on-exec, so that flag is cleared on what we keep.
-  try {
-    sys.closeRange(keep, 0xffffffff, true);
-  } catch {
-    for (const fd of openFds) if (fd >= keep) trySetFd(sys, fd, C.FD_CLOEXEC);
-  }
   for (let fd = 0; fd < keep; fd++) trySetFd(sys, fd, 0);
   if (p.noNewPrivileges) {
     sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);

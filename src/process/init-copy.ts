@@ -143,8 +143,8 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
 
 /**
  * As runc: a program that cannot run is a create-time error, while the caller can still see it
- * (a startContainer hook cannot add one later; runc does not allow for that either). The lookup is
- * made again at start, in the final environment.
+ * (a startContainer hook cannot add one later; runc does not allow for that either). It is looked
+ * up again once init is ready (startProgram).
  */
 function checkProgram(p: ProcessConfig): void {
   try {
@@ -161,9 +161,24 @@ function checkProgram(p: ProcessConfig): void {
   }
 }
 
+/** What the program's execve needs of the config: its path, environment and seccomp program. */
+interface Launch {
+  exe: string;
+  env: string[];
+  seccompProgram?: Buffer;
+}
+
+function launchOf(p: ProcessConfig, plan: InitPlan): Launch {
+  const env = prepareEnv(p.env, p.uid);
+  const sc = plan.config.seccomp;
+  return { exe: findExecutable(p.args[0], env, p.cwd), env, seccompProgram: sc && Buffer.from(sc.program, 'base64') };
+}
+
 /**
- * After start: the program is looked up again (create checked it); failures go to the container's
- * stderr with a shell-like exit status.
+ * After start: the startContainer hooks, then the program. It is looked up at start where hooks
+ * ran (they may change the rootfs), else while init waited (as runc's init, which looks it up
+ * before its exec fifo): readyLaunch. Failures go to the container's stderr with a shell-like
+ * exit status.
  */
 function startProgram(
   sys: Libc,
@@ -171,32 +186,37 @@ function startProgram(
   fds: ChildFds,
   hookState: Record<string, unknown>,
   listenerState: string | undefined,
+  readyLaunch: Launch | undefined,
 ): never {
   const fifo = fds.fifo!;
   const p = plan.config.process;
   if (!p) return sys.exit(0); // a container without a process has nothing to run
-  try {
-    const env = Object.fromEntries(prepareEnv(p.env, p.uid).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    runHooks('startContainer', plan.config.hooks.startContainer, { ...hookState, status: 'created' }, env);
-  } catch (e) {
-    // Tell `start` (it holds the fifo open for this) that a hook failed: the spec makes that an error.
-    fs.writeSync(fifo, FIFO_HOOK_FAILED);
-    fs.writeSync(2, `tsrunc: ${(e as Error).message}\n`);
-    return sys.exit(1);
+  const hooks = plan.config.hooks.startContainer;
+  if (hooks?.length) {
+    try {
+      const env = Object.fromEntries(prepareEnv(p.env, p.uid).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+      runHooks('startContainer', hooks, { ...hookState, status: 'created' }, env);
+    } catch (e) {
+      // Tell `start` (it holds the fifo open for this) that a hook failed: the spec makes that an error.
+      fs.writeSync(fifo, FIFO_HOOK_FAILED);
+      fs.writeSync(2, `tsrunc: ${(e as Error).message}\n`);
+      return sys.exit(1);
+    }
   }
   try {
-    const exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
+    const launch = readyLaunch ?? launchOf(p, plan);
     const sc = plan.config.seccomp;
     const seccomp = sc && {
-      program: Buffer.from(sc.program, 'base64'),
+      program: launch.seccompProgram!,
       flags: sc.flags,
       listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
     };
     const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
     // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
-    return execProgram(sys, { ...p, cpuAffinity: undefined }, exe, {
+    return execProgram(sys, { ...p, cpuAffinity: undefined }, launch.exe, {
       preserveFds: plan.preserveFds,
       nofileSoft: plan.nofileSoft,
+      env: launch.env,
       seccomp,
       container,
     });
@@ -233,6 +253,16 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   // Created: as PID 1 of its namespace, init only receives signals it handles; kill's default
   // signal must still end it (128+n, read from a signalfd while waiting).
   const fifo = fds.fifo!;
+  // While it waits (a failure here is found again, and told, at start)
+  let readyLaunch: Launch | undefined;
+  const p = plan.config.process;
+  if (p && !plan.config.hooks.startContainer?.length) {
+    try {
+      readyLaunch = launchOf(p, plan);
+    } catch {
+      readyLaunch = undefined;
+    }
+  }
   const buf = Buffer.alloc(1);
   for (;;) {
     waitReadableOrExit(sys, fifo);
@@ -240,5 +270,5 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
     if (n === 1 && buf.toString('latin1') === FIFO_START) break;
     if (n !== 1) return sys.exit(1);
   }
-  return startProgram(sys, plan, fds, hookState, listenerState);
+  return startProgram(sys, plan, fds, hookState, listenerState, readyLaunch);
 }

@@ -57,12 +57,17 @@ export const CAP_SETS: readonly CapSetName[] = ['bounding', 'effective', 'permit
 /** Capability sets as bit masks, ready for capset/prctl. */
 export type { CapMasks };
 
+let knownLast: number | undefined;
+
+/** The kernel's highest capability, read once a process (exec drops and raises by it twice). */
 export function lastCap(): number {
+  if (knownLast !== undefined) return knownLast;
   try {
-    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    knownLast = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
   } catch {
-    return CAPABILITIES.length - 1;
+    knownLast = CAPABILITIES.length - 1;
   }
+  return knownLast;
 }
 
 /**
