@@ -35,8 +35,15 @@ const fullOnlyOutside = {
   },
 };
 
+// fs's callback functions (src/process/copy.ts: the copy forbids them), as this node has them:
+// each fork is spared finding them where the same node runs the bundle.
+const fsCallbacks = `${process.version} ${require(path.join(dist, 'process', 'copy.js'))
+  .findCallbackNames(require('fs'))
+  .join(',')}`;
+
 const common = {
   bundle: true,
+  define: { TSRUNC_BUILD_FS_CALLBACKS: JSON.stringify(fsCallbacks) },
   platform: 'node',
   target: 'node20',
   format: 'cjs',

@@ -241,15 +241,29 @@ let locked = false;
 const realFs = require('fs') as Record<string, unknown>;
 
 /**
- * fs's callback functions (those with a Sync twin), found once in the parent: a long-lived
- * runtime (the shim) forks many copies, and each copy's first steps are its cost.
+ * The names callbackNames finds, as scripts/bundle.js found them on the node that built the
+ * bundle (absent where this code runs unbundled): finding them costs a command ~0.5 ms before its
+ * fork.
+ */
+declare const TSRUNC_BUILD_FS_CALLBACKS: string | undefined; // "<node version> name,name,…"
+
+/** fs's callback functions: those with a Sync twin. */
+export function findCallbackNames(fsModule: Record<string, unknown>): string[] {
+  // Data properties only: fs's getters (streams, promises) would load modules to answer.
+  return Object.entries(Object.getOwnPropertyDescriptors(fsModule))
+    .filter(([k, d]) => typeof d.value === 'function' && Object.getOwnPropertyDescriptor(fsModule, `${k}Sync`)?.value)
+    .map(([k]) => k);
+}
+
+/**
+ * fs's callback functions, found once in the parent (a long-lived runtime, the shim, forks many
+ * copies, and each copy's first steps are its cost): the build's where this node built it.
  */
 let fsCallbackNames: string[] | undefined;
 function callbackNames(): string[] {
-  // Data properties only: fs's getters (streams, promises) would load modules to answer.
-  fsCallbackNames ??= Object.entries(Object.getOwnPropertyDescriptors(realFs))
-    .filter(([k, d]) => typeof d.value === 'function' && Object.getOwnPropertyDescriptor(realFs, `${k}Sync`)?.value)
-    .map(([k]) => k);
+  if (fsCallbackNames) return fsCallbackNames;
+  const [node, names] = (typeof TSRUNC_BUILD_FS_CALLBACKS === 'undefined' ? '' : TSRUNC_BUILD_FS_CALLBACKS).split(' ');
+  fsCallbackNames = node === process.version && names ? names.split(',') : findCallbackNames(realFs);
   return fsCallbackNames;
 }
 

@@ -2,11 +2,13 @@
 // picked for, and hand anything else to the full one.
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import { join, resolve } from 'path';
 import { PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
 import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
 import { COMMAND_MODULES } from '../../src/cli/commands/index';
 import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
+import { findCallbackNames } from '../../src/process/copy';
 
 const DIST = resolve(__dirname, '..', '..', 'dist');
 
@@ -28,6 +30,14 @@ describe('the bundle a command runs from', () => {
     // create's and run's too: their grace period starts at boot, and create primes again at its
     // start (src/container/create.ts), keeping the lock in its writer mode until init moves.
     expect([...PRIMED_AT_BOOT].sort()).toEqual(['create', 'exec', 'run']);
+  });
+
+  test("the full bundle carries fs's callback functions as this node has them (the copy forbids them: process/copy.ts)", () => {
+    const carried = /"(v\d+\.\d+\.\d+) ([a-zA-Z,]+)"/.exec(fs.readFileSync(join(DIST, 'tsrunc.js'), 'utf8'));
+    expect(carried?.[1]).toBe(process.version);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(carried?.[2].split(',')).toEqual(findCallbackNames(require('fs') as Record<string, unknown>));
+    expect(carried?.[2].split(',')).toEqual(expect.arrayContaining(['readFile', 'writeFile', 'open', 'stat']));
   });
 
   test('boot skips the values of exactly the global options that take one', () => {
