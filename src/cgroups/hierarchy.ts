@@ -75,7 +75,10 @@ export function parseLayout(mountinfo: string, selfCgroup: string, v2Controllers
 
 export function hostLayout(): CgroupLayout {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  const self = readFileSync('/proc/self/cgroup', 'utf8');
+  // boot's copy where it primed the cgroup move (cgroups/prime.ts: SELF_CGROUP_AT_BOOT)
+  const self =
+    (process as unknown as Record<symbol, string | undefined>)[Symbol.for('tsrunc.self-cgroup-at-boot')] ??
+    readFileSync('/proc/self/cgroup', 'utf8');
   let v2 = '';
   try {
     v2 = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8');

@@ -17,7 +17,13 @@ import type { CgroupLayout } from './hierarchy';
  * `process`, as boot and the bundle share nothing else.
  */
 const PRIMED = Symbol.for('tsrunc.cgroup-move-primed');
-const marks = process as unknown as Record<symbol, boolean | undefined>;
+/**
+ * /proc/self/cgroup as boot read it before priming, for create's host layout: read during the
+ * move's grace period it would wait for its end (reading it takes the cgroup mutex, which the
+ * move holds through it). The process stays in its cgroups (the move changes nothing).
+ */
+export const SELF_CGROUP_AT_BOOT = Symbol.for('tsrunc.self-cgroup-at-boot');
+const marks = process as unknown as Record<symbol, boolean | string | undefined>;
 
 /**
  * Starts the wait in the background (nothing is reported: a cgroup this process may not write
@@ -41,7 +47,9 @@ export function primeCgroupMove(layout: () => CgroupLayout, again = false): void
 export function primeCgroupMoveEarly(): void {
   let own: string | undefined;
   try {
-    own = /^0::(\/.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'latin1'))?.[1];
+    const text = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    marks[SELF_CGROUP_AT_BOOT] = text;
+    own = /^0::(\/.*)$/m.exec(text)?.[1];
   } catch {
     return;
   }

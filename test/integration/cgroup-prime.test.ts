@@ -81,6 +81,31 @@ describe('the priming move into our own cgroup', () => {
     expect(JSON.parse(r.stdout)).toEqual({ asked: 0, writes: 0 });
   });
 
+  test("again (create's, after boot's): it moves once more; the host layout is read from boot's /proc/self/cgroup, not again during the move's wait", () => {
+    const r = node(`
+      const { primeCgroupMoveEarly, SELF_CGROUP_AT_BOOT } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
+      primeCgroupMoveEarly();
+      const kept = process[SELF_CGROUP_AT_BOOT];
+      const writes = [];
+      const write = fs.write;
+      fs.write = (...args) => { writes.push(args[0]); return write(...args); };
+      primeCgroupMove(hostLayout, true);
+      fs.write = write;
+      const reads = [];
+      const readFileSync = fs.readFileSync;
+      fs.readFileSync = (p, ...rest) => { reads.push(String(p)); return readFileSync(p, ...rest); };
+      const layout = hostLayout();
+      fs.readFileSync = readFileSync;
+      console.log(JSON.stringify({ writes: writes.length, same: kept === fs.readFileSync('/proc/self/cgroup', 'latin1'), reads, hierarchies: layout.hierarchies.length }));
+    `);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { writes: number; same: boolean; reads: string[]; hierarchies: number };
+    expect(out.writes).toBe(1);
+    expect(out.same).toBe(true);
+    expect(out.reads).not.toContain('/proc/self/cgroup');
+    expect(out.hierarchies).toBeGreaterThan(0);
+  });
+
   test('a cgroup it cannot open is no error and leaves nothing open', () => {
     const r = node(`
       const open = fds();
