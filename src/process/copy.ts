@@ -331,20 +331,17 @@ interface ParentFd {
 }
 
 /** The parent's open fds and what each refers to: read before entering any namespace. */
-function openFds(sys: Libc): ParentFd[] {
+function openFds(): ParentFd[] {
   const out: ParentFd[] = [];
   for (const name of fs.readdirSync('/proc/self/fd')) {
-    const fd = Number(name);
-    const it = sys.fdIdentity(fd);
-    if (!it) continue; // the readdir's own fd
-    let eventfd: boolean;
     try {
+      const st = fs.fstatSync(Number(name));
       // an eventfd is an anonymous inode (no file type in its mode): only those are read by name
-      eventfd = it.type === 0 && fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[eventfd]';
+      const eventfd = (st.mode & fs.constants.S_IFMT) === 0 && fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[eventfd]';
+      out.push({ fd: Number(name), id: `${st.dev}:${st.ino}`, fifo: st.isFIFO(), eventfd });
     } catch {
-      continue; // closed meanwhile
+      // the readdir's own fd
     }
-    out.push({ fd, id: it.id, fifo: it.type === fs.constants.S_IFIFO, eventfd });
   }
   return out;
 }
@@ -358,7 +355,7 @@ function openFds(sys: Libc): ParentFd[] {
  * same file), pipes whose both ends the runtime holds (libuv's loop signal pipes, whose
  * numbers must not be reused under its signal handler), and eventfds (libuv's async wakeup).
  */
-function closeOthers(sys: Libc, parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
+function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
   const wanted = new Set(fds);
   const ends = new Map<string, number>();
   for (const p of parentFds) if (p.fifo) ends.set(p.id, (ends.get(p.id) ?? 0) + 1);
@@ -368,8 +365,13 @@ function closeOthers(sys: Libc, parentFds: readonly ParentFd[], keep: number, fd
     // libuv's async wakeup: V8 posts tasks (a scavenge job, say) through it even in the copy,
     // and libuv aborts when the write fails. The parent's loop only wakes for nothing.
     if (p.eventfd) continue;
-    // gone at the fork, or made at it
-    if (sys.fdIdentity(p.fd)?.id !== p.id) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(p.fd);
+    } catch {
+      continue; // gone at the fork
+    }
+    if (`${st.dev}:${st.ino}` !== p.id) continue; // made at the fork
     fs.closeSync(p.fd);
   }
 }
@@ -405,7 +407,7 @@ function enterCopy(
     stdio?.forEach((fd, i) => {
       if (fd !== i) sys.dup2(fd, i);
     });
-    closeOthers(sys, parentFds, keep, fds);
+    closeOthers(parentFds, keep, fds);
     for (const fd of opened) fs.closeSync(fd);
     body();
   } catch (e) {
@@ -434,7 +436,7 @@ export function forkCopy(
   around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork(),
   stdio?: readonly number[],
 ): number {
-  const parentFds = openFds(sys);
+  const parentFds = openFds();
   markAllDofork(sys);
   const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
   return around((opened = []) => {

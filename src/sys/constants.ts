@@ -109,9 +109,6 @@ export const TIOCSWINSZ = 0x5414;
 export const ONLCR = 0o4;
 export const AT_FDCWD = -100;
 export const AT_EMPTY_PATH = 0x1000;
-// statx(2)'s mask: the file type and the inode
-export const STATX_TYPE = 0x1;
-export const STATX_INO = 0x100;
 export const AT_RECURSIVE = 0x8000;
 export const OPEN_TREE_CLONE = 1;
 /** openat2's RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH */

@@ -97,10 +97,6 @@ export function makeKoffiLibc(): Libc {
   const capset = f<(h: Buffer, d: Buffer) => number>('int capset(void *, void *)');
   const getrlimit = f<(r: number, b: Buffer) => number>('int getrlimit(int, void *)');
   const statfs = f<(p: string, b: Buffer) => number>('int statfs(const char *, void *)');
-  const statx = f<(dirfd: number, p: string, fl: number, mask: number, b: Buffer) => number>(
-    'int statx(int, const char *, int, unsigned int, void *)',
-  );
-  const statxBuf = Buffer.alloc(256); // struct statx
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
@@ -224,11 +220,6 @@ export function makeKoffiLibc(): Libc {
       data.writeUInt32LE(hi(perm), 16);
       data.writeUInt32LE(hi(inh), 20);
       check(capset(hdr, data), 'capset');
-    },
-    fdIdentity: (fd) => {
-      if (statx(fd, '', C.AT_EMPTY_PATH, C.STATX_TYPE | C.STATX_INO, statxBuf) !== 0) return undefined;
-      const ino = statxBuf.readBigUInt64LE(32);
-      return { id: `${statxBuf.readUInt32LE(136)}:${statxBuf.readUInt32LE(140)}:${ino}`, type: statxBuf.readUInt16LE(28) & C.S_IFMT };
     },
     statfsFlags: (p) => {
       const b = Buffer.alloc(C.STATFS_SIZE);

@@ -32,12 +32,6 @@ export interface Libc {
   getrlimit(resource: number): { soft: bigint; hard: bigint };
   /** statfs(2)'s f_flags (ST_*) of the mount at path: needs no /proc, unlike mountinfo. */
   statfsFlags(path: string): number;
-  /**
-   * What an open fd refers to, by statx(2) and without a Stats object (a fork's fd bookkeeping
-   * asks for each of the process's fds): its device and inode as one id, and its file type
-   * (mode & S_IFMT; 0 for an anonymous inode). undefined where fd is not open.
-   */
-  fdIdentity(fd: number): { id: string; type: number } | undefined;
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
   /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) of the process. */
   personality(persona: number): void;

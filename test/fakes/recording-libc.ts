@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import type { Libc } from '../../src/sys/libc';
 
 /** A Libc that records every call and does nothing: for unit tests of code that drives the kernel. */
@@ -34,14 +33,6 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     capset: rec('capset'),
     getrlimit: () => ({ soft: 1024n, hard: 4096n }),
     statfsFlags: () => 0,
-    fdIdentity: (fd: number) => {
-      try {
-        const st = fs.fstatSync(fd);
-        return { id: `${st.dev}:${st.ino}`, type: st.mode & fs.constants.S_IFMT };
-      } catch {
-        return undefined;
-      }
-    },
     setrlimit: rec('setrlimit'),
     seccomp: rec('seccomp'),
     bpfLoadCgroupDeviceProgram: rec('bpfLoadCgroupDeviceProgram'),
