@@ -58,12 +58,15 @@ export function startContainer(sys: Libc, store: StateStore, id: string, log: Lo
       if (isErrno(e, 'ENXIO') || isErrno(e, 'ENOENT')) throw new UserError(`cannot start container "${id}": its init process is gone`);
       throw e;
     }
-    const waitExec = st.startContainerHooks !== false || Boolean(st.hooks?.poststart?.length);
-    // Our own read end keeps what init writes back (a hook failure) after init is gone. A pipe
-    // hangs up a reader only for writers opened after it: the byte goes through one opened now.
-    const readFd = waitExec ? fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC) : undefined;
-    const gate = readFd !== undefined ? fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC) : fd;
-    if (gate !== fd) fs.closeSync(fd);
+    let gate = fd;
+    let readFd: number | undefined;
+    if (st.startContainerHooks !== false || st.hooks?.poststart?.length) {
+      // Our own read end keeps what init writes back (a hook failure) after init is gone. A pipe
+      // hangs up a reader only for writers opened after it: the byte goes through one opened now.
+      readFd = fs.openSync(store.fifoPath(id), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC);
+      gate = fs.openSync(store.fifoPath(id), C.O_WRONLY | C.O_NONBLOCK | C.O_CLOEXEC);
+      fs.closeSync(fd);
+    }
     try {
       log.step('start: locked, state loaded');
       fs.writeSync(gate, FIFO_START);

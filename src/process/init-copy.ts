@@ -253,15 +253,14 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   // Created: as PID 1 of its namespace, init only receives signals it handles; kill's default
   // signal must still end it (128+n, read from a signalfd while waiting).
   const fifo = fds.fifo!;
-  // While it waits (a failure here is found again, and told, at start)
-  let readyLaunch: Launch | undefined;
+  // While it waits, where no startContainer hook runs first (a failure here is met again, and
+  // told, at start)
   const p = plan.config.process;
-  if (p && !plan.config.hooks.startContainer?.length) {
-    try {
-      readyLaunch = launchOf(p, plan);
-    } catch {
-      readyLaunch = undefined;
-    }
+  let readyLaunch: Launch | undefined;
+  try {
+    if (p && !plan.config.hooks.startContainer?.length) readyLaunch = launchOf(p, plan);
+  } catch {
+    // startProgram looks again
   }
   const buf = Buffer.alloc(1);
   for (;;) {
