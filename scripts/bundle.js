@@ -130,35 +130,84 @@ fs.writeFileSync(file + '.cache', script.createCachedData());
   );
 }
 
-// The light bundle, after its commands ran on nothing (an empty, made-up state root): the
-// parser and those commands' code are in its cache, and no more (a bigger cache costs each
-// command more to read than it saves).
+// The light bundle, after its commands ran: on nothing (an empty, made-up state root), and on a
+// made-up container in a temporary root whose init is a `sleep` this process started, so that
+// start, state, kill and delete take their real paths (the lock and libc through koffi, the exec
+// fifo, the kill and its wait, the state's removal), which a root without containers never
+// reaches: start and delete compiled ~1-2 ms of functions each otherwise. The parser and those
+// commands' code are in its cache, and no more (a bigger cache costs each command more to read
+// than it saves). Any failure fails the build: a cache made without them would pass unnoticed.
 function makeLightCache(bundle) {
   makeCache(
     bundle,
     `
 const fs = require('fs');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
 const { compileModule } = require(${cacheLib});
+const { StateStore } = require(${JSON.stringify(path.join(dist, 'state', 'store.js'))});
+const { procStat } = require(${JSON.stringify(path.join(dist, 'state', 'proc.js'))});
+const { OCI_VERSION } = require(${JSON.stringify(path.join(dist, 'ocispec', 'oci.js'))});
 const file = ${JSON.stringify(bundle)};
 const { fn, script } = compileModule(file, false);
-const root = '/nonexistent/tsrunc-code-cache';
-const runs = [['state', 'none'], ['list'], ['list', '--format', 'json'], ['kill', 'none', 'KILL'], ['delete', '--force', 'none'],
-  ['delete', 'none'], ['start', 'none'], ['pause', 'none'], ['resume', 'none'], ['ps', 'none'], ['events', '--stats', 'none']];
+const none = ['--root', '/nonexistent/tsrunc-code-cache'];
+const root = fs.mkdtempSync(path.join(require('os').tmpdir(), 'tsrunc-code-cache-'));
+const store = new StateStore(root);
+const init = spawn('sleep', ['600'], { stdio: 'ignore' });
+const fakeState = (id, pid) => {
+  fs.mkdirSync(store.dir(id), { mode: 0o700 });
+  store.save({
+    ociVersion: OCI_VERSION, id, bundle: root, rootfs: root, annotations: {}, created: new Date().toISOString(), owner: 'root',
+    creatorPid: process.pid, creatorStartTime: procStat(process.pid).startTime, pid, pidStartTime: procStat(pid)?.startTime,
+    ready: true, started: false, newPidNamespace: true, startContainerHooks: false, hasProcess: true, namespaceTypes: [],
+  });
+};
+fakeState('warm', init.pid);
+const mk = spawnSync('mkfifo', ['-m', '0600', store.fifoPath('warm')]);
+if (mk.status !== 0) throw new Error('mkfifo: ' + mk.stderr);
+// init's end of the exec fifo: start's writer needs a reader
+const initEnd = fs.openSync(store.fifoPath('warm'), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+const W = ['--root', root];
+const runs = [[...W, 'state', 'warm'], [...W, 'kill', 'warm', '0'], [...W, 'list'], [...W, 'start', 'warm'], [...W, 'state', 'warm'],
+  [...W, 'delete', '--force', 'warm'], ['gone'], [...W, 'delete', 'gone'], [...none, 'state', 'none'], [...none, 'list'],
+  [...none, 'list', '--format', 'json'], [...none, 'kill', 'none', 'KILL'], [...none, 'delete', '--force', 'none'],
+  [...none, 'delete', 'none'], [...none, 'start', 'none'], [...none, 'pause', 'none'], [...none, 'resume', 'none'],
+  [...none, 'ps', 'none'], [...none, 'events', '--stats', 'none']];
 const exit = process.exit;
 const writeSync = fs.writeSync;
-fs.writeSync = (fd, ...rest) => (fd === 1 || fd === 2 ? 0 : writeSync(fd, ...rest)); // quiet
+let failed = '';
+fs.writeSync = (fd, ...rest) => {
+  if (fd === 2) failed += String(rest[0]);
+  return fd === 1 || fd === 2 ? 0 : writeSync(fd, ...rest); // quiet
+};
 (async () => {
   for (const args of runs) {
-    await new Promise((resolve) => {
+    // a stopped container: its init (the killed sleep) is gone
+    if (args[0] === 'gone') {
+      fakeState('gone', init.pid);
+      continue;
+    }
+    const code = await new Promise((resolve) => {
       process.exit = resolve;
-      process.argv = [process.argv[0], 'tsrunc', '--root', root, ...args];
+      process.argv = [process.argv[0], 'tsrunc', ...args];
       const m = { exports: {} };
       fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(dist)});
     });
+    const made = args[1] === root;
+    if (made && code !== 0) throw new Error(args.slice(2).join(' ') + ': exit ' + code + ': ' + failed);
+    failed = '';
   }
+  if (fs.readdirSync(root).length !== 0) throw new Error('the made-up containers were not deleted');
+  fs.closeSync(initEnd);
+  fs.rmdirSync(root);
   fs.writeFileSync(file + '.cache', script.createCachedData());
   exit(0);
-})();
+})().catch((e) => {
+  init.kill('SIGKILL');
+  fs.rmSync(root, { recursive: true, force: true });
+  writeSync(2, String(e.stack || e) + '\\n');
+  exit(1);
+});
 `,
   );
 }

@@ -6,4 +6,10 @@ import { runCli } from './cli/run-cli';
 import { LIGHT_COMMAND_MODULES } from './cli/commands/light-index';
 import { requireCached } from './util/code-cache';
 
-runCli(LIGHT_COMMAND_MODULES, { other: () => requireCached(join(__dirname, 'tsrunc.js'), require, __dirname) });
+// A command that loaded libc (start, delete) ends by _exit as the full bundle's do, where this is the
+// process's main module (dist/boot.cjs runs it as such): the light cache is made by running its
+// commands in one process that must live on (scripts/bundle.js).
+runCli(LIGHT_COMMAND_MODULES, {
+  other: () => requireCached(join(__dirname, 'tsrunc.js'), require, __dirname),
+  exitByLibc: require.main === module,
+});

@@ -86,11 +86,10 @@ async function main(modules: CommandModules, other: () => void): Promise<number 
  */
 export function runCli(modules: CommandModules, opts: { other?: () => void; exitByLibc?: boolean } = {}): void {
   const exit = (code: number): never => {
-    // The full bundle's commands that loaded libc (create, run, exec) end by _exit: Node's
+    // The commands that loaded libc (create, run, exec; start, delete) end by _exit: Node's
     // teardown (its thread pools joined, the heap freed piece by piece) is work the kernel does
-    // at once. Everything the CLI writes (stdout, stderr, the log, state) is written
-    // synchronously and no exit handler is registered: nothing is left to flush. (Not the light
-    // bundle's: its code cache is made by running its commands in one process, scripts/bundle.js.)
+    // at once (~1.5 ms). Everything the CLI writes (stdout, stderr, the log, state) is written
+    // synchronously and no exit handler is registered: nothing is left to flush.
     if (opts.exitByLibc) loadedLibc()?.exit(code);
     return process.exit(code);
   };

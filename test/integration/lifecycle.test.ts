@@ -82,6 +82,41 @@ describe('run', () => {
 });
 
 describe('create / start / state / kill / delete', () => {
+  test("the commands that loaded libc (create, start, delete) end by _exit; the others by Node's exit (its exit handlers run)", () => {
+    const b = bundle(['sleep', '30']);
+    const id = uniqueId();
+    const marks = join(b.dir, 'exits');
+    const preload = join(b.dir, 'exit-mark.js');
+    fs.writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== ${JSON.stringify(rt.root)})[0] + '\\n'));\n`,
+    );
+    // stderr to a file: the container inherits create's, and a pipe would keep spawnSync waiting
+    const errors = join(b.dir, 'errors');
+    const cli = (args: string[]): void => {
+      const err = fs.openSync(errors, 'a');
+      try {
+        const r = spawnSync(rt.binary, ['--root', rt.root, ...args], {
+          stdio: ['ignore', 'ignore', err],
+          env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+          timeout: 30000,
+        });
+        expect(r.error).toBeUndefined();
+        expect(r.status).toBe(0);
+      } finally {
+        fs.closeSync(err);
+      }
+    };
+    cli(['create', '--bundle', b.dir, id]);
+    cli(['state', id]);
+    cli(['start', id]);
+    cli(['kill', id, '0']);
+    cli(['delete', '--force', id]);
+    expect(fs.readFileSync(errors, 'utf8')).toBe('');
+    expect(fs.readFileSync(marks, 'utf8')).toBe('state\nkill\n');
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
   test("start waits for the program's execve only where hooks need it (poststart, startContainer); otherwise it returns once init is released, as runc", () => {
     const startSteps = (id: string, dir: string): string[] => {
       const log = join(dir, 'start.log');

@@ -36,6 +36,11 @@ describe('the launcher', () => {
     );
   });
 
+  test('records it where bash runs the launcher too (it sources nothing of /proc/self/limits: the read loop does)', () => {
+    const out = launch(`ulimit -Sn 322 && exec bash ${launcher} state x`, { TSRUNC_NODE: fakeNode });
+    expect(out.nofile).toBe('322');
+  });
+
   test('finds node on PATH as command -v would, and dist/ through a link to the launcher', () => {
     const bin = join(dir, 'path-bin');
     fs.mkdirSync(bin, { recursive: true });
