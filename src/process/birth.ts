@@ -330,7 +330,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
     ch.send({ type: 'pid', pid: c2 });
     return sys.exit(0);
   } catch (e) {
-    ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
+    ch.send(e instanceof LostCopy ? { type: 'lost', msg: e.message } : { type: 'error', msg: e instanceof Error ? e.message : String(e) });
     return sys.exit(1);
   }
 }
@@ -370,6 +370,11 @@ function attemptInUserNamespace(sys: Libc, req: BirthRequest, time: TimePlan | u
     if (msg.type === 'hello') {
       c2Hello = true;
       msg = receiveAnswering(runtime, req, USERNS_TIMEOUT_MS, 'entering the namespaces');
+    }
+    if (msg.type === 'lost') {
+      kill(helper);
+      reap(sys, helper);
+      throw new LostCopy(msg.msg);
     }
     if (msg.type === 'error') throw new Error(msg.msg);
     if (msg.type !== 'pid') throw new Error(`unexpected message from the user-namespace helper: ${msg.type}`);

@@ -51,6 +51,8 @@ export type ChildMessage =
   | { type: 'hooks' }
   /** init: waits on the exec fifo; exec: set up, about to execve */
   | { type: 'ready' }
+  /** the user-namespace helper lost its child to the fork (process/copy.ts): birth tries again */
+  | { type: 'lost'; msg: string }
   | { type: 'error'; msg: string };
 
 /** From the runtime. */

@@ -17,6 +17,7 @@ import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
+import { LostCopy, killCopy, reapCopy } from './hello';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
 export const EXIT_SIGNALS = [1, 2, 3, 10, 12, 14, 15]; // HUP INT QUIT USR1 USR2 ALRM TERM
@@ -438,13 +439,44 @@ export function forkCopy(
 ): number {
   const parentFds = openFds();
   markAllDofork(sys);
+  sys.prepareFork();
   const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
-  return around((opened = []) => {
-    markDofork(sys);
-    return forkNow(sys, parentFds, keep, fds, body, opened, prepared);
+  let mapped = false;
+  const pid = around((opened = []) => {
+    const r = forkNow(sys, parentFds, keep, fds, body, opened, prepared);
+    mapped = r.mapped;
+    return r.pid;
   });
+  if (mapped) {
+    killCopy(pid);
+    reapCopy(sys, pid);
+    throw new LostCopy('V8 mapped a heap page between the MADV_DOFORK marking and the fork: the copy lacked it');
+  }
+  return pid;
 }
 
+/**
+ * markDofork's ranges as [start, length, …], for markDoforkRanges: made before the marking that
+ * precedes a fork, where nothing may be allocated.
+ */
+let flatRanges: number[] | undefined;
+
+/** V8's committed heap: it grows as V8 maps a page (each MADV_DONTFORK as it is mapped). */
+function heapCommitted(): number {
+  try {
+    return process.memoryUsage().heapTotal;
+  } catch {
+    return -1; // no /proc/self/stat to read (rss comes first): unchecked, as before
+  }
+}
+
+/**
+ * The fork itself. V8 maps each new heap page MADV_DONTFORK: one mapped after the last marking
+ * would be missing in the copy, which dies of SIGSEGV where it allocates there (measured: lazy
+ * compilation in the copy writing to such a page). So from the marking to the fork nothing is
+ * thrown, declared or first run (markDoforkRanges, prepareFork), and whether V8 mapped a page
+ * meanwhile all the same is checked after it: mapped, the copy is not to be used (forkCopy).
+ */
 function forkNow(
   sys: Libc,
   parentFds: readonly ParentFd[],
@@ -453,12 +485,16 @@ function forkNow(
   body: () => never,
   opened: readonly number[],
   prepared: Prepared,
-): number {
+): { pid: number; mapped: boolean } {
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
   const mask = sys.blockAllSignals();
+  flatRanges ??= rangesToMark(sys).flatMap(([a, b]) => [a, b - a]);
+  const committed = heapCommitted();
   let pid: number;
   try {
+    const e = sys.markDoforkRanges(flatRanges);
+    if (e !== 0) markDofork(sys); // a mapping refused in the middle: the slow way (checked below as well)
     pid = sys.fork();
   } catch (e) {
     sys.restoreSignalMask(mask);
@@ -466,7 +502,7 @@ function forkNow(
   }
   if (pid === 0) enterCopy(sys, parentFds, keep, fds, body, opened, prepared);
   sys.restoreSignalMask(mask);
-  return pid;
+  return { pid, mapped: heapCommitted() !== committed };
 }
 
 /** Blocks until one of EXIT_SIGNALS arrives (then exits 128+n) or fd is readable. For the waiting init. */

@@ -5,7 +5,7 @@ import type { IdMapping } from '../ocispec/oci';
 import { forkCopy } from './copy';
 import { ChannelClosed, ChannelTimeout, channelPair } from './channel';
 import { mapText } from './birth';
-import { ATTEMPTS, HELLO_TIMEOUT_MS } from './hello';
+import { ATTEMPTS, HELLO_TIMEOUT_MS, LostCopy } from './hello';
 
 /**
  * A user namespace with the given maps, as an fd (for idmapped mounts): a forked single-threaded
@@ -14,7 +14,13 @@ import { ATTEMPTS, HELLO_TIMEOUT_MS } from './hello';
  */
 export function createUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): number {
   for (let attempt = 1; ; attempt++) {
-    const r = attemptUserNamespace(sys, uidMappings, gidMappings);
+    let r: number | Error;
+    try {
+      r = attemptUserNamespace(sys, uidMappings, gidMappings);
+    } catch (e) {
+      if (!(e instanceof LostCopy)) throw e;
+      r = e; // its fork (process/copy.ts)
+    }
     if (typeof r === 'number') return r;
     if (attempt >= ATTEMPTS) throw r;
   }
@@ -22,12 +28,19 @@ export function createUserNamespace(sys: Libc, uidMappings: readonly IdMapping[]
 
 function attemptUserNamespace(sys: Libc, uidMappings: readonly IdMapping[], gidMappings: readonly IdMapping[]): number | Error {
   const { runtime, child } = channelPair(sys);
-  const pid = forkCopy(sys, 3, [child.fd], () => {
-    sys.unshare(C.CLONE_NEWUSER);
-    child.send({ type: 'userns' });
-    child.receive(-1, 'until the runtime is done with us'); // ends with the runtime's end
-    return sys.exit(0);
-  });
+  let pid: number;
+  try {
+    pid = forkCopy(sys, 3, [child.fd], () => {
+      sys.unshare(C.CLONE_NEWUSER);
+      child.send({ type: 'userns' });
+      child.receive(-1, 'until the runtime is done with us'); // ends with the runtime's end
+      return sys.exit(0);
+    });
+  } catch (e) {
+    runtime.close();
+    child.close();
+    throw e;
+  }
   child.close();
   let lost: Error | undefined;
   let status: number;

@@ -136,6 +136,7 @@ export const BPF_F_ALLOW_MULTI = 2;
 // errno values the binding retries on or tells apart
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const ENOMEM = 12;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
 

@@ -100,8 +100,23 @@ export function makeKoffiLibc(): Libc {
   const setrlimit = f<(r: number, b: Buffer) => number>('int setrlimit(int, void *)');
   const signal = f<(s: number, h: null) => unknown>('void *signal(int, void *)');
   const sigmask = f<(how: number, set: Buffer, old: null) => number>('int pthread_sigmask(int, void *, void *)');
-  const fork = f<() => number>('int fork()');
-  const madvise = f<(a: number, l: number, adv: number) => number>('int madvise(uintptr_t, size_t, int)');
+  // Declared by prepareFork, not on first call (through f's rest parameters, an allocation each):
+  // process/copy.ts calls them where nothing may be allocated on V8's heap.
+  type Madvise = (a: number, l: number, adv: number) => number;
+  let forkRaw: (() => number) | undefined;
+  let madviseRaw: Madvise | undefined;
+  const forkFn = (): (() => number) => (forkRaw ??= lib.func('int fork()') as () => number);
+  const madvise = (): Madvise => (madviseRaw ??= lib.func('int madvise(uintptr_t, size_t, int)') as Madvise);
+  const markDoforkRanges = (flat: readonly number[]): number => {
+    const m = madvise();
+    for (let i = 0; i < flat.length; i += 2) {
+      if (m(flat[i], flat[i + 1], C.MADV_DOFORK) < 0) {
+        const e = koffi.errno();
+        if (e !== C.ENOMEM) return e;
+      }
+    }
+    return 0;
+  };
   const getauxval = f<(t: number) => number | bigint>('uintptr_t getauxval(unsigned long)');
   const exit_ = f<(s: number) => void>('void _exit(int)');
   const waitpid = f<(pid: number, st: Int32Array, opt: number) => number>('int waitpid(int, int *, int)');
@@ -239,10 +254,15 @@ export function makeKoffiLibc(): Libc {
     },
     seccomp: (program, flags) =>
       check(seccomp(C.SYS_SECCOMP, C.SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }), 'seccomp'),
-    fork: () => check(fork(), 'fork'),
+    fork: () => check(forkFn()(), 'fork'),
+    prepareFork: () => {
+      forkFn();
+      markDoforkRanges([]);
+    },
+    markDoforkRanges,
     auxv: (t) => Number(getauxval(t)),
-    madviseDofork: (a, l) => void check(madvise(a, l, C.MADV_DOFORK), 'madvise'),
-    madvisePopulateWrite: (a, l) => void check(madvise(a, l, C.MADV_POPULATE_WRITE), 'madvise'),
+    madviseDofork: (a, l) => void check(madvise()(a, l, C.MADV_DOFORK), 'madvise'),
+    madvisePopulateWrite: (a, l) => void check(madvise()(a, l, C.MADV_POPULATE_WRITE), 'madvise'),
     exit: (s) => {
       exit_(s);
       throw new Error('unreachable');

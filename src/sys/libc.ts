@@ -47,6 +47,17 @@ export interface Libc {
   seccomp(program: Buffer, flags: number): number;
   /** glibc fork(): returns 0 in the child. Only through process/copy.ts, which makes it safe. */
   fork(): number;
+  /**
+   * Declares fork and markDoforkRanges's madvise now and runs the marking once on nothing, so that
+   * between the marking and the fork neither is declared or first run (process/copy.ts: nothing
+   * may be allocated on V8's heap there).
+   */
+  prepareFork(): void;
+  /**
+   * MADV_DOFORK over each [flat[2i], flat[2i] + flat[2i+1]), with nothing thrown or allocated on
+   * the way: 0, or the first errno but ENOMEM (the holes a range steps over).
+   */
+  markDoforkRanges(flat: readonly number[]): number;
   /** getauxval(type): a value the kernel gave the process at exec (0 where it gave none). */
   auxv(type: number): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */

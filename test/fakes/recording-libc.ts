@@ -45,6 +45,8 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     fork: rec('fork'),
     auxv: () => 0,
     madviseDofork: rec('madviseDofork'),
+    prepareFork: rec('prepareFork'),
+    markDoforkRanges: rec('markDoforkRanges'),
     madvisePopulateWrite: rec('madvisePopulateWrite'),
     waitpid: (...args: unknown[]) => {
       calls.push(['waitpid', ...args]);

@@ -142,6 +142,64 @@ describe('a forked copy of the runtime', () => {
     expect(inCopy).toBeLessThan(live); // (one scavenge only: ~860 KB of ~690 KB live, measured)
   });
 
+  test('V8 maps each heap page MADV_DONTFORK: one mapped after the marking is missing in a copy, which dies where it touches it', () => {
+    // What forkCopy guards against, on the bare calls: the marking, then a large array (a page of
+    // its own) made before the fork; the copy reads it.
+    const script = `
+      const fs = require('fs');
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const { vdsoDataPages } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const sys = libc();
+      sys.prepareFork();
+      const [vvar, vdso] = vdsoDataPages(sys); // all but those (madvise refuses them), as [start, length]
+      const ranges = [0, vvar, vdso, 0x7ffffffff000 - vdso];
+      const big = [];
+      if (sys.markDoforkRanges(ranges) !== 0) throw new Error('marking refused');
+      for (let i = 0; i < 300000; i++) big.push(i + 0.5);
+      const pid = sys.fork();
+      if (pid === 0) { fs.writeSync(1, 'read ' + big[299999] + '\\n'); sys.exit(0); }
+      const w = sys.waitpid(pid, false);
+      fs.writeSync(1, 'copy: ' + (w.status & 0x7f ? 'signal ' + (w.status & 0x7f) : 'status ' + ((w.status >> 8) & 0xff)) + '\\n');
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('copy: signal 11\n');
+  });
+
+  test('forkCopy refuses a copy forked after V8 mapped a page past the marking (a lost copy, killed); without one the copy runs', () => {
+    const script = `
+      const fs = require('fs');
+      const { forkCopy } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const { LostCopy } = require(${JSON.stringify(join(DIST, 'process', 'hello.js'))});
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const sys = libc();
+      const mark = sys.markDoforkRanges;
+      let big;
+      for (const allocate of [true, false]) {
+        sys.markDoforkRanges = (flat) => {
+          const e = mark(flat);
+          if (allocate) big = Array.from({ length: 300000 }, (_, i) => i + 0.5);
+          return e;
+        };
+        try {
+          const pid = forkCopy(sys, 3, [], () => sys.exit(big ? (big.length % 7) + 40 : 40));
+          const w = sys.waitpid(pid, false);
+          fs.writeSync(1, 'forked: ' + (w.status & 0x7f ? 'signal ' + (w.status & 0x7f) : 'status ' + ((w.status >> 8) & 0xff)) + '\\n');
+        } catch (e) {
+          let left = 'none';
+          try { left = String(sys.waitpid(-1, true).pid); } catch (w) { left = w.code || w.message.split(':')[0]; }
+          fs.writeSync(1, (e instanceof LostCopy ? 'lost: ' : 'failed: ') + e.message + '; children left: ' + left + '\\n');
+        }
+      }
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    const [first, second] = r.stdout.trim().split('\n');
+    expect(first).toMatch(/^lost: V8 mapped a heap page between the MADV_DOFORK marking and the fork/);
+    expect(first).not.toMatch(/children left: \d/);
+    expect(second).toBe(`forked: status ${(300000 % 7) + 40}`);
+  });
+
   test("a process started with a roomy young generation (bin/tsrunc's) forks first without a scavenge, later with two", () => {
     const script = `
       const fs = require('fs');
