@@ -215,21 +215,15 @@ fs.writeSync = (fd, ...rest) => {
 async function main() {
   // What node runs first, for every command: one file (no second module to resolve, read and wrap:
   // util/code-cache.ts is in it), named .cjs (node looks for no package.json to learn its module
-  // type). cgroups/prime stays a module of its own, required by exec only. ~1.5 ms a command
-  // (interleaved, 200 runs of `state`: median 43.1 -> 41.9 ms, p25 38.0 -> 36.0).
+  // type). ~1.5 ms a command (interleaved, 200 runs of `state`: median 43.1 -> 41.9 ms, p25 38.0
+  // -> 36.0). cgroups/prime too, which create, run and exec require at boot: as a module of its
+  // own, resolving, reading and wrapping it (and the package scope looked up for its type) cost
+  // them ~1.2 ms (boot's steps timed in the process, medians of 12, twice).
   await esbuild.build({
     ...common,
     entryPoints: [path.join(src, 'boot.ts')],
     outfile: path.join(dist, 'boot.cjs'),
     sourcemap: false,
-    plugins: [
-      {
-        name: 'prime-outside',
-        setup(build) {
-          build.onResolve({ filter: /^\.\/cgroups\/prime$/ }, () => ({ path: './cgroups/prime.js', external: true }));
-        },
-      },
-    ],
   });
   await esbuild.build({ ...common, entryPoints: [path.join(src, 'main.ts')], outfile: path.join(dist, 'tsrunc.js') });
   await esbuild.build({

@@ -39,7 +39,7 @@ export function commandOf(argv: readonly string[]): string | undefined {
 
 if (require.main === module) {
   const command = commandOf(process.argv.slice(2));
-  // exec starts the kernel lock's wait now (cgroups/prime.ts)
+  // create, run and exec start the kernel lock's wait now (cgroups/prime.ts, bundled into boot.cjs)
   if (command !== undefined && PRIMED_AT_BOOT.has(command) && process.geteuid?.() === 0) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();
