@@ -63,9 +63,10 @@ export function makeKoffiLibc(): Libc {
   const lib = koffi.load('libc.so.6');
   // Each function is declared when first called: a command calls a few of these ~70 (declaring
   // them all cost every command ~2 ms). A copy forked later inherits those declared before.
-  const f = <T extends (...args: never[]) => unknown>(decl: string): T => {
+  // types: the named structs the declaration uses, registered with it (~0.2 ms a command otherwise)
+  const f = <T extends (...args: never[]) => unknown>(decl: string, types?: () => void): T => {
     let fn: T | undefined;
-    return ((...args: Parameters<T>) => (fn ??= lib.func(decl) as unknown as T)(...args)) as T;
+    return ((...args: Parameters<T>) => (fn ??= (types?.(), lib.func(decl) as unknown as T))(...args)) as T;
   };
 
   const unshare = f<(flags: number) => number>('int unshare(int)');
@@ -135,16 +136,18 @@ export function makeKoffiLibc(): Libc {
     return set;
   };
   const read = f<(fd: number, b: Buffer, n: number) => number>('long read(int, void *, size_t)');
-  structOnce('tsrunc_iovec', { base: 'void *', len: 'size_t' });
-  structOnce('tsrunc_msghdr', {
-    name: 'void *',
-    namelen: 'uint32_t',
-    iov: 'tsrunc_iovec *',
-    iovlen: 'size_t',
-    control: 'void *',
-    controllen: 'size_t',
-    flags: 'int',
-  });
+  const msghdrTypes = (): void => {
+    structOnce('tsrunc_iovec', { base: 'void *', len: 'size_t' });
+    structOnce('tsrunc_msghdr', {
+      name: 'void *',
+      namelen: 'uint32_t',
+      iov: 'tsrunc_iovec *',
+      iovlen: 'size_t',
+      control: 'void *',
+      controllen: 'size_t',
+      flags: 'int',
+    });
+  };
   type Msghdr = {
     name: null;
     namelen: number;
@@ -154,8 +157,8 @@ export function makeKoffiLibc(): Libc {
     controllen: number;
     flags: number;
   };
-  const sendmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long sendmsg(int, const tsrunc_msghdr *, int)');
-  const recvmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long recvmsg(int, _Inout_ tsrunc_msghdr *, int)');
+  const sendmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long sendmsg(int, const tsrunc_msghdr *, int)', msghdrTypes);
+  const recvmsg = f<(fd: number, m: Msghdr, fl: number) => number>('long recvmsg(int, _Inout_ tsrunc_msghdr *, int)', msghdrTypes);
   const socket = f<(d: number, t: number, p: number) => number>('int socket(int, int, int)');
   const connect = f<(fd: number, addr: Buffer, len: number) => number>('int connect(int, void *, uint32_t)');
   const close = f<(fd: number) => number>('int close(int)');
@@ -164,9 +167,9 @@ export function makeKoffiLibc(): Libc {
   const unlockpt = f<(fd: number) => number>('int unlockpt(int)');
   const ptsnameR = f<(fd: number, b: Buffer, l: number) => number>('int ptsname_r(int, _Out_ char *, size_t)');
   const ioctlPtr = f<(fd: number, req: number, arg: Buffer) => number>('int ioctl(int, unsigned long, void *)');
-  structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' });
   const seccomp = f<(nr: number, op: number, flags: number, prog: { len: number; filter: Buffer }) => number>(
     'long syscall(long, unsigned int, unsigned int, tsrunc_sock_fprog *)',
+    () => structOnce('tsrunc_sock_fprog', { len: 'uint16_t', filter: 'void *' }),
   );
   const openat2 = f<(nr: number, dfd: number, p: string, how: Buffer, size: number) => number>(
     'long syscall(long, int, const char *, void *, size_t)',
