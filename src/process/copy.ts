@@ -49,8 +49,9 @@ function roomyFirstFork(): boolean {
 
 /**
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
- * them: the whole address space is marked MADV_DOFORK (markDofork), after two scavenges unless
- * roomyFirstFork. The first leaves only its survivors in the young generation, but they are ~780
+ * them: the whole address space is marked MADV_DOFORK right before the fork (forkNow), and its
+ * ranges are found here, while /proc/self is still this process's, after two scavenges unless
+ * roomyFirstFork. (A first marking here as well, which the last one repeats, cost ~0.9 ms.) The first leaves only its survivors in the young generation, but they are ~780
  * KB of its default 1 MB after a command's start-up: the copy filled the rest while building the
  * rootfs and scavenged there (~2.5 ms, every page it touched a copy-on-write fault). The second
  * promotes them (~0.8 ms): the copy starts with the young generation nearly empty and, for a
@@ -58,11 +59,9 @@ function roomyFirstFork(): boolean {
  * now; a full collection costs ~5 ms more and is not needed. (The two cost a command 3.3-4.2 ms
  * before its fork, measured: what roomyFirstFork spares it.)
  */
-function markAllDofork(sys: Libc): void {
-  if (roomyFirstFork()) {
-    markDofork(sys);
-    return;
-  }
+function readyForFork(sys: Libc): void {
+  flatRanges ??= rangesToMark(sys).flatMap(([a, b]) => [a, b - a]);
+  if (roomyFirstFork()) return;
   if (!collect) {
     // bin/tsrunc runs node with --expose-gc; loading v8 and vm for it costs a few ms more.
     let gc = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
@@ -78,7 +77,6 @@ function markAllDofork(sys: Libc): void {
     };
   }
   collect();
-  markDofork(sys);
 }
 
 /** The highest user address of a 4-level page table; a mapping above it (5-level) raises it. */
@@ -86,6 +84,11 @@ const USER_TOP = 0x7ffffffff000;
 
 /** The address ranges markDofork advises: all of them but the vDSO's data pages. */
 let ranges: [number, number][] | undefined;
+/**
+ * The same as [start, length, …], for markDoforkRanges: made before the marking that precedes a
+ * fork, where nothing may be allocated.
+ */
+let flatRanges: number[] | undefined;
 
 /**
  * One madvise over each range instead of one per mapping (~100, each a call through koffi): the
@@ -438,7 +441,7 @@ export function forkCopy(
   stdio?: readonly number[],
 ): number {
   const parentFds = openFds();
-  markAllDofork(sys);
+  readyForFork(sys);
   sys.prepareFork();
   const prepared: Prepared = { stdio, signals: handledSignals(), fsNames: callbackNames() };
   let mapped = false;
@@ -454,12 +457,6 @@ export function forkCopy(
   }
   return pid;
 }
-
-/**
- * markDofork's ranges as [start, length, …], for markDoforkRanges: made before the marking that
- * precedes a fork, where nothing may be allocated.
- */
-let flatRanges: number[] | undefined;
 
 /** V8's committed heap: it grows as V8 maps a page (each MADV_DONTFORK as it is mapped). */
 function heapCommitted(): number {
@@ -489,11 +486,10 @@ function forkNow(
   // Blocked across the fork: a signal must not run the parent's handlers in the copy (libuv's
   // write to the parent's signal pipe). Process-directed signals reach the parent's other threads.
   const mask = sys.blockAllSignals();
-  flatRanges ??= rangesToMark(sys).flatMap(([a, b]) => [a, b - a]);
   const committed = heapCommitted();
   let pid: number;
   try {
-    const e = sys.markDoforkRanges(flatRanges);
+    const e = sys.markDoforkRanges(flatRanges!);
     if (e !== 0) markDofork(sys); // a mapping refused in the middle: the slow way (checked below as well)
     pid = sys.fork();
   } catch (e) {
