@@ -51,7 +51,7 @@ function roomyFirstFork(): boolean {
  * V8 marks its heap pages MADV_DONTFORK as it allocates them, so a forked copy would fault on
  * them: the whole address space is marked MADV_DOFORK right before the fork (forkNow), and its
  * ranges are found here, while /proc/self is still this process's, after two scavenges unless
- * roomyFirstFork. (A first marking here as well, which the last one repeats, cost ~0.9 ms.) The first leaves only its survivors in the young generation, but they are ~780
+ * roomyFirstFork. The first leaves only its survivors in the young generation, but they are ~780
  * KB of its default 1 MB after a command's start-up: the copy filled the rest while building the
  * rootfs and scavenged there (~2.5 ms, every page it touched a copy-on-write fault). The second
  * promotes them (~0.8 ms): the copy starts with the young generation nearly empty and, for a
