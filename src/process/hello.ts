@@ -10,6 +10,17 @@ export const ATTEMPTS = 3;
 /** A copy that never answered, or died of a signal before it did: safe to try again. */
 export class LostCopy extends Error {}
 
+/** attempt, tried again while it loses its copy (LostCopy), up to ATTEMPTS times in all. */
+export function retryLost<T>(attempt: () => T): T {
+  for (let n = 1; ; n++) {
+    try {
+      return attempt();
+    } catch (e) {
+      if (!(e instanceof LostCopy) || n >= ATTEMPTS) throw e;
+    }
+  }
+}
+
 export function killCopy(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');

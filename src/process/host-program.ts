@@ -3,7 +3,7 @@
 // shim reaps every child with waitpid(-1), which libuv's process handles would never learn of).
 import type { Libc } from '../sys/libc';
 import { forkCopy, resetSignals } from './copy';
-import { ATTEMPTS, LostCopy } from './hello';
+import { retryLost } from './hello';
 
 const F_DUPFD_CLOEXEC = 1030;
 
@@ -19,14 +19,8 @@ export interface HostProgram {
 
 /** Starts it; returns its pid (a child of this process). A failed execve is its exit status 127. */
 export function startHostProgram(sys: Libc, p: HostProgram): number {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return startOnce(sys, p);
-    } catch (e) {
-      // a copy lost to its fork (process/copy.ts) was killed before it ran anything of note
-      if (!(e instanceof LostCopy) || attempt >= ATTEMPTS) throw e;
-    }
-  }
+  // a copy lost to its fork (process/copy.ts) was killed before it ran anything of note
+  return retryLost(() => startOnce(sys, p));
 }
 
 function startOnce(sys: Libc, p: HostProgram): number {

@@ -18,7 +18,7 @@ import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../ocispec/config';
 import { enterNamespaces, inNamespaces } from '../namespaces/enter';
 import { EXIT_SIGNALS, forkCopy } from './copy';
-import { ATTEMPTS, LostCopy, awaitHello, killCopy, reapCopy } from './hello';
+import { LostCopy, awaitHello, killCopy, reapCopy, retryLost } from './hello';
 import { channelPair, keptFdCount, type ChildEnd, type ChildFds, type RuntimeEnd } from './channel';
 
 /** How long a pre-born copy waits for its container before it leaves by itself (its keeper drops it sooner). */
@@ -61,13 +61,7 @@ export function prebornGone(sys: Libc, pre: Preborn): boolean {
 
 /** Forks a copy that waits to become a container's init; tried again (ATTEMPTS) if it does not answer. */
 export function armPreborn(sys: Libc, life: PrebornLife): Preborn {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return armOnce(sys, life);
-    } catch (e) {
-      if (!(e instanceof LostCopy) || attempt >= ATTEMPTS) throw e;
-    }
-  }
+  return retryLost(() => armOnce(sys, life));
 }
 
 function armOnce(sys: Libc, life: PrebornLife): Preborn {
