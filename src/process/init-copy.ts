@@ -100,9 +100,20 @@ function rootfsContext(plan: InitPlan, fds: ChildFds): MountContext {
 }
 
 /**
+ * Whether init builds part of the rootfs before 'go': only in a mount namespace of its own, whose
+ * mounts go with init. Without one (or in a joined one) they would outlive it, and a runtime
+ * killed before its first state save (right after the fork) leaves no record for delete to take
+ * them away by: there init mounts once it is recorded, after 'go' (found by a SIGKILL campaign,
+ * scripts/hardening/crash.js, without a mount namespace).
+ */
+function buildsEarly(plan: InitPlan): boolean {
+  return mountNsMode(plan.config) === 'new';
+}
+
+/**
  * While the runtime makes init's cgroups and moves it in (init would only wait): its keyring, and
- * the rootfs up to the first cgroup mount (rootfs/setup.ts: splitAtCgroups). Nothing here starts
- * a process or touches the cgroups.
+ * the rootfs up to the first cgroup mount (rootfs/setup.ts: splitAtCgroups) where buildsEarly.
+ * Nothing here starts a process or touches the cgroups.
  */
 function setupEarly(sys: Libc, fds: ChildFds, plan: InitPlan): void {
   // A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring.
@@ -113,7 +124,7 @@ function setupEarly(sys: Libc, fds: ChildFds, plan: InitPlan): void {
       throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
     }
   }
-  prepareRootfs(sys, plan.config, rootfsContext(plan, fds), mountNsMode(plan.config), 'early');
+  if (buildsEarly(plan)) prepareRootfs(sys, plan.config, rootfsContext(plan, fds), 'new', 'early');
 }
 
 /** In its cgroups: the rest. */
@@ -122,7 +133,7 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   // The namespace's root is the cgroup init is in now.
   if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   const mode = mountNsMode(cfg);
-  prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, 'rest');
+  prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, buildsEarly(plan) ? 'rest' : 'all');
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
     ch.send({ type: 'hooks' });

@@ -184,6 +184,29 @@ describe('initLife (fake libc, fake channel)', () => {
     expect(sys.calls.findIndex((c) => c[0] === 'pivotRoot')).toBeGreaterThan(go);
   });
 
+  test('without a mount namespace of its own init mounts nothing before go (the mounts would outlive it unrecorded)', () => {
+    const { plan, sys, fds } = make((s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount');
+      s.linux!.maskedPaths = [];
+      s.linux!.readonlyPaths = [];
+    });
+    const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }];
+    const ch = {
+      send: () => undefined,
+      receive: (): RuntimeMessage => {
+        sys.calls.push(['receive']);
+        return says.shift()!;
+      },
+    } as unknown as ChildEnd;
+    (initLife as (...a: Parameters<typeof initLife>) => void)(sys, ch, fds, plan);
+    const go = sys.calls.findIndex((c) => c[0] === 'receive');
+    expect(go).toBeGreaterThan(0);
+    expect(sys.calls.findIndex((c) => c[0] === 'joinSessionKeyring')).toBeLessThan(go);
+    const mounts = sys.calls.map((c, i) => [c[0], i] as const).filter(([name]) => name === 'mount');
+    expect(mounts.length).toBeGreaterThan(0);
+    for (const [, i] of mounts) expect(i).toBeGreaterThan(go);
+  });
+
   test('a runtime that never says go: init exits having built only the early part, nothing of the rest', () => {
     const { plan, sys, fds } = make();
     const { ch, said } = fakeChannel([{ type: 'continue' }]);
