@@ -64,7 +64,8 @@ describe('run', () => {
       }),
     );
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // 'close': the output read to its end, which 'exit' does not wait for
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(out).toContain('got TERM');
     expect(code).toBe(3);
     expect(rt.run(['state', id]).status).not.toBe(0);

@@ -165,7 +165,7 @@ describe(`resources (cgroup ${MODE} on this host)`, () => {
     ev.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    const ended = new Promise<number | null>((r) => ev.on('exit', r));
+    const ended = new Promise<number | null>((r) => ev.on('close', r)); // its output read to the end
     rt.ok(['start', id]);
     const code = await Promise.race([ended, sleep(20000).then(() => 'timeout')]);
     expect(code).toBe(0);

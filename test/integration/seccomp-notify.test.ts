@@ -79,7 +79,8 @@ describe('seccomp notify', () => {
     exec.stdout.on('data', (d) => {
       out += String(d);
     });
-    const done = new Promise<number | null>((resolve) => exec.on('exit', resolve));
+    // 'close', not 'exit': the exit can be reported before the pipe's last bytes were read
+    const done = new Promise<number | null>((resolve) => exec.on('close', resolve));
     // the listener's accept waits here while the exec is born (spawned: this thread stays free for it)
     await new Promise((r) => setTimeout(r, 50));
     const { fd, name } = await new Promise<{ fd: number; name: string }>((resolve) => setImmediate(() => resolve(sock.receive(20000))));
