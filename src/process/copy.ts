@@ -125,14 +125,12 @@ export function vdsoDataPages(sys: Libc): [number, number] | undefined {
   let start = text;
   for (;;) {
     if (text - start === MAX_VDSO_DATA_PAGES * page) return undefined;
-    try {
-      sys.madviseDofork(start - page, page);
-      break; // a mapping that takes it: below the data pages
-    } catch (e) {
-      if (isErrno(e, 'ENOMEM')) break; // a hole
-      if (!isErrno(e, 'EINVAL')) return undefined;
-      start -= page;
-    }
+    // An errno, not a SysError: the first one thrown costs a command ~1 ms (Node's os module for
+    // the errno's name), and create, run and exec throw none otherwise.
+    const e = sys.markDoforkRanges([start - page, page]);
+    if (e === 0) break; // a mapping that takes it, or a hole: below the data pages
+    if (e !== C.EINVAL) return undefined;
+    start -= page;
   }
   return start < text ? [start, text] : undefined;
 }

@@ -137,6 +137,7 @@ export const BPF_F_ALLOW_MULTI = 2;
 export const EINTR = 4;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
+export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
 

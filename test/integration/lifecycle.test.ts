@@ -118,6 +118,43 @@ describe('create / start / state / kill / delete', () => {
     expect(leftovers(id, b.dir)).toEqual([]);
   });
 
+  test("create, start, exec, run and delete of a default bundle throw no system error on their way, in the runtime or its copies (the first one loads Node's os module for its errno's name: ~1 ms)", () => {
+    const b = bundle(['sleep', '30']);
+    const once = bundle(['true']);
+    const id = uniqueId();
+    const marks = join(b.dir, 'os-loads');
+    const preload = join(b.dir, 'os-spy.js');
+    // a forked copy inherits the spy with the rest of the runtime
+    fs.writeFileSync(
+      preload,
+      `const M = require('module'); const req = M.prototype.require;\n` +
+        `M.prototype.require = function (id) { if (id === 'os') require('fs').appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).join(' ') + '\\n' + new Error().stack + '\\n'); return req.apply(this, arguments); };\n`,
+    );
+    const errors = join(b.dir, 'errors');
+    const cli = (args: string[]): void => {
+      const err = fs.openSync(errors, 'a');
+      try {
+        const r = spawnSync(rt.binary, ['--root', rt.root, ...args], {
+          stdio: ['ignore', 'ignore', err],
+          env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+          timeout: 30000,
+        });
+        expect(r.error).toBeUndefined();
+        expect(r.status).toBe(0);
+      } finally {
+        fs.closeSync(err);
+      }
+    };
+    cli(['create', '--bundle', b.dir, id]);
+    cli(['start', id]);
+    cli(['exec', id, 'true']);
+    cli(['run', '--bundle', once.dir, uniqueId()]);
+    cli(['delete', '--force', id]);
+    expect(fs.readFileSync(errors, 'utf8')).toBe('');
+    expect(fs.existsSync(marks) ? fs.readFileSync(marks, 'utf8') : '').toBe('');
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
   test("start waits for the program's execve only where hooks need it (poststart, startContainer); otherwise it returns once init is released, as runc", () => {
     const startSteps = (id: string, dir: string): string[] => {
       const log = join(dir, 'start.log');
