@@ -342,7 +342,8 @@ describe('a runtime killed in the middle of create leaves nothing delete --force
     fs.closeSync(out);
     // Whatever state it reached, delete --force must succeed and clean up.
     expect(rt.run(['delete', '--force', id]).status).toBe(0);
-    await new Promise((r) => setTimeout(r, 100)); // an orphaned init notices its runtime is gone
+    // an init forked before the first state save notices its runtime is gone, and ends (3 s at most)
+    for (let i = 0; i < 60 && leftovers(id, b.dir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expectNothingLeft(id, b);
   });
 });

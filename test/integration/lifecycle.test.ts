@@ -202,16 +202,20 @@ describe('create / start / state / kill / delete', () => {
   });
 
   test('kill sends the named signal; the default is SIGTERM', async () => {
-    const b = bundle(['sh', '-c', 'trap "echo USR1" USR1; trap "echo TERM; exit 0" TERM; while :; do sleep 0.05; done']);
+    const b = bundle(['sh', '-c', 'trap "echo USR1" USR1; trap "echo TERM; exit 0" TERM; echo ready; while :; do sleep 0.05; done']);
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
     rt.ok(['start', id]);
-    await new Promise((r) => setTimeout(r, 200));
+    // each signal once the shell has shown it is ready for it (its traps set; the first handled)
+    const until = async (text: string): Promise<void> => {
+      for (let i = 0; i < 500 && !rt.output(id, b.dir).includes(text); i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until('ready\n');
     rt.ok(['kill', id, 'USR1']);
-    await new Promise((r) => setTimeout(r, 200));
+    await until('USR1\n');
     rt.ok(['kill', id]);
     await rt.waitStatus(id, 'stopped');
-    expect(rt.output(id, b.dir)).toBe('USR1\nTERM\n');
+    expect(rt.output(id, b.dir)).toBe('ready\nUSR1\nTERM\n');
   });
 
   test('kill --all reaches every process of a container without its own pid namespace', async () => {
