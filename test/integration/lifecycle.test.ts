@@ -82,6 +82,27 @@ describe('run', () => {
   });
 });
 
+/**
+ * Runs the CLI with a script preloaded (NODE_OPTIONS), expecting success. stderr to a file: the
+ * container inherits create's, and a pipe would keep spawnSync waiting.
+ */
+function preloadedCli(preload: string, errors: string): (args: string[]) => void {
+  return (args) => {
+    const err = fs.openSync(errors, 'a');
+    try {
+      const r = spawnSync(rt.binary, ['--root', rt.root, ...args], {
+        stdio: ['ignore', 'ignore', err],
+        env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+        timeout: 30000,
+      });
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe(0);
+    } finally {
+      fs.closeSync(err);
+    }
+  };
+}
+
 describe('create / start / state / kill / delete', () => {
   test("the commands that loaded libc (create, start, delete) end by _exit; the others by Node's exit (its exit handlers run)", () => {
     const b = bundle(['sleep', '30']);
@@ -92,22 +113,8 @@ describe('create / start / state / kill / delete', () => {
       preload,
       `process.on('exit', () => require('fs').appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).filter((a) => !a.startsWith('-') && a !== ${JSON.stringify(rt.root)})[0] + '\\n'));\n`,
     );
-    // stderr to a file: the container inherits create's, and a pipe would keep spawnSync waiting
     const errors = join(b.dir, 'errors');
-    const cli = (args: string[]): void => {
-      const err = fs.openSync(errors, 'a');
-      try {
-        const r = spawnSync(rt.binary, ['--root', rt.root, ...args], {
-          stdio: ['ignore', 'ignore', err],
-          env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
-          timeout: 30000,
-        });
-        expect(r.error).toBeUndefined();
-        expect(r.status).toBe(0);
-      } finally {
-        fs.closeSync(err);
-      }
-    };
+    const cli = preloadedCli(preload, errors);
     cli(['create', '--bundle', b.dir, id]);
     cli(['state', id]);
     cli(['start', id]);
@@ -131,20 +138,7 @@ describe('create / start / state / kill / delete', () => {
         `M.prototype.require = function (id) { if (id === 'os') require('fs').appendFileSync(${JSON.stringify(marks)}, process.argv.slice(2).join(' ') + '\\n' + new Error().stack + '\\n'); return req.apply(this, arguments); };\n`,
     );
     const errors = join(b.dir, 'errors');
-    const cli = (args: string[]): void => {
-      const err = fs.openSync(errors, 'a');
-      try {
-        const r = spawnSync(rt.binary, ['--root', rt.root, ...args], {
-          stdio: ['ignore', 'ignore', err],
-          env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
-          timeout: 30000,
-        });
-        expect(r.error).toBeUndefined();
-        expect(r.status).toBe(0);
-      } finally {
-        fs.closeSync(err);
-      }
-    };
+    const cli = preloadedCli(preload, errors);
     cli(['create', '--bundle', b.dir, id]);
     cli(['start', id]);
     cli(['exec', id, 'true']);

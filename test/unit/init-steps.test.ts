@@ -79,6 +79,18 @@ function make(edit: (s: Spec) => void = () => undefined) {
   return { cfg, plan, sys, fds: { channel: -1, fifo } };
 }
 
+/** A channel that says 'go' once and records its receive among the calls: what init did before it. */
+function goRecorded(sys: { calls: unknown[][] }): ChildEnd {
+  const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }];
+  return {
+    send: () => undefined,
+    receive: (): RuntimeMessage => {
+      sys.calls.push(['receive']);
+      return says.shift()!;
+    },
+  } as unknown as ChildEnd;
+}
+
 describe('initLife (fake libc, fake channel)', () => {
   test('go → the container is made, ready is said, START read, and the program exec’d after its credentials, capabilities, no_new_privs and seccomp', () => {
     // After the (fake) pivot_root these paths are the host's: the test's own, not /proc's.
@@ -154,15 +166,7 @@ describe('initLife (fake libc, fake channel)', () => {
 
   test('before go, init builds only what needs no cgroup: its keyring and the mounts before the first cgroup mount; the rest after', () => {
     const { cfg, plan, sys, fds } = make();
-    // the receive is recorded among the calls, to see what init did before it
-    const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }];
-    const ch = {
-      send: () => undefined,
-      receive: (): RuntimeMessage => {
-        sys.calls.push(['receive']);
-        return says.shift()!;
-      },
-    } as unknown as ChildEnd;
+    const ch = goRecorded(sys);
     // (mounts are made through an fd of their target: found by source and type)
     const mountOf = (source: string, type: string, data?: string) =>
       sys.calls.findIndex((c) => c[0] === 'mount' && c[1] === source && c[3] === type && (data === undefined || c[5] === data));
@@ -190,14 +194,7 @@ describe('initLife (fake libc, fake channel)', () => {
       s.linux!.maskedPaths = [];
       s.linux!.readonlyPaths = [];
     });
-    const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }];
-    const ch = {
-      send: () => undefined,
-      receive: (): RuntimeMessage => {
-        sys.calls.push(['receive']);
-        return says.shift()!;
-      },
-    } as unknown as ChildEnd;
+    const ch = goRecorded(sys);
     (initLife as (...a: Parameters<typeof initLife>) => void)(sys, ch, fds, plan);
     const go = sys.calls.findIndex((c) => c[0] === 'receive');
     expect(go).toBeGreaterThan(0);
