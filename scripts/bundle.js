@@ -99,11 +99,10 @@ function makeEagerCache(file) {
     `
 const fs = require('fs');
 const v8 = require('v8');
-const { Script } = require('vm');
+const { compileModule } = require(${cacheLib});
 const file = ${JSON.stringify(file)};
-const source = fs.readFileSync(file, 'utf8');
 v8.setFlagsFromString('--no-lazy');
-const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\${source}\\n})\`, { filename: file });
+const { script } = compileModule(file, false);
 v8.setFlagsFromString('--lazy');
 fs.writeFileSync(file + '.cache', script.createCachedData());
 `,
@@ -225,9 +224,14 @@ async function main() {
     outfile: path.join(dist, 'boot.cjs'),
     sourcemap: false,
   });
-  await esbuild.build({ ...common, entryPoints: [path.join(src, 'main.ts')], outfile: path.join(dist, 'tsrunc.js') });
+  // The two CLI bundles are written as the module function compileModule runs (code-cache.ts:
+  // MODULE_HEAD), so that it compiles the file's string as read, without a copy.
+  const { MODULE_HEAD, MODULE_TAIL } = require(path.join(dist, 'util', 'code-cache.js'));
+  const asModule = { banner: { js: MODULE_HEAD }, footer: { js: MODULE_TAIL.trimStart() } };
+  await esbuild.build({ ...common, ...asModule, entryPoints: [path.join(src, 'main.ts')], outfile: path.join(dist, 'tsrunc.js') });
   await esbuild.build({
     ...common,
+    ...asModule,
     entryPoints: [path.join(src, 'main-light.ts')],
     outfile: path.join(dist, 'tsrunc-light.js'),
     plugins: [fullOnlyOutside],

@@ -12,12 +12,28 @@ export type ModuleFunction = (
   dirname: string,
 ) => void;
 
-/** The file as a CommonJS module function; `cache: false` compiles without one (to make it). */
-export function compileModule(file: string, cache = true): { fn: ModuleFunction; script: Script } {
+/** A cache's bytes had otherwise than by reading them (boot maps the full bundle's: sys/koffi-load.ts mapFile). */
+export interface CacheBytes {
+  bytes: Buffer;
+  /** once V8 has taken them (it copies what it keeps) */
+  done(): void;
+}
+
+/**
+ * The file as a CommonJS module function; `cache: false` compiles without one (to make it).
+ * readCache: where the cache's bytes come from; undefined from it, they are read.
+ */
+export function compileModule(
+  file: string,
+  cache = true,
+  readCache?: (path: string) => CacheBytes | undefined,
+): { fn: ModuleFunction; script: Script } {
   let cachedData: Buffer | undefined;
+  let had: CacheBytes | undefined;
   if (cache) {
     try {
-      cachedData = readFileSync(`${file}.cache`);
+      had = readCache?.(`${file}.cache`);
+      cachedData = had?.bytes ?? readFileSync(`${file}.cache`);
     } catch {
       // no cache: compile as usual
     }
@@ -26,8 +42,26 @@ export function compileModule(file: string, cache = true): { fn: ModuleFunction;
   // through a Buffer (slower: ~1.4 against ~0.9 ms for the bundle), left for a collection that a
   // command does not run, so it stayed in each waiting init's memory (with its cache's).
   const source = readFileSync(file, 'utf8');
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  let script: Script;
+  try {
+    script = new Script(wrapped(source), { filename: file, cachedData });
+  } finally {
+    had?.done();
+  }
   return { fn: script.runInThisContext() as ModuleFunction, script };
+}
+
+/** What the bundles begin with (scripts/bundle.js): they are written as a module function already. */
+export const MODULE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+export const MODULE_TAIL = '\n})';
+
+/**
+ * The source as a module function. The bundles are one already: wrapping them here made a
+ * string that V8 copies whole before compiling (~64 pages for the full bundle, each a page fault,
+ * ~10 µs on this VM).
+ */
+function wrapped(source: string): string {
+  return source.startsWith(MODULE_HEAD) ? source : `${MODULE_HEAD}${source}${MODULE_TAIL}`;
 }
 
 /** Loads a CommonJS file through its code cache; its requires resolve as the caller's do. */
