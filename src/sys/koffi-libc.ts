@@ -1,9 +1,7 @@
-import type koffiModule from 'koffi';
 import * as C from './constants';
-import { dirname, join } from 'path';
-import { existsSync, readFileSync } from 'fs';
 import { SysError } from './errors';
 import type { Libc } from './libc';
+import { loadKoffi } from './koffi-load';
 
 /** How long connecting to a unix socket may wait for room in its listener's backlog. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -19,42 +17,6 @@ function structOnce(name: string, def: Record<string, string>): void {
   } catch (e) {
     if (!/Duplicate type name/.test((e as Error).message)) throw e;
   }
-}
-
-type Koffi = typeof koffiModule;
-
-/**
- * koffi's native module, loaded directly where the platform package keeps it for glibc: koffi's
- * own entry costs every command ~6 ms (util and module loads, an ELF read of the node binary to
- * tell glibc from musl, a search for the file). Anything unexpected falls back to that entry.
- */
-function loadKoffi(): Koffi {
-  try {
-    const pkg = platformPackage();
-    const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
-    const m = { exports: {} as Koffi & { version?: string } };
-    process.dlopen(m, join(dirname(pkg), `${process.platform}_${process.arch}`, 'koffi.node'));
-    if (m.exports.version === version) return m.exports;
-  } catch {
-    // another layout (musl, a bundled koffi): its own loader knows
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('koffi') as Koffi;
-}
-
-/**
- * The platform package's package.json, looked for in the node_modules of this module's directory
- * and the two above it (a bundle in dist/, tsc's dist/sys/, src/sys/ under ts-jest: the order Node
- * searches them in), as require.resolve would find it there; require.resolve itself (~0.3 ms of
- * its general machinery, every command that loads koffi) only where it is elsewhere.
- */
-function platformPackage(): string {
-  const name = `@koromix/koffi-${process.platform}-${process.arch}`;
-  for (let d = __dirname, i = 0; i < 3; i++, d = dirname(d)) {
-    const candidate = join(d, 'node_modules', name, 'package.json');
-    if (existsSync(candidate)) return candidate;
-  }
-  return require.resolve(`${name}/package.json`);
 }
 
 const koffi = loadKoffi();

@@ -72,6 +72,19 @@ describe('the runtime cannot be reached from a container (CVE-2019-5736 class)',
   });
 });
 
+describe("the runtime's files are not mapped in a container's init", () => {
+  test("a created init maps none of dist/ (create maps the bundle's code cache at boot, and takes it away once compiled)", () => {
+    const b = bundle(['true']);
+    const id = uniqueId();
+    expect(rt.create(id, b.dir).status).toBe(0);
+    const maps = fs.readFileSync(`/proc/${rt.state(id).pid}/maps`, 'utf8');
+    // the node binary is mapped (from its read-only bind), and so is koffi's native module
+    expect(maps).toMatch(/\/node$/m);
+    expect(maps.split('\n').filter((l) => /\/dist\//.test(l))).toEqual([]);
+    expect(rt.run(['delete', '--force', id]).status).toBe(0);
+  });
+});
+
 describe('no host fd reaches a container', () => {
   test("a created init holds only its stdio, the exec fifo, its channel and libuv's own pipes and eventfds", () => {
     // runc's create.bats "detect fd leak": before start, in the container's namespaces already

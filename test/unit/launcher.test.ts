@@ -81,4 +81,25 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('tsrunc.js false\ntsrunc-light.js false\nvalidators.js false\n');
   });
+
+  test("the full bundle's cache, mapped as boot maps it for create, run and exec, is taken too; the mapping is gone after", () => {
+    const flags = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)/m.exec(fs.readFileSync(launcher, 'utf8'))?.[1].trim().split(' ');
+    const dist = resolve(__dirname, '..', '..', 'dist');
+    const script = `
+      const fs = require('fs');
+      const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
+      const { mapFile } = require(${JSON.stringify(join(dist, 'sys', 'koffi-load.js'))});
+      let mapped = false;
+      const file = ${JSON.stringify(join(dist, 'tsrunc.js'))};
+      const { script } = compileModule(file, true, (p) => {
+        const m = mapFile(p);
+        mapped = m !== undefined && fs.readFileSync('/proc/self/maps', 'latin1').includes(p);
+        return m && { bytes: m.bytes, done: () => m.unmap() };
+      });
+      console.log(mapped, script.cachedDataRejected, fs.readFileSync('/proc/self/maps', 'latin1').includes('tsrunc.js.cache'));
+    `;
+    const r = spawnSync(process.execPath, [...flags!, '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('true false false\n');
+  });
 });
