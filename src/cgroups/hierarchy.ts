@@ -17,7 +17,26 @@ export interface CgroupLayout {
   hierarchies: Hierarchy[];
 }
 
+/** The v1 controllers a hierarchy's mount options name (made once: create reads the layout on its way). */
+const V1_CONTROLLERS = new Set([
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'memory',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'blkio',
+  'perf_event',
+  'hugetlb',
+  'pids',
+  'rdma',
+  'misc',
+]);
+
 function unescapeMountinfo(s: string): string {
+  if (!s.includes('\\')) return s;
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
@@ -43,23 +62,7 @@ export function parseLayout(mountinfo: string, selfCgroup: string, v2Controllers
       hierarchies.push({ mountpoint, version: 2, controllers: v2Controllers.split(/\s+/).filter(Boolean), ownPath: own.get('') ?? '/' });
       continue;
     }
-    const known = new Set([
-      'cpu',
-      'cpuacct',
-      'cpuset',
-      'memory',
-      'devices',
-      'freezer',
-      'net_cls',
-      'net_prio',
-      'blkio',
-      'perf_event',
-      'hugetlb',
-      'pids',
-      'rdma',
-      'misc',
-    ]);
-    const controllers = superOpts.split(',').filter((o) => known.has(o) || o.startsWith('name='));
+    const controllers = superOpts.split(',').filter((o) => V1_CONTROLLERS.has(o) || o.startsWith('name='));
     if (!controllers.length) continue;
     const key = [...own.keys()].find((k) => k.split(',').sort().join(',') === [...controllers].sort().join(','));
     hierarchies.push({ mountpoint, version: 1, controllers, ownPath: key !== undefined ? own.get(key)! : '/' });

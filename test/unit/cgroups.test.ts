@@ -46,6 +46,16 @@ describe('cgroup layout', () => {
       ['/sys/fs/cgroup/systemd', 'name=systemd', '/user.slice'],
     ]);
   });
+  test('a mountpoint with escaped characters (\\040 for a space) is unescaped; one without is taken as it is', () => {
+    const l = parseLayout(
+      '36 25 0:31 / /sys/fs/cgroup/my\\040memory rw - cgroup cgroup rw,memory\n37 25 0:32 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n',
+      '3:memory:/a\n4:pids:/b\n',
+    );
+    expect(l.hierarchies.map((h) => [h.mountpoint, h.controllers.join(','), h.ownPath])).toEqual([
+      ['/sys/fs/cgroup/my memory', 'memory', '/a'],
+      ['/sys/fs/cgroup/pids', 'pids', '/b'],
+    ]);
+  });
   test('pure v2 hosts', () => {
     const l = parseLayout(V2_MOUNTINFO, '0::/init.scope\n', 'cpu memory pids');
     expect(l.mode).toBe('v2');
