@@ -86,6 +86,38 @@ describe('a forked copy of the runtime', () => {
     expect(copy).toBe('cgt 0000000100000000 ign 0000000000001000\n');
   });
 
+  test('a parent that catches SIGPIPE has a copy that ignores it; before execve a copy resets SIGPIPE too, and blocks nothing', () => {
+    const script = `
+      const fs = require('fs');
+      const { forkCopy, resetSignals } = require(${JSON.stringify(join(DIST, 'process', 'copy.js'))});
+      const { libc } = require(${JSON.stringify(join(DIST, 'sys', 'index.js'))});
+      const sys = libc();
+      const status = () => {
+        const st = fs.readFileSync('/proc/' + sys.getpid() + '/status', 'utf8');
+        return ['SigCgt', 'SigIgn', 'SigBlk'].map((f) => f + ' ' + st.split('\\n').find((l) => l.startsWith(f + ':')).slice(f.length + 1).trim()).join(' ');
+      };
+      const run = (body) => {
+        const pid = forkCopy(sys, 3, [], body);
+        sys.waitpid(pid, false);
+      };
+      run(() => { fs.writeSync(1, 'node: ' + status() + '\\n'); resetSignals(sys); fs.writeSync(1, 'reset: ' + status() + '\\n'); sys.exit(0); });
+      process.on('SIGPIPE', () => {});
+      run(() => { fs.writeSync(1, 'caught: ' + status() + '\\n'); sys.exit(0); });
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    // blocked: the signals a waiting copy reads from a signalfd (HUP INT QUIT USR1 USR2 ALRM TERM);
+    // caught: 33 only, glibc's own (SIGSETXID), which no program resets
+    expect(r.stdout).toBe(
+      [
+        'node: SigCgt 0000000100000000 SigIgn 0000000000001000 SigBlk 0000000000006a07',
+        'reset: SigCgt 0000000100000000 SigIgn 0000000000000000 SigBlk 0000000000000000',
+        'caught: SigCgt 0000000100000000 SigIgn 0000000000001000 SigBlk 0000000000006a07',
+        '',
+      ].join('\n'),
+    );
+  });
+
   test('a copy waiting on an fd ends on SIGTERM with 128+15, read from a signalfd', () => {
     const r = inCopy(`
       const [a] = sys.socketpair();
