@@ -327,15 +327,11 @@ function signalDispositions(): { handled: number[] | undefined; pipeIgnored: boo
  * each instead of one for every signal.
  */
 export function resetSignals(sys: Libc): void {
-  sys.defaultSignalHandlers(copyDispositions ?? handledSignals());
+  // Read again, not taken from what enterCopy left: Node installs some handlers lazily (SIGWINCH
+  // with a TTY stream), and a handler a copy gained on its way must not reach the program.
+  sys.defaultSignalHandlers(handledSignals());
   sys.setSignalMask([]);
 }
-
-/**
- * In a copy, the signals enterCopy left at other than their default (SIGPIPE, ignored): known
- * there, so resetSignals need not read /proc/self/status again on the way to execve.
- */
-let copyDispositions: readonly number[] | undefined;
 
 interface ParentFd {
   fd: number;
@@ -405,7 +401,7 @@ interface Prepared {
  * it already (Node does), the copy inherits that and neither resets nor sets it (two calls fewer
  * on its way to hello, each ~0.5 ms there: its pages are copy-on-write).
  */
-function copySignals(handled: number[] | undefined, pipeIgnored: boolean): { reset: number[] | undefined; ignorePipe: boolean } {
+export function copySignals(handled: number[] | undefined, pipeIgnored: boolean): { reset: number[] | undefined; ignorePipe: boolean } {
   if (!handled || !pipeIgnored) return { reset: handled, ignorePipe: true };
   return { reset: handled.filter((s) => s !== SIGPIPE), ignorePipe: false };
 }
@@ -426,7 +422,6 @@ function enterCopy(
     const { reset, ignorePipe } = copySignals(prepared.signals, prepared.pipeIgnored);
     sys.defaultSignalHandlers(reset);
     if (ignorePipe) sys.ignoreSignal(SIGPIPE);
-    copyDispositions = [SIGPIPE];
     sys.setSignalMask(EXIT_SIGNALS);
     lockDown(sys, prepared.fsNames);
     const stdio = prepared.stdio;

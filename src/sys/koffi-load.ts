@@ -68,7 +68,9 @@ export interface MappedFile {
  * be mapped (the caller reads it instead). For a big file read once: read(2) into a Buffer writes
  * each page of fresh memory (a fault each, ~10 µs on this VM, and a copy), where the mapping takes
  * the page cache's pages, many to a fault. Unmapped as soon as it is used: a forked copy (a
- * container's init) must not hold a mapping of the runtime's files.
+ * container's init) must not hold a mapping of the runtime's files. A file truncated in place
+ * while mapped would fault (SIGBUS) where a read only saw it short: the build replaces caches
+ * (scripts/bundle.js), and the mapping lives only for one compile.
  */
 export function mapFile(path: string): MappedFile | undefined {
   let fd: number;
@@ -91,7 +93,12 @@ export function mapFile(path: string): MappedFile | undefined {
     const { mmap, munmap } = calls;
     const p = mmap(null, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p === null || koffi.address(p) === MAP_FAILED) return undefined;
-    return { bytes: Buffer.from(koffi.view(p, size)), unmap: () => void munmap(p, size) };
+    try {
+      return { bytes: Buffer.from(koffi.view(p, size)), unmap: () => void munmap(p, size) };
+    } catch {
+      munmap(p, size); // no view of it: not left mapped for a copy to inherit
+      return undefined;
+    }
   } catch {
     return undefined;
   } finally {

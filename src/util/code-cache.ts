@@ -28,22 +28,26 @@ export function compileModule(
   cache = true,
   readCache?: (path: string) => CacheBytes | undefined,
 ): { fn: ModuleFunction; script: Script } {
-  let cachedData: Buffer | undefined;
-  let had: CacheBytes | undefined;
-  if (cache) {
-    try {
-      had = readCache?.(`${file}.cache`);
-      cachedData = had?.bytes ?? readFileSync(`${file}.cache`);
-    } catch {
-      // no cache: compile as usual
-    }
-  }
   // As UTF-8: node reads that into a string in C++, with no Buffer in between. A latin1 read went
   // through a Buffer (slower: ~1.4 against ~0.9 ms for the bundle), left for a collection that a
   // command does not run, so it stayed in each waiting init's memory (with its cache's).
   const source = readFileSync(file, 'utf8');
+  let had: CacheBytes | undefined;
   let script: Script;
   try {
+    let cachedData: Buffer | undefined;
+    if (cache) {
+      try {
+        had = readCache?.(`${file}.cache`);
+      } catch {
+        // read instead
+      }
+      try {
+        cachedData = had?.bytes ?? readFileSync(`${file}.cache`);
+      } catch {
+        // no cache: compile as usual
+      }
+    }
     script = new Script(wrapped(source), { filename: file, cachedData });
   } finally {
     had?.done();

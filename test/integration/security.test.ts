@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
 import { spawnSync } from 'child_process';
-import { TSRUNC, bundleTracker, uniqueId } from '../helpers/bundle';
+import { REPO, TSRUNC, bundleTracker, uniqueId } from '../helpers/bundle';
 import { Runtime } from '../helpers/runtime';
 import { PODMAN_CAPS, PODMAN_DEFAULT, forContainer } from '../helpers/seccomp-profiles';
 
@@ -77,10 +77,10 @@ describe("the runtime's files are not mapped in a container's init", () => {
     const b = bundle(['true']);
     const id = uniqueId();
     expect(rt.create(id, b.dir).status).toBe(0);
-    const maps = fs.readFileSync(`/proc/${rt.state(id).pid}/maps`, 'utf8');
-    // the node binary is mapped (from its read-only bind), and so is koffi's native module
-    expect(maps).toMatch(/\/node$/m);
-    expect(maps.split('\n').filter((l) => /\/dist\//.test(l))).toEqual([]);
+    const maps = fs.readFileSync(`/proc/${rt.state(id).pid}/maps`, 'utf8').split('\n');
+    expect(maps.length).toBeGreaterThan(10); // node, its libraries, koffi's native module
+    const dist = `${join(REPO, 'dist')}/`;
+    expect(maps.filter((l) => l.includes(dist))).toEqual([]);
     expect(rt.run(['delete', '--force', id]).status).toBe(0);
   });
 });

@@ -82,6 +82,29 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
     expect(r.stdout).toBe('tsrunc.js false\ntsrunc-light.js false\nvalidators.js false\n');
   });
 
+  test("mapFile: a file's bytes, mapped and then taken away; a missing or empty file is not mapped (it is read instead)", () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsrunc-mapfile-'));
+    try {
+      fs.writeFileSync(join(dir, 'some'), 'some bytes');
+      fs.writeFileSync(join(dir, 'empty'), '');
+      const script = `
+        const fs = require('fs');
+        const { mapFile } = require(${JSON.stringify(join(resolve(__dirname, '..', '..', 'dist'), 'sys', 'koffi-load.js'))});
+        const dir = ${JSON.stringify(dir)};
+        const mapped = () => fs.readFileSync('/proc/self/maps', 'latin1').includes(dir + '/some');
+        const m = mapFile(dir + '/some');
+        console.log(m.bytes.toString(), mapped());
+        m.unmap();
+        console.log(mapped(), mapFile(dir + '/missing'), mapFile(dir + '/empty'));
+      `;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('some bytes true\nfalse undefined undefined\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the full bundle's cache, mapped as boot maps it for create, run and exec, is taken too; the mapping is gone after", () => {
     const flags = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)/m.exec(fs.readFileSync(launcher, 'utf8'))?.[1].trim().split(' ');
     const dist = resolve(__dirname, '..', '..', 'dist');
