@@ -57,10 +57,10 @@ type Mmap = (addr: null, len: number, prot: number, flags: number, fd: number, o
 type Munmap = (addr: unknown, len: number) => number;
 let calls: { mmap: Mmap; munmap: Munmap } | undefined;
 
-/** A file's bytes in a mapping of it; unmap() takes the mapping away (bytes must not be read after). */
+/** A file's bytes in a mapping of it; release() takes the mapping away (bytes must not be read after). */
 export interface MappedFile {
   bytes: Buffer;
-  unmap(): void;
+  release(): void;
 }
 
 /**
@@ -94,7 +94,7 @@ export function mapFile(path: string): MappedFile | undefined {
     const p = mmap(null, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p === null || koffi.address(p) === MAP_FAILED) return undefined;
     try {
-      return { bytes: Buffer.from(koffi.view(p, size)), unmap: () => void munmap(p, size) };
+      return { bytes: Buffer.from(koffi.view(p, size)), release: () => void munmap(p, size) };
     } catch {
       munmap(p, size); // no view of it: not left mapped for a copy to inherit
       return undefined;

@@ -16,7 +16,7 @@ export type ModuleFunction = (
 export interface CacheBytes {
   bytes: Buffer;
   /** once V8 has taken them (it copies what it keeps) */
-  done(): void;
+  release(): void;
 }
 
 /**
@@ -50,7 +50,7 @@ export function compileModule(
     }
     script = new Script(wrapped(source), { filename: file, cachedData });
   } finally {
-    had?.done();
+    had?.release();
   }
   return { fn: script.runInThisContext() as ModuleFunction, script };
 }

@@ -94,7 +94,7 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
         const mapped = () => fs.readFileSync('/proc/self/maps', 'latin1').includes(dir + '/some');
         const m = mapFile(dir + '/some');
         console.log(m.bytes.toString(), mapped());
-        m.unmap();
+        m.release();
         console.log(mapped(), mapFile(dir + '/missing'), mapFile(dir + '/empty'));
       `;
       const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
@@ -117,7 +117,7 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
       const { script } = compileModule(file, true, (p) => {
         const m = mapFile(p);
         mapped = m !== undefined && fs.readFileSync('/proc/self/maps', 'latin1').includes(p);
-        return m && { bytes: m.bytes, done: () => m.unmap() };
+        return m;
       });
       console.log(mapped, script.cachedDataRejected, fs.readFileSync('/proc/self/maps', 'latin1').includes('tsrunc.js.cache'));
     `;
