@@ -16,6 +16,7 @@ import { createUserNamespace } from '../process/userns-fd';
 import { initLife, type InitPlan } from '../process/init-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
 import { encodeJson } from '../util/bigint-json';
+import { timeCopies, type CopyTiming } from '../process/copy-steps';
 import { ensureProtectedExe } from '../process/protected-exe';
 import { callerNofileSoft } from '../process/exec-program';
 import { join } from 'path';
@@ -81,9 +82,9 @@ function loadConfig(opts: CreateOptions, rootless: boolean): ContainerConfig {
 
 /**
  * Waits for init's verdict on the channel, running the create-time hooks when it asks. init's
- * death before ready shows as the channel's end.
+ * death before ready shows as the channel's end. Returns init's steps, where it kept them.
  */
-function awaitInit(ch: RuntimeEnd, onHooks: () => void): void {
+function awaitInit(ch: RuntimeEnd, onHooks: () => void): CopyTiming | undefined {
   const deadline = Date.now() + INIT_TIMEOUT_MS;
   for (;;) {
     let msg;
@@ -93,7 +94,7 @@ function awaitInit(ch: RuntimeEnd, onHooks: () => void): void {
       if (e instanceof ChannelClosed) throw new Error('container init exited before it was ready');
       throw e;
     }
-    if (msg.type === 'ready') return;
+    if (msg.type === 'ready') return msg.timing;
     if (msg.type === 'error') throw new UserError(msg.msg);
     if (msg.type === 'hooks') {
       onHooks();
@@ -390,6 +391,7 @@ export function createContainer(opts: CreateOptions): Created {
         cgroupsMade = true;
         log.step('create: cgroups made');
       };
+      timeCopies(log.debugging);
       const born = bear(sys, {
         namespaces: cfg.namespaces,
         uidMappings: cfg.uidMappings,
@@ -442,13 +444,14 @@ export function createContainer(opts: CreateOptions): Created {
       // rootfs: nothing reads it before the container is created.
       fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
       opts.whileInitBuilds?.(initPid);
-      awaitInit(channel, () => {
+      const initSteps = awaitInit(channel, () => {
         // In the runtime's namespaces, after the container's mounts and before its pivot_root.
         const st = { ...hookStateNow, status: 'creating' };
         runHooks('prestart', cfg.hooks.prestart, st);
         runHooks('createRuntime', cfg.hooks.createRuntime, st);
       });
       channel.close();
+      log.copySteps('init', initSteps);
       log.step('create: init ready');
 
       finishCreate(sys, cfg, cgroups, opts, initPid);

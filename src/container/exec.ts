@@ -9,6 +9,7 @@ import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';
+import { timeCopies } from '../process/copy-steps';
 import { decodeJson } from '../util/bigint-json';
 import { execLife, type ExecPlan } from '../process/exec-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
@@ -85,7 +86,7 @@ const EXEC_TIMEOUT_MS = 60_000;
  * channel's end, which comes with execve (close-on-exec). An error message on the way, or an end
  * before "ready", is the exec's failure.
  */
-function awaitExecve(ch: RuntimeEnd): void {
+function awaitExecve(ch: RuntimeEnd, log: Logger): void {
   let msg;
   try {
     msg = ch.receive(EXEC_TIMEOUT_MS, 'the exec process');
@@ -95,6 +96,7 @@ function awaitExecve(ch: RuntimeEnd): void {
   }
   if (msg.type === 'error') throw new UserError(`exec failed: ${msg.msg}`);
   if (msg.type !== 'ready') throw new Error(`unexpected message from the exec process: ${msg.type}`);
+  log.copySteps('exec process', msg.timing);
   if (!ch.awaitClose(EXEC_TIMEOUT_MS)) throw new Error(`the exec process did not start its program within ${EXEC_TIMEOUT_MS / 1000}s`);
   const last = ch.pending();
   if (last?.type === 'error') throw new UserError(`exec failed: ${last.msg}`);
@@ -170,6 +172,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     }
   };
   let born: ReturnType<typeof bear>;
+  timeCopies(opts.log.debugging);
   try {
     born = bear(sys, {
       namespaces,
@@ -202,7 +205,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     // Listening while the copy sets up for its execve (a program over before we look is found
     // by waitpid all the same).
     exited = opts.detach ? undefined : waitForExit(sys, pid);
-    awaitExecve(born.channel);
+    awaitExecve(born.channel, opts.log);
     if (cgroups && status === 'paused') cgroups.join(pid, st.pid!);
     if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);
     opts.log.step('exec: program started');

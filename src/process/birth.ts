@@ -25,6 +25,7 @@ import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
+import { copyStep } from './copy-steps';
 import { MAX_PLAN_BYTES, becomeContainer, type Preborn } from './preborn';
 import { ATTEMPTS, LostCopy, awaitHello as awaitFirstWord, killCopy as kill, reapCopy as reap } from './hello';
 import { channelPair, childFdList, keptFdCount, type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd } from './channel';
@@ -152,6 +153,7 @@ function processStart(sys: Libc, ch: ChildEnd, time: TimePlan | undefined): bool
     }
   }
   ch.send({ type: 'hello' });
+  copyStep('said hello');
   return true;
 }
 

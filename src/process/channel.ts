@@ -9,6 +9,7 @@
 import fs = require('fs');
 import type { Libc } from '../sys/libc';
 import type { NamespaceConfig } from '../ocispec/config';
+import type { CopyTiming } from './copy-steps';
 
 /** The fds a program keeps: stdio, then the preserved ones (--preserve-fds, LISTEN_FDS) from 3. */
 export const FIRST_PRESERVED_FD = 3;
@@ -49,8 +50,8 @@ export type ChildMessage =
   | { type: 'timens'; pid: number }
   /** init: run the prestart and createRuntime hooks now (mounts made, before pivot_root) */
   | { type: 'hooks' }
-  /** init: waits on the exec fifo; exec: set up, about to execve */
-  | { type: 'ready' }
+  /** init: waits on the exec fifo; exec: set up, about to execve (timing: its steps, where the runtime logs timing) */
+  | { type: 'ready'; timing?: CopyTiming }
   /** the user-namespace helper lost its child to the fork (process/copy.ts): birth tries again */
   | { type: 'lost'; msg: string }
   | { type: 'error'; msg: string };

@@ -18,6 +18,7 @@ import type { Libc } from '../sys/libc';
 import * as C from '../sys/constants';
 import { isErrno } from '../sys/errors';
 import { LostCopy, killCopy, reapCopy } from './hello';
+import { copyStarts, forkBegins } from './copy-steps';
 
 /** Signals a waiting copy turns into its exit (128+n), read from a signalfd: PID 1 of a pid namespace gets only signals it handles. */
 export const EXIT_SIGNALS = [1, 2, 3, 10, 12, 14, 15]; // HUP INT QUIT USR1 USR2 ALRM TERM
@@ -416,6 +417,7 @@ function enterCopy(
   prepared: Prepared,
 ): never {
   try {
+    copyStarts();
     // Signals came blocked from the parent (so none ran the parent's handlers here). Default
     // dispositions, SIGPIPE ignored (a write to a gone peer is EPIPE), then everything unblocked
     // but the signals a waiting copy reads from a signalfd.
@@ -459,6 +461,7 @@ export function forkCopy(
   around: (fork: (opened?: readonly number[]) => number) => number = (fork) => fork(),
   stdio?: readonly number[],
 ): number {
+  forkBegins();
   const parentFds = openFds();
   readyForFork(sys);
   sys.prepareFork();

@@ -10,6 +10,7 @@ import * as C from '../sys/constants';
 import type { ProcessConfig, SeccompProgram } from '../ocispec/config';
 import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { EXEC_COMM, type ChildEnd, type ChildFds } from './channel';
+import { copyStep, copyTiming } from './copy-steps';
 
 export interface ExecPlan {
   process: ProcessConfig;
@@ -41,6 +42,7 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
     sys.setThreadName(EXEC_COMM);
     const go = ch.receive(RUNTIME_TIMEOUT_MS, "waiting to be placed in the container's cgroups");
     if (go.type !== 'go') return sys.exit(1);
+    copyStep('placed in its cgroups (go)');
     listenerState = go.listenerState;
     // Not the caller's session keyring: the container's (runc's setns init does the same).
     if (plan.sessionKeyring) sys.joinSessionKeyring(plan.sessionKeyring);
@@ -56,7 +58,9 @@ export function execLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: ExecPlan)
       adoptTerminal(sys, slave);
     }
     exe = findExecutable(p.args[0], prepareEnv(p.env, p.uid), p.cwd);
-    ch.send({ type: 'ready' });
+    copyStep(p.terminal ? 'keyring, terminal, program found' : 'keyring, program found');
+    const timing = copyTiming();
+    ch.send(timing ? { type: 'ready', timing } : { type: 'ready' });
   } catch (e) {
     return report(sys, ch, e, 1);
   }

@@ -13,6 +13,7 @@ import { mountNsMode, type ContainerConfig, type ProcessConfig } from '../ocispe
 import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
 import { runHooks } from '../hooks/run';
 import { waitReadableOrExit } from './copy';
+import { copyStep, copyTiming } from './copy-steps';
 import { FIFO_HOOK_FAILED, FIFO_START, INIT_COMM, type ChildEnd, type ChildFds } from './channel';
 import type { CgroupMountView } from '../cgroups/manager';
 import type { MountContext } from '../rootfs/mounts';
@@ -134,10 +135,12 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   const mode = mountNsMode(cfg);
   prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, buildsEarly(plan) ? 'rest' : 'all');
+  copyStep('rootfs mounted');
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
     ch.send({ type: 'hooks' });
     if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for the create-time hooks').type !== 'continue') sys.exit(1);
+    copyStep('prestart, createRuntime hooks ran');
   }
   // In the container's namespaces, with host paths still reachable (before pivot_root), in the
   // rootfs (as runc: hooks written for it use paths relative to it).
@@ -146,10 +149,12 @@ function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState
   if (cfg.hostname) sys.sethostname(cfg.hostname);
   if (cfg.domainname) sys.setdomainname(cfg.domainname);
   enterRootfs(sys, cfg, plan.noPivot, mode);
+  copyStep(plan.noPivot ? 'chroot' : 'pivot_root');
   applySysctls(sys, cfg.sysctl);
   if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!);
   finalizeRootfs(sys, cfg);
   if (cfg.process) checkProgram(cfg.process);
+  copyStep('rootfs finished, program found');
 }
 
 /**
@@ -247,12 +252,15 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   try {
     sys.setThreadName(INIT_COMM);
     setupEarly(sys, fds, plan);
+    copyStep(buildsEarly(plan) ? 'keyring, rootfs up to its cgroups' : 'keyring');
     const go = ch.receive(RUNTIME_TIMEOUT_MS, "waiting to be placed in the container's cgroups");
     if (go.type !== 'go') return sys.exit(1);
+    copyStep('placed in its cgroups (go)');
     hookState = go.hookState ?? {};
     listenerState = go.listenerState;
     setup(sys, ch, fds, plan, hookState);
-    ch.send({ type: 'ready' });
+    const timing = copyTiming();
+    ch.send(timing ? { type: 'ready', timing } : { type: 'ready' });
   } catch (e) {
     try {
       ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });

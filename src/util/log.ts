@@ -55,6 +55,29 @@ export class Logger {
     this.lastFaults = faults;
   }
 
+  /** Whether debug lines (and so timing lines) are written. */
+  get debugging(): boolean {
+    return this.debugOn;
+  }
+
+  /**
+   * A forked copy's steps (process/copy-steps.ts), as timing lines of their own ("timing: init:
+   * …"): each from the one before, the first from when the runtime set about the fork. They leave
+   * the runtime's own chain of steps as it was.
+   */
+  copySteps(who: string, timing: { began: number; steps: readonly { name: string; at: number; faults: number }[] } | undefined): void {
+    if (!this.debugOn || !timing) return;
+    let last = timing.began;
+    let lastFaults = 0;
+    for (const s of timing.steps) {
+      this.debug(
+        `timing: ${who}: ${s.name} ${(s.at - last).toFixed(1)} ms, ${s.faults - lastFaults} page faults (at ${s.at.toFixed(1)} ms)`,
+      );
+      last = s.at;
+      lastFaults = s.faults;
+    }
+  }
+
   debug(msg: string): void {
     if (!this.debugOn) return;
     this.line('debug', msg);

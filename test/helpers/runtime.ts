@@ -51,12 +51,12 @@ export class Runtime {
 
   /**
    * create with the container's stdio on files: the init must not hold the test's pipes open
-   * (spawnSync waits for EOF on them).
+   * (spawnSync waits for EOF on them). global: options before the command (--debug, --log).
    */
-  create(id: string, bundle: string, extra: string[] = [], command = 'create'): Result {
+  create(id: string, bundle: string, extra: string[] = [], command = 'create', global: string[] = []): Result {
     const out = fs.openSync(join(bundle, `${id}.out`), 'w');
     try {
-      const r = spawnSync(this.binary, ['--root', this.root, command, '--bundle', bundle, ...extra, id], {
+      const r = spawnSync(this.binary, ['--root', this.root, ...global, command, '--bundle', bundle, ...extra, id], {
         stdio: ['ignore', out, out],
         encoding: 'utf8',
         timeout: 30000,

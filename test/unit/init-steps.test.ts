@@ -12,6 +12,7 @@ import { initLife, type InitPlan } from '../../src/process/init-copy';
 import { FIFO_START, INIT_COMM, type ChildEnd, type ChildMessage, type RuntimeMessage } from '../../src/process/channel';
 import * as C from '../../src/sys/constants';
 import { recordingLibc } from '../fakes/recording-libc';
+import { copyStarts, forkBegins, timeCopies } from '../../src/process/copy-steps';
 
 const tmp = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-init-'));
 let cwd: string;
@@ -92,6 +93,31 @@ function goRecorded(sys: { calls: unknown[][] }): ChildEnd {
 }
 
 describe('initLife (fake libc, fake channel)', () => {
+  test("where its runtime logs timing, init's ready carries its steps, in order", () => {
+    const { plan, sys, fds } = make();
+    const { ch, said } = fakeChannel([{ type: 'go', hookState: {} }]);
+    timeCopies(true);
+    forkBegins();
+    copyStarts();
+    try {
+      initLife(sys, ch, fds, plan);
+    } finally {
+      timeCopies(false);
+      copyStarts();
+    }
+    expect(said).toHaveLength(1);
+    const ready = said[0] as Extract<ChildMessage, { type: 'ready' }>;
+    expect(ready.type).toBe('ready');
+    expect(ready.timing!.steps.map((s) => s.name)).toEqual([
+      'forked',
+      'keyring, rootfs up to its cgroups',
+      'placed in its cgroups (go)',
+      'rootfs mounted',
+      'pivot_root',
+      'rootfs finished, program found',
+    ]);
+  });
+
   test('go → the container is made, ready is said, START read, and the program exec’d after its credentials, capabilities, no_new_privs and seccomp', () => {
     // After the (fake) pivot_root these paths are the host's: the test's own, not /proc's.
     const masked = join(tmp, 'masked-file');
