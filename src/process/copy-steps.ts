@@ -8,7 +8,8 @@
 // anywhere else: without these lines `--debug` showed the runtime's waits, not what filled them.
 //
 // Whether copies keep their steps is this module's state, set by the runtime before it forks and
-// inherited by the copy with its memory (a pre-born copy, forked before, keeps none).
+// inherited by the copy with its memory (a pre-born copy keeps them only where its runtime asked
+// at its fork, long before its container: its first steps then show its wait).
 
 /** A step of a copy: when it ended (the runtime's clock, ms) and the copy's page faults by then. */
 export interface CopyStep {
