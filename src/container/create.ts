@@ -16,7 +16,7 @@ import { createUserNamespace } from '../process/userns-fd';
 import { initLife, type InitPlan } from '../process/init-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
 import { encodeJson } from '../util/bigint-json';
-import { timeCopies, type CopyTiming } from '../process/copy-steps';
+import { timedForks, type CopyTiming } from '../process/copy-steps';
 import { ensureProtectedExe } from '../process/protected-exe';
 import { callerNofileSoft } from '../process/exec-program';
 import { join } from 'path';
@@ -391,43 +391,45 @@ export function createContainer(opts: CreateOptions): Created {
         cgroupsMade = true;
         log.step('create: cgroups made');
       };
-      timeCopies(log.debugging);
-      const born = bear(sys, {
-        namespaces: cfg.namespaces,
-        uidMappings: cfg.uidMappings,
-        gidMappings: cfg.gidMappings,
-        fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener },
-        preserveFds: opts.preserveFds,
-        stdio: opts.stdio,
-        oomScoreAdj: cfg.process?.oomScoreAdj,
-        timeOffsets: cfg.timeOffsets,
-        life: (ch, fds) => initLife(sys, ch, fds, initPlan),
-        preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
-        // Made only once init is forked, while it starts up: making a cgroup takes the lock that
-        // the priming move (above) holds through its grace period, which the fork has overlapped.
-        // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
-        whileStarting: (pid) => {
-          log.step('create: init forked');
-          noteInit(pid);
-          makeCgroupsOnce();
-        },
-        onForked: (initPid) => {
-          log.step('create: init said hello');
-          noteInit(initPid);
-          makeCgroupsOnce();
-          // The spec: a failed create continues the lifecycle with the poststop hooks.
-          undo.add('init', () => {
-            killAndReap(initPid, state.pidStartTime, 5000, sys);
-            try {
-              sys.waitpid(initPid, true);
-            } catch {
-              // reaped, or not ours
-            }
-            runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
-          });
-          placeInit(sys, cfg, cgroups, rootless, log, initPid, initRecorded);
-        },
-      });
+      // (with --debug, init keeps its own steps: process/copy-steps.ts)
+      const born = timedForks(log.debugging, () =>
+        bear(sys, {
+          namespaces: cfg.namespaces,
+          uidMappings: cfg.uidMappings,
+          gidMappings: cfg.gidMappings,
+          fds: { fifo: fifoFd, console: consoleFd, trees, seccompListener },
+          preserveFds: opts.preserveFds,
+          stdio: opts.stdio,
+          oomScoreAdj: cfg.process?.oomScoreAdj,
+          timeOffsets: cfg.timeOffsets,
+          life: (ch, fds) => initLife(sys, ch, fds, initPlan),
+          preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
+          // Made only once init is forked, while it starts up: making a cgroup takes the lock that
+          // the priming move (above) holds through its grace period, which the fork has overlapped.
+          // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
+          whileStarting: (pid) => {
+            log.step('create: init forked');
+            noteInit(pid);
+            makeCgroupsOnce();
+          },
+          onForked: (initPid) => {
+            log.step('create: init said hello');
+            noteInit(initPid);
+            makeCgroupsOnce();
+            // The spec: a failed create continues the lifecycle with the poststop hooks.
+            undo.add('init', () => {
+              killAndReap(initPid, state.pidStartTime, 5000, sys);
+              try {
+                sys.waitpid(initPid, true);
+              } catch {
+                // reaped, or not ours
+              }
+              runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
+            });
+            placeInit(sys, cfg, cgroups, rootless, log, initPid, initRecorded);
+          },
+        }),
+      );
       const { pid: initPid, channel } = born;
       undo.add('the channel', () => channel.close());
       log.step(`create: init born (pid ${initPid}, ${born.preborn ? 'pre-born' : `${born.attempts} fork${born.attempts > 1 ? 's' : ''}`})`);

@@ -9,7 +9,7 @@ import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';
-import { timeCopies } from '../process/copy-steps';
+import { timedForks } from '../process/copy-steps';
 import { decodeJson } from '../util/bigint-json';
 import { execLife, type ExecPlan } from '../process/exec-copy';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
@@ -172,24 +172,26 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     }
   };
   let born: ReturnType<typeof bear>;
-  timeCopies(opts.log.debugging);
   try {
-    born = bear(sys, {
-      namespaces,
-      uidMappings: [],
-      gidMappings: [],
-      preserveFds: opts.preserveFds,
-      stdio: opts.stdio,
-      fds: { console: consoleFd, seccompListener },
-      life: (ch, fds) => execLife(sys, ch, fds, plan),
-      // Into a frozen cgroup, the process would freeze before its execve and the wait below would
-      // never end: with --ignore-paused it joins right after its execve instead.
-      onForked: (pid) => {
-        // execCPUAffinity.initial: where it runs until it is in the container's cgroup
-        if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
-        if (cgroups && status !== 'paused') cgroups.join(pid, st.pid!);
-      },
-    });
+    // (with --debug, the process keeps its own steps: process/copy-steps.ts)
+    born = timedForks(opts.log.debugging, () =>
+      bear(sys, {
+        namespaces,
+        uidMappings: [],
+        gidMappings: [],
+        preserveFds: opts.preserveFds,
+        stdio: opts.stdio,
+        fds: { console: consoleFd, seccompListener },
+        life: (ch, fds) => execLife(sys, ch, fds, plan),
+        // Into a frozen cgroup, the process would freeze before its execve and the wait below would
+        // never end: with --ignore-paused it joins right after its execve instead.
+        onForked: (pid) => {
+          // execCPUAffinity.initial: where it runs until it is in the container's cgroup
+          if (proc.cpuAffinity?.initial) sys.schedSetaffinity(pid, cpuMask(proc.cpuAffinity.initial));
+          if (cgroups && status !== 'paused') cgroups.join(pid, st.pid!);
+        },
+      }),
+    );
   } catch (e) {
     for (const fd of [consoleFd, consolePeer, seccompListener, pidfdSock]) closeQuietly(fd);
     throw e;

@@ -23,10 +23,16 @@ export function offsetsText(offsets: TimeOffsets): string {
  * ourselves. The runtime writes them (askOffsets): the copy is non-dumpable, so its /proc files
  * belong to the host's root, which the container's root in a user namespace is not.
  */
-export function enterTimeNamespace(sys: Libc, plan: TimePlan, askOffsets: () => void): void {
+export function enterTimeNamespace(
+  sys: Libc,
+  plan: TimePlan,
+  askOffsets: () => void,
+  /** wraps the setns that moves this process's clocks (linux.timeOffsets) */
+  entering: (enter: () => void) => void = (enter) => enter(),
+): void {
   if ('join' in plan) {
     try {
-      sys.setns(plan.join, C.CLONE_NEWTIME);
+      entering(() => sys.setns(plan.join, C.CLONE_NEWTIME));
     } finally {
       fs.closeSync(plan.join);
     }
@@ -36,7 +42,7 @@ export function enterTimeNamespace(sys: Libc, plan: TimePlan, askOffsets: () => 
   if (plan.offsets) askOffsets();
   const fd = fs.openSync('/proc/self/ns/time_for_children', C.O_RDONLY | C.O_CLOEXEC);
   try {
-    sys.setns(fd, C.CLONE_NEWTIME);
+    entering(() => sys.setns(fd, C.CLONE_NEWTIME));
   } finally {
     fs.closeSync(fd);
   }

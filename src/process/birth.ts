@@ -25,7 +25,7 @@ import type { IdMapping } from '../ocispec/oci';
 import { enterNamespaces, inNamespaces, joinBeforeUserNamespace, openNamespaceFile } from '../namespaces/enter';
 import { enterTimeNamespace, writeTimeOffsets, type TimePlan } from '../namespaces/time';
 import { forkCopy } from './copy';
-import { copyStep } from './copy-steps';
+import { clockMayMove, copyStep } from './copy-steps';
 import { MAX_PLAN_BYTES, becomeContainer, type Preborn } from './preborn';
 import { ATTEMPTS, LostCopy, awaitHello as awaitFirstWord, killCopy as kill, reapCopy as reap } from './hello';
 import { channelPair, childFdList, keptFdCount, type ChildEnd, type ChildFds, type ChildMessage, type RuntimeEnd } from './channel';
@@ -146,7 +146,7 @@ function keptFds(fds: ChildFds, time: TimePlan | undefined): number[] {
 function processStart(sys: Libc, ch: ChildEnd, time: TimePlan | undefined): boolean {
   if (time) {
     try {
-      enterTimeNamespace(sys, time, () => askOffsets(ch));
+      enterTimeNamespace(sys, time, () => askOffsets(ch), clockMayMove);
     } catch (e) {
       ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
       return false;
@@ -310,7 +310,7 @@ function helperLife(sys: Libc, req: BirthRequest, ch: ChildEnd, fds: ChildFds, t
     sys.prctl(C.PR_SET_DUMPABLE, 0);
     if (!req.namespaces.some((n) => n.type === 'pid')) {
       enterNamespaces(sys, namespaces);
-      if (time) enterTimeNamespace(sys, time, () => askOffsets(ch));
+      if (time) enterTimeNamespace(sys, time, () => askOffsets(ch), clockMayMove);
       sys.setsid();
       ch.send({ type: 'pid', pid: sys.getpid() });
       return req.life(ch, fds);

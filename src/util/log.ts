@@ -70,6 +70,7 @@ export class Logger {
     let last = timing.began;
     let lastFaults = 0;
     for (const s of timing.steps) {
+      if (typeof s.at !== 'number' || typeof s.faults !== 'number') continue; // (the copy's words: no throw over them)
       this.debug(
         `timing: ${who}: ${s.name} ${(s.at - last).toFixed(1)} ms, ${s.faults - lastFaults} page faults (at ${s.at.toFixed(1)} ms)`,
       );

@@ -176,39 +176,60 @@ describe('create / start / state / kill / delete', () => {
     const runLog = join(b.dir, 'run.log');
     const execLog = join(b.dir, 'exec.log');
     expect(rt.create(id, b.dir, ['--detach'], 'run', ['--debug', '--log', runLog]).status).toBe(0);
-    rt.ok(['--debug', '--log', execLog, 'exec', id, 'true']);
-    const steps = (log: string) =>
-      [
-        ...fs
-          .readFileSync(log, 'utf8')
-          .matchAll(/timing: (init|exec process|\w+): (.+?) ([0-9.]+) ms, (\d+) page faults \(at ([0-9.]+) ms\)/g),
-      ].map((m) => ({
-        who: m[1],
-        name: m[2],
-        at: Number(m[5]),
-      }));
-    const run = steps(runLog);
-    const init = run.filter((s) => s.who === 'init');
-    expect(init.map((s) => s.name)).toEqual([
-      'forked',
-      'said hello',
-      'keyring, rootfs up to its cgroups',
-      'placed in its cgroups (go)',
-      'rootfs mounted',
-      'pivot_root',
-      'rootfs finished, program found',
-    ]);
-    for (let i = 1; i < init.length; i++) expect(init[i].at).toBeGreaterThanOrEqual(init[i - 1].at);
-    // one clock: init's steps fall between the runtime's fork and its 'init ready'
-    const at = (name: string) => run.find((s) => s.name === name)!.at;
-    expect(init[0].at).toBeGreaterThan(at('ready to fork'));
-    expect(init[init.length - 1].at).toBeLessThanOrEqual(at('init ready'));
-    expect(
-      steps(execLog)
-        .filter((s) => s.who === 'exec process')
-        .map((s) => s.name),
-    ).toEqual(['forked', 'said hello', 'placed in its cgroups (go)', 'keyring, program found']);
-    rt.ok(['delete', '--force', id]);
+    try {
+      rt.ok(['--debug', '--log', execLog, 'exec', id, 'true']);
+      const steps = (log: string) =>
+        [
+          ...fs
+            .readFileSync(log, 'utf8')
+            .matchAll(/timing: (init|exec process|\w+): (.+?) ([0-9.]+) ms, (\d+) page faults \(at ([0-9.]+) ms\)/g),
+        ].map((m) => ({
+          who: m[1],
+          name: m[2],
+          at: Number(m[5]),
+        }));
+      const run = steps(runLog);
+      const init = run.filter((s) => s.who === 'init');
+      expect(init.map((s) => s.name)).toEqual([
+        'forked',
+        'said hello',
+        'keyring, rootfs up to its cgroups',
+        'placed in its cgroups (go)',
+        'rootfs mounted',
+        'pivot_root',
+        'rootfs finished, program found',
+      ]);
+      for (let i = 1; i < init.length; i++) expect(init[i].at).toBeGreaterThanOrEqual(init[i - 1].at);
+      // one clock: init's steps fall between the runtime's fork and its 'init ready'
+      const at = (name: string) => run.find((s) => s.name === name)!.at;
+      expect(init[0].at).toBeGreaterThan(at('ready to fork'));
+      expect(init[init.length - 1].at).toBeLessThanOrEqual(at('init ready'));
+      expect(
+        steps(execLog)
+          .filter((s) => s.who === 'exec process')
+          .map((s) => s.name),
+      ).toEqual(['forked', 'said hello', 'placed in its cgroups (go)', 'keyring, program found']);
+    } finally {
+      rt.ok(['delete', '--force', id]);
+    }
+  });
+
+  test("init's --debug steps stay on the runtime's clock in a time namespace that moves its monotonic clock", () => {
+    const b = bundle(['true'], (c) => {
+      c.linux!.namespaces!.push({ type: 'time' });
+      c.linux!.timeOffsets = { monotonic: { secs: 86400, nanosecs: 0 } };
+    });
+    const log = join(b.dir, 'run.log');
+    rt.ok(['--debug', '--log', log, 'run', '--bundle', b.dir, uniqueId()]);
+    const lines = [...fs.readFileSync(log, 'utf8').matchAll(/timing: (.+?) ([0-9.]+) ms, \d+ page faults \(at ([0-9.]+) ms\)/g)];
+    const at = (name: string) => Number(lines.find((m) => m[1] === name)![3]);
+    const init = lines.filter((m) => m[1].startsWith('init: '));
+    expect(init.length).toBeGreaterThan(3);
+    // a day's offset left in would put every step after the hello a day later
+    for (const m of init) {
+      expect(Number(m[3])).toBeGreaterThan(at('create: ready to fork'));
+      expect(Number(m[3])).toBeLessThanOrEqual(at('create: init ready'));
+    }
   });
 
   test('the whole lifecycle, status derived from the real process at each step', async () => {

@@ -5,13 +5,21 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import * as os from 'os';
 import { join } from 'path';
-import { copyStarts, copyStep, copyTiming, forkBegins, timeCopies } from '../../src/process/copy-steps';
+import { clockMayMove, copyStarts, copyStep, copyTiming, forkBegins, timedForks } from '../../src/process/copy-steps';
 import { Logger } from '../../src/util/log';
 
 afterEach(() => {
-  timeCopies(false);
-  copyStarts(); // nothing kept: as in a copy of a runtime that logs no timing
+  copyStarts(); // nothing kept: as in a copy forked outside timedForks
 });
+
+/** What a fork inside timedForks(on) leaves in the copy: its runtime's began, then its own start. */
+function forkedCopy(on: boolean, setAbout = 0): void {
+  timedForks(on, () => {
+    forkBegins();
+    busy(setAbout);
+    copyStarts();
+  });
+}
 
 function busy(ms: number): void {
   const until = performance.now() + ms;
@@ -21,18 +29,17 @@ function busy(ms: number): void {
 }
 
 describe('copy steps', () => {
-  test('a copy of a runtime that logs no timing keeps nothing', () => {
+  test('a copy of a runtime that logs no timing keeps nothing, nor one forked outside timedForks', () => {
+    forkedCopy(false);
+    copyStep('said hello');
+    expect(copyTiming()).toBeUndefined();
     forkBegins();
     copyStarts();
-    copyStep('said hello');
     expect(copyTiming()).toBeUndefined();
   });
 
   test("kept where asked: the fork's return first, then each step, in order, on one clock, faults counted", () => {
-    timeCopies(true);
-    forkBegins();
-    busy(2);
-    copyStarts();
+    forkedCopy(true, 2);
     busy(2);
     copyStep('said hello');
     copyStep('ready');
@@ -44,6 +51,29 @@ describe('copy steps', () => {
     // a real copy counts from 0 at its fork; this process counts from its start
     expect(t.steps[0].faults).toBe(0);
     expect(t.steps[2].faults).toBeGreaterThanOrEqual(t.steps[1].faults);
+  });
+
+  test("a copy that forks again keeps its runtime's began (the user-namespace helper forking the process)", () => {
+    forkedCopy(true);
+    const runtimeBegan = copyTiming()!.began;
+    busy(2);
+    // the helper forks the process: a fork inside the copy, which inherits what the copy keeps
+    timedForks(true, () => {
+      forkBegins();
+      copyStarts();
+    });
+    const t = copyTiming()!;
+    expect(t.began).toBe(runtimeBegan);
+    expect(t.steps[0].at - t.began).toBeGreaterThanOrEqual(2);
+  });
+
+  test("what entering a time namespace moves the clock by is taken off the copy's steps", () => {
+    forkedCopy(true);
+    copyStep('before');
+    clockMayMove(() => busy(5)); // stands for the setns that moves the monotonic clock
+    copyStep('after');
+    const [, before, after] = copyTiming()!.steps;
+    expect(after.at - before.at).toBeLessThan(2);
   });
 
   test("the runtime's lines: one a step, each from the one before, the first from the fork's start; none without --debug", () => {

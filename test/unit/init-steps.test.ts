@@ -12,7 +12,7 @@ import { initLife, type InitPlan } from '../../src/process/init-copy';
 import { FIFO_START, INIT_COMM, type ChildEnd, type ChildMessage, type RuntimeMessage } from '../../src/process/channel';
 import * as C from '../../src/sys/constants';
 import { recordingLibc } from '../fakes/recording-libc';
-import { copyStarts, forkBegins, timeCopies } from '../../src/process/copy-steps';
+import { copyStarts, forkBegins, timedForks } from '../../src/process/copy-steps';
 
 const tmp = fs.mkdtempSync(join(os.tmpdir(), 'tsr-unit-init-'));
 let cwd: string;
@@ -96,14 +96,14 @@ describe('initLife (fake libc, fake channel)', () => {
   test("where its runtime logs timing, init's ready carries its steps, in order", () => {
     const { plan, sys, fds } = make();
     const { ch, said } = fakeChannel([{ type: 'go', hookState: {} }]);
-    timeCopies(true);
-    forkBegins();
-    copyStarts();
+    timedForks(true, () => {
+      forkBegins();
+      copyStarts(); // as in a copy forked there
+    });
     try {
       initLife(sys, ch, fds, plan);
     } finally {
-      timeCopies(false);
-      copyStarts();
+      copyStarts(); // this process keeps none again
     }
     expect(said).toHaveLength(1);
     const ready = said[0] as Extract<ChildMessage, { type: 'ready' }>;
@@ -131,7 +131,7 @@ describe('initLife (fake libc, fake channel)', () => {
     });
     const { ch, said } = fakeChannel([{ type: 'go', hookState: {} }]);
     initLife(sys, ch, fds, plan);
-    expect(said).toEqual([{ type: 'ready' }]);
+    expect(said).toStrictEqual([{ type: 'ready' }]);
     const names = sys.calls.map((c) => c[0]);
     const at = (name: string, pred: (c: unknown[]) => boolean = () => true) => sys.calls.findIndex((c) => c[0] === name && pred(c));
     const prctl = (opt: number) => (c: unknown[]) => c[1] === opt;
@@ -181,7 +181,7 @@ describe('initLife (fake libc, fake channel)', () => {
     plan.createHooks = true;
     const { ch, said } = fakeChannel([{ type: 'go' }, { type: 'continue' }]);
     initLife(sys, ch, fds, plan);
-    expect(said).toEqual([{ type: 'hooks' }, { type: 'ready' }]);
+    expect(said).toStrictEqual([{ type: 'hooks' }, { type: 'ready' }]);
     // the runtime that does not say continue leaves init exiting, before pivot_root
     const second = make();
     second.plan.createHooks = true;
