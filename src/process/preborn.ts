@@ -18,7 +18,6 @@ import * as C from '../sys/constants';
 import type { NamespaceConfig } from '../ocispec/config';
 import { enterNamespaces, inNamespaces } from '../namespaces/enter';
 import { EXIT_SIGNALS, forkCopy } from './copy';
-import { copyStep } from './copy-steps';
 import { LostCopy, awaitHello, killCopy, reapCopy, retryLost } from './hello';
 import { channelPair, keptFdCount, type ChildEnd, type ChildFds, type RuntimeEnd } from './channel';
 
@@ -148,7 +147,6 @@ function waitToBecome(sys: Libc, ch: ChildEnd, fdPeer: number, life: PrebornLife
     for (const k of Object.keys(process.env)) if (!(k in msg.env)) delete process.env[k];
     Object.assign(process.env, msg.env);
     enterNamespaces(sys, msg.namespaces);
-    copyStep("took its container's fds and namespaces");
   } catch (e) {
     ch.send({ type: 'error', msg: e instanceof Error ? e.message : String(e) });
     return sys.exit(1);

@@ -50,7 +50,7 @@ export class Logger {
     if (!this.debugOn) return;
     const now = performance.now();
     const faults = process.resourceUsage().minorPageFault;
-    this.debug(`timing: ${name} ${(now - this.last).toFixed(1)} ms, ${faults - this.lastFaults} page faults (at ${now.toFixed(1)} ms)`);
+    this.timing(name, this.last, this.lastFaults, now, faults);
     this.last = now;
     this.lastFaults = faults;
   }
@@ -71,12 +71,15 @@ export class Logger {
     let lastFaults = 0;
     for (const s of timing.steps) {
       if (typeof s.at !== 'number' || typeof s.faults !== 'number') continue; // (the copy's words: no throw over them)
-      this.debug(
-        `timing: ${who}: ${s.name} ${(s.at - last).toFixed(1)} ms, ${s.faults - lastFaults} page faults (at ${s.at.toFixed(1)} ms)`,
-      );
+      this.timing(`${who}: ${s.name}`, last, lastFaults, s.at, s.faults);
       last = s.at;
       lastFaults = s.faults;
     }
+  }
+
+  /** One timing line: a step from (since, sinceFaults) to (at, faults). */
+  private timing(name: string, since: number, sinceFaults: number, at: number, faults: number): void {
+    this.debug(`timing: ${name} ${(at - since).toFixed(1)} ms, ${faults - sinceFaults} page faults (at ${at.toFixed(1)} ms)`);
   }
 
   debug(msg: string): void {
