@@ -46,8 +46,8 @@ if (require.main === module) {
     (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();
   }
   const file = command !== undefined && LIGHT.has(command) ? LIGHT_BUNDLE : BUNDLE;
-  // create, run and exec load koffi anyway: with it, the full bundle's code cache (~600 KB) is
-  // mapped instead of read (~150 page faults fewer; sys/koffi-load.ts: mapFile).
+  // create, run and exec load koffi anyway: with it, the full bundle (~250 KB) and its code cache
+  // (~600 KB) are mapped instead of read (~210 page faults fewer; sys/koffi-load.ts: mapFile).
   const readCache = command !== undefined && PRIMED_AT_BOOT.has(command) ? mapFile : undefined;
   // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
   compileModule(file, true, readCache).fn.call(module.exports, module.exports, require, module, file, __dirname);

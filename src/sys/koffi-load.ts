@@ -20,6 +20,11 @@ export function loadKoffi(): Koffi {
   return (shared[LOADED] ??= loadNative());
 }
 
+/** Whether this process has loaded koffi already (loading it costs a command ~2 ms). */
+export function koffiLoaded(): boolean {
+  return shared[LOADED] !== undefined;
+}
+
 function loadNative(): Koffi {
   try {
     const pkg = platformPackage();

@@ -12,36 +12,28 @@ export type ModuleFunction = (
   dirname: string,
 ) => void;
 
-/** A cache's bytes had otherwise than by reading them (boot maps the full bundle's: sys/koffi-load.ts mapFile). */
+/** A file's bytes had otherwise than by reading them (boot maps the full bundle's: sys/koffi-load.ts mapFile). */
 export interface CacheBytes {
   bytes: Buffer;
-  /** once V8 has taken them (it copies what it keeps) */
+  /** once they are used (V8 copies what it keeps of a cache, and a string is a copy) */
   release(): void;
 }
 
+/** Where a file's bytes can come from without read(2); undefined where they cannot (they are read then). */
+export type MapBytes = (path: string) => CacheBytes | undefined;
+
 /**
  * The file as a CommonJS module function; `cache: false` compiles without one (to make it).
- * readCache: where the cache's bytes come from; undefined from it, they are read.
+ * mapBytes: where the file's and its cache's bytes come from; undefined from it, they are read.
  */
-export function compileModule(
-  file: string,
-  cache = true,
-  readCache?: (path: string) => CacheBytes | undefined,
-): { fn: ModuleFunction; script: Script } {
-  // As UTF-8: node reads that into a string in C++, with no Buffer in between. A latin1 read went
-  // through a Buffer (slower: ~1.4 against ~0.9 ms for the bundle), left for a collection that a
-  // command does not run, so it stayed in each waiting init's memory (with its cache's).
-  const source = readFileSync(file, 'utf8');
+export function compileModule(file: string, cache = true, mapBytes?: MapBytes): { fn: ModuleFunction; script: Script } {
+  const source = readSource(file, mapBytes);
   let had: CacheBytes | undefined;
   let script: Script;
   try {
     let cachedData: Buffer | undefined;
     if (cache) {
-      try {
-        had = readCache?.(`${file}.cache`);
-      } catch {
-        // read instead
-      }
+      had = tryMap(mapBytes, `${file}.cache`);
       try {
         cachedData = had?.bytes ?? readFileSync(`${file}.cache`);
       } catch {
@@ -53,6 +45,32 @@ export function compileModule(
     had?.release();
   }
   return { fn: script.runInThisContext() as ModuleFunction, script };
+}
+
+/**
+ * The file's text. Read, as UTF-8: node reads that into a string in C++ (a latin1 read went
+ * through a Buffer left for a collection that a command does not run, so it stayed in each
+ * waiting init's memory). Mapped where it can be: node's UTF-8 read writes fresh memory twice and
+ * more (the full bundle, 252 KiB: 213 page faults, against 65 for the string alone), where the
+ * mapping takes the page cache's pages, many to a fault (create, run and exec: ~64 faults fewer
+ * until their command starts, ~10 µs each on this VM).
+ */
+function readSource(file: string, mapBytes: MapBytes | undefined): string {
+  const mapped = tryMap(mapBytes, file);
+  if (!mapped) return readFileSync(file, 'utf8');
+  try {
+    return mapped.bytes.toString('utf8');
+  } finally {
+    mapped.release();
+  }
+}
+
+function tryMap(mapBytes: MapBytes | undefined, path: string): CacheBytes | undefined {
+  try {
+    return mapBytes?.(path);
+  } catch {
+    return undefined; // read instead
+  }
 }
 
 /** What the bundles begin with (scripts/bundle.js): they are written as a module function already. */
@@ -69,8 +87,8 @@ function wrapped(source: string): string {
 }
 
 /** Loads a CommonJS file through its code cache; its requires resolve as the caller's do. */
-export function requireCached<T>(file: string, req: NodeRequire, dirname: string): T {
+export function requireCached<T>(file: string, req: NodeRequire, dirname: string, mapBytes?: MapBytes): T {
   const m = { exports: {} as T };
-  compileModule(file).fn.call(m.exports, m.exports, req, m, file, dirname);
+  compileModule(file, true, mapBytes).fn.call(m.exports, m.exports, req, m, file, dirname);
   return m.exports;
 }

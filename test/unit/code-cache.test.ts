@@ -25,6 +25,30 @@ describe('compileModule', () => {
     expect(run(pre)).toEqual({ file: pre });
   });
 
+  test("mapBytes: the file's text and its cache come from it, each released once used; where it has none or throws, they are read", () => {
+    const file = join(tmp, 'mapped.js');
+    fs.writeFileSync(file, 'module.exports = { n: 1 };');
+    fs.writeFileSync(`${file}.cache`, 'not a cache'); // V8 rejects it: only the plain compile
+    const asked: string[] = [];
+    let released = 0;
+    const mapBytes = (path: string) => {
+      asked.push(path);
+      // what is mapped wins over what a read would give (UTF-8, not latin1: the text is decoded)
+      return path === file ? { bytes: Buffer.from("module.exports = { n: 2, s: 'µs' };"), release: () => void released++ } : undefined;
+    };
+    const m = { exports: {} as unknown };
+    compileModule(file, true, mapBytes).fn.call(m.exports, m.exports, require, m, file, tmp);
+    expect(m.exports).toEqual({ n: 2, s: 'µs' });
+    expect(asked).toEqual([file, `${file}.cache`]);
+    expect(released).toBe(1);
+    const throwing = () => {
+      throw new Error('no mapping');
+    };
+    const r = { exports: {} as unknown };
+    compileModule(file, true, throwing).fn.call(r.exports, r.exports, require, r, file, tmp);
+    expect(r.exports).toEqual({ n: 1 });
+  });
+
   test('the two CLI bundles are written as the module function (scripts/bundle.js)', () => {
     const dist = resolve(__dirname, '..', '..', 'dist');
     for (const f of ['tsrunc.js', 'tsrunc-light.js']) {
