@@ -21,6 +21,12 @@ export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 
  * priming move holds through it), where create's own often was not.
  */
 export const PRIMED_AT_BOOT = new Set(['exec', 'create', 'run']);
+/**
+ * The commands that load koffi (libc) whatever they are given: boot loads it first and maps their
+ * bundle and its code cache instead of reading them (sys/koffi-load.ts mapFile). The others
+ * (state, kill, list, ps, events) never load it, and it costs more to load than mapping saves.
+ */
+export const MAPPED_AT_BOOT = new Set(['exec', 'create', 'run', 'start', 'delete', 'pause', 'resume']);
 /** The global options that take a value (cli/table.ts; a unit test keeps them equal). */
 export const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
 
@@ -46,9 +52,10 @@ if (require.main === module) {
     (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();
   }
   const file = command !== undefined && LIGHT.has(command) ? LIGHT_BUNDLE : BUNDLE;
-  // create, run and exec load koffi anyway: with it, the full bundle (~250 KB) and its code cache
-  // (~600 KB) are mapped instead of read (~210 page faults fewer; sys/koffi-load.ts: mapFile).
-  const readCache = command !== undefined && PRIMED_AT_BOOT.has(command) ? mapFile : undefined;
+  // These load koffi anyway: with it, their bundle and its code cache are mapped instead of read
+  // (create, run and exec: the full bundle, ~250 KB, and its cache, ~600 KB, ~210 page faults
+  // fewer; start, delete, pause and resume: the light one's, ~50).
+  const readCache = command !== undefined && MAPPED_AT_BOOT.has(command) ? mapFile : undefined;
   // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
   compileModule(file, true, readCache).fn.call(module.exports, module.exports, require, module, file, __dirname);
 }

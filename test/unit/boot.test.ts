@@ -4,7 +4,7 @@ import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { join, resolve } from 'path';
-import { PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
+import { MAPPED_AT_BOOT, PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
 import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
 import { COMMAND_MODULES } from '../../src/cli/commands/index';
 import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
@@ -30,6 +30,13 @@ describe('the bundle a command runs from', () => {
     // create's and run's too: their grace period starts at boot, and create primes again at its
     // start (src/container/create.ts), keeping the lock in its writer mode until init moves.
     expect([...PRIMED_AT_BOOT].sort()).toEqual(['create', 'exec', 'run']);
+  });
+
+  test('boot loads koffi to map the bundle for the commands that load it anyway, and only those', () => {
+    for (const c of MAPPED_AT_BOOT) expect(COMMANDS.find((s) => s.name === c)).toBeDefined();
+    for (const c of PRIMED_AT_BOOT) expect(MAPPED_AT_BOOT.has(c)).toBe(true);
+    // these read state or signal without libc: koffi's load would cost them more than a mapping saves
+    for (const c of ['state', 'kill', 'list', 'ps', 'events']) expect(MAPPED_AT_BOOT.has(c)).toBe(false);
   });
 
   test("the full bundle carries fs's callback functions as this node has them (the copy forbids them: process/copy.ts)", () => {
