@@ -73,14 +73,14 @@ if (!flagsLine) {
 }
 const NODE_FLAGS = flagsLine[1].trim().split(' ');
 
-function makeCache(file, code) {
+function makeCache(file, code, cacheFile = `${file}.cache`) {
   // a cache left by an earlier build must not pass for this one's
-  fs.rmSync(`${file}.cache`, { force: true });
+  fs.rmSync(cacheFile, { force: true });
   const r = spawnSync(process.execPath, [...NODE_FLAGS, '-e', code], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
-  if (r.status !== 0 || !fs.existsSync(`${file}.cache`)) {
+  if (r.status !== 0 || !fs.existsSync(cacheFile)) {
     process.stderr.write(`bundle: making the code cache of ${file} failed: ${r.stderr}\n`);
     process.exit(1);
   }
@@ -129,14 +129,32 @@ fs.writeFileSync(file + '.cache', script.createCachedData());
   );
 }
 
-// The light bundle, after its commands ran: on nothing (an empty, made-up state root), and on a
-// made-up container in a temporary root whose init is a `sleep` this process started, so that
-// start, state, kill and delete take their real paths (the lock and libc through koffi, the exec
-// fifo, the kill and its wait, the state's removal), which a root without containers never
-// reaches: start and delete compiled ~1-2 ms of functions each otherwise. The parser and those
-// commands' code are in its cache, and no more (a bigger cache costs each command more to read
-// than it saves). Any failure fails the build: a cache made without them would pass unnoticed.
-function makeLightCache(bundle) {
+// The light bundle's caches, one for each group of its commands (src/boot.ts: LIGHT_CACHES), each
+// after its group's commands ran: on nothing (an empty, made-up state root), and on a made-up
+// container in a temporary root whose init is a `sleep` this process started, so that start,
+// state, kill and delete take their real paths (the lock and libc through koffi, the exec fifo,
+// the kill and its wait, the state's removal), which a root without containers never reaches:
+// start and delete compiled ~1-2 ms of functions each otherwise. Those commands' code is in their
+// group's cache, and no more: a cache holds every function that ran when it was made, and a
+// command deserializes all of it (state's ~86 KB against 123 KB for one cache of all nine). Any
+// failure fails the build: a cache made without them would pass unnoticed.
+const LIGHT_RUNS = {
+  state: ['W state warm', 'N state none'],
+  kill: ['W kill warm 0', 'N kill none KILL'],
+  list: ['W list', 'N list', 'N list --format json'],
+  ps: ['N ps none'],
+  events: ['N events --stats none'],
+  start: ['W start warm', 'N start none'],
+  delete: ['W delete --force warm', 'gone', 'W delete gone', 'N delete --force none', 'N delete none'],
+  pause: ['N pause none'],
+  resume: ['N resume none'],
+};
+
+function makeLightCache(bundle, group, commands) {
+  const runs = commands.flatMap((c) => {
+    if (!LIGHT_RUNS[c]) throw new Error(`bundle: no runs to make the light cache with for ${c}`);
+    return LIGHT_RUNS[c];
+  });
   makeCache(
     bundle,
     `
@@ -148,8 +166,8 @@ const { StateStore } = require(${JSON.stringify(path.join(dist, 'state', 'store.
 const { procStat } = require(${JSON.stringify(path.join(dist, 'state', 'proc.js'))});
 const { OCI_VERSION } = require(${JSON.stringify(path.join(dist, 'ocispec', 'oci.js'))});
 const file = ${JSON.stringify(bundle)};
+const cacheFile = ${JSON.stringify(`${bundle}.${group}.cache`)};
 const { fn, script } = compileModule(file, false);
-const none = ['--root', '/nonexistent/tsrunc-code-cache'];
 const root = fs.mkdtempSync(path.join(require('os').tmpdir(), 'tsrunc-code-cache-'));
 const store = new StateStore(root);
 const init = spawn('sleep', ['600'], { stdio: 'ignore' });
@@ -166,12 +184,8 @@ const mk = spawnSync('mkfifo', ['-m', '0600', store.fifoPath('warm')]);
 if (mk.status !== 0) throw new Error('mkfifo: ' + mk.stderr);
 // init's end of the exec fifo: start's writer needs a reader
 const initEnd = fs.openSync(store.fifoPath('warm'), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-const W = ['--root', root];
-const runs = [[...W, 'state', 'warm'], [...W, 'kill', 'warm', '0'], [...W, 'list'], [...W, 'start', 'warm'], [...W, 'state', 'warm'],
-  [...W, 'delete', '--force', 'warm'], ['gone'], [...W, 'delete', 'gone'], [...none, 'state', 'none'], [...none, 'list'],
-  [...none, 'list', '--format', 'json'], [...none, 'kill', 'none', 'KILL'], [...none, 'delete', '--force', 'none'],
-  [...none, 'delete', 'none'], [...none, 'start', 'none'], [...none, 'pause', 'none'], [...none, 'resume', 'none'],
-  [...none, 'ps', 'none'], [...none, 'events', '--stats', 'none']];
+const ROOTS = { W: ['--root', root], N: ['--root', '/nonexistent/tsrunc-code-cache'] };
+const runs = ${JSON.stringify(runs)};
 const exit = process.exit;
 const writeSync = fs.writeSync;
 let failed = '';
@@ -180,26 +194,29 @@ fs.writeSync = (fd, ...rest) => {
   return fd === 1 || fd === 2 ? 0 : writeSync(fd, ...rest); // quiet
 };
 (async () => {
-  for (const args of runs) {
+  for (const run of runs) {
     // a stopped container: its init (the killed sleep) is gone
-    if (args[0] === 'gone') {
+    if (run === 'gone') {
       fakeState('gone', init.pid);
       continue;
     }
+    const [where, ...args] = run.split(' ');
     const code = await new Promise((resolve) => {
       process.exit = resolve;
-      process.argv = [process.argv[0], 'tsrunc', ...args];
+      process.argv = [process.argv[0], 'tsrunc', ...ROOTS[where], ...args];
       const m = { exports: {} };
       fn.call(m.exports, m.exports, require, m, file, ${JSON.stringify(dist)});
     });
-    const made = args[1] === root;
-    if (made && code !== 0) throw new Error(args.slice(2).join(' ') + ': exit ' + code + ': ' + failed);
+    if (where === 'W' && code !== 0) throw new Error(args.join(' ') + ': exit ' + code + ': ' + failed);
     failed = '';
   }
+  // a group without delete leaves the made-up container: taken away here
+  init.kill('SIGKILL');
+  fs.rmSync(store.dir('warm'), { recursive: true, force: true });
   if (fs.readdirSync(root).length !== 0) throw new Error('the made-up containers were not deleted');
   fs.closeSync(initEnd);
   fs.rmdirSync(root);
-  fs.writeFileSync(file + '.cache', script.createCachedData());
+  fs.writeFileSync(cacheFile, script.createCachedData());
   exit(0);
 })().catch((e) => {
   init.kill('SIGKILL');
@@ -208,6 +225,7 @@ fs.writeSync = (fd, ...rest) => {
   exit(1);
 });
 `,
+    `${bundle}.${group}.cache`,
   );
 }
 
@@ -238,7 +256,15 @@ async function main() {
   });
   makeValidatorsCache(path.join(dist, 'validators.js'));
   makeEagerCache(path.join(dist, 'tsrunc.js'));
-  makeLightCache(path.join(dist, 'tsrunc-light.js'));
+  // the groups as boot picks them (dist/boot.js, tsc's, runs nothing when required)
+  const { LIGHT, LIGHT_CACHES } = require(path.join(dist, 'boot.js'));
+  const grouped = Object.values(LIGHT_CACHES).flat();
+  if (grouped.length !== LIGHT.size || !grouped.every((c) => LIGHT.has(c))) {
+    throw new Error(`bundle: the light caches' groups (${grouped}) are not the light commands (${[...LIGHT]})`);
+  }
+  // the single cache of earlier builds, which nothing reads any more
+  fs.rmSync(path.join(dist, 'tsrunc-light.js.cache'), { force: true });
+  for (const [group, commands] of Object.entries(LIGHT_CACHES)) makeLightCache(path.join(dist, 'tsrunc-light.js'), group, commands);
 }
 
 main().catch((e) => {

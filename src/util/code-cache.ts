@@ -25,17 +25,23 @@ export type MapBytes = (path: string) => CacheBytes | undefined;
 /**
  * The file as a CommonJS module function; `cache: false` compiles without one (to make it).
  * mapBytes: where the file's and its cache's bytes come from; undefined from it, they are read.
+ * cacheFile: the cache's path (FILE.cache unless the file has several: the light bundle's).
  */
-export function compileModule(file: string, cache = true, mapBytes?: MapBytes): { fn: ModuleFunction; script: Script } {
+export function compileModule(
+  file: string,
+  cache = true,
+  mapBytes?: MapBytes,
+  cacheFile = `${file}.cache`,
+): { fn: ModuleFunction; script: Script } {
   const source = readSource(file, mapBytes);
   let had: CacheBytes | undefined;
   let script: Script;
   try {
     let cachedData: Buffer | undefined;
     if (cache) {
-      had = tryMap(mapBytes, `${file}.cache`);
+      had = tryMap(mapBytes, cacheFile);
       try {
-        cachedData = had?.bytes ?? readFileSync(`${file}.cache`);
+        cachedData = had?.bytes ?? readFileSync(cacheFile);
       } catch {
         // no cache: compile as usual
       }

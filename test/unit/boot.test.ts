@@ -4,7 +4,16 @@ import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { join, resolve } from 'path';
-import { MAPPED_AT_BOOT, PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS, LIGHT, commandOf } from '../../src/boot';
+import {
+  LIGHT_BUNDLE,
+  LIGHT_CACHES,
+  MAPPED_AT_BOOT,
+  PRIMED_AT_BOOT,
+  GLOBAL_VALUE_OPTIONS,
+  LIGHT,
+  commandOf,
+  lightCacheOf,
+} from '../../src/boot';
 import { LIGHT_COMMANDS, LIGHT_COMMAND_MODULES } from '../../src/cli/commands/light-index';
 import { COMMAND_MODULES } from '../../src/cli/commands/index';
 import { COMMANDS, GLOBAL_OPTIONS } from '../../src/cli/table';
@@ -30,6 +39,17 @@ describe('the bundle a command runs from', () => {
     // create's and run's too: their grace period starts at boot, and create primes again at its
     // start (src/container/create.ts), keeping the lock in its writer mode until init moves.
     expect([...PRIMED_AT_BOOT].sort()).toEqual(['create', 'exec', 'run']);
+  });
+
+  test("each light command is in one group of the light bundle's caches, and takes its group's", () => {
+    const grouped = Object.values(LIGHT_CACHES).flat();
+    expect([...grouped].sort()).toEqual([...LIGHT_COMMANDS].sort());
+    for (const [group, commands] of Object.entries(LIGHT_CACHES)) {
+      for (const c of commands) expect(lightCacheOf(c)).toBe(`${LIGHT_BUNDLE}.${group}.cache`);
+      expect(fs.existsSync(join(DIST, `tsrunc-light.js.${group}.cache`))).toBe(true); // the build made it
+    }
+    // state, kill and list are not made to deserialize start's and delete's code
+    expect(LIGHT_CACHES.read).toEqual(['state', 'kill', 'list']);
   });
 
   test('boot loads koffi to map the bundle for the commands that load it anyway, and only those', () => {

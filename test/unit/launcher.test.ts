@@ -74,12 +74,16 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
     const dist = resolve(__dirname, '..', '..', 'dist');
     const script = `
       const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
-      for (const f of ['tsrunc.js', 'tsrunc-light.js', 'validators.js'])
+      const { LIGHT_CACHES, LIGHT_BUNDLE, lightCacheOf } = require(${JSON.stringify(join(dist, 'boot.js'))});
+      for (const f of ['tsrunc.js', 'validators.js'])
         console.log(f, compileModule(${JSON.stringify(dist)} + '/' + f).script.cachedDataRejected);
+      // the light bundle's, one a group of its commands, each as boot picks it
+      for (const [group, commands] of Object.entries(LIGHT_CACHES))
+        console.log(group, compileModule(LIGHT_BUNDLE, true, undefined, lightCacheOf(commands[0])).script.cachedDataRejected);
     `;
     const r = spawnSync(process.execPath, [...flags!, '-e', script], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('tsrunc.js false\ntsrunc-light.js false\nvalidators.js false\n');
+    expect(r.stdout).toBe('tsrunc.js false\nvalidators.js false\nread false\nobserve false\nchange false\n');
   });
 
   test("mapFile: a file's bytes, mapped and then taken away; a missing or empty file is not mapped (it is read instead)", () => {
