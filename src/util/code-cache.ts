@@ -54,16 +54,17 @@ export function compileModule(
 }
 
 /**
- * The file's text. Read, as UTF-8: node reads that into a string in C++ (a latin1 read went
- * through a Buffer left for a collection that a command does not run, so it stayed in each
- * waiting init's memory). Mapped where it can be: node's UTF-8 read writes fresh memory twice and
- * more (the full bundle, 252 KiB: 213 page faults, against 65 for the string alone), where the
- * mapping takes the page cache's pages, many to a fault (create, run and exec: ~64 faults fewer
- * until their command starts, ~10 µs each on this VM).
+ * The file's text, decoded as UTF-8. Node's own UTF-8 read of a file writes fresh memory twice and
+ * more (the full bundle, 252 KiB: 213 page faults, against 65 for its string alone; read into a
+ * Buffer and decoded from it, 135). Mapped where it can be, which takes the page cache's pages,
+ * many to a fault (create, run and exec: ~64 faults fewer until their command starts, ~10 µs each
+ * on this VM); read into a Buffer otherwise (state: 7 fewer in all). Left for a collection that a
+ * command does not run, that Buffer would stay in the memory of the copies a process forks later,
+ * but the commands that fork map.
  */
 function readSource(file: string, mapBytes: MapBytes | undefined): string {
   const mapped = tryMap(mapBytes, file);
-  if (!mapped) return readFileSync(file, 'utf8');
+  if (!mapped) return readFileSync(file).toString('utf8');
   try {
     return mapped.bytes.toString('utf8');
   } finally {
