@@ -40,7 +40,8 @@ export function lightCacheOf(command: string): string {
 }
 
 /**
- * The commands that load koffi (libc) whatever they are given: boot loads it first and maps their
+ * The commands that load koffi (libc) whatever container they are given (not for --help or a
+ * usage error, which then pay its load for nothing): boot loads it first and maps their
  * bundle and its code cache instead of reading them (sys/koffi-load.ts mapFile). The others
  * (state, kill, list, ps, events) never load it, and it costs more to load than mapping saves.
  */
@@ -74,8 +75,8 @@ if (require.main === module) {
   // These load koffi anyway: with it, their bundle and its code cache are mapped instead of read
   // (create, run and exec: the full bundle, ~250 KB, and its cache, ~600 KB, ~210 page faults
   // fewer; start, delete, pause and resume: the light one's, ~50).
-  const readCache = command !== undefined && MAPPED_AT_BOOT.has(command) ? mapFile : undefined;
+  const mapBytes = command !== undefined && MAPPED_AT_BOOT.has(command) ? mapFile : undefined;
   // The bundles resolve their externals (koffi, yargs, validators) from dist/, as this file does.
   const cacheFile = light !== undefined ? lightCacheOf(light) : undefined;
-  compileModule(file, true, readCache, cacheFile).fn.call(module.exports, module.exports, require, module, file, __dirname);
+  compileModule(file, true, mapBytes, cacheFile).fn.call(module.exports, module.exports, require, module, file, __dirname);
 }

@@ -20,7 +20,7 @@ function load(): Validators {
   // Generated at build time by scripts/build-validators.js (ajv standalone): no schema compiling
   // at run time. From the bundle (dist/tsrunc.js), dist/ocispec or (under ts-jest) src/ocispec alike; through its
   // code cache (made at build time with a validation of the default config and a state). Both
-  // mapped where koffi is loaded already (create and run: boot loaded it), as boot maps the bundle.
+  // mapped where koffi is loaded already (create, run and exec: boot loaded it), as boot maps the bundle.
   const dist = __dirname.endsWith('dist') ? __dirname : join(__dirname, '..', '..', 'dist');
   validators ??= requireCached<Validators>(join(dist, 'validators.js'), require, dist, koffiLoaded() ? mapFile : undefined);
   return validators;

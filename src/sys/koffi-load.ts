@@ -1,7 +1,7 @@
-// koffi's native module, one instance per process: boot (dist/boot.cjs) loads it for create, run
-// and exec before their bundle, to map the bundle's code cache (mapFile); the bundle's libc
-// binding (koffi-libc.ts) takes the same instance, on `process`, as boot and the bundle share
-// nothing else.
+// koffi's native module, one instance per process: boot (dist/boot.cjs) loads it before their
+// bundle for the commands that load it anyway (boot.ts: MAPPED_AT_BOOT), to map the bundle and its
+// code cache (mapFile); the bundle's libc binding (koffi-libc.ts) takes the same instance, on
+// `process`, as boot and the bundle share nothing else.
 import type koffiModule from 'koffi';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
@@ -74,8 +74,9 @@ export interface MappedFile {
  * each page of fresh memory (a fault each, ~10 µs on this VM, and a copy), where the mapping takes
  * the page cache's pages, many to a fault. Unmapped as soon as it is used: a forked copy (a
  * container's init) must not hold a mapping of the runtime's files. A file truncated in place
- * while mapped would fault (SIGBUS) where a read only saw it short: the build replaces caches
- * (scripts/bundle.js), and the mapping lives only for one compile.
+ * while mapped would fault (SIGBUS) where a read only saw it short: the build replaces the bundles
+ * and their caches with new files rather than rewriting them (scripts/bundle.js), and the mapping
+ * lives only for one compile.
  */
 export function mapFile(path: string): MappedFile | undefined {
   let fd: number;

@@ -12,7 +12,7 @@ export type ModuleFunction = (
   dirname: string,
 ) => void;
 
-/** A file's bytes had otherwise than by reading them (boot maps the full bundle's: sys/koffi-load.ts mapFile). */
+/** A file's bytes had otherwise than by reading them (boot maps the bundles and their caches: sys/koffi-load.ts mapFile). */
 export interface CacheBytes {
   bytes: Buffer;
   /** once they are used (V8 copies what it keeps of a cache, and a string is a copy) */
@@ -54,17 +54,16 @@ export function compileModule(
 }
 
 /**
- * The file's text, decoded as UTF-8. Node's own UTF-8 read of a file writes fresh memory twice and
- * more (the full bundle, 252 KiB: 213 page faults, against 65 for its string alone; read into a
- * Buffer and decoded from it, 135). Mapped where it can be, which takes the page cache's pages,
- * many to a fault (create, run and exec: ~64 faults fewer until their command starts, ~10 µs each
- * on this VM); read into a Buffer otherwise (state: 7 fewer in all). Left for a collection that a
- * command does not run, that Buffer would stay in the memory of the copies a process forks later,
- * but the commands that fork map.
+ * The file's text, decoded as UTF-8. Mapped where it can be, which takes the page cache's pages,
+ * many to a fault: node's own UTF-8 read of a file writes fresh memory twice and more (the full
+ * bundle, 252 KiB: 213 page faults, against 65 for its string alone; create, run and exec take
+ * ~64 fewer until their command starts, ~10 µs each on this VM). Read as UTF-8 otherwise: node
+ * reads that into a string in C++, where a read into a Buffer (~30 faults fewer) would leave it for
+ * a collection that a command does not run, in the memory of every copy the process forks later.
  */
 function readSource(file: string, mapBytes: MapBytes | undefined): string {
   const mapped = tryMap(mapBytes, file);
-  if (!mapped) return readFileSync(file).toString('utf8');
+  if (!mapped) return readFileSync(file, 'utf8');
   try {
     return mapped.bytes.toString('utf8');
   } finally {
