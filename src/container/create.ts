@@ -53,6 +53,12 @@ export interface CreateOptions {
   preborn?: PrebornInits;
   /** work of the caller's (run's watch for init's exit) done while init builds the rootfs, when create would only wait */
   whileInitBuilds?: (pid: number) => void;
+  /**
+   * run: start the container as soon as it is created, over init's channel (InitPlan.startAtReady),
+   * unless a startContainer or poststart hook needs start's own path or the runtime relays the
+   * terminal (Created.started says which).
+   */
+  start?: boolean;
 }
 
 export interface Created {
@@ -66,6 +72,8 @@ export interface Created {
   /** the pty master, when create kept it (foreground run with a terminal) */
   consoleMaster?: number;
   config: ContainerConfig;
+  /** started as well (CreateOptions.start): init is on its way to the program */
+  started: boolean;
 }
 
 const INIT_TIMEOUT_MS = 60_000;
@@ -341,7 +349,12 @@ export function createContainer(opts: CreateOptions): Created {
       // fewer before it): until then `state` does not know the container, as with runc; a create
       // killed before leaves only the directory, which delete --force removes.
       const state = initialState(cfg, opts);
-      const fifoFd = held.add(makeExecFifo(sys, store, opts.id));
+      // Not with hooks of start's path (start writes and reads the fifo, then runs the poststart
+      // hooks), nor where this runtime relays the terminal: its relay must hold the pty (no \r\n,
+      // the caller's window size) before the program writes to it.
+      const keepsTerminal = terminal && opts.consoleSocket === undefined;
+      const startAtReady = opts.start === true && !keepsTerminal && !cfg.hooks.startContainer?.length && !cfg.hooks.poststart?.length;
+      const fifoFd = startAtReady ? undefined : held.add(makeExecFifo(sys, store, opts.id));
       const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
         for (const l of cgroups.destroy(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
@@ -366,6 +379,7 @@ export function createContainer(opts: CreateOptions): Created {
         nofileSoft: callerNofileSoft(),
         cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
+        startAtReady,
       };
       // init's pid and start time are in the state before init can run in the container (its
       // 'go'), so that delete finds it should this runtime die: saved with the cgroups' record
@@ -452,18 +466,35 @@ export function createContainer(opts: CreateOptions): Created {
         runHooks('prestart', cfg.hooks.prestart, st);
         runHooks('createRuntime', cfg.hooks.createRuntime, st);
       });
-      channel.close();
       log.copySteps('init', initSteps);
       log.step('create: init ready');
 
       finishCreate(sys, cfg, cgroups, opts, initPid);
       state.ready = true;
+      state.started = startAtReady;
       store.save(state);
+      if (startAtReady) {
+        try {
+          channel.send({ type: 'start' });
+        } catch {
+          throw new UserError(`cannot start container "${opts.id}": its init process is gone`);
+        }
+        log.step('create: done, init started');
+      }
+      channel.close();
       const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
       if (consolePeer !== undefined) fs.closeSync(consolePeer);
       undo.commit();
       log.step('create: done');
-      return { state, pid: initPid, attempts: born.attempts, preborn: born.preborn === true, config: cfg, consoleMaster };
+      return {
+        state,
+        pid: initPid,
+        attempts: born.attempts,
+        preborn: born.preborn === true,
+        config: cfg,
+        consoleMaster,
+        started: startAtReady,
+      };
     } catch (e) {
       undo.run(log);
       throw e;

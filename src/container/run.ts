@@ -16,34 +16,47 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   // Listening before start (the program may be over before start returns), from while init
   // builds the rootfs: the runtime only waits then.
   let watch: ExitWatch | undefined;
+  let initPid: number | undefined;
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      if (initPid !== undefined) process.kill(initPid, sig);
+    } catch {
+      // it is exiting
+    }
+  };
+  const stopForwarding = () => {
+    for (const s of FORWARDED) process.removeListener(s, forward);
+  };
   let created: ReturnType<typeof createContainer>;
   try {
     created = createContainer({
       ...opts,
       foreground: !detach,
-      whileInitBuilds: detach ? undefined : (pid) => (watch = watchExit(opts.sys, pid)),
+      start: true,
+      // From init's birth (as runc's handler, set before its create): a signal that comes once
+      // the program may run, even before create or start has returned, is the container's, not
+      // the end of this runtime. One that comes earlier ends init at its wait for start (it
+      // reads them there), and so the run.
+      whileInitBuilds: detach
+        ? undefined
+        : (pid) => {
+            watch = watchExit(opts.sys, pid);
+            initPid = pid;
+            for (const s of FORWARDED) process.on(s, forward);
+          },
     });
   } catch (e) {
+    stopForwarding();
     watch?.stop();
     throw e;
   }
-  const { pid, consoleMaster } = created;
   const exited = watch?.exited;
-  const stopProxy = consoleMaster !== undefined ? proxyConsole(opts.sys, consoleMaster) : undefined;
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // it is exiting
-    }
-  };
-  // Before start (as runc): a signal that comes once the program runs, even before start has
-  // returned, is the program's, not the end of this runtime.
-  if (exited) for (const s of FORWARDED) process.on(s, forward);
+  const stopProxy = created.consoleMaster !== undefined ? proxyConsole(opts.sys, created.consoleMaster) : undefined;
   try {
-    startContainer(opts.sys, store, opts.id, opts.log);
+    // create started it where no hook needs start's own path (CreateOptions.start)
+    if (!created.started) startContainer(opts.sys, store, opts.id, opts.log);
   } catch (e) {
-    for (const s of FORWARDED) process.removeListener(s, forward);
+    stopForwarding();
     await stopProxy?.(); // what init said on its terminal (a failed hook, say) reaches the caller
     deleteContainer(opts.sys, store, opts.id, true, opts.log);
     throw e;
@@ -51,7 +64,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   if (!exited) return 0;
   const status = exitStatus(await exited);
   await stopProxy?.();
-  for (const s of FORWARDED) process.removeListener(s, forward);
+  stopForwarding();
   // --keep: the stopped container stays for state/delete, as runc leaves it.
   if (!keep) deleteContainer(opts.sys, store, opts.id, true, opts.log);
   return status;

@@ -19,7 +19,7 @@ export const keptFdCount = (preserveFds: number): number => FIRST_PRESERVED_FD +
 export interface ChildFds {
   /** the child's end of the channel; close-on-exec, so it ends when the program starts */
   channel: number;
-  /** init: the exec fifo, open read-write (a user namespace may hide the state dir from init) */
+  /** init: the exec fifo, open read-write (a user namespace may hide the state dir from init); none where run starts init over the channel */
   fifo?: number;
   /** process.terminal: a connected socket to send the pty master to */
   console?: number;
@@ -70,7 +70,9 @@ export type RuntimeMessage =
   /** the child sits in its cgroups: go on (hooks get the state with init's host pid) */
   | { type: 'go'; hookState?: Record<string, unknown>; listenerState?: string }
   /** the create-time hooks ran */
-  | { type: 'continue' };
+  | { type: 'continue' }
+  /** run's init (InitPlan.startAtReady): the container is created and started, exec the program */
+  | { type: 'start' };
 
 /** Bytes on the exec fifo: `start` writes START; init writes HOOK_FAILED back if a startContainer hook fails. */
 export const FIFO_START = '0';

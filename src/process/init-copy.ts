@@ -31,6 +31,13 @@ export interface InitPlan {
   nofileSoft?: string;
   cgroups: CgroupMountView;
   newCgroupNs: boolean;
+  /**
+   * run's init: no exec fifo; once ready it waits for the runtime's 'start' on its channel, which
+   * comes as soon as the state says the container is created and started (no `start` process,
+   * lock, state loads or fifo round trip). Not where a startContainer or poststart hook needs
+   * start's own path (create.ts).
+   */
+  startAtReady?: boolean;
 }
 
 /** How long init waits for the runtime's words (the runtime may have been killed). */
@@ -204,11 +211,11 @@ function startProgram(
   listenerState: string | undefined,
   readyLaunch: Launch | undefined,
 ): never {
-  const fifo = fds.fifo!;
   const p = plan.config.process;
   if (!p) return sys.exit(0); // a container without a process has nothing to run
   const hooks = plan.config.hooks.startContainer;
   if (hooks?.length) {
+    const fifo = fds.fifo!; // (never startAtReady)
     try {
       const env = Object.fromEntries(prepareEnv(p.env, p.uid).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
       runHooks('startContainer', hooks, { ...hookState, status: 'created' }, env);
@@ -271,7 +278,6 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   }
   // Created: as PID 1 of its namespace, init only receives signals it handles; kill's default
   // signal must still end it (128+n, read from a signalfd while waiting).
-  const fifo = fds.fifo!;
   // While it waits, where no startContainer hook runs first (a failure here is met again, and
   // told, at start)
   const p = plan.config.process;
@@ -281,12 +287,29 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
   } catch {
     // startProgram looks again
   }
+  if (plan.startAtReady) awaitStartOnChannel(sys, ch, fds);
+  else awaitStartOnFifo(sys, fds.fifo!);
+  return startProgram(sys, plan, fds, hookState, listenerState, readyLaunch);
+}
+
+/** Until `start` writes its byte. */
+function awaitStartOnFifo(sys: Libc, fifo: number): void {
   const buf = Buffer.alloc(1);
   for (;;) {
     waitReadableOrExit(sys, fifo);
     const n = fs.readSync(fifo, buf, 0, 1, null);
-    if (n === 1 && buf.toString('latin1') === FIFO_START) break;
-    if (n !== 1) return sys.exit(1);
+    if (n === 1 && buf.toString('latin1') === FIFO_START) return;
+    if (n !== 1) sys.exit(1);
   }
-  return startProgram(sys, plan, fds, hookState, listenerState, readyLaunch);
+}
+
+/** Until run's runtime says 'start' (InitPlan.startAtReady); a runtime gone (the channel's end) ends init. */
+function awaitStartOnChannel(sys: Libc, ch: ChildEnd, fds: ChildFds): void {
+  waitReadableOrExit(sys, fds.channel);
+  try {
+    if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for start').type === 'start') return;
+  } catch {
+    // the runtime went away
+  }
+  sys.exit(1);
 }

@@ -80,6 +80,38 @@ describe('run', () => {
     rt.ok(['delete', '--force', id]);
     expect(leftovers(id, b.dir)).toEqual([]);
   });
+
+  test("run starts init over its channel (no exec fifo, no start step) unless a startContainer or poststart hook needs start's path", () => {
+    const runSteps = (id: string, dir: string): string[] => {
+      const log = join(dir, `${id}.log`);
+      expect(rt.create(id, dir, ['--detach'], 'run', ['--debug', '--log', log]).status).toBe(0);
+      return [...fs.readFileSync(log, 'utf8').matchAll(/timing: ((?:create|start): .+?) [0-9.]+ ms/g)].map((m) => m[1]);
+    };
+    const plain = bundle(['sleep', '30']);
+    const a = uniqueId();
+    const steps = runSteps(a, plain.dir);
+    expect(steps).toContain('create: done, init started');
+    expect(steps.filter((s) => s.startsWith('start:'))).toEqual([]);
+    expect(fs.readdirSync(join(rt.root, a)).sort()).toEqual(['config.json', 'state.json']);
+    expect(rt.state(a).status).toBe('running');
+    // the program, not init, by now or soon: init went on at 'start'
+    const pid = rt.state(a).pid;
+    for (let i = 0; i < 200 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8') !== 'sleep\n'; i++) spawnSync('sleep', ['0.01']);
+    expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8')).toBe('sleep\n');
+    const again = rt.run(['start', a]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain('it is running, not created');
+
+    const hooked = bundle(['sleep', '30'], (c) => (c.hooks = { poststart: [{ path: '/bin/true' }] }));
+    const b = uniqueId();
+    expect(runSteps(b, hooked.dir)).toEqual(
+      expect.arrayContaining(['create: done', 'start: locked, state loaded', 'start: the program runs']),
+    );
+    expect(rt.state(b).status).toBe('running');
+    for (const id of [a, b]) rt.ok(['delete', '--force', id]);
+    expect(leftovers(a, plain.dir)).toEqual([]);
+    expect(leftovers(b, hooked.dir)).toEqual([]);
+  });
 });
 
 /**

@@ -230,6 +230,43 @@ describe('initLife (fake libc, fake channel)', () => {
     for (const [, i] of mounts) expect(i).toBeGreaterThan(go);
   });
 
+  test("run's init (startAtReady): no exec fifo; once ready it waits for 'start' on its channel, then execs the program", () => {
+    const { plan, sys, fds } = make();
+    plan.startAtReady = true;
+    const says: RuntimeMessage[] = [{ type: 'go', hookState: {} }, { type: 'start' }];
+    const ch = {
+      send: (m: ChildMessage) => sys.calls.push(['send', m.type]),
+      receive: (): RuntimeMessage => {
+        const m = says.shift()!;
+        sys.calls.push(['receive', m.type]);
+        return m;
+      },
+    } as unknown as ChildEnd;
+    (initLife as (...a: Parameters<typeof initLife>) => void)(sys, ch, { channel: fds.channel }, plan);
+    const names = sys.calls.map((c) => c[0]);
+    const ready = sys.calls.findIndex((c) => c[0] === 'send' && c[1] === 'ready');
+    const start = sys.calls.findIndex((c) => c[0] === 'receive' && c[1] === 'start');
+    expect(ready).toBeGreaterThan(0);
+    expect(start).toBeGreaterThan(ready);
+    // what the program's launch needs is done after start: credentials, then the execve, last
+    expect(names.indexOf('setresuid', start)).toBeGreaterThan(start);
+    expect(names[names.length - 1]).toBe('execve');
+    expect(names).not.toContain('exit');
+  });
+
+  test("run's init: a runtime that goes away, or says anything but 'start', ends it without running the program", () => {
+    for (const last of [undefined, { type: 'continue' } as RuntimeMessage]) {
+      const { plan, sys, fds } = make();
+      plan.startAtReady = true;
+      const { ch, said } = fakeChannel(last ? [{ type: 'go', hookState: {} }, last] : [{ type: 'go', hookState: {} }]);
+      expect(() => initLife(sys, ch, { channel: fds.channel }, plan)).toThrow('exit (fake)');
+      expect(said).toStrictEqual([{ type: 'ready' }]);
+      const names = sys.calls.map((c) => c[0]);
+      expect(sys.calls[names.length - 1]).toEqual(['exit', 1]);
+      for (const never of ['setresuid', 'capset', 'execve']) expect(names).not.toContain(never);
+    }
+  });
+
   test('a runtime that never says go: init exits having built only the early part, nothing of the rest', () => {
     const { plan, sys, fds } = make();
     const { ch, said } = fakeChannel([{ type: 'continue' }]);
