@@ -50,7 +50,7 @@ export type ChildMessage =
   | { type: 'timens'; pid: number }
   /** init: run the prestart and createRuntime hooks now (mounts made, before pivot_root) */
   | { type: 'hooks' }
-  /** init: waits on the exec fifo; exec: set up, about to execve (timing: its steps, where the runtime logs timing) */
+  /** init: waits on the exec fifo (run's: for start on this channel); exec: set up, about to execve (timing: its steps, where the runtime logs timing) */
   | { type: 'ready'; timing?: CopyTiming }
   /** the user-namespace helper lost its child to the fork (process/copy.ts): birth tries again */
   | { type: 'lost'; msg: string }

@@ -1,7 +1,7 @@
 // The container's init: a forked copy of the creating runtime (process/birth.ts), inside the
 // container's namespaces. It builds the root filesystem (up to the first cgroup mount while the
 // runtime makes its cgroups and moves it in, the rest once it is there), reports ready, waits on
-// the exec fifo for `start`, then execs the user's program.
+// the exec fifo for `start` (run's init: for 'start' on its channel), then execs the user's program.
 // It runs in the copy's world (process/copy.ts): synchronous code, loaded before the fork.
 import { SysError, startFailureText } from '../sys/errors';
 import fs = require('fs');
