@@ -353,7 +353,13 @@ export function createContainer(opts: CreateOptions): Created {
       // hooks), nor where this runtime relays the terminal: its relay must hold the pty (no \r\n,
       // the caller's window size) before the program writes to it.
       const keepsTerminal = terminal && opts.consoleSocket === undefined;
-      const startAtReady = opts.start === true && !keepsTerminal && !cfg.hooks.startContainer?.length && !cfg.hooks.poststart?.length;
+      // Nor without a process: start refuses that (the spec), so run does.
+      const startAtReady =
+        opts.start === true &&
+        cfg.process !== undefined &&
+        !keepsTerminal &&
+        !cfg.hooks.startContainer?.length &&
+        !cfg.hooks.poststart?.length;
       const fifoFd = startAtReady ? undefined : held.add(makeExecFifo(sys, store, opts.id));
       const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {

@@ -33,10 +33,10 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
       ...opts,
       foreground: !detach,
       start: true,
-      // From init's birth (as runc's handler, set before its create): a signal that comes once
-      // the program may run, even before create or start has returned, is the container's, not
-      // the end of this runtime. One that comes earlier ends init at its wait for start (it
-      // reads them there), and so the run.
+      // From init's birth (as runc's handler, set before its create): a signal that comes while
+      // create runs is held (create is synchronous) and passed on once it returns, so one that
+      // comes once the program may run, even before create or start has returned, is the
+      // container's and not the end of this runtime (which would leave the container behind).
       whileInitBuilds: detach
         ? undefined
         : (pid) => {

@@ -189,7 +189,12 @@ export class Channel<In, Out> {
     return JSON.parse(line) as In;
   }
 
+  private closed = false;
+
+  /** Once: a second close (create's undo after its own) must not take a number reused since. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     try {
       fs.closeSync(this.fd);
     } catch {

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import * as fs from 'fs';
 import { join } from 'path';
-import { bundleTracker, uniqueId } from '../helpers/bundle';
+import { bundleTracker, uniqueId, type Bundle } from '../helpers/bundle';
 import { Runtime, leftovers } from '../helpers/runtime';
 import { ConsoleSocket } from '../helpers/console';
 import { spawnSync } from 'child_process';
@@ -82,17 +82,26 @@ describe('run', () => {
   });
 
   test("run starts init over its channel (no exec fifo, no start step) unless a startContainer or poststart hook needs start's path", () => {
+    // A createRuntime hook (it runs in create, before init is ready) lists the container's directory.
+    const listing = (b: Bundle, id: string): void => {
+      b.config.hooks = {
+        ...b.config.hooks,
+        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `ls ${join(rt.root, id)} > ${join(b.dir, 'listing')}`] }],
+      };
+      b.write();
+    };
     const runSteps = (id: string, dir: string): string[] => {
       const log = join(dir, `${id}.log`);
       expect(rt.create(id, dir, ['--detach'], 'run', ['--debug', '--log', log]).status).toBe(0);
       return [...fs.readFileSync(log, 'utf8').matchAll(/timing: ((?:create|start): .+?) [0-9.]+ ms/g)].map((m) => m[1]);
     };
-    const plain = bundle(['sleep', '30']);
     const a = uniqueId();
+    const plain = bundle(['sleep', '30']);
+    listing(plain, a);
     const steps = runSteps(a, plain.dir);
+    expect(fs.readFileSync(join(plain.dir, 'listing'), 'utf8').split('\n')).not.toContain('exec.fifo');
     expect(steps).toContain('create: done, init started');
     expect(steps.filter((s) => s.startsWith('start:'))).toEqual([]);
-    expect(fs.readdirSync(join(rt.root, a)).sort()).toEqual(['config.json', 'state.json']);
     expect(rt.state(a).status).toBe('running');
     // the program, not init, by now or soon: init went on at 'start'
     const pid = rt.state(a).pid;
@@ -102,15 +111,55 @@ describe('run', () => {
     expect(again.status).not.toBe(0);
     expect(again.stderr).toContain('it is running, not created');
 
-    const hooked = bundle(['sleep', '30'], (c) => (c.hooks = { poststart: [{ path: '/bin/true' }] }));
     const b = uniqueId();
+    const hooked = bundle(['sleep', '30'], (c) => (c.hooks = { poststart: [{ path: '/bin/true' }] }));
+    listing(hooked, b);
     expect(runSteps(b, hooked.dir)).toEqual(
       expect.arrayContaining(['create: done', 'start: locked, state loaded', 'start: the program runs']),
     );
+    expect(fs.readFileSync(join(hooked.dir, 'listing'), 'utf8').split('\n')).toContain('exec.fifo');
     expect(rt.state(b).status).toBe('running');
     for (const id of [a, b]) rt.ok(['delete', '--force', id]);
     expect(leftovers(a, plain.dir)).toEqual([]);
     expect(leftovers(b, hooked.dir)).toEqual([]);
+  });
+
+  test('run of a config without a process is an error, as start is (runtime-spec), and leaves nothing', () => {
+    const b = bundle(['true'], (c) => {
+      delete c.process;
+    });
+    for (const detach of [[], ['--detach']]) {
+      const id = uniqueId();
+      const r = rt.run(['run', ...detach, '--bundle', b.dir, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/no process to run/);
+      expect(rt.run(['state', id]).stderr).toMatch(/does not exist/);
+      expect(leftovers(id, b.dir)).toEqual([]);
+    }
+  });
+
+  test('a signal that comes while run creates the container is held for the container: run is not ended by it and leaves nothing', async () => {
+    const id = uniqueId();
+    const b = bundle(['sleep', '2']);
+    // a createRuntime hook holds create for a moment, after init's birth
+    b.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${join(b.dir, 'hook-began')}; sleep 1`] }] };
+    b.write();
+    const child = rt.spawnRun(id, b.dir);
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    for (let i = 0; i < 500 && !fs.existsSync(join(b.dir, 'hook-began')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fs.existsSync(join(b.dir, 'hook-began'))).toBe(true);
+    child.kill('SIGTERM');
+    // Passed on once create returns (as runc, whose handler queues it until start): to init still
+    // waiting for start (it ends, 128+15) or to the program, which as PID 1 without a handler
+    // ignores it (as under runc) and ends by itself. Never the runtime killed by it, which left
+    // the container behind.
+    const { code, signal } = await ended;
+    expect(signal).toBeNull();
+    expect([0, 143]).toContain(code);
+    expect(rt.run(['state', id]).stderr).toMatch(/does not exist/);
+    expect(leftovers(id, b.dir)).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { describe, expect, test } from '@jest/globals';
 import { ChannelClosed, ChannelTimeout, channelPair, childFdList, keptFdCount } from '../../src/process/channel';
 import { makeKoffiLibc } from '../../src/sys/koffi-libc';
@@ -55,6 +56,21 @@ describe('the runtime<->child channel', () => {
     expect(runtime.awaitClose(1000)).toBe(true);
     expect(runtime.pending()).toEqual({ type: 'error', msg: 'execve /bin/x: ENOENT' });
     runtime.close();
+  });
+
+  test('an end closes once: a second close leaves alone a file that took its number since', () => {
+    const { runtime, child } = channelPair(sys);
+    const n = runtime.fd;
+    runtime.close();
+    const other = fs.openSync('/dev/null', 'r'); // the lowest free number: the one just closed
+    try {
+      expect(other).toBe(n);
+      runtime.close();
+      expect(() => fs.fstatSync(other)).not.toThrow();
+    } finally {
+      fs.closeSync(other);
+      child.close();
+    }
   });
 
   test('the fd layout: stdio and preserved fds from 3 are kept; the child lists its own', () => {
