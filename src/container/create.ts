@@ -349,11 +349,11 @@ export function createContainer(opts: CreateOptions): Created {
       // fewer before it): until then `state` does not know the container, as with runc; a create
       // killed before leaves only the directory, which delete --force removes.
       const state = initialState(cfg, opts);
-      // Not with hooks of start's path (start writes and reads the fifo, then runs the poststart
-      // hooks), nor where this runtime relays the terminal: its relay must hold the pty (no \r\n,
-      // the caller's window size) before the program writes to it.
+      // run's start over init's channel, but where start's own path is needed: without a process
+      // (start refuses that: the spec), with hooks of that path (start writes and reads the fifo,
+      // then runs the poststart hooks), or where this runtime relays the terminal (its relay must
+      // hold the pty, no \r\n and the caller's window size, before the program writes to it).
       const keepsTerminal = terminal && opts.consoleSocket === undefined;
-      // Nor without a process: start refuses that (the spec), so run does.
       const startAtReady =
         opts.start === true &&
         cfg.process !== undefined &&
