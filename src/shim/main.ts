@@ -19,6 +19,7 @@ import { Reaper } from './reaper';
 import { Publisher } from './events';
 import { TaskService, unmountRootfs } from './task-service';
 import { PrebornInits } from '../container/preborn-inits';
+import { isSameLiveProcess } from '../state/proc';
 
 /** Where the containers of a containerd namespace are kept: runc's shim uses /run/containerd/runc/<ns>. */
 export const STATE_BASE = '/run/containerd/tsrunc';
@@ -332,11 +333,12 @@ async function spare(f: Flags): Promise<void> {
     if (p > 0 && p !== process.pid && isSpare(p)) return p;
     fs.writeFileSync(`${pidFile}.tmp`, String(process.pid));
     fs.renameSync(`${pidFile}.tmp`, pidFile);
-    // the fifos of spares that were killed (those that leave take theirs)
+    // the fifos of spares that were killed (those that leave take theirs); a zombie is one too,
+    // for as long as its parent takes to reap it (seconds, where that is a PID 1 that reaps late)
     const prefix = `${basename(f.socket)}.`;
     for (const name of fs.readdirSync(dirname(f.socket))) {
       const pid = name.startsWith(prefix) && name.endsWith('.fifo') ? Number(name.slice(prefix.length, -'.fifo'.length)) : 0;
-      if (pid > 0 && pid !== process.pid && !fs.existsSync(`/proc/${pid}`)) fs.rmSync(join(dirname(f.socket), name), { force: true });
+      if (pid > 0 && pid !== process.pid && !isSameLiveProcess(pid, undefined)) fs.rmSync(join(dirname(f.socket), name), { force: true });
     }
     return 0;
   });
