@@ -7,7 +7,12 @@
 // while the main thread forks the process, by a move that changes nothing: this process's pid
 // into the cgroup.procs of the cgroup it is in already. The move that counts, moments later,
 // finds the lock ready; one that comes too late waits as it would have anyway, and one primed too
-// early (the lock back in its reader mode) waits again.
+// early (the lock back in its reader mode) waits again. The first such move of create, run and
+// exec is bin/tsrunc's own, from a helper it forks before node starts (where a grace period takes
+// longer than node's ~20 ms start, the wait this process's own priming began was still on when
+// create made its cgroups: their mkdirs, which take the mutex the priming move holds through it,
+// waited 2–18 ms in 2 of 5 creates); this process's own moves then keep the lock in its writer
+// mode until init's.
 import fs = require('fs');
 import { join } from 'path';
 import type { CgroupLayout } from './hierarchy';
@@ -54,7 +59,10 @@ export function primeCgroupMoveEarly(): void {
     return;
   }
   if (own === undefined) return;
-  for (const mountpoint of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) if (primeAt(join(mountpoint, own, 'cgroup.procs'))) return;
+  for (const mountpoint of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
+    // only a unified hierarchy's (a v1 controller's root at the same path would be a real move)
+    if (fs.existsSync(join(mountpoint, own, 'cgroup.controllers')) && primeAt(join(mountpoint, own, 'cgroup.procs'))) return;
+  }
 }
 
 function primeAt(procs: string): boolean {

@@ -57,6 +57,73 @@ describe('the launcher', () => {
   });
 });
 
+describe("the launcher's helper that starts the cgroup lock's wait (src/cgroups/prime.ts)", () => {
+  const dist = resolve(__dirname, '..', '..', 'dist');
+  const childrenNode = join(dir, 'children-node');
+  // node's process, as the fake: which children it has when it starts (the helper must be none)
+  fs.writeFileSync(childrenNode, '#!/bin/sh\nc=\nread -r c </proc/$$/task/$$/children\necho "children=$c"\n', { mode: 0o755 });
+
+  /**
+   * Runs the launcher from a child subreaper of its own, which collects what the launcher leaves
+   * once the fake node is gone: the helper, forked twice, is handed to it.
+   */
+  function leftBehind(args: string): { children: string; reaped: number } {
+    const script = `
+      const { spawnSync } = require('child_process');
+      const sys = require(${JSON.stringify(join(dist, 'sys', 'koffi-libc.js'))}).makeKoffiLibc();
+      sys.prctl(36, 1); // PR_SET_CHILD_SUBREAPER
+      const r = spawnSync(${JSON.stringify(launcher)}, ${JSON.stringify(args.split(' '))}, {
+        encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: ${JSON.stringify(childrenNode)} },
+      });
+      let reaped = 0;
+      const deadline = Date.now() + 10000;
+      for (;;) {
+        let pid;
+        try {
+          pid = sys.waitpid(-1, true).pid;
+        } catch (e) {
+          if (/ECHILD/.test(e.message)) break;
+          throw e;
+        }
+        if (pid > 0) reaped++;
+        else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
+        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+      console.log(JSON.stringify({ children: r.stdout.trim(), reaped, stderr: r.stderr }));
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stderr).toBe('');
+    const { stderr, ...out } = JSON.parse(r.stdout) as { children: string; reaped: number; stderr: string };
+    expect(stderr).toBe('');
+    return out;
+  }
+
+  test.each(['create --bundle b c', 'run c', '--root /r --log /l exec c true', '--debug run c'])(
+    "for %s: one helper, no child of node's process, which exits by itself",
+    (args) => {
+      expect(leftBehind(args)).toEqual({ children: 'children=', reaped: 1 });
+    },
+  );
+
+  test.each(['state c', 'state run', '--log create state c', 'delete create', 'list'])('for %s: none', (args) => {
+    expect(leftBehind(args)).toEqual({ children: 'children=', reaped: 0 });
+  });
+
+  test("for boot's primed commands, found past boot's global options that take a value", () => {
+    const text = fs.readFileSync(launcher, 'utf8');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PRIMED_AT_BOOT, GLOBAL_VALUE_OPTIONS } = require(join(dist, 'boot.js')) as typeof import('../../src/boot');
+    const words = (re: RegExp): string[] =>
+      re
+        .exec(text)![1]
+        .split('|')
+        .map((w) => w.trim())
+        .sort();
+    expect(words(/^ {2}([a-z |]+)\)\n {4}\( \(/m)).toEqual([...PRIMED_AT_BOOT].sort());
+    expect(words(/^ {4}(--root[a-z |-]+)\) skip=1/m)).toEqual([...GLOBAL_VALUE_OPTIONS].sort());
+  });
+});
+
 describe("the caller's NOFILE soft limit", () => {
   test('a count or unlimited; anything else is none', () => {
     expect(callerNofileSoft({ TSRUNC_NOFILE_SOFT: '1024' })).toBe('1024');
