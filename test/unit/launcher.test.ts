@@ -32,7 +32,7 @@ describe('the launcher', () => {
     expect(out.nofile).toBe('321');
     expect(out.node).toBe(fakeNode);
     expect(out.args).toBe(
-      `--preserve-symlinks-main --single-threaded --expose-gc --no-opt --no-sparkplug --min-semi-space-size=4 ${join(launcher, '..')}/../dist/boot.cjs state x`,
+      `--preserve-symlinks-main --single-threaded --expose-gc --no-opt --no-sparkplug --min-semi-space-size=4 --no-rehash-snapshot ${join(launcher, '..')}/../dist/boot.cjs state x`,
     );
   });
 
@@ -52,7 +52,7 @@ describe('the launcher', () => {
     const out = launch('tsrunc list', { TSRUNC_NODE: 'my-node', PATH: `${earlier}:${bin}:/usr/bin:/bin` });
     expect(out.node).toBe(join(bin, 'my-node'));
     expect(out.args).toBe(
-      `--preserve-symlinks-main --single-threaded --expose-gc --no-opt --no-sparkplug --min-semi-space-size=4 ${join(launcher, '..')}/../dist/boot.cjs list`,
+      `--preserve-symlinks-main --single-threaded --expose-gc --no-opt --no-sparkplug --min-semi-space-size=4 --no-rehash-snapshot ${join(launcher, '..')}/../dist/boot.cjs list`,
     );
   });
 });
