@@ -219,7 +219,7 @@ try {
   for (const [name, v, limit, rule, floors] of targets) {
     const above = v - floors * fl;
     console.log(
-      `${v <= limit ? 'met   ' : 'MISSED'} ${name}: ${f(v)} ms, target ${rule} = ${f(limit)} ms (${above >= 0 ? '+' : ''}${f(above)} above ${floors > 1 ? `${floors} floors` : 'the floor'})`,
+      `${v <= limit ? 'met   ' : 'MISSED'} ${name}: ${f(v)} ms, target ${rule} = ${f(limit)} ms (${above >= 0 ? `+${f(above)} above` : `${f(-above)} below`} ${floors > 1 ? `${floors} floors` : 'the floor'})`,
     );
   }
 } finally {
