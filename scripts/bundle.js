@@ -61,22 +61,26 @@ const common = {
   logLevel: 'warning',
 };
 // V8's code caches (src/util/code-cache.ts), made with the flags bin/tsrunc runs node with (V8
-// rejects a cache made under other flags): read from its exec line, so the two cannot drift.
+// rejects a cache made under other flags): read from its exec line, so the two cannot drift, and
+// its $seed flag, which some light commands get (src/boot.ts KNOWN_SEED): their groups' caches
+// are made under it too.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const cacheLib = JSON.stringify(path.join(dist, 'util', 'code-cache.js'));
 const launcher = fs.readFileSync(path.resolve(__dirname, '..', 'bin', 'tsrunc'), 'utf8');
-const flagsLine = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)"\$\{self%\/\*\}\/\.\.\/dist\/boot\.cjs"/m.exec(launcher);
-if (!flagsLine) {
-  process.stderr.write("bundle: bin/tsrunc's exec line (node's flags) not found\n");
+const flagsLine = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)\$seed "\$\{self%\/\*\}\/\.\.\/dist\/boot\.cjs"/m.exec(launcher);
+const seedLine = /^ {2}[a-z |]+\) seed=(--[a-z-]+) ;;$/m.exec(launcher);
+if (!flagsLine || !seedLine) {
+  process.stderr.write("bundle: bin/tsrunc's exec line (node's flags) or its seed flag not found\n");
   process.exit(1);
 }
 const NODE_FLAGS = flagsLine[1].trim().split(' ');
+const SEED_FLAG = seedLine[1];
 
-function makeCache(file, code, cacheFile = `${file}.cache`) {
+function makeCache(file, code, cacheFile = `${file}.cache`, flags = NODE_FLAGS) {
   // a cache left by an earlier build must not pass for this one's
   fs.rmSync(cacheFile, { force: true });
-  const r = spawnSync(process.execPath, [...NODE_FLAGS, '-e', code], {
+  const r = spawnSync(process.execPath, [...flags, '-e', code], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
     timeout: 120_000, // a run that hangs fails the build
@@ -151,7 +155,11 @@ const LIGHT_RUNS = {
   resume: ['N resume none'],
 };
 
-function makeLightCache(bundle, group, commands) {
+function makeLightCache(bundle, group, commands, knownSeed) {
+  const seeded = commands.filter((c) => knownSeed.has(c));
+  if (seeded.length !== 0 && seeded.length !== commands.length) {
+    throw new Error(`bundle: the light cache group ${group} mixes commands run with ${SEED_FLAG} and without`);
+  }
   const runs = commands.flatMap((c) => {
     if (!LIGHT_RUNS[c]) throw new Error(`bundle: no runs to make the light cache with for ${c}`);
     return LIGHT_RUNS[c];
@@ -234,6 +242,7 @@ let failed = '';
 });
 `,
     `${bundle}.${group}.cache`,
+    seeded.length !== 0 ? [...NODE_FLAGS, SEED_FLAG] : NODE_FLAGS,
   );
 }
 
@@ -275,7 +284,7 @@ async function main() {
   makeValidatorsCache(path.join(dist, 'validators.js'));
   makeEagerCache(path.join(dist, 'tsrunc.js'));
   // the groups as boot picks them (dist/boot.js, tsc's, runs nothing when required)
-  const { LIGHT, LIGHT_CACHES } = require(path.join(dist, 'boot.js'));
+  const { LIGHT, LIGHT_CACHES, KNOWN_SEED } = require(path.join(dist, 'boot.js'));
   const grouped = Object.values(LIGHT_CACHES).flat();
   if (new Set(grouped).size !== grouped.length || grouped.length !== LIGHT.size || !grouped.every((c) => LIGHT.has(c))) {
     throw new Error(`bundle: the light caches' groups (${grouped}) are not the light commands, each once (${[...LIGHT]})`);
@@ -283,7 +292,8 @@ async function main() {
   // every light cache of an earlier build (another group's, the single one of older builds): none
   // may pass for this bundle's (V8 checks only the source's length)
   for (const f of fs.readdirSync(dist)) if (/^tsrunc-light\.js\.(.+\.)?cache$/.test(f)) fs.rmSync(path.join(dist, f));
-  for (const [group, commands] of Object.entries(LIGHT_CACHES)) makeLightCache(path.join(dist, 'tsrunc-light.js'), group, commands);
+  for (const [group, commands] of Object.entries(LIGHT_CACHES))
+    makeLightCache(path.join(dist, 'tsrunc-light.js'), group, commands, KNOWN_SEED);
 }
 
 main().catch((e) => {

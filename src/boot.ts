@@ -33,8 +33,22 @@ export const PRIMED_AT_BOOT = new Set(['exec', 'create', 'run']);
 export const LIGHT_CACHES: Readonly<Record<string, readonly string[]>> = {
   read: ['state', 'kill', 'list'],
   observe: ['ps', 'events'],
-  change: ['start', 'delete', 'pause', 'resume'],
+  change: ['start', 'pause', 'resume'],
+  remove: ['delete'],
 };
+
+/**
+ * The commands bin/tsrunc runs with V8's `--no-rehash-snapshot` (a unit test keeps its list
+ * equal): V8 keeps its snapshot's string hash seed rather than drawing one and searching three
+ * 64-bit primes for its hash secret (~4 ms of every start). Anyone with the same node binary
+ * knows that seed, so chosen keys can collide in V8's hash tables: these commands hash only their
+ * arguments and the container's state (written by create; its annotations are the config's).
+ * The others keep a seed of their own: create, run and exec parse a config and a process written
+ * by whoever asked for the container (its environment's short entries become hashed strings),
+ * delete, ps and events walk cgroups the container may have made and named. A light bundle
+ * cache's group is all of one kind or of the other (its cache is made under its commands' flags).
+ */
+export const KNOWN_SEED = new Set(['state', 'kill', 'list', 'start', 'pause', 'resume']);
 
 /** The cache boot compiles a light command's bundle with: its group's. */
 export function lightCacheOf(command: string): string {

@@ -66,6 +66,13 @@ export function primeCgroupMoveEarly(): void {
 }
 
 function primeAt(procs: string): boolean {
+  // Only a cgroup that lists this process: a path read in one cgroup namespace against the
+  // cgroupfs of another names some other cgroup, and the write would really move it there.
+  try {
+    if (!`\n${fs.readFileSync(procs, 'latin1')}`.includes(`\n${process.pid}\n`)) return false;
+  } catch {
+    return false;
+  }
   let fd: number;
   try {
     fd = fs.openSync(procs, fs.constants.O_WRONLY); // libuv adds O_CLOEXEC

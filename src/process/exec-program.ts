@@ -54,24 +54,21 @@ export function findExecutable(name: string, env: readonly string[], cwd: string
  * user's passwd entry (else "/") when unset.
  */
 export function prepareEnv(env: readonly string[], uid: number): string[] {
-  // The names are compared in a sort, never hashed: V8 runs with its snapshot's known hash seed
-  // (bin/tsrunc), and a container's variable names are whoever writes its spec's to choose.
-  const names = env.map((kv) => kv.slice(0, kv.indexOf('=')));
-  const order = names.map((_, i) => i).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
-  const last = new Uint8Array(env.length); // each name's last occurrence
-  for (let j = 0; j < order.length; j++) {
-    if (j + 1 === order.length || names[order[j + 1]] !== names[order[j]]) last[order[j]] = 1;
-  }
+  const seen = new Set<string>();
   const out: string[] = [];
   let home = false;
-  for (let i = 0; i < env.length; i++) {
-    if (!last[i]) continue;
-    if (names[i] === 'HOME') {
-      if (env[i].length === 5) continue;
+  for (let i = env.length - 1; i >= 0; i--) {
+    const kv = env[i];
+    const key = kv.slice(0, kv.indexOf('='));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (key === 'HOME') {
+      if (kv.length === 5) continue;
       home = true;
     }
-    out.push(env[i]);
+    out.push(kv);
   }
+  out.reverse();
   if (!home) out.push(`HOME=${homeOf(uid)}`);
   return out;
 }

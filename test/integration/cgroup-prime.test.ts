@@ -46,7 +46,8 @@ describe('the priming move into our own cgroup', () => {
       const open = fds();
       const opened = [];
       const openSync = fs.openSync;
-      fs.openSync = (p, ...rest) => { const fd = openSync(p, ...rest); opened.push(p); return fd; };
+      // opened to be written (the membership check before reads it)
+      fs.openSync = (p, flags, ...rest) => { const fd = openSync(p, flags, ...rest); if (flags === fs.constants.O_WRONLY) opened.push(p); return fd; };
       primeCgroupMoveEarly();
       fs.openSync = openSync;
       process.on('beforeExit', () => {
@@ -104,6 +105,28 @@ describe('the priming move into our own cgroup', () => {
     expect(out.same).toBe(true);
     expect(out.reads).not.toContain('/proc/self/cgroup');
     expect(out.hierarchies).toBeGreaterThan(0);
+  });
+
+  test('a cgroup that does not list this process is not written (a path from another cgroup namespace would name one)', () => {
+    const v2 = fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+    const other = join(v2, 'tsrunc-prime-test-' + process.pid);
+    fs.mkdirSync(other);
+    try {
+      const r = node(`
+        const before = fs.readFileSync('/proc/self/cgroup', 'utf8');
+        const writes = [];
+        const write = fs.write;
+        fs.write = (...args) => { writes.push(args[0]); return write(...args); };
+        primeCgroupMove(() => ({ mode: 'v2', hierarchies: [{ mountpoint: ${JSON.stringify(v2)}, version: 2, controllers: [], ownPath: ${JSON.stringify('/' + other.split('/').pop())} }] }));
+        fs.write = write;
+        console.log(JSON.stringify({ writes: writes.length, same: fs.readFileSync('/proc/self/cgroup', 'utf8') === before }));
+      `);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ writes: 0, same: true });
+      expect(fs.readFileSync(join(other, 'cgroup.procs'), 'utf8')).toBe('');
+    } finally {
+      fs.rmdirSync(other);
+    }
   });
 
   test('a cgroup it cannot open is no error and leaves nothing open', () => {

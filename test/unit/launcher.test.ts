@@ -139,18 +139,44 @@ describe("the code caches (scripts/bundle.js) under the launcher's node flags", 
     const flags = /^exec "\$exe" ((?:--[a-z-]+(?:=[^ "]+)? )+)/m.exec(fs.readFileSync(launcher, 'utf8'))?.[1].trim().split(' ');
     expect(flags).toContain('--single-threaded');
     const dist = resolve(__dirname, '..', '..', 'dist');
-    const script = `
-      const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
-      const { LIGHT_CACHES, LIGHT_BUNDLE, lightCacheOf } = require(${JSON.stringify(join(dist, 'boot.js'))});
-      for (const f of ['tsrunc.js', 'validators.js'])
-        console.log(f, compileModule(${JSON.stringify(dist)} + '/' + f).script.cachedDataRejected);
-      // the light bundle's, one a group of its commands, each as boot picks it
-      for (const [group, commands] of Object.entries(LIGHT_CACHES))
-        console.log(group, compileModule(LIGHT_BUNDLE, true, undefined, lightCacheOf(commands[0])).script.cachedDataRejected);
-    `;
-    const r = spawnSync(process.execPath, [...flags!, '-e', script], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('tsrunc.js false\nvalidators.js false\nread false\nobserve false\nchange false\n');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LIGHT_CACHES, KNOWN_SEED } = require(join(dist, 'boot.js')) as typeof import('../../src/boot');
+    // under the flags the launcher gives the commands that use it: $seed's for the light groups of KNOWN_SEED
+    const taken = (what: string, seeded: boolean): string => {
+      const script = `
+        const { compileModule } = require(${JSON.stringify(join(dist, 'util', 'code-cache.js'))});
+        const { LIGHT_CACHES, LIGHT_BUNDLE, lightCacheOf } = require(${JSON.stringify(join(dist, 'boot.js'))});
+        const what = ${JSON.stringify(what)};
+        const r = what.endsWith('.js')
+          ? compileModule(${JSON.stringify(dist)} + '/' + what)
+          : compileModule(LIGHT_BUNDLE, true, undefined, lightCacheOf(LIGHT_CACHES[what][0]));
+        console.log(what, r.script.cachedDataRejected);
+      `;
+      const r = spawnSync(process.execPath, [...flags!, ...(seeded ? ['--no-rehash-snapshot'] : []), '-e', script], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      return r.stdout;
+    };
+    expect(taken('tsrunc.js', false)).toBe('tsrunc.js false\n');
+    expect(taken('validators.js', false)).toBe('validators.js false\n');
+    for (const [group, commands] of Object.entries(LIGHT_CACHES)) {
+      expect(taken(group, KNOWN_SEED.has(commands[0]))).toBe(`${group} false\n`);
+    }
+    expect(Object.keys(LIGHT_CACHES).sort()).toEqual(['change', 'observe', 'read', 'remove']);
+  });
+
+  test("the launcher gives V8 its snapshot's hash seed for boot's KNOWN_SEED commands and no other", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KNOWN_SEED, LIGHT } = require(join(resolve(__dirname, '..', '..', 'dist'), 'boot.js')) as typeof import('../../src/boot');
+    for (const c of [...LIGHT, 'create', 'run', 'exec', 'update', 'spec']) {
+      const out = launch(`exec ${launcher} --root /r ${c} x`, { TSRUNC_NODE: fakeNode });
+      expect([c, out.args.split(' ').includes('--no-rehash-snapshot')]).toEqual([c, KNOWN_SEED.has(c)]);
+    }
+    const text = fs.readFileSync(launcher, 'utf8');
+    const listed = /^ {2}([a-z |]+)\) seed=--no-rehash-snapshot ;;$/m
+      .exec(text)![1]
+      .split('|')
+      .map((w) => w.trim());
+    expect(listed.sort()).toEqual([...KNOWN_SEED].sort());
   });
 
   test("mapFile: a file's bytes, mapped and then taken away; a missing or empty file is not mapped (it is read instead)", () => {
