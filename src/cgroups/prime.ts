@@ -59,19 +59,23 @@ export function primeCgroupMoveEarly(): void {
     return;
   }
   if (own === undefined) return;
-  for (const mountpoint of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
-    // only a unified hierarchy's (a v1 controller's root at the same path would be a real move)
-    if (fs.existsSync(join(mountpoint, own, 'cgroup.controllers')) && primeAt(join(mountpoint, own, 'cgroup.procs'))) return;
-  }
+  for (const mountpoint of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) if (primeAt(join(mountpoint, own, 'cgroup.procs'))) return;
 }
 
+/** The cgroup.procs found to list this process (boot's, for create's priming again). */
+const LISTED = Symbol.for('tsrunc.cgroup-procs-listing-this');
+
 function primeAt(procs: string): boolean {
-  // Only a cgroup that lists this process: a path read in one cgroup namespace against the
-  // cgroupfs of another names some other cgroup, and the write would really move it there.
-  try {
-    if (!`\n${fs.readFileSync(procs, 'latin1')}`.includes(`\n${process.pid}\n`)) return false;
-  } catch {
-    return false;
+  // Only a cgroup.procs that lists this process, so that the move changes nothing: a path read in
+  // one cgroup namespace against the cgroupfs of another names some other cgroup, and a v1
+  // controller's root may sit where a unified cgroup's path leads.
+  if (marks[LISTED] !== procs) {
+    try {
+      if (!`\n${fs.readFileSync(procs, 'latin1')}`.includes(`\n${process.pid}\n`)) return false;
+    } catch {
+      return false;
+    }
+    marks[LISTED] = procs;
   }
   let fd: number;
   try {
