@@ -11,9 +11,33 @@ import { REPO } from '../helpers/bundle';
 
 const DIST = join(REPO, 'dist');
 
-function node(body: string): { status: number | null; stdout: string; stderr: string } {
+/**
+ * Node code that puts this process's main thread (the one that spawns, too) in a mount namespace
+ * of its own where /sys/kernel/rcu_expedited and rcu_normal read as given.
+ */
+function withRcu(expedited: string, normal: string): string {
+  return `
+    const sysk = require(${JSON.stringify(join(DIST, 'sys', 'koffi-libc.js'))}).makeKoffiLibc();
+    sysk.unshare(0x20000); // CLONE_NEWNS
+    sysk.mount(null, '/', null, 16384 | 524288, null); // MS_REC | MS_SLAVE: nothing goes back to the host
+    const tmp = fs.mkdtempSync('/tmp/tsrunc-rcu-');
+    for (const [name, value] of [['rcu_expedited', ${JSON.stringify(expedited)}], ['rcu_normal', ${JSON.stringify(normal)}]]) {
+      fs.writeFileSync(tmp + '/' + name, value + '\\n');
+      sysk.mount(tmp + '/' + name, '/sys/kernel/' + name, null, 4096, null); // MS_BIND
+    }
+    process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  `;
+}
+
+/**
+ * A Node process that runs body. waits: whether a move waits for a grace period there (what
+ * prime.ts otherwise reads from /sys/kernel: these tests are for the priming itself, whatever
+ * this machine's setting), or a mount namespace's given setting (withRcu).
+ */
+function node(body: string, waits: boolean | string = true): { status: number | null; stdout: string; stderr: string } {
   const script = `
     const fs = require('fs');
+    ${typeof waits === 'string' ? waits : `process[Symbol.for('tsrunc.cgroup-moves-wait')] = ${waits};`}
     const { primeCgroupMove } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
     const { hostLayout } = require(${JSON.stringify(join(DIST, 'cgroups', 'hierarchy.js'))});
     const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -22,6 +46,74 @@ function node(body: string): { status: number | null; stdout: string; stderr: st
   const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe('where the kernel expedites grace periods (a move waits for none), nothing is primed', () => {
+  const primes = (expedited: string, normal: string) => {
+    const r = node(
+      `
+      const { primeCgroupMoveEarly, movesWait } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
+      const writes = [];
+      const write = fs.write;
+      fs.write = (...args) => { writes.push(args[0]); return write(...args); };
+      primeCgroupMoveEarly();
+      primeCgroupMove(hostLayout, true);
+      fs.write = write;
+      console.log(JSON.stringify({ waits: movesWait(), writes: writes.length }));
+    `,
+      withRcu(expedited, normal),
+    );
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as { waits: boolean; writes: number };
+  };
+
+  test("rcu_expedited 1: neither boot's priming nor create's moves", () => {
+    expect(primes('1', '0')).toEqual({ waits: false, writes: 0 });
+  });
+
+  test('rcu_expedited 0, or rcu_normal 1 (which overrides it): both move', () => {
+    expect(primes('0', '0')).toEqual({ waits: true, writes: 2 });
+    expect(primes('1', '1')).toEqual({ waits: true, writes: 2 });
+  });
+
+  test("bin/tsrunc's helper likewise: forked for run only where moves wait", () => {
+    const launcher = join(REPO, 'bin', 'tsrunc');
+    const helpers = (expedited: string, normal: string): number => {
+      // from a subreaper of its own, which collects the helper the launcher forks twice (a fake
+      // node that exits at once stands for node's process)
+      const r = node(
+        `
+        const { spawnSync } = require('child_process');
+        sysk.prctl(36, 1); // PR_SET_CHILD_SUBREAPER
+        const fake = tmp + '/node';
+        fs.writeFileSync(fake, '#!/bin/sh\\nexit 0\\n', { mode: 0o755 });
+        const r = spawnSync(${JSON.stringify(launcher)}, ['run', 'c'], { encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: fake } });
+        if (r.status !== 0) throw new Error('launcher: ' + r.status + ' ' + r.stderr);
+        let reaped = 0;
+        const deadline = Date.now() + 10000;
+        for (;;) {
+          let pid;
+          try {
+            pid = sysk.waitpid(-1, true).pid;
+          } catch (e) {
+            if (/ECHILD/.test(e.message)) break;
+            throw e;
+          }
+          if (pid > 0) reaped++;
+          else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
+          else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        }
+        console.log(reaped);
+      `,
+        withRcu(expedited, normal),
+      );
+      expect(r.stderr).toBe('');
+      return Number(r.stdout);
+    };
+    expect(helpers('1', '0')).toBe(0);
+    expect(helpers('0', '0')).toBe(1);
+    expect(helpers('1', '1')).toBe(1);
+  });
+});
 
 describe('the priming move into our own cgroup', () => {
   test('leaves the process in every cgroup it was in, and no fd open once done', () => {
