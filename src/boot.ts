@@ -12,8 +12,9 @@ export const LIGHT_BUNDLE = join(__dirname, 'tsrunc-light.js');
 /** LIGHT_COMMANDS of cli/commands/light-index.ts (a unit test keeps them equal: importing them here would cost a module load). */
 export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 'resume', 'start', 'delete']);
 /**
- * The commands whose cgroup move boot primes (cgroups/prime.ts), and bin/tsrunc's helper before
- * node starts (a unit test keeps its list equal): boot's move keeps the lock in its writer mode
+ * The commands whose cgroup move boot primes (cgroups/prime.ts, where a move waits for a grace
+ * period: movesWait), and bin/tsrunc's helper before node starts (a unit test keeps its list
+ * equal): boot's move keeps the lock in its writer mode
  * where the helper's wait is over already, and starts that wait where no helper ran (node run on
  * this file directly). exec's moves ~10 ms after boot.
  * create's and run's init moves ~35 ms after boot, when a priming this early alone has often let
@@ -82,7 +83,8 @@ export function commandOf(argv: readonly string[]): string | undefined {
 
 if (require.main === module) {
   const command = commandOf(process.argv.slice(2));
-  // create, run and exec start the kernel lock's wait now (cgroups/prime.ts, bundled into boot.cjs)
+  // create, run and exec start the kernel lock's wait now, where a move waits (cgroups/prime.ts,
+  // bundled into boot.cjs)
   if (command !== undefined && PRIMED_AT_BOOT.has(command) && process.geteuid?.() === 0) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('./cgroups/prime') as typeof import('./cgroups/prime')).primeCgroupMoveEarly();

@@ -14,10 +14,14 @@
 // waited 2–18 ms in 2 of 5 creates); this process's own moves then keep the lock in its writer
 // mode until init's.
 //
-// Where the kernel expedites grace periods (/sys/kernel/rcu_expedited 1, rcu_normal 0: a setting
-// of the host's, found on some VMs of this kind) a move waits for none (measured: 0.1–0.4 ms
-// against 7–18 with rcu_expedited 0, on the same VM), and there is nothing to prime: neither
-// bin/tsrunc's helper (its two forks cost a `run` ~3 ms there) nor this process moves.
+// Where the kernel expedites grace periods (/sys/kernel/rcu_expedited nonzero, rcu_normal zero,
+// which would override it: a setting of the host's, found on some VMs of this kind) a move waits
+// only for an expedited one (measured: 0.1–0.4 ms against 7–18 with rcu_expedited 0, on the same
+// VM), and there is nothing to prime: neither bin/tsrunc's helper (its two forks cost a `run`
+// ~4 ms there) nor this process moves. (Where cgroup v2's favordynmods keeps the lock in its
+// writer mode for good, a move waits for none either; that is not told apart, and priming there
+// is only its cost, as before.) Read once a process: a long-lived one (the shim) keeps what it
+// found.
 import fs = require('fs');
 import { join } from 'path';
 import type { CgroupLayout } from './hierarchy';
@@ -46,12 +50,15 @@ function sysKernel(name: string): string | undefined {
   }
 }
 
+/** A sysfs integer the kernel takes as true: any but 0 (a missing file: false). */
+const set = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0';
+
 /**
- * Whether a move into a cgroup waits for an RCU grace period here: not where the kernel expedites
- * them (as bin/tsrunc finds it too). Read once a process.
+ * Whether a move into a cgroup waits for a normal RCU grace period here: not where the kernel
+ * expedites them (bin/tsrunc decides the same way). Read once a process.
  */
 export function movesWait(): boolean {
-  marks[MOVES_WAIT] ??= !(sysKernel('rcu_expedited') === '1' && sysKernel('rcu_normal') !== '1');
+  marks[MOVES_WAIT] ??= !(set(sysKernel('rcu_expedited')) && !set(sysKernel('rcu_normal')));
   return marks[MOVES_WAIT] === true;
 }
 

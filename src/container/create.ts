@@ -331,7 +331,8 @@ export function createContainer(opts: CreateOptions): Created {
   const sys = opts.sys;
   // ~20 ms before init's move into its cgroups (placeInit), which then finds the kernel's lock
   // ready: boot's priming alone, ~10 ms earlier, had often let it leave its writer mode by then
-  // (boot.ts). Again where boot primed already: the lock stays in that mode.
+  // (boot.ts). Again where boot primed already: the lock stays in that mode. (Only where a move
+  // waits for a grace period: prime.ts movesWait.)
   const layout = hostLayout();
   if (process.geteuid?.() === 0) primeCgroupMove(() => layout, true);
   ensureProtectedExe(sys, log, opts.preserveFds);
@@ -425,7 +426,8 @@ export function createContainer(opts: CreateOptions): Created {
           life: (ch, fds) => initLife(sys, ch, fds, initPlan),
           preborn: opts.preborn && { take: () => opts.preborn!.take(), plan: () => encodeJson(initPlan) },
           // Made only once init is forked, while it starts up: making a cgroup takes the lock that
-          // the priming move (above) holds through its grace period, which the fork has overlapped.
+          // the priming move (above, where moves wait) holds through its grace period, which the
+          // fork has overlapped.
           // A refusal (in use, frozen) takes init away (birth.ts) before it counts as created.
           whileStarting: (pid) => {
             log.step('create: init forked');

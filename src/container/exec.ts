@@ -110,7 +110,8 @@ function awaitExecve(ch: RuntimeEnd, log: Logger): void {
 export function spawnInContainer(opts: ExecOptions): StartedExec {
   const sys = opts.sys;
   opts.log.step('exec: start');
-  // As early as can be: the move into the container's cgroups (onForked) then finds the kernel's lock ready.
+  // As early as can be: the move into the container's cgroups (onForked) then finds the kernel's
+  // lock ready (where a move waits for a grace period: prime.ts movesWait).
   if (process.geteuid?.() === 0) primeCgroupMove(hostLayout);
   ensureProtectedExe(sys, opts.log, opts.preserveFds);
   const store = new StateStore(opts.root);

@@ -50,9 +50,9 @@ export interface BirthRequest {
   life: (ch: ChildEnd, fds: ChildFds) => never;
   /**
    * Runs in the runtime once the process has said hello, before it is told 'go': its cgroups are
-   * joined then. It may be busy meanwhile (init builds the first part of its rootfs): the move
-   * finds the kernel's lock primed (cgroups/prime.ts), so no grace period, which a busy CPU would
-   * stretch, is waited for.
+   * joined then. It may be busy meanwhile (init builds the first part of its rootfs): where a move
+   * waits for a grace period, the move finds the kernel's lock primed (cgroups/prime.ts), so none,
+   * which a busy CPU would stretch, is waited for.
    */
   onForked?: (pid: number) => void;
   /**

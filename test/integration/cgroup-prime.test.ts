@@ -13,19 +13,24 @@ const DIST = join(REPO, 'dist');
 
 /**
  * Node code that puts this process's main thread (the one that spawns, too) in a mount namespace
- * of its own where /sys/kernel/rcu_expedited and rcu_normal read as given.
+ * of its own where /sys/kernel/rcu_expedited and rcu_normal read as given (the text as is, so
+ * with or without a newline), or are missing (null: an empty tmpfs over /sys/kernel).
  */
-function withRcu(expedited: string, normal: string): string {
+function withRcu(expedited: string | null, normal: string | null): string {
   return `
     const sysk = require(${JSON.stringify(join(DIST, 'sys', 'koffi-libc.js'))}).makeKoffiLibc();
+    const tmp = fs.mkdtempSync('/tmp/tsrunc-rcu-');
+    process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
     sysk.unshare(0x20000); // CLONE_NEWNS
     sysk.mount(null, '/', null, 16384 | 524288, null); // MS_REC | MS_SLAVE: nothing goes back to the host
-    const tmp = fs.mkdtempSync('/tmp/tsrunc-rcu-');
-    for (const [name, value] of [['rcu_expedited', ${JSON.stringify(expedited)}], ['rcu_normal', ${JSON.stringify(normal)}]]) {
-      fs.writeFileSync(tmp + '/' + name, value + '\\n');
+    const files = [['rcu_expedited', ${JSON.stringify(expedited)}], ['rcu_normal', ${JSON.stringify(normal)}]];
+    if (files.some(([, v]) => v === null)) sysk.mount('tmpfs', '/sys/kernel', 'tmpfs', 0, null);
+    for (const [name, value] of files) {
+      if (value === null) continue;
+      fs.writeFileSync(tmp + '/' + name, value);
+      if (!fs.existsSync('/sys/kernel/' + name)) fs.writeFileSync('/sys/kernel/' + name, '');
       sysk.mount(tmp + '/' + name, '/sys/kernel/' + name, null, 4096, null); // MS_BIND
     }
-    process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
   `;
 }
 
@@ -47,10 +52,25 @@ function node(body: string, waits: boolean | string = true): { status: number | 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('where the kernel expedites grace periods (a move waits for none), nothing is primed', () => {
-  const primes = (expedited: string, normal: string) => {
-    const r = node(
-      `
+describe('where the kernel expedites grace periods (a move waits ~0.2 ms), nothing is primed', () => {
+  // [rcu_expedited, rcu_normal, whether a move waits]: the kernel reads each as an integer, any
+  // but 0 true, and rcu_normal overrides rcu_expedited; a file missing (Tiny RCU) is 0
+  const SETTINGS: [string | null, string | null, boolean][] = [
+    ['1\n', '0\n', false],
+    ['1', '0', false],
+    ['2\n', '0\n', false],
+    ['0\n', '0\n', true],
+    ['1\n', '1\n', true],
+    ['1\n', '2\n', true],
+    ['1\n', null, false],
+    [null, null, true],
+  ];
+
+  test.each(SETTINGS)(
+    "rcu_expedited %j, rcu_normal %j: boot's and create's priming move only where a move waits (%s)",
+    (expedited, normal, waits) => {
+      const r = node(
+        `
       const { primeCgroupMoveEarly, movesWait } = require(${JSON.stringify(join(DIST, 'cgroups', 'prime.js'))});
       const writes = [];
       const write = fs.write;
@@ -60,59 +80,60 @@ describe('where the kernel expedites grace periods (a move waits for none), noth
       fs.write = write;
       console.log(JSON.stringify({ waits: movesWait(), writes: writes.length }));
     `,
-      withRcu(expedited, normal),
-    );
-    expect(r.stderr).toBe('');
-    return JSON.parse(r.stdout) as { waits: boolean; writes: number };
-  };
-
-  test("rcu_expedited 1: neither boot's priming nor create's moves", () => {
-    expect(primes('1', '0')).toEqual({ waits: false, writes: 0 });
-  });
-
-  test('rcu_expedited 0, or rcu_normal 1 (which overrides it): both move', () => {
-    expect(primes('0', '0')).toEqual({ waits: true, writes: 2 });
-    expect(primes('1', '1')).toEqual({ waits: true, writes: 2 });
-  });
-
-  test("bin/tsrunc's helper likewise: forked for run only where moves wait", () => {
-    const launcher = join(REPO, 'bin', 'tsrunc');
-    const helpers = (expedited: string, normal: string): number => {
-      // from a subreaper of its own, which collects the helper the launcher forks twice (a fake
-      // node that exits at once stands for node's process)
-      const r = node(
-        `
-        const { spawnSync } = require('child_process');
-        sysk.prctl(36, 1); // PR_SET_CHILD_SUBREAPER
-        const fake = tmp + '/node';
-        fs.writeFileSync(fake, '#!/bin/sh\\nexit 0\\n', { mode: 0o755 });
-        const r = spawnSync(${JSON.stringify(launcher)}, ['run', 'c'], { encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: fake } });
-        if (r.status !== 0) throw new Error('launcher: ' + r.status + ' ' + r.stderr);
-        let reaped = 0;
-        const deadline = Date.now() + 10000;
-        for (;;) {
-          let pid;
-          try {
-            pid = sysk.waitpid(-1, true).pid;
-          } catch (e) {
-            if (/ECHILD/.test(e.message)) break;
-            throw e;
-          }
-          if (pid > 0) reaped++;
-          else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
-          else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        }
-        console.log(reaped);
-      `,
         withRcu(expedited, normal),
       );
       expect(r.stderr).toBe('');
-      return Number(r.stdout);
-    };
-    expect(helpers('1', '0')).toBe(0);
-    expect(helpers('0', '0')).toBe(1);
-    expect(helpers('1', '1')).toBe(1);
-  });
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ waits, writes: waits ? 2 : 0 });
+    },
+  );
+
+  const launcher = join(REPO, 'bin', 'tsrunc');
+  /**
+   * bin/tsrunc run under shell, from a subreaper of its own, which collects the helper the
+   * launcher forks twice; the fake node it runs prints its own children (the helper must be none).
+   */
+  const helpers = (shell: string, expedited: string | null, normal: string | null): { children: string; reaped: number } => {
+    const r = node(
+      `
+      const { spawnSync } = require('child_process');
+      sysk.prctl(36, 1); // PR_SET_CHILD_SUBREAPER
+      const fake = tmp + '/node';
+      fs.writeFileSync(fake, '#!/bin/sh\\nc=\\nread -r c </proc/$$/task/$$/children\\necho "children=$c"\\n', { mode: 0o755 });
+      const r = spawnSync(${JSON.stringify(shell)}, [${JSON.stringify(launcher)}, 'run', 'c'], { encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: fake } });
+      if (r.status !== 0 || r.stderr !== '') throw new Error('launcher: ' + r.status + ' ' + r.stderr);
+      let reaped = 0;
+      const deadline = Date.now() + 10000;
+      for (;;) {
+        let pid;
+        try {
+          pid = sysk.waitpid(-1, true).pid;
+        } catch (e) {
+          if (/ECHILD/.test(e.message)) break;
+          throw e;
+        }
+        if (pid > 0) reaped++;
+        else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
+        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+      console.log(JSON.stringify({ children: r.stdout.trim(), reaped }));
+    `,
+      withRcu(expedited, normal),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout) as { children: string; reaped: number };
+  };
+
+  test.each(SETTINGS)(
+    "bin/tsrunc's helper likewise, run by dash and by bash (rcu_expedited %j, rcu_normal %j, a move waits: %s)",
+    (expedited, normal, waits) => {
+      for (const shell of ['sh', 'bash']) {
+        // forked twice: no child of node's process, and gone by itself
+        expect([shell, helpers(shell, expedited, normal)]).toEqual([shell, { children: 'children=', reaped: waits ? 1 : 0 }]);
+      }
+    },
+  );
 });
 
 describe('the priming move into our own cgroup', () => {
