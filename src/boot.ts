@@ -14,9 +14,9 @@ export const LIGHT = new Set(['state', 'kill', 'list', 'events', 'ps', 'pause', 
 /**
  * The commands whose cgroup move boot primes (cgroups/prime.ts, where a move waits for a grace
  * period: movesWait), and bin/tsrunc's helper before node starts (a unit test keeps its list
- * equal): boot's move keeps the lock in its writer mode
- * where the helper's wait is over already, and starts that wait where no helper ran (node run on
- * this file directly). exec's moves ~10 ms after boot.
+ * equal): boot's move keeps the lock in its writer mode where the helper's wait is over already,
+ * and starts that wait where no helper ran (node run on this file directly). exec's moves ~10 ms
+ * after boot.
  * create's and run's init moves ~35 ms after boot, when a priming this early alone has often let
  * the lock leave its writer mode again (measured: 'init placed in its cgroups' 12–36 ms against
  * 1.1–1.7): create primes once more at its own start, which finds the lock in that mode still (no

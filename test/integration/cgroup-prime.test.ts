@@ -8,6 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { join } from 'path';
 import { REPO } from '../helpers/bundle';
+import { CHILDREN_NODE, reapAll } from '../helpers/launcher-helper';
 
 const DIST = join(REPO, 'dist');
 
@@ -99,23 +100,10 @@ describe('where the kernel expedites grace periods (a move waits ~0.2 ms), nothi
       const { spawnSync } = require('child_process');
       sysk.prctl(36, 1); // PR_SET_CHILD_SUBREAPER
       const fake = tmp + '/node';
-      fs.writeFileSync(fake, '#!/bin/sh\\nc=\\nread -r c </proc/$$/task/$$/children\\necho "children=$c"\\n', { mode: 0o755 });
+      fs.writeFileSync(fake, ${JSON.stringify(CHILDREN_NODE)}, { mode: 0o755 });
       const r = spawnSync(${JSON.stringify(shell)}, [${JSON.stringify(launcher)}, 'run', 'c'], { encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: fake } });
       if (r.status !== 0 || r.stderr !== '') throw new Error('launcher: ' + r.status + ' ' + r.stderr);
-      let reaped = 0;
-      const deadline = Date.now() + 10000;
-      for (;;) {
-        let pid;
-        try {
-          pid = sysk.waitpid(-1, true).pid;
-        } catch (e) {
-          if (/ECHILD/.test(e.message)) break;
-          throw e;
-        }
-        if (pid > 0) reaped++;
-        else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
-        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-      }
+      ${reapAll('sysk')}
       console.log(JSON.stringify({ children: r.stdout.trim(), reaped }));
     `,
       withRcu(expedited, normal),

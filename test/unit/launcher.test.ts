@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { join, resolve } from 'path';
 import { callerNofileSoft } from '../../src/process/exec-program';
+import { CHILDREN_NODE, reapAll } from '../helpers/launcher-helper';
 
 const launcher = resolve(__dirname, '..', '..', 'bin', 'tsrunc');
 const dir = fs.mkdtempSync(join(os.tmpdir(), 'tsr-launcher-'));
@@ -61,7 +62,7 @@ describe("the launcher's helper that starts the cgroup lock's wait (src/cgroups/
   const dist = resolve(__dirname, '..', '..', 'dist');
   const childrenNode = join(dir, 'children-node');
   // node's process, as the fake: which children it has when it starts (the helper must be none)
-  fs.writeFileSync(childrenNode, '#!/bin/sh\nc=\nread -r c </proc/$$/task/$$/children\necho "children=$c"\n', { mode: 0o755 });
+  fs.writeFileSync(childrenNode, CHILDREN_NODE, { mode: 0o755 });
 
   /**
    * Runs the launcher from a child subreaper of its own, which collects what the launcher leaves
@@ -75,20 +76,7 @@ describe("the launcher's helper that starts the cgroup lock's wait (src/cgroups/
       const r = spawnSync(${JSON.stringify(launcher)}, ${JSON.stringify(args.split(' '))}, {
         encoding: 'utf8', env: { PATH: process.env.PATH, TSRUNC_NODE: ${JSON.stringify(childrenNode)} },
       });
-      let reaped = 0;
-      const deadline = Date.now() + 10000;
-      for (;;) {
-        let pid;
-        try {
-          pid = sys.waitpid(-1, true).pid;
-        } catch (e) {
-          if (/ECHILD/.test(e.message)) break;
-          throw e;
-        }
-        if (pid > 0) reaped++;
-        else if (Date.now() > deadline) throw new Error('a process the launcher left is still there after 10 s');
-        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-      }
+      ${reapAll('sys')}
       console.log(JSON.stringify({ children: r.stdout.trim(), reaped, stderr: r.stderr }));
     `;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
