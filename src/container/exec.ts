@@ -1,8 +1,9 @@
 import fs = require('fs');
 import { join } from 'path';
-import { ContainerStateError, UserError } from '../sys/errors';
+import { ContainerStateError, UserError, startFailureText } from '../sys/errors';
 import type { Libc } from '../sys/libc';
 import { openCgroups } from '../cgroups/open';
+import type { CgroupJoin } from '../cgroups/manager';
 import { hostLayout } from '../cgroups/hierarchy';
 import { primeCgroupMove } from '../cgroups/prime';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec/config';
@@ -11,7 +12,11 @@ import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';
 import { timedForks } from '../process/copy-steps';
 import { decodeJson } from '../util/bigint-json';
-import { execLife, type ExecPlan } from '../process/exec-copy';
+import { execLife, execTarget, type ExecPlan } from '../process/exec-copy';
+import { VforkChildFailed, bearByVfork } from '../process/vfork-birth';
+import { copyStep, takeVforkTiming } from '../process/copy-steps';
+import { enterNamespaces, inNamespaces } from '../namespaces/enter';
+import * as C from '../sys/constants';
 import { ChannelClosed, type RuntimeEnd } from '../process/channel';
 import { exitStatus, waitForExit, type ExitStatus } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
@@ -40,6 +45,11 @@ export interface ExecOptions {
   stdio?: readonly [number, number, number];
   /** with process.terminal and no console socket: the caller gets the pty master (a shim relays it) */
   keepConsole?: boolean;
+  /**
+   * The process born by vfork where that fits (process/vfork-birth.ts): only for a caller that
+   * runs one command and exits (the CLI), which a child killed in its JavaScript aborts.
+   */
+  vfork?: boolean;
   log: Logger;
   /** the libc binding the operation makes its calls through (the caller's: a fake in tests) */
   sys: Libc;
@@ -162,7 +172,6 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     container: { personality: cfg.personality, memoryPolicy: cfg.memoryPolicy },
   };
   opts.log.step('exec: ready to fork');
-  const seccompListener = connectListener(sys, cfg.seccomp);
   // A long-lived caller (the shim) must get back every fd of a failed exec.
   const closeQuietly = (fd: number | undefined) => {
     if (fd === undefined) return;
@@ -172,6 +181,39 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
       // closed already
     }
   };
+  // What a child born by vfork cannot do: wait in a frozen cgroup (it would hold the runtime),
+  // take stdio it is given (the library's), tell a seccomp listener its pid, or join a user or
+  // time namespace (the runtime's helper does that by fork).
+  const byVfork =
+    opts.vfork === true &&
+    status !== 'paused' &&
+    opts.stdio === undefined &&
+    !cfg.seccomp?.listenerPath &&
+    !namespaces.some((n) => n.type === 'user' || n.type === 'time');
+  if (byVfork) {
+    let pid: number | undefined;
+    try {
+      pid = spawnByVfork(opts, plan, namespaces, cgroups, st.pid!, consoleFd);
+    } catch (e) {
+      for (const fd of [consoleFd, consolePeer, pidfdSock]) closeQuietly(fd);
+      throw e;
+    }
+    if (pid !== undefined) {
+      const exited = opts.detach ? undefined : waitForExit(sys, pid);
+      closeQuietly(consoleFd);
+      try {
+        if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);
+      } catch (e) {
+        killQuietly(pid);
+        closeQuietly(consolePeer);
+        throw e;
+      } finally {
+        closeQuietly(pidfdSock);
+      }
+      return started(opts, sys, pid, consolePeer, exited);
+    }
+  }
+  const seccompListener = connectListener(sys, cfg.seccomp);
   let born: ReturnType<typeof bear>;
   try {
     // (with --debug, the process keeps its own steps: process/copy-steps.ts)
@@ -213,17 +255,32 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
     if (pidfdSock !== undefined) sendPidfd(sys, pidfdSock, pid);
     opts.log.step('exec: program started');
   } catch (e) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    killQuietly(pid);
     closeQuietly(consolePeer); // and the pty master it may hold
     throw e;
   } finally {
     born.channel.close();
     if (pidfdSock !== undefined) fs.closeSync(pidfdSock);
   }
+  return started(opts, sys, pid, consolePeer, exited);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** The process runs its program: its pid file, and the pty master where this process keeps it. */
+function started(
+  opts: ExecOptions,
+  sys: Libc,
+  pid: number,
+  consolePeer: number | undefined,
+  exited: Promise<ExitStatus> | undefined,
+): StartedExec {
   if (opts.pidFile) {
     fs.writeFileSync(`${opts.pidFile}.tmp`, String(pid));
     fs.renameSync(`${opts.pidFile}.tmp`, opts.pidFile);
@@ -231,6 +288,60 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
   const master = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
   if (consolePeer !== undefined) fs.closeSync(consolePeer);
   return { pid, master, exited };
+}
+
+/**
+ * The exec process born by vfork (process/vfork-birth.ts): born in the container's pid namespace
+ * (this thread's for children while it is born), it joins the cgroups and then the other
+ * namespaces itself, and execs. Its pid once it runs its program; undefined where vfork does not
+ * fit here (nothing done: the caller forks).
+ */
+function spawnByVfork(
+  opts: ExecOptions,
+  plan: ExecPlan,
+  namespaces: readonly NamespaceConfig[],
+  cgroups: CgroupJoin | undefined,
+  initPid: number,
+  consoleFd: number | undefined,
+): number | undefined {
+  const sys = opts.sys;
+  const proc = plan.process;
+  // Its memory is this process's: so is this flag (no process of the container can reach its
+  // /proc entries, as for a forked copy; execve resets it for the program).
+  sys.prctl(C.PR_SET_DUMPABLE, 0);
+  let pid: number | undefined;
+  try {
+    pid = timedForks(opts.log.debugging, () =>
+      inNamespaces(
+        sys,
+        namespaces.filter((n) => n.type === 'pid'),
+        () =>
+          bearByVfork(sys, {
+            deadlineMs: EXEC_TIMEOUT_MS,
+            body: () => {
+              sys.setsid();
+              // execCPUAffinity.initial: where it runs until it is in the container's cgroup
+              if (proc.cpuAffinity?.initial) sys.schedSetaffinity(0, cpuMask(proc.cpuAffinity.initial));
+              // 0, the writer itself: its pid namespace is the container's, whose numbers the host's cgroup files do not take
+              cgroups?.join(0, initPid);
+              copyStep('placed in its cgroups');
+              enterNamespaces(
+                sys,
+                namespaces.filter((n) => n.type !== 'pid'),
+              );
+              return execTarget(sys, { channel: -1, console: consoleFd }, plan);
+            },
+          }),
+      ),
+    );
+  } catch (e) {
+    if (e instanceof VforkChildFailed) throw new UserError(`exec failed: ${startFailureText(e.cause)}`);
+    throw e;
+  } finally {
+    opts.log.copySteps('exec process', takeVforkTiming());
+  }
+  if (pid !== undefined) opts.log.step(`exec: process born by vfork, program started (pid ${pid})`);
+  return pid;
 }
 
 /**

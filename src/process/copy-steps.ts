@@ -74,6 +74,17 @@ export function copyTiming(): CopyTiming | undefined {
   return steps && { began, steps };
 }
 
+/**
+ * In the runtime, after a child born by vfork (process/vfork-birth.ts) is gone from its memory:
+ * the steps it kept there, which this process now holds as its own; cleared for the next birth.
+ */
+export function takeVforkTiming(): CopyTiming | undefined {
+  const t = copyTiming();
+  steps = undefined;
+  moved = 0;
+  return t;
+}
+
 function now(): number {
   return performance.now() - moved;
 }

@@ -289,10 +289,41 @@ function lockDown(sys: Libc, fsNames: readonly string[]): void {
 }
 
 /**
+ * Runs fn with what a forked copy may not use replaced, as lockDown does, and puts it all back
+ * afterwards: for a child born by vfork (process/vfork-birth.ts), which runs on this process's
+ * own memory while the process waits, and gives it back when its JavaScript is over. process.exit
+ * throws there too: such a child may not end inside JavaScript.
+ */
+export function withoutAsync<T>(fn: () => T): T {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const p = process as unknown as Record<string, unknown>;
+  const fsNames = callbackNames();
+  const saved: [Record<string, unknown>, string, PropertyDescriptor | undefined][] = [];
+  const replace = (o: Record<string, unknown>, k: string, what: string) => {
+    saved.push([o, k, Object.getOwnPropertyDescriptor(o, k)]);
+    Object.defineProperty(o, k, { value: forbidden(what), configurable: true, writable: true });
+  };
+  try {
+    replace(p, 'exit', 'process.exit');
+    replace(p, 'nextTick', 'process.nextTick');
+    for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) replace(g, name, name);
+    for (const k of fsNames) replace(realFs, k, `fs.${k} (use fs.${k}Sync)`);
+    saved.push([realFs, 'promises', Object.getOwnPropertyDescriptor(realFs, 'promises')]);
+    Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
+    return fn();
+  } finally {
+    for (const [o, k, d] of saved.reverse()) {
+      if (d) Object.defineProperty(o, k, d);
+      else delete o[k];
+    }
+  }
+}
+
+/**
  * The signals whose disposition is not the default here (caught or ignored, as /proc/self/status
  * tells): the only ones a copy must reset, instead of asking the kernel about all 64.
  */
-function handledSignals(): number[] | undefined {
+export function handledSignals(): number[] | undefined {
   return signalDispositions().handled;
 }
 
@@ -324,14 +355,15 @@ function signalDispositions(): { handled: number[] | undefined; pipeIgnored: boo
 
 /**
  * Before execve: the default disposition for each signal not at its default now (what a copy
- * ignores, and what it caught), all of them where /proc/self cannot tell; none blocked. One call
- * each instead of one for every signal.
+ * ignores, and what it caught), all of them where /proc/self cannot tell; none blocked (unless
+ * unblock is false: a process born by vfork unblocks them out of JavaScript). One call each
+ * instead of one for every signal.
  */
-export function resetSignals(sys: Libc): void {
+export function resetSignals(sys: Libc, unblock = true): void {
   // Read again, not taken from what enterCopy left: Node installs some handlers lazily (SIGWINCH
   // with a TTY stream), and a handler a copy gained on its way must not reach the program.
   sys.defaultSignalHandlers(handledSignals());
-  sys.setSignalMask([]);
+  if (unblock) sys.setSignalMask([]);
 }
 
 interface ParentFd {

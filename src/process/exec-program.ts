@@ -178,11 +178,32 @@ export function callerNofileSoft(env: NodeJS.ProcessEnv = process.env): string |
   return v !== undefined && /^(\d+|unlimited)$/.test(v) ? v : undefined;
 }
 
+/** What a process execs: its program's path, arguments and environment. */
+export interface ProgramTarget {
+  path: string;
+  argv: string[];
+  envp: string[];
+}
+
 /**
  * The last steps of the container's init, on the main thread, ending in execve: from here on the
  * process becomes the user's program, so everything the program must not inherit is undone here.
  */
 export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: ExecOptions): never {
+  const t = prepareProgram(sys, p, exe, opts);
+  return sys.execve(t.path, t.argv, t.envp);
+}
+
+/**
+ * execProgram's steps but the execve: what to exec. With signalsStayBlocked, signals are left
+ * blocked (a process born by vfork unblocks them after its JavaScript: process/vfork-birth.ts).
+ */
+export function prepareProgram(
+  sys: Libc,
+  p: ProcessConfig,
+  exe: string,
+  opts: ExecOptions & { signalsStayBlocked?: boolean },
+): ProgramTarget {
   process.chdir(p.cwd);
   process.umask(p.umask ?? 0o022);
 
@@ -239,7 +260,7 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     sys.prctl(C.PR_SET_KEEPCAPS, 0);
   }
 
-  resetSignals(sys);
+  resetSignals(sys, opts.signalsStayBlocked !== true);
   for (const fd of openFds ?? []) if (fd >= keep) trySetFd(sys, fd, C.FD_CLOEXEC);
   // Node marks even stdio close-on-exec, so that flag is cleared on what we keep.
   for (let fd = 0; fd < keep; fd++) trySetFd(sys, fd, 0);
@@ -247,5 +268,5 @@ export function execProgram(sys: Libc, p: ProcessConfig, exe: string, opts: Exec
     sys.prctl(C.PR_SET_NO_NEW_PRIVS, 1);
     if (opts.seccomp) installSeccomp(sys, opts.seccomp);
   }
-  return sys.execve(exe, p.args, env);
+  return { path: exe, argv: p.args, envp: env };
 }

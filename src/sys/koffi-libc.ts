@@ -2,6 +2,7 @@ import * as C from './constants';
 import { SysError } from './errors';
 import type { Libc } from './libc';
 import { loadKoffi } from './koffi-load';
+import { makeVfork } from './koffi-vfork';
 
 /** How long connecting to a unix socket may wait for room in its listener's backlog. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -163,7 +164,12 @@ export function makeKoffiLibc(): Libc {
     return Number(rc);
   };
 
+  const vf = makeVfork(koffi, lib);
+
   return {
+    vforkSupported: vf.vforkSupported,
+    vfork: vf.vfork,
+    armKillTimer: vf.armKillTimer,
     unshare: (flags) => void check(unshare(flags), 'unshare'),
     setns: (fd, t) => void check(setns(fd, t), 'setns'),
     nsType: (fd) => check(ioctl(fd, C.NS_GET_NSTYPE, 0), 'ioctl(NS_GET_NSTYPE)'),

@@ -1,3 +1,6 @@
+/** What a child born by Libc.vfork does once its JavaScript is over. */
+export type VforkNext = { exec: { path: string; argv: readonly string[]; envp: readonly string[] } } | { exit: number };
+
 /**
  * The one typed seam between the runtime and the kernel. Everything that needs a system call that
  * Node does not offer goes through this interface; tests substitute a recording fake.
@@ -58,6 +61,24 @@ export interface Libc {
    * the way: 0, or the first errno but ENOMEM (the holes a range steps over).
    */
   markDoforkRanges(flat: readonly number[]): number;
+  /**
+   * Whether vfork (below) works here: glibc's ucontext layout is known for x86-64 only.
+   */
+  vforkSupported(): boolean;
+  /**
+   * clone(CLONE_VM | CLONE_VFORK | SIGCHLD): a child process that shares this process's memory
+   * runs child() (its JavaScript on this thread's stack, below the caller's frames, as a callback
+   * would) while the calling thread waits in the kernel. child() must return (never exit, exec or
+   * throw): the child then execve()s what it returned, with every signal unblocked, or _exit()s
+   * with the status. Returns once the child has exec'd or exited: its pid (in this process's pid
+   * namespace for children), whether it reached its execve and, where that failed (the child then
+   * exits 127), execve's errno. A child that died inside its JavaScript leaves this process unable
+   * to run JavaScript: it is ended (status 255, a line on stderr). process/vfork-birth.ts says
+   * what child() may do.
+   */
+  vfork(child: () => VforkNext): { pid: number; execReached: boolean; execErrno?: number };
+  /** A POSIX timer of this process that SIGKILLs it after ms (execve deletes it; a stopped process dies too). */
+  armKillTimer(ms: number): void;
   /** getauxval(type): a value the kernel gave the process at exec (0 where it gave none). */
   auxv(type: number): number;
   /** Marks [addr, addr+len) to be copied into forked children (V8 marks its heap MADV_DONTFORK). */

@@ -43,6 +43,14 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
       return [];
     },
     fork: rec('fork'),
+    vforkSupported: () => true,
+    // runs the child's JavaScript here, as if in the child, and records what it would exec
+    vfork: (child: () => unknown) => {
+      const next = child() as { exec?: unknown };
+      calls.push(['vfork: next', next]);
+      return { pid: 4242, execReached: next.exec !== undefined };
+    },
+    armKillTimer: rec('armKillTimer'),
     auxv: () => 0,
     madviseDofork: rec('madviseDofork'),
     prepareFork: rec('prepareFork'),

@@ -261,6 +261,46 @@ describe('exec', () => {
     expect(nsOfMe).toBe(nsOfInit);
   });
 
+  test("the CLI's exec process is born by vfork, a user namespace's by fork; the program keeps no kill timer of its birth", () => {
+    const log = join(box.b.dir, 'vfork-debug.log');
+    const debugLog = (id: string): string => {
+      fs.rmSync(log, { force: true });
+      expect(rt.run(['--debug', '--log', log, 'exec', id, 'true']).status).toBe(0);
+      return fs.readFileSync(log, 'utf8');
+    };
+    expect(debugLog(box.id)).toMatch(/exec: process born by vfork, program started \(pid \d+\)/);
+    const u = debugLog(ubox.id);
+    expect(u).toMatch(/exec: process born \(pid \d+\)/);
+    expect(u).not.toMatch(/by vfork/);
+    // The timer that kills a child too slow to exec is the child's alone: execve deletes it.
+    expect(rt.run(['exec', box.id, 'cat', '/proc/self/timers'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
+  });
+
+  test("failures at each stage of a child's set-up and at its execve are exec's errors, by vfork as by fork, and leave no process", () => {
+    for (const { b } of [box, ubox]) {
+      fs.writeFileSync(join(b.dir, 'rootfs', 'not-a-program'), 'neither ELF nor script\n', { mode: 0o755 });
+      fs.writeFileSync(join(b.dir, 'rootfs', 'not-executable'), '', { mode: 0o644 });
+    }
+    const cases: [string[], RegExp][] = [
+      [['--cwd', '/nonexistent'], /^tsrunc: exec failed: ENOENT: no such file or directory, chdir .*nonexistent/],
+      [['/nonexistent'], /^tsrunc: exec failed: exec: "\/nonexistent": no such file or directory/],
+      [['/not-executable'], /^tsrunc: exec failed: exec: "\/not-executable": permission denied/],
+      [['/not-a-program'], /^tsrunc: exec failed: exec \/not-a-program: ENOEXEC/],
+    ];
+    for (const [args, msg] of cases) {
+      // box's process is born by vfork, ubox's (a user namespace) by fork
+      const said = [box, ubox].map(({ id }) => {
+        const r = rt.run(args[0].startsWith('-') ? ['exec', ...args, id, 'true'] : ['exec', id, ...args]);
+        expect(r.status).toBe(255);
+        expect(r.stderr).toMatch(msg);
+        return r.stderr;
+      });
+      expect(said[0]).toBe(said[1]);
+    }
+    for (const { id } of [box, ubox]) expect(JSON.parse(rt.ok(['ps', '--format', 'json', id]))).toHaveLength(1);
+    expect(rt.run(['exec', box.id, 'echo', 'ok']).stdout).toBe('ok\n');
+  });
+
   test('exec into a stopped container is refused', async () => {
     const s = started(['true']);
     await rt.waitStatus(s.id, 'stopped');

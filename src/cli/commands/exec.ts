@@ -85,6 +85,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     pidFile: str(a, 'pid-file'),
     consoleSocket: str(a, 'console-socket'),
     preserveFds: Number(a['preserve-fds'] ?? 0),
+    // one command, then this process exits: its process may be born by vfork
+    vfork: true,
     log: ctx.log,
     sys: libc(),
   });
