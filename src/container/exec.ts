@@ -10,14 +10,13 @@ import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../ocispec
 import { NAMESPACE_FLAGS, PROC_NS_NAME } from '../namespaces/types';
 import { StateStore, deriveStatus, ociState } from '../state/store';
 import { bear } from '../process/birth';
-import { timedForks } from '../process/copy-steps';
+import { copyStep, takeVforkTiming, timedForks } from '../process/copy-steps';
 import { decodeJson } from '../util/bigint-json';
 import { execLife, execTarget, type ExecPlan } from '../process/exec-copy';
 import { VforkChildFailed, bearByVfork } from '../process/vfork-birth';
-import { copyStep, takeVforkTiming } from '../process/copy-steps';
 import { enterNamespaces, inNamespaces } from '../namespaces/enter';
 import * as C from '../sys/constants';
-import { ChannelClosed, type RuntimeEnd } from '../process/channel';
+import { ChannelClosed, keptFdCount, type RuntimeEnd } from '../process/channel';
 import { exitStatus, waitForExit, type ExitStatus } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
 import { callerNofileSoft } from '../process/exec-program';
@@ -25,6 +24,7 @@ import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
 import { cpuMask } from '../process/process-attrs';
 import { connectListener, listenerState } from '../security/seccomp-listener';
+import { seccompVerdict } from '../security/seccomp-eval';
 
 export interface ExecOptions {
   root: string;
@@ -181,15 +181,7 @@ export function spawnInContainer(opts: ExecOptions): StartedExec {
       // closed already
     }
   };
-  // What a child born by vfork cannot do: wait in a frozen cgroup (it would hold the runtime),
-  // take stdio it is given (the library's), tell a seccomp listener its pid, or join a user or
-  // time namespace (the runtime's helper does that by fork).
-  const byVfork =
-    opts.vfork === true &&
-    status !== 'paused' &&
-    opts.stdio === undefined &&
-    !cfg.seccomp?.listenerPath &&
-    !namespaces.some((n) => n.type === 'user' || n.type === 'time');
+  const byVfork = opts.vfork === true && status !== 'paused' && opts.stdio === undefined && vforkFits(cfg, namespaces);
   if (byVfork) {
     let pid: number | undefined;
     try {
@@ -290,6 +282,47 @@ function started(
   return { pid, master, exited };
 }
 
+/** x86-64's rt_sigprocmask, SIG_SETMASK, sizeof(sigset_t) for the kernel. */
+const NR_RT_SIGPROCMASK = 14;
+const SIG_SETMASK = 2;
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+const SECCOMP_RET_ACTION_FULL = 0xffff0000;
+const SECCOMP_RET_ALLOW = 0x7fff0000;
+const SECCOMP_RET_LOG = 0x7ffc0000;
+const CAP_SYS_PTRACE = 19n;
+
+/**
+ * Whether this container's exec process may be born by vfork: what such a child cannot do is wait
+ * in a frozen cgroup (it would hold the runtime: the caller checks), take stdio a library gives,
+ * tell a seccomp listener its pid (known to the runtime only once the program runs), join a user or
+ * time namespace (the kernel refuses both to a process sharing its memory). Nor where the child
+ * would expose the runtime's memory or state: a container holding CAP_SYS_PTRACE in its bounding
+ * set could reach it through the child's /proc entries (non-dumpable stops only those without it);
+ * joining a cpuset with mems set would move the runtime's memory with it; and a seccomp filter
+ * must let the child's last native steps through (glibc's setcontext between contexts calls
+ * rt_sigprocmask, and where that fails its trampoline calls exit(): the runtime's exit handlers,
+ * on its memory).
+ */
+export function vforkFits(cfg: ContainerConfig, namespaces: readonly NamespaceConfig[]): boolean {
+  if (cfg.seccomp?.listenerPath || namespaces.some((n) => n.type === 'user' || n.type === 'time')) return false;
+  if ((cfg.process?.capabilities?.bounding ?? 0n) & (1n << CAP_SYS_PTRACE)) return false;
+  const mems = cfg.resources?.cpu?.mems;
+  if (typeof mems === 'string' && mems !== '') return false;
+  if (!cfg.seccomp) return true;
+  try {
+    const action = seccompVerdict(Buffer.from(cfg.seccomp.program, 'base64'), AUDIT_ARCH_X86_64, NR_RT_SIGPROCMASK, [
+      BigInt(SIG_SETMASK),
+      1n,
+      0n,
+      8n,
+    ]);
+    const full = (action & SECCOMP_RET_ACTION_FULL) >>> 0;
+    return full === SECCOMP_RET_ALLOW || full === SECCOMP_RET_LOG;
+  } catch {
+    return false; // an opcode the interpreter does not know: not known to let it through
+  }
+}
+
 /**
  * The exec process born by vfork (process/vfork-birth.ts): born in the container's pid namespace
  * (this thread's for children while it is born), it joins the cgroups and then the other
@@ -318,6 +351,8 @@ function spawnByVfork(
         () =>
           bearByVfork(sys, {
             deadlineMs: EXEC_TIMEOUT_MS,
+            keep: keptFdCount(opts.preserveFds),
+            fds: consoleFd !== undefined ? [consoleFd] : [],
             body: () => {
               sys.setsid();
               // execCPUAffinity.initial: where it runs until it is in the container's cgroup

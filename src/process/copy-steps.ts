@@ -51,9 +51,9 @@ export function forkBegins(): void {
   if (wanted && !steps) began = performance.now();
 }
 
-/** In the copy, first thing after the fork returned in it. */
-export function copyStarts(): void {
-  steps = wanted ? [{ name: 'forked', at: now(), faults: 0 }] : undefined;
+/** In the copy, first thing after the fork returned in it (a child born by vfork: its first JavaScript). */
+export function copyStarts(name = 'forked'): void {
+  steps = wanted ? [{ name, at: now(), faults: 0 }] : undefined;
 }
 
 /** In the copy, around the setns into a time namespace: what it moves the clock by is taken off. */

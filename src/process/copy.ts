@@ -323,7 +323,7 @@ export function withoutAsync<T>(fn: () => T): T {
  * The signals whose disposition is not the default here (caught or ignored, as /proc/self/status
  * tells): the only ones a copy must reset, instead of asking the kernel about all 64.
  */
-export function handledSignals(): number[] | undefined {
+function handledSignals(): number[] | undefined {
   return signalDispositions().handled;
 }
 
@@ -366,7 +366,7 @@ export function resetSignals(sys: Libc, unblock = true): void {
   if (unblock) sys.setSignalMask([]);
 }
 
-interface ParentFd {
+export interface ParentFd {
   fd: number;
   id: string;
   fifo: boolean;
@@ -374,7 +374,7 @@ interface ParentFd {
 }
 
 /** The parent's open fds and what each refers to: read before entering any namespace. */
-function openFds(): ParentFd[] {
+export function openFds(): ParentFd[] {
   const out: ParentFd[] = [];
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
@@ -398,7 +398,7 @@ function openFds(): ParentFd[] {
  * same file), pipes whose both ends the runtime holds (libuv's loop signal pipes, whose
  * numbers must not be reused under its signal handler), and eventfds (libuv's async wakeup).
  */
-function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
+export function closeOthers(parentFds: readonly ParentFd[], keep: number, fds: readonly number[]): void {
   const wanted = new Set(fds);
   const ends = new Map<string, number>();
   for (const p of parentFds) if (p.fifo) ends.set(p.id, (ends.get(p.id) ?? 0) + 1);

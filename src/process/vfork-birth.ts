@@ -28,7 +28,7 @@
 // that has not exec'd within its deadline (one stopped by SIGSTOP would hold the runtime forever).
 import type { Libc } from '../sys/libc';
 import { SysError } from '../sys/errors';
-import { withoutAsync } from './copy';
+import { closeOthers, openFds, withoutAsync } from './copy';
 import { copyStarts, copyStep, forkBegins } from './copy-steps';
 import type { ProgramTarget } from './exec-program';
 
@@ -42,6 +42,9 @@ export class VforkChildFailed extends Error {
 export interface VforkBirth {
   /** The child's set-up, in it, up to its program's (keeps copy steps where the runtime times them); throws where a step fails. */
   body: () => ProgramTarget;
+  /** The fds below this one stay (stdio, the preserved ones); of the others, fds: the rest are closed first thing in the child. */
+  keep: number;
+  fds: readonly number[];
   /** How long the child may take to exec before the kernel kills it. */
   deadlineMs: number;
 }
@@ -56,18 +59,23 @@ export function bearByVfork(sys: Libc, birth: VforkBirth): number | undefined {
   let failure: unknown;
   let target: ProgramTarget | undefined;
   forkBegins();
+  const parentFds = openFds();
   // Blocked across the clone and through the child's JavaScript (its mask is this thread's).
   const mask = sys.blockAllSignals();
   let born: { pid: number; execReached: boolean; execErrno?: number };
   try {
     born = sys.vfork(() => {
       try {
-        copyStarts();
+        copyStarts('born by vfork');
         sys.armKillTimer(birth.deadlineMs);
+        // As a forked copy's first step (copy.ts): nothing of the runtime's but what the process
+        // needs is held in the container's namespaces (the state directory's lock, the host's
+        // namespaces, the caller's other fds), not even until execve closes what is close-on-exec.
+        closeOthers(parentFds, birth.keep, birth.fds);
         // (the body ends in prepareProgram, which sets every handled signal's disposition back to
         // the default: Node's handlers never run in the child, its signals blocked until then)
         target = withoutAsync(birth.body);
-        copyStep('set up, program found (vfork)');
+        copyStep('credentials, capabilities, seccomp: ready to exec');
         return { exec: target };
       } catch (e) {
         failure = e;

@@ -12,8 +12,9 @@
 // state (handlers, handle scopes, koffi's stack marks), which the child shares with the waiting
 // thread, is as that thread left it when it resumes.
 //
-// How far the child got is a byte of memory it shares: marked from JavaScript as it enters and
-// leaves it, and by memset, natively, right before its execve and right after one that failed
+// How far the child got is a byte of memory it shares, marked by memset contexts, natively, around
+// its callback (so the mark covers koffi's relay into V8 and back too), right before its execve
+// and right after one that failed
 // (execve's errno is then in errno, which the child shares too: its thread-local storage is the
 // waiting thread's). A child that died inside its JavaScript (SIGKILL) left V8's state half-changed
 // (a handler, a stack frame of its own): the process cannot run JavaScript on. Node aborts it as
@@ -164,16 +165,20 @@ export function makeVfork(koffi: Koffi, lib: ReturnType<Koffi['load']>) {
       const koffiSp = here.readBigUInt64LE(UC_MCONTEXT_GREGS + 8 * REG_RSP);
       const stack = { low: (koffiSp - BigInt(CALLBACK_STACK_GAP + CALLBACK_STACK)) & ~15n, size: CALLBACK_STACK };
       const keep: Buffer[] = [];
-      const native = Buffer.alloc(6 * NATIVE_STACK);
+      const native = Buffer.alloc(7 * NATIVE_STACK);
       const nativeStack = (i: number) => ({ low: address(native) + BigInt(i * NATIVE_STACK), size: NATIVE_STACK });
       const phase = Buffer.alloc(8);
       phase[0] = NOT_STARTED;
       const at = address(phase);
-      const [js, next, execCtx, failedMark, exit127] = Array.from({ length: 5 }, () => Buffer.alloc(UCONTEXT_BYTES));
+      const mark = (value: number): bigint[] => [at, BigInt(value), 1n];
+      const [markIn, js, markOut, next, execCtx, failedMark, exit127] = Array.from({ length: 7 }, () => Buffer.alloc(UCONTEXT_BYTES));
+      // every buffer a context names stays alive until the clone returns (the child may collect)
+      keep.push(native, phase, markIn, js, markOut, next, execCtx, failedMark, exit127);
+      // clone -> markIn -> js (the callback) -> markOut -> next: memset(AT_EXECVE) -> execve -> failedMark -> exit127
+      //                                                    or: _exit(status)
       context(exit127, c.exitAddr, nativeStack(1), null, [127n]);
-      context(failedMark, c.memsetAddr, nativeStack(2), exit127, [at, BigInt(EXECVE_FAILED), 1n]);
+      context(failedMark, c.memsetAddr, nativeStack(2), exit127, mark(EXECVE_FAILED));
       onChild = () => {
-        phase[0] = IN_JS;
         let what: VforkNext;
         try {
           what = child();
@@ -187,16 +192,17 @@ export function makeVfork(koffi: Koffi, lib: ReturnType<Koffi['load']>) {
           context(execCtx, c.execveAddr, nativeStack(3), failedMark, [address(p), cArray(argv, keep), cArray(envp, keep)]);
           // The program starts with no signal blocked: unblocked only here, out of JavaScript.
           execCtx.fill(0, UC_SIGMASK, UC_SIGMASK + SIGSET_BYTES);
-          context(next, c.memsetAddr, nativeStack(4), execCtx, [at, BigInt(AT_EXECVE), 1n]);
+          context(next, c.memsetAddr, nativeStack(4), execCtx, mark(AT_EXECVE));
         } else {
           context(next, c.exitAddr, nativeStack(4), null, [BigInt(what.exit)]);
         }
-        phase[0] = LEFT_JS;
       };
       childCallback ??= koffi.register(() => (onChild(), 0), c.callbackType);
-      context(js, childCallback, stack, next, []);
+      context(markOut, c.memsetAddr, nativeStack(5), next, mark(LEFT_JS));
+      context(js, childCallback, stack, markOut, []);
+      context(markIn, c.memsetAddr, nativeStack(6), js, mark(IN_JS));
       const cloneTop = address(native) + BigInt(NATIVE_STACK) - 64n;
-      const pid = c.clone(c.setcontextAddr, cloneTop, CLONE_VM | CLONE_VFORK | SIGCHLD, js);
+      const pid = c.clone(c.setcontextAddr, cloneTop, CLONE_VM | CLONE_VFORK | SIGCHLD, markIn);
       // Nothing allocated before this check: see DIED_IN_JS.
       if (pid >= 0 && phase[0] === IN_JS) {
         c.write(2, DIED_IN_JS, DIED_IN_JS.length);

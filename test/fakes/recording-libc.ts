@@ -46,6 +46,7 @@ export function recordingLibc(overrides: Partial<Libc> = {}): Libc & { calls: [s
     vforkSupported: () => true,
     // runs the child's JavaScript here, as if in the child, and records what it would exec
     vfork: (child: () => unknown) => {
+      calls.push(['vfork']);
       const next = child() as { exec?: unknown };
       calls.push(['vfork: next', next]);
       return { pid: 4242, execReached: next.exec !== undefined };

@@ -9,7 +9,7 @@ import { join } from 'path';
 import koffi from 'koffi';
 import { compileSeccomp, actionValue, type SeccompConfig } from '../../src/security/seccomp';
 import { SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64 } from '../../src/security/syscall-tables';
-import { run } from '../helpers/bpf';
+import { seccompVerdict as run } from '../../src/security/seccomp-eval';
 import {
   DOCKER_CAPS,
   DOCKER_DEFAULT,

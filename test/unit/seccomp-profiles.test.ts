@@ -3,7 +3,7 @@
 // the action the profile's rules give read directly (first matching rule, else the default).
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, actionValue, type SeccompArg, type SeccompConfig } from '../../src/security/seccomp';
-import { run } from '../helpers/bpf';
+import { seccompVerdict as run } from '../../src/security/seccomp-eval';
 import {
   DOCKER_CAPS,
   DOCKER_DEFAULT,

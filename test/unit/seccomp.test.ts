@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { compileSeccomp, type SeccompConfig } from '../../src/security/seccomp';
-import { run } from '../helpers/bpf';
+import { seccompVerdict as run } from '../../src/security/seccomp-eval';
 
 const X86_64 = 0xc000003e;
 const I386 = 0x40000003;

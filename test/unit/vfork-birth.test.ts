@@ -6,21 +6,27 @@ import { recordingLibc } from '../fakes/recording-libc';
 import { VforkChildFailed, bearByVfork } from '../../src/process/vfork-birth';
 import { withoutAsync } from '../../src/process/copy';
 import { SysError } from '../../src/sys/errors';
+import { vforkFits } from '../../src/container/exec';
+import { compileSeccomp } from '../../src/security/seccomp';
+import type { ContainerConfig, NamespaceConfig } from '../../src/ocispec/config';
 
 const target = { path: '/bin/true', argv: ['true'], envp: ['PATH=/bin'] };
+/** The child closes every fd of the parent's from keep on: here, in this process, none. */
+const nothingClosed = { keep: 1 << 20, fds: [] };
 
 describe('bearByVfork', () => {
   test('runs the set-up in the child with signals blocked and a kill timer armed, and the child execs what it returned', () => {
     const sys = recordingLibc();
-    const pid = bearByVfork(sys, { body: () => target, deadlineMs: 60_000 });
+    sys.blockAllSignals = () => {
+      sys.calls.push(['blockAllSignals']);
+      return Buffer.alloc(128);
+    };
+    const pid = bearByVfork(sys, { body: () => target, deadlineMs: 60_000, ...nothingClosed });
     expect(pid).toBe(4242);
-    const names = sys.calls.map((c) => c[0]);
-    // blocked before the clone, restored after it; the timer armed in the child
-    expect(names.indexOf('vfork: next')).toBeGreaterThan(names.indexOf('armKillTimer'));
-    expect(names.at(-1)).toBe('restoreSignalMask');
+    // signals blocked before the clone, the timer armed in the child, the mask back after it
+    expect(sys.calls.map((c) => c[0])).toEqual(['blockAllSignals', 'vfork', 'armKillTimer', 'vfork: next', 'restoreSignalMask']);
     expect(sys.calls).toContainEqual(['armKillTimer', 60_000]);
     expect(sys.calls).toContainEqual(['vfork: next', { exec: target }]);
-    expect(names).not.toContain('waitpid');
   });
 
   test("a set-up that throws: the child exits 1, is reaped, and the failure is the caller's", () => {
@@ -33,6 +39,7 @@ describe('bearByVfork', () => {
           throw why;
         },
         deadlineMs: 1000,
+        ...nothingClosed,
       });
     } catch (e) {
       thrown = e;
@@ -53,7 +60,7 @@ describe('bearByVfork', () => {
     });
     let thrown: unknown;
     try {
-      bearByVfork(sys, { body: () => target, deadlineMs: 1000 });
+      bearByVfork(sys, { body: () => target, deadlineMs: 1000, ...nothingClosed });
     } catch (e) {
       thrown = e;
     }
@@ -68,14 +75,14 @@ describe('bearByVfork', () => {
       vfork: () => ({ pid: 78, execReached: false }),
       waitpid: (pid) => ({ pid, status: 9 }),
     });
-    expect(() => bearByVfork(sys, { body: () => target, deadlineMs: 1000 })).toThrow(
+    expect(() => bearByVfork(sys, { body: () => target, deadlineMs: 1000, ...nothingClosed })).toThrow(
       new VforkChildFailed(new Error('the process was killed by signal 9 before its program started')),
     );
   });
 
   test('where vfork is not supported nothing is done: the caller forks', () => {
     const sys = recordingLibc({ vforkSupported: () => false });
-    expect(bearByVfork(sys, { body: () => target, deadlineMs: 1000 })).toBeUndefined();
+    expect(bearByVfork(sys, { body: () => target, deadlineMs: 1000, ...nothingClosed })).toBeUndefined();
     expect(sys.calls).toEqual([]);
   });
 
@@ -98,6 +105,7 @@ describe('bearByVfork', () => {
         return target;
       },
       deadlineMs: 1000,
+      ...nothingClosed,
     });
     expect(tried).toHaveLength(4);
     for (const t of tried) expect(t).toMatch(/is not available in a forked copy of the runtime/);
@@ -126,5 +134,33 @@ describe('withoutAsync', () => {
     now().forEach((f, i) => expect(f).toBe(before[i]));
     expect(fs.promises).toBe(promises);
     expect(withoutAsync(() => 5)).toBe(5);
+  });
+});
+
+describe("exec's choice of vfork (container/exec.ts vforkFits)", () => {
+  const base = { namespaces: [], resources: {}, process: { capabilities: { bounding: 0n } } } as unknown as ContainerConfig;
+  const filter = (action: string): ContainerConfig['seccomp'] => {
+    const { program } = compileSeccomp(
+      { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['rt_sigprocmask'], action }] },
+      () => undefined,
+    );
+    return { program: program.toString('base64'), flags: 0 };
+  };
+  const fits = (edit: Partial<ContainerConfig>, ns: NamespaceConfig[] = []) => vforkFits({ ...base, ...edit }, ns);
+
+  test('a plain container, and one whose seccomp filter lets rt_sigprocmask through (or logs it)', () => {
+    expect(fits({})).toBe(true);
+    expect(fits({ seccomp: filter('SCMP_ACT_ALLOW') })).toBe(true);
+    expect(fits({ seccomp: filter('SCMP_ACT_LOG') })).toBe(true);
+  });
+
+  test("forks where glibc's setcontext could fail (the filter refuses rt_sigprocmask), a listener, a user or time namespace, CAP_SYS_PTRACE, cpuset mems", () => {
+    for (const action of ['SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_TRAP', 'SCMP_ACT_TRACE'])
+      expect(fits({ seccomp: filter(action) })).toBe(false);
+    expect(fits({ seccomp: { ...filter('SCMP_ACT_ALLOW')!, listenerPath: '/run/l.sock' } })).toBe(false);
+    for (const type of ['user', 'time'] as const) expect(fits({}, [{ type, flag: 0, path: '/proc/1/ns/x' }])).toBe(false);
+    expect(fits({ process: { capabilities: { bounding: 1n << 19n } } } as unknown as Partial<ContainerConfig>)).toBe(false);
+    expect(fits({ resources: { cpu: { mems: '0' } } })).toBe(false);
+    expect(fits({ resources: { cpu: { cpus: '0', mems: '' } } })).toBe(true);
   });
 });

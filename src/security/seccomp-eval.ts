@@ -1,7 +1,9 @@
 // A classic-BPF interpreter over a seccomp_data: for the programs our compiler and libseccomp emit.
+// The tests check compiled filters with it; exec asks it what a filter does to one call
+// (container/exec.ts: whether a process born by vfork may go on to its execve).
 
-/** A classic-BPF interpreter for what either compiler emits, over a seccomp_data. */
-export function run(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
+/** What program returns for a call (arch, nr, args); throws on an opcode neither compiler emits. */
+export function seccompVerdict(program: Buffer, arch: number, nr: number, args: bigint[] = []): number {
   const data = Buffer.alloc(64);
   data.writeUInt32LE(nr >>> 0, 0);
   data.writeUInt32LE(arch, 4);
