@@ -11,6 +11,10 @@ export function seccompVerdict(program: Buffer, arch: number, nr: number, args: 
   let A = 0;
   let X = 0;
   const M = new Uint32Array(16);
+  const slot = (k: number): number => {
+    if (k >= M.length) throw new Error(`scratch slot ${k} out of range`);
+    return k;
+  };
   for (let pc = 0; pc < program.length / 8; pc++) {
     const code = program.readUInt16LE(pc * 8);
     const jt = program.readUInt8(pc * 8 + 2);
@@ -27,16 +31,16 @@ export function seccompVerdict(program: Buffer, arch: number, nr: number, args: 
         X = k;
         break; // ldx #k
       case 0x60:
-        A = M[k];
+        A = M[slot(k)];
         break; // ld M[k]
       case 0x61:
-        X = M[k];
+        X = M[slot(k)];
         break; // ldx M[k]
       case 0x02:
-        M[k] = A;
+        M[slot(k)] = A;
         break; // st M[k]
       case 0x03:
-        M[k] = X;
+        M[slot(k)] = X;
         break; // stx M[k]
       case 0x07:
         X = A;

@@ -114,15 +114,19 @@ export function makeVfork(koffi: Koffi, lib: ReturnType<Koffi['load']>) {
 
   const address = (b: Buffer): bigint => koffi.address(b);
 
-  /** uc made by getcontext, then given a stack, a link and a function with pointer-sized arguments. */
-  const context = (uc: Buffer, fn: bigint, stack: { low: bigint; size: number }, link: Buffer | null, args: bigint[]): void => {
-    const c = declare();
-    if (c.getcontext(uc) !== 0) throw new SysError('getcontext', koffi.errno());
+  /** uc made by getcontext: a context to give a function later (getcontext is a system call: rt_sigprocmask). */
+  const prepare = (uc: Buffer): Buffer => {
+    if (declare().getcontext(uc) !== 0) throw new SysError('getcontext', koffi.errno());
+    return uc;
+  };
+
+  /** A prepared uc given a stack, a link and a function with pointer-sized arguments: no system call. */
+  const make = (uc: Buffer, fn: bigint, stack: { low: bigint; size: number }, link: Buffer | null, args: bigint[]): void => {
     uc.writeBigUInt64LE(stack.low, UC_STACK_SP);
     uc.writeInt32LE(0, UC_STACK_FLAGS);
     uc.writeBigUInt64LE(BigInt(stack.size), UC_STACK_SIZE);
     uc.writeBigUInt64LE(link ? address(link) : 0n, UC_LINK);
-    c.makecontext(uc, fn, args.length, ...args.flatMap((a) => ['uintptr_t', a]));
+    declare().makecontext(uc, fn, args.length, ...args.flatMap((a) => ['uintptr_t', a]));
   };
 
   /** NUL-terminated strings and a NULL-terminated array of their addresses, kept alive by keep. */
@@ -171,36 +175,47 @@ export function makeVfork(koffi: Koffi, lib: ReturnType<Koffi['load']>) {
       phase[0] = NOT_STARTED;
       const at = address(phase);
       const mark = (value: number): bigint[] => [at, BigInt(value), 1n];
-      const [markIn, js, markOut, next, execCtx, failedMark, exit127] = Array.from({ length: 7 }, () => Buffer.alloc(UCONTEXT_BYTES));
+      // All made (getcontext) here: once the child's seccomp filter is loaded its JavaScript may
+      // make no system call a filter could refuse (makecontext writes memory only).
+      const [markIn, js, markOut, next, execCtx, failedMark, exit127] = Array.from({ length: 7 }, () =>
+        prepare(Buffer.alloc(UCONTEXT_BYTES)),
+      );
       // every buffer a context names stays alive until the clone returns (the child may collect)
       keep.push(native, phase, markIn, js, markOut, next, execCtx, failedMark, exit127);
       // clone -> markIn -> js (the callback) -> markOut -> next: memset(AT_EXECVE) -> execve -> failedMark -> exit127
       //                                                    or: _exit(status)
-      context(exit127, c.exitAddr, nativeStack(1), null, [127n]);
-      context(failedMark, c.memsetAddr, nativeStack(2), exit127, mark(EXECVE_FAILED));
+      make(exit127, c.exitAddr, nativeStack(1), null, [127n]);
+      make(failedMark, c.memsetAddr, nativeStack(2), exit127, mark(EXECVE_FAILED));
+      // next is _exit(1) until the callback makes it what child() returned
+      make(next, c.exitAddr, nativeStack(4), null, [1n]);
       onChild = () => {
         let what: VforkNext;
         try {
           what = child();
         } catch {
-          what = { exit: 1 }; // child() must not throw: nothing to tell, but no execve either
+          return; // child() must not throw: nothing to tell, and no execve (next exits 1)
         }
-        if ('exec' in what) {
-          const { path, argv, envp } = what.exec;
-          const p = Buffer.from(`${path}\0`);
-          keep.push(p);
-          context(execCtx, c.execveAddr, nativeStack(3), failedMark, [address(p), cArray(argv, keep), cArray(envp, keep)]);
-          // The program starts with no signal blocked: unblocked only here, out of JavaScript.
-          execCtx.fill(0, UC_SIGMASK, UC_SIGMASK + SIGSET_BYTES);
-          context(next, c.memsetAddr, nativeStack(4), execCtx, mark(AT_EXECVE));
-        } else {
-          context(next, c.exitAddr, nativeStack(4), null, [BigInt(what.exit)]);
+        try {
+          if ('exec' in what) {
+            const { path, argv, envp } = what.exec;
+            const p = Buffer.from(`${path}\0`);
+            keep.push(p);
+            const args = [address(p), cArray(argv, keep), cArray(envp, keep)];
+            make(execCtx, c.execveAddr, nativeStack(3), failedMark, args);
+            // The program starts with no signal blocked: unblocked only here, out of JavaScript.
+            execCtx.fill(0, UC_SIGMASK, UC_SIGMASK + SIGSET_BYTES);
+            make(next, c.memsetAddr, nativeStack(4), execCtx, mark(AT_EXECVE));
+          } else {
+            make(next, c.exitAddr, nativeStack(4), null, [BigInt(what.exit)]);
+          }
+        } catch {
+          // (an allocation that failed) next still exits 1
         }
       };
       childCallback ??= koffi.register(() => (onChild(), 0), c.callbackType);
-      context(markOut, c.memsetAddr, nativeStack(5), next, mark(LEFT_JS));
-      context(js, childCallback, stack, markOut, []);
-      context(markIn, c.memsetAddr, nativeStack(6), js, mark(IN_JS));
+      make(markOut, c.memsetAddr, nativeStack(5), next, mark(LEFT_JS));
+      make(js, childCallback, stack, markOut, []);
+      make(markIn, c.memsetAddr, nativeStack(6), js, mark(IN_JS));
       const cloneTop = address(native) + BigInt(NATIVE_STACK) - 64n;
       const pid = c.clone(c.setcontextAddr, cloneTop, CLONE_VM | CLONE_VFORK | SIGCHLD, markIn);
       // Nothing allocated before this check: see DIED_IN_JS.

@@ -6,9 +6,10 @@ import { recordingLibc } from '../fakes/recording-libc';
 import { VforkChildFailed, bearByVfork } from '../../src/process/vfork-birth';
 import { withoutAsync } from '../../src/process/copy';
 import { SysError } from '../../src/sys/errors';
-import { vforkFits } from '../../src/container/exec';
+import { vforkFits, vforkHost, type VforkHost } from '../../src/container/exec';
+import { RLIMITS } from '../../src/security/rlimits';
 import { compileSeccomp } from '../../src/security/seccomp';
-import type { ContainerConfig, NamespaceConfig } from '../../src/ocispec/config';
+import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../../src/ocispec/config';
 
 const target = { path: '/bin/true', argv: ['true'], envp: ['PATH=/bin'] };
 /** The child closes every fd of the parent's from keep on: here, in this process, none. */
@@ -139,14 +140,17 @@ describe('withoutAsync', () => {
 
 describe("exec's choice of vfork (container/exec.ts vforkFits)", () => {
   const base = { namespaces: [], resources: {}, process: { capabilities: { bounding: 0n } } } as unknown as ContainerConfig;
-  const filter = (action: string): ContainerConfig['seccomp'] => {
+  const proc = { rlimits: [] } as unknown as ProcessConfig;
+  const quietHost: VforkHost = { boundingSets: () => [0xa80425fbn], numa: () => false, suidDumpable: () => '0\n' };
+  const filter = (action: string, args?: { index: number; value: number; op: string }[]): ContainerConfig['seccomp'] => {
     const { program } = compileSeccomp(
-      { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['rt_sigprocmask'], action }] },
+      { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['rt_sigprocmask'], action, args }] },
       () => undefined,
     );
     return { program: program.toString('base64'), flags: 0 };
   };
-  const fits = (edit: Partial<ContainerConfig>, ns: NamespaceConfig[] = []) => vforkFits({ ...base, ...edit }, ns);
+  const fits = (edit: Partial<ContainerConfig>, more: { ns?: NamespaceConfig[]; proc?: ProcessConfig; host?: Partial<VforkHost> } = {}) =>
+    vforkFits({ ...base, ...edit }, more.ns ?? [], more.proc ?? proc, { ...quietHost, ...more.host });
 
   test('a plain container, and one whose seccomp filter lets rt_sigprocmask through (or logs it)', () => {
     expect(fits({})).toBe(true);
@@ -154,13 +158,35 @@ describe("exec's choice of vfork (container/exec.ts vforkFits)", () => {
     expect(fits({ seccomp: filter('SCMP_ACT_LOG') })).toBe(true);
   });
 
-  test("forks where glibc's setcontext could fail (the filter refuses rt_sigprocmask), a listener, a user or time namespace, CAP_SYS_PTRACE, cpuset mems", () => {
+  test("forks where glibc's rt_sigprocmask could be refused (setcontext's call or getcontext's), a listener, a user or time namespace", () => {
     for (const action of ['SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_TRAP', 'SCMP_ACT_TRACE'])
       expect(fits({ seccomp: filter(action) })).toBe(false);
+    // only getcontext's form (SIG_BLOCK) refused, or only setcontext's (SIG_SETMASK)
+    for (const how of [0, 2])
+      expect(fits({ seccomp: filter('SCMP_ACT_ERRNO', [{ index: 0, value: how, op: 'SCMP_CMP_EQ' }]) })).toBe(false);
     expect(fits({ seccomp: { ...filter('SCMP_ACT_ALLOW')!, listenerPath: '/run/l.sock' } })).toBe(false);
-    for (const type of ['user', 'time'] as const) expect(fits({}, [{ type, flag: 0, path: '/proc/1/ns/x' }])).toBe(false);
+    for (const type of ['user', 'time'] as const) expect(fits({}, { ns: [{ type, flag: 0, path: '/proc/1/ns/x' }] })).toBe(false);
+  });
+
+  test("forks where the child would expose the runtime's memory: CAP_SYS_PTRACE anywhere in the container, no capabilities in the config (all kept), suid_dumpable, RLIMIT_AS/DATA, several memory nodes", () => {
     expect(fits({ process: { capabilities: { bounding: 1n << 19n } } } as unknown as Partial<ContainerConfig>)).toBe(false);
-    expect(fits({ resources: { cpu: { mems: '0' } } })).toBe(false);
-    expect(fits({ resources: { cpu: { cpus: '0', mems: '' } } })).toBe(true);
+    expect(fits({ process: {} } as unknown as Partial<ContainerConfig>)).toBe(false);
+    expect(fits({}, { host: { boundingSets: () => [0xa80425fbn, 1n << 19n] } })).toBe(false); // an earlier exec --cap CAP_SYS_PTRACE
+    expect(fits({}, { host: { suidDumpable: () => '1\n' } })).toBe(false);
+    expect(fits({}, { host: { numa: () => true } })).toBe(false);
+    for (const resource of [RLIMITS.RLIMIT_AS, RLIMITS.RLIMIT_DATA])
+      expect(fits({}, { proc: { rlimits: [{ resource, soft: 1n << 30n, hard: 1n << 30n }] } as unknown as ProcessConfig })).toBe(false);
+    expect(
+      fits({}, { proc: { rlimits: [{ resource: RLIMITS.RLIMIT_NOFILE, soft: 1024n, hard: 1024n }] } as unknown as ProcessConfig }),
+    ).toBe(true);
+  });
+
+  test("the host as read here: this process's bounding set (root's, CAP_SYS_PTRACE in it), this machine's memory nodes and suid_dumpable", () => {
+    const host = vforkHost(() => [process.pid, 2 ** 22 + 7]); // (a pid that does not exist is none)
+    const sets = host.boundingSets();
+    expect(sets).toHaveLength(1);
+    expect(sets[0] & (1n << 19n)).toBe(1n << 19n);
+    expect(host.numa()).toBe(fs.existsSync('/sys/devices/system/node/node1'));
+    expect(host.suidDumpable()).toBe(fs.readFileSync('/proc/sys/fs/suid_dumpable', 'latin1'));
   });
 });
