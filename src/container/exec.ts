@@ -26,6 +26,7 @@ import { proxyConsole } from './console-proxy';
 import { cpuMask } from '../process/process-attrs';
 import { connectListener, listenerState } from '../security/seccomp-listener';
 import { seccompVerdict } from '../security/seccomp-eval';
+import { AUDIT_ARCH_X86_64, SECCOMP_RET } from '../security/seccomp';
 
 export interface ExecOptions {
   root: string;
@@ -297,10 +298,7 @@ function started(
 const NR_RT_SIGPROCMASK = 14;
 const SIG_BLOCK = 0;
 const SIG_SETMASK = 2;
-const AUDIT_ARCH_X86_64 = 0xc000003e;
 const SECCOMP_RET_ACTION_FULL = 0xffff0000;
-const SECCOMP_RET_ALLOW = 0x7fff0000;
-const SECCOMP_RET_LOG = 0x7ffc0000;
 const CAP_SYS_PTRACE = 1n << 19n;
 
 /** What a vfork child's birth depends on besides the config: read from the host where it runs. */
@@ -341,7 +339,7 @@ export function vforkFits(cfg: ContainerConfig, namespaces: readonly NamespaceCo
     const program = Buffer.from(cfg.seccomp.program, 'base64');
     const passes = (args: bigint[]): boolean => {
       const full = (seccompVerdict(program, AUDIT_ARCH_X86_64, NR_RT_SIGPROCMASK, args) & SECCOMP_RET_ACTION_FULL) >>> 0;
-      return full === SECCOMP_RET_ALLOW || full === SECCOMP_RET_LOG;
+      return full === SECCOMP_RET.ALLOW || full === SECCOMP_RET.LOG;
     };
     return passes([BigInt(SIG_SETMASK), 1n, 0n, 8n]) && passes([BigInt(SIG_BLOCK), 0n, 1n, 8n]);
   } catch {

@@ -270,15 +270,27 @@ function callbackNames(): string[] {
   return fsCallbackNames;
 }
 
+type Owner = Record<string, unknown>;
+
+/**
+ * What a copy may not use, each replaced through put with a property that throws a clear error:
+ * the one list both lockDown (for good, in a forked copy) and withoutAsync (for a while, in a
+ * child born by vfork) replace. process.exit is left to them.
+ */
+function forbidAsync(put: (o: Owner, k: string, d: PropertyDescriptor) => void, fsNames: readonly string[]): void {
+  const value = (what: string): PropertyDescriptor => ({ value: forbidden(what), configurable: true, writable: true });
+  put(process as unknown as Owner, 'nextTick', value('process.nextTick'));
+  const g = globalThis as unknown as Owner;
+  for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) put(g, name, value(name));
+  for (const k of fsNames) put(realFs, k, value(`fs.${k} (use fs.${k}Sync)`));
+  put(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
+}
+
 function lockDown(sys: Libc, fsNames: readonly string[]): void {
   if (locked) return; // a copy of a copy (the user-namespace route)
   locked = true;
   process.exit = (code?: number) => sys.exit(typeof code === 'number' ? code : 0);
-  process.nextTick = forbidden('process.nextTick');
-  const g = globalThis as unknown as Record<string, unknown>;
-  for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) g[name] = forbidden(name);
-  for (const k of fsNames) realFs[k] = forbidden(`fs.${k} (use fs.${k}Sync)`);
-  Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
+  forbidAsync((o, k, d) => Object.defineProperty(o, k, d), fsNames);
   // child_process is loaded only where hooks run (loading it costs every command ~5 ms).
   const moduleList = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
   if (!moduleList || moduleList.includes('NativeModule child_process')) {
@@ -289,27 +301,20 @@ function lockDown(sys: Libc, fsNames: readonly string[]): void {
 }
 
 /**
- * Runs fn with what a forked copy may not use replaced, as lockDown does, and puts it all back
+ * Runs fn with what a forked copy may not use replaced (forbidAsync), and puts it all back
  * afterwards: for a child born by vfork (process/vfork-birth.ts), which runs on this process's
  * own memory while the process waits, and gives it back when its JavaScript is over. process.exit
  * throws there too: such a child may not end inside JavaScript.
  */
 export function withoutAsync<T>(fn: () => T): T {
-  const g = globalThis as unknown as Record<string, unknown>;
-  const p = process as unknown as Record<string, unknown>;
-  const fsNames = callbackNames();
-  const saved: [Record<string, unknown>, string, PropertyDescriptor | undefined][] = [];
-  const replace = (o: Record<string, unknown>, k: string, what: string) => {
+  const saved: [Owner, string, PropertyDescriptor | undefined][] = [];
+  const put = (o: Owner, k: string, d: PropertyDescriptor) => {
     saved.push([o, k, Object.getOwnPropertyDescriptor(o, k)]);
-    Object.defineProperty(o, k, { value: forbidden(what), configurable: true, writable: true });
+    Object.defineProperty(o, k, d);
   };
   try {
-    replace(p, 'exit', 'process.exit');
-    replace(p, 'nextTick', 'process.nextTick');
-    for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) replace(g, name, name);
-    for (const k of fsNames) replace(realFs, k, `fs.${k} (use fs.${k}Sync)`);
-    saved.push([realFs, 'promises', Object.getOwnPropertyDescriptor(realFs, 'promises')]);
-    Object.defineProperty(realFs, 'promises', { get: forbidden('fs.promises'), configurable: true });
+    put(process as unknown as Owner, 'exit', { value: forbidden('process.exit'), configurable: true, writable: true });
+    forbidAsync(put, callbackNames());
     return fn();
   } finally {
     for (const [o, k, d] of saved.reverse()) {

@@ -49,6 +49,8 @@ const RET = {
 export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_I386 = 0x40000003;
+/** Filter actions and the native arch as a filter sees them (container/exec.ts asks one what it does to a call). */
+export { RET as SECCOMP_RET, AUDIT_ARCH_X86_64 };
 const X32_SYSCALL_BIT = 0x40000000;
 
 const FLAGS: Record<string, number> = {

@@ -269,34 +269,40 @@ describe('create / start / state / kill / delete', () => {
           name: m[2],
           at: Number(m[5]),
         }));
-      const run = steps(runLog);
-      const init = run.filter((s) => s.who === 'init');
-      expect(init.map((s) => s.name)).toEqual([
-        'forked',
-        'said hello',
-        'keyring, rootfs up to its cgroups',
-        'placed in its cgroups (go)',
-        'rootfs mounted',
-        'pivot_root',
-        'rootfs finished, program found',
-      ]);
-      for (let i = 1; i < init.length; i++) expect(init[i].at).toBeGreaterThanOrEqual(init[i - 1].at);
-      // one clock: init's steps fall between the runtime's fork and its 'init ready'
-      const at = (name: string) => run.find((s) => s.name === name)!.at;
-      expect(init[0].at).toBeGreaterThan(at('ready to fork'));
-      expect(init[init.length - 1].at).toBeLessThanOrEqual(at('init ready'));
-      // the CLI's exec process is born by vfork (README: How it works); its steps on the same clock
-      const exec = steps(execLog);
-      const execProcess = exec.filter((s) => s.who === 'exec process');
-      expect(execProcess.map((s) => s.name)).toEqual([
-        'born by vfork',
-        'placed in its cgroups',
-        'keyring, program found',
-        'credentials, capabilities, seccomp: ready to exec',
-      ]);
-      const execAt = (name: RegExp) => exec.find((s) => s.who === 'exec' && name.test(s.name))!.at;
-      expect(execProcess[0].at).toBeGreaterThan(execAt(/^ready to fork$/));
-      expect(execProcess[execProcess.length - 1].at).toBeLessThanOrEqual(execAt(/^process born by vfork/));
+      // A copy's steps (who) in order, named as expected, on the runtime's clock: after its step
+      // `from` and no later than its step `to`.
+      const expectCopySteps = (log: string, who: string, names: string[], from: RegExp, to: RegExp) => {
+        const all = steps(log);
+        const own = all.filter((s) => s.who === who);
+        expect(own.map((s) => s.name)).toEqual(names);
+        for (let i = 1; i < own.length; i++) expect(own[i].at).toBeGreaterThanOrEqual(own[i - 1].at);
+        const at = (name: RegExp) => all.find((s) => s.who !== who && name.test(s.name))!.at;
+        expect(own[0].at).toBeGreaterThan(at(from));
+        expect(own[own.length - 1].at).toBeLessThanOrEqual(at(to));
+      };
+      expectCopySteps(
+        runLog,
+        'init',
+        [
+          'forked',
+          'said hello',
+          'keyring, rootfs up to its cgroups',
+          'placed in its cgroups (go)',
+          'rootfs mounted',
+          'pivot_root',
+          'rootfs finished, program found',
+        ],
+        /^ready to fork$/,
+        /^init ready$/,
+      );
+      // the CLI's exec process is born by vfork (README: How it works)
+      expectCopySteps(
+        execLog,
+        'exec process',
+        ['born by vfork', 'placed in its cgroups', 'keyring, program found', 'credentials, capabilities, seccomp: ready to exec'],
+        /^ready to fork$/,
+        /^process born by vfork/,
+      );
     } finally {
       rt.ok(['delete', '--force', id]);
     }
