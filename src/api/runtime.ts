@@ -66,6 +66,11 @@ export interface RunParams extends CreateParams {
   detach?: boolean;
   /** leave the stopped container for state/delete (runc's --keep) */
   keep?: boolean;
+  /**
+   * init born by vfork where that fits (container/create-vfork.ts): only for a caller that runs
+   * this one command and exits (the CLI), which a child killed in its JavaScript aborts
+   */
+  vfork?: boolean;
 }
 
 export interface ExecParams {
@@ -174,7 +179,7 @@ export class Runtime {
 
   /** run = create + start, and unless detached: wait, delete, and return the exit status. */
   run(id: string, p: RunParams): Promise<number> {
-    return ops.run().runContainer(this.createOptions(id, p), p.detach === true, p.keep === true);
+    return ops.run().runContainer({ ...this.createOptions(id, p), vfork: p.vfork === true }, p.detach === true, p.keep === true);
   }
 
   state(id: string): ContainerState {

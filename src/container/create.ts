@@ -10,7 +10,6 @@ import { procStat } from '../state/proc';
 import { hostLayout } from '../cgroups/hierarchy';
 import { planCgroups } from '../cgroups/open';
 import { primeCgroupMove } from '../cgroups/prime';
-import type { CgroupManager } from '../cgroups/manager';
 import { bear } from '../process/birth';
 import { createUserNamespace } from '../process/userns-fd';
 import { initLife, type InitPlan } from '../process/init-copy';
@@ -23,7 +22,9 @@ import { join } from 'path';
 import type { Logger } from '../util/log';
 import { killAndReap, unmountUnder } from './destroy';
 import { runHooks, runHooksWarn } from '../hooks/run';
-import { moveNetDevices } from '../namespaces/netdev';
+import { announceInit, applyResources, makeCgroups, pidsLimit, placeInit } from './create-steps';
+import { bearInitByVfork, initFitsVfork } from './create-vfork';
+import { vforkHost } from '../process/vfork-fits';
 import { connectListener, listenerState } from '../security/seccomp-listener';
 import { hookState } from './hook-state';
 import { isInside } from '../rootfs/safe-path';
@@ -51,8 +52,16 @@ export interface CreateOptions {
   sys: Libc;
   /** a long-lived caller's pre-born inits: one becomes init where it fits, instead of a fork now */
   preborn?: PrebornInits;
-  /** work of the caller's (run's watch for init's exit) done while init builds the rootfs, when create would only wait */
+  /**
+   * work of the caller's (run's watch for init's exit) done as soon as init's pid is known: while
+   * a forked init builds the rootfs, when create would only wait; once one born by vfork runs
+   */
   whileInitBuilds?: (pid: number) => void;
+  /**
+   * run's init born by vfork where that fits (container/create-vfork.ts): only for a caller that
+   * runs one command and exits (the CLI), which a child killed in its JavaScript aborts.
+   */
+  vfork?: boolean;
   /**
    * run: start the container as soon as it is created, over init's channel (InitPlan.startAtReady),
    * unless a startContainer or poststart hook needs start's own path or the runtime relays the
@@ -74,6 +83,11 @@ export interface Created {
   config: ContainerConfig;
   /** started as well (CreateOptions.start): init is on its way to the program */
   started: boolean;
+  /**
+   * init (born by vfork) failed on its program's way, the container built: the status it exited
+   * with, as a forked init's would be (its words are on stderr); the container is stopped
+   */
+  exited?: number;
 }
 
 const INIT_TIMEOUT_MS = 60_000;
@@ -152,12 +166,6 @@ function cloneBindSource(sys: Libc, m: MountConfig): number {
   }
 }
 
-function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, String(pid));
-  fs.renameSync(tmp, path);
-}
-
 /** The config, and what the caller asked for, checked before anything is touched. */
 function preflight(opts: CreateOptions): { cfg: ContainerConfig; opts: CreateOptions; rootless: boolean; terminal: boolean } {
   const rootless = process.geteuid?.() !== 0;
@@ -204,18 +212,6 @@ function makeExecFifo(sys: Libc, store: StateStore, id: string): number {
   return fs.openSync(fifoPath, C.O_RDWR | C.O_CLOEXEC);
 }
 
-/**
- * The container's cgroup in every hierarchy (none for a rootless caller), recorded in the state
- * as it is made; one that is in use or frozen is refused, in runc's words (it stays as it was).
- */
-function makeCgroups(state: StoredState, cgroups: CgroupManager, save: () => void): void {
-  state.cgroup = { mode: cgroups.mode, paths: { ...cgroups.paths }, createdDirs: [] };
-  cgroups.create((dirs) => {
-    state.cgroup!.createdDirs = dirs;
-    save();
-  });
-}
-
 /** With a terminal: the console socket, or (a foreground run) a socketpair whose peer receives the master. */
 function openConsole(sys: Libc, opts: CreateOptions, terminal: boolean): { consoleFd?: number; consolePeer?: number } {
   if (!terminal) return {};
@@ -251,73 +247,6 @@ function connectSeccompListener(sys: Libc, cfg: ContainerConfig): number | undef
   } catch (e) {
     throw new UserError(`config.json: ${(e as Error).message}`);
   }
-}
-
-/**
- * As soon as init's pid is known and its cgroups are made, while the copy waits: recorded, into
- * its cgroups, network devices moved, resources on. Rootless: no cgroups (checkRootless refused
- * resources). As runc, the
- * device policy starts from "deny all" whatever the config's rules say, and linux.devices adds no
- * rule of its own (a config that denies a device it also creates means it).
- */
-function placeInit(
-  sys: Libc,
-  cfg: ContainerConfig,
-  cgroups: CgroupManager,
-  rootless: boolean,
-  log: Logger,
-  initPid: number,
-  recorded: (pid: number) => void,
-): void {
-  recorded(initPid);
-  cgroups.addProcess(initPid);
-  log.step('create: init placed in its cgroups');
-  if (Object.keys(cfg.netDevices).length) {
-    const netns = cfg.namespaces.find((n) => n.type === 'network')!;
-    try {
-      moveNetDevices(sys, cfg.netDevices, netns.path ?? `/proc/${initPid}/ns/net`);
-    } catch (e) {
-      throw new UserError(`config.json: ${(e as Error).message}`);
-    }
-    log.step('create: network devices moved');
-  }
-  if (!rootless) {
-    try {
-      // pids.max waits for ready: the create-time hooks init runs count against it.
-      const res = { ...cfg.resources, pids: undefined, devices: undefined };
-      for (const w of cgroups.apply(res, cfg.deviceRules).warnings) log.warn(w);
-    } catch (e) {
-      throw new UserError(`config.json: ${(e as Error).message}`);
-    }
-  }
-  log.step('create: resources applied');
-}
-
-/** What comes once init is ready: the pids limit, init's pidfd to whoever asked, the pid file. */
-function finishCreate(sys: Libc, cfg: ContainerConfig, cgroups: CgroupManager, opts: CreateOptions, initPid: number): void {
-  if (cfg.resources.pids) {
-    try {
-      cgroups.apply({ pids: cfg.resources.pids });
-    } catch (e) {
-      throw new UserError(`config.json: ${(e as Error).message}`);
-    }
-  }
-  if (opts.pidfdSocket !== undefined) {
-    let sock: number;
-    try {
-      sock = sys.connectUnix(opts.pidfdSocket);
-    } catch (e) {
-      throw new UserError(`--pidfd-socket: ${(e as Error).message}`);
-    }
-    const pidfd = sys.pidfdOpen(initPid);
-    try {
-      sys.sendFd(sock, pidfd, '');
-    } finally {
-      fs.closeSync(pidfd);
-      fs.closeSync(sock);
-    }
-  }
-  if (opts.pidFile) writePidFile(opts.pidFile, initPid);
 }
 
 /**
@@ -412,6 +341,56 @@ export function createContainer(opts: CreateOptions): Created {
         cgroupsMade = true;
         log.step('create: cgroups made');
       };
+      // The spec: a failed create continues the lifecycle with the poststop hooks.
+      const takeInitAway = (): void => {
+        if (state.pid !== undefined) {
+          killAndReap(state.pid, state.pidStartTime, 5000, sys);
+          try {
+            sys.waitpid(state.pid, true);
+          } catch {
+            // reaped, or not ours
+          }
+        }
+        runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
+      };
+      const vforkRequest = {
+        vfork: opts.vfork === true && sys.vforkSupported(),
+        startAtReady,
+        rootless,
+        callerFds: Boolean(opts.stdio || opts.preborn),
+      };
+      if (
+        initFitsVfork(
+          cfg,
+          vforkRequest,
+          vforkHost(() => []),
+        )
+      ) {
+        makeCgroupsOnce();
+        applyResources(cfg, cgroups, rootless, log, true);
+        undo.add('init', takeInitAway);
+        const born = bearInitByVfork(sys, {
+          plan: initPlan,
+          cgroups,
+          fds: { channel: -1, console: consoleFd, trees },
+          preserveFds: opts.preserveFds,
+          recorded: initRecorded,
+          deadlineMs: INIT_TIMEOUT_MS,
+          log,
+        });
+        held.closeAll();
+        fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
+        if (born.exited === undefined) {
+          opts.whileInitBuilds?.(born.pid);
+          announceInit(sys, opts, born.pid);
+        }
+        state.ready = true;
+        state.started = true;
+        store.save(state);
+        undo.commit();
+        log.step('create: done');
+        return { state, pid: born.pid, attempts: 1, preborn: false, config: cfg, started: true, exited: born.exited };
+      }
       // (with --debug, init keeps its own steps: process/copy-steps.ts)
       const born = timedForks(log.debugging, () =>
         bear(sys, {
@@ -438,16 +417,7 @@ export function createContainer(opts: CreateOptions): Created {
             log.step('create: init said hello');
             noteInit(initPid);
             makeCgroupsOnce();
-            // The spec: a failed create continues the lifecycle with the poststop hooks.
-            undo.add('init', () => {
-              killAndReap(initPid, state.pidStartTime, 5000, sys);
-              try {
-                sys.waitpid(initPid, true);
-              } catch {
-                // reaped, or not ours
-              }
-              runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
-            });
+            undo.add('init', takeInitAway);
             placeInit(sys, cfg, cgroups, rootless, log, initPid, initRecorded);
           },
         }),
@@ -477,7 +447,8 @@ export function createContainer(opts: CreateOptions): Created {
       log.copySteps('init', initSteps);
       log.step('create: init ready');
 
-      finishCreate(sys, cfg, cgroups, opts, initPid);
+      pidsLimit(cfg, cgroups);
+      announceInit(sys, opts, initPid);
       state.ready = true;
       state.started = startAtReady;
       store.save(state);

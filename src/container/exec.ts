@@ -20,13 +20,11 @@ import { ChannelClosed, keptFdCount, type RuntimeEnd } from '../process/channel'
 import { exitStatus, waitForExit, type ExitStatus } from '../process/reap';
 import { ensureProtectedExe } from '../process/protected-exe';
 import { callerNofileSoft } from '../process/exec-program';
-import { RLIMITS } from '../security/rlimits';
 import type { Logger } from '../util/log';
 import { proxyConsole } from './console-proxy';
 import { cpuMask } from '../process/process-attrs';
 import { connectListener, listenerState } from '../security/seccomp-listener';
-import { seccompVerdict } from '../security/seccomp-eval';
-import { AUDIT_ARCH_X86_64, SECCOMP_RET } from '../security/seccomp';
+import { vforkHost, vforkMayBear, type VforkHost } from '../process/vfork-fits';
 
 export interface ExecOptions {
   root: string;
@@ -294,77 +292,22 @@ function started(
   return { pid, master, exited };
 }
 
-/** x86-64's rt_sigprocmask, and how glibc calls it (setcontext: SIG_SETMASK; getcontext: SIG_BLOCK). */
-const NR_RT_SIGPROCMASK = 14;
-const SIG_BLOCK = 0;
-const SIG_SETMASK = 2;
-const SECCOMP_RET_ACTION_FULL = 0xffff0000;
 const CAP_SYS_PTRACE = 1n << 19n;
 
-/** What a vfork child's birth depends on besides the config: read from the host where it runs. */
-export interface VforkHost {
-  /** the bounding sets of the container's processes now (its init's, earlier exec processes') */
-  boundingSets: () => bigint[];
-  /** more than one NUMA memory node */
-  numa: () => boolean;
-  /** fs.suid_dumpable */
-  suidDumpable: () => string;
-}
-
 /**
- * Whether this container's exec process may be born by vfork: what such a child cannot do is wait
- * in a frozen cgroup (it would hold the runtime: the caller checks), take stdio a library gives,
- * tell a seccomp listener its pid (known to the runtime only once the program runs), join a user or
- * time namespace (the kernel refuses both to a process sharing its memory). Nor where the child
- * would expose the runtime's memory or state:
- *   - a process of the container with CAP_SYS_PTRACE in its bounding set could reach that memory
- *     through the child's /proc entries (non-dumpable stops only those without it): a config
- *     without capabilities keeps them all, and an earlier exec may have been given it;
- *   - fs.suid_dumpable other than 0: the child's setresuid makes the memory dumpable again;
- *   - RLIMIT_AS or RLIMIT_DATA, set in the child, would bound the runtime's memory there;
- *   - joining a cpuset on a host with several memory nodes may move the runtime's memory;
- *   - a seccomp filter must let glibc's rt_sigprocmask through: setcontext calls it between the
- *     child's last contexts, and where that fails its trampoline calls exit() (the runtime's exit
- *     handlers, on its memory).
+ * Whether this container's exec process may be born by vfork: what any such child needs
+ * (process/vfork-fits.ts), and what an exec's needs besides. Such a child cannot wait in a frozen
+ * cgroup (it would hold the runtime: the caller checks) nor take stdio a library gives (the
+ * caller checks). The container's other processes must not reach the runtime's memory: one with
+ * CAP_SYS_PTRACE in its bounding set could, through the child's /proc entries (non-dumpable stops
+ * only those without it); a config without capabilities keeps them all, and an earlier exec may
+ * have been given it.
  */
 export function vforkFits(cfg: ContainerConfig, namespaces: readonly NamespaceConfig[], proc: ProcessConfig, host: VforkHost): boolean {
-  if (cfg.seccomp?.listenerPath || namespaces.some((n) => n.type === 'user' || n.type === 'time')) return false;
+  if (!vforkMayBear(cfg, namespaces, proc, host)) return false;
   const caps = cfg.process?.capabilities;
   if (caps === undefined || caps.bounding & CAP_SYS_PTRACE) return false;
-  if (proc.rlimits.some((r) => r.resource === RLIMITS.RLIMIT_AS || r.resource === RLIMITS.RLIMIT_DATA)) return false;
-  if (host.suidDumpable().trim() !== '0' || host.numa()) return false;
-  if (host.boundingSets().some((b) => b & CAP_SYS_PTRACE)) return false;
-  if (!cfg.seccomp) return true;
-  try {
-    const program = Buffer.from(cfg.seccomp.program, 'base64');
-    const passes = (args: bigint[]): boolean => {
-      const full = (seccompVerdict(program, AUDIT_ARCH_X86_64, NR_RT_SIGPROCMASK, args) & SECCOMP_RET_ACTION_FULL) >>> 0;
-      return full === SECCOMP_RET.ALLOW || full === SECCOMP_RET.LOG;
-    };
-    return passes([BigInt(SIG_SETMASK), 1n, 0n, 8n]) && passes([BigInt(SIG_BLOCK), 0n, 1n, 8n]);
-  } catch {
-    return false; // an opcode the interpreter does not know: not known to let it through
-  }
-}
-
-/** The host as vforkFits reads it, for a container whose processes are these. */
-export function vforkHost(pids: () => number[]): VforkHost {
-  const read = (path: string): string | undefined => {
-    try {
-      return fs.readFileSync(path, 'latin1');
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    boundingSets: () =>
-      pids().flatMap((pid) => {
-        const m = /\nCapBnd:\s*([0-9a-f]+)/.exec(read(`/proc/${pid}/status`) ?? '');
-        return m ? [BigInt(`0x${m[1]}`)] : []; // gone: none
-      }),
-    numa: () => fs.existsSync('/sys/devices/system/node/node1'),
-    suidDumpable: () => read('/proc/sys/fs/suid_dumpable') ?? '',
-  };
+  return !host.boundingSets().some((b) => b & CAP_SYS_PTRACE);
 }
 
 /**

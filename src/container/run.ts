@@ -28,27 +28,35 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
     for (const s of FORWARDED) process.removeListener(s, forward);
   };
   let created: ReturnType<typeof createContainer>;
+  // From before create, as runc's handler: a signal that comes while create runs is held (create
+  // is synchronous) and passed on once it returns, so one that comes once the program may run,
+  // even before create or start has returned, is the container's and not the end of this runtime
+  // (which would leave the container behind). An init born by vfork runs its program before
+  // create returns.
+  if (!detach) for (const s of FORWARDED) process.on(s, forward);
   try {
     created = createContainer({
       ...opts,
       foreground: !detach,
       start: true,
-      // From init's birth (as runc's handler, set before its create): a signal that comes while
-      // create runs is held (create is synchronous) and passed on once it returns, so one that
-      // comes once the program may run, even before create or start has returned, is the
-      // container's and not the end of this runtime (which would leave the container behind).
       whileInitBuilds: detach
         ? undefined
         : (pid) => {
             watch = watchExit(opts.sys, pid);
             initPid = pid;
-            for (const s of FORWARDED) process.on(s, forward);
           },
     });
   } catch (e) {
     stopForwarding();
     watch?.stop();
     throw e;
+  }
+  if (created.exited !== undefined) {
+    // init failed on its program's way (born by vfork): as a forked init's exit then
+    stopForwarding();
+    if (detach) return 0;
+    if (!keep) deleteContainer(opts.sys, store, opts.id, true, opts.log);
+    return created.exited;
   }
   const exited = watch?.exited;
   const stopProxy = created.consoleMaster !== undefined ? proxyConsole(opts.sys, created.consoleMaster) : undefined;

@@ -10,7 +10,15 @@ import * as C from '../sys/constants';
 import { prepareRootfs, enterRootfs, finalizeRootfs } from '../rootfs/setup';
 import { applySysctls } from './sysctl';
 import { mountNsMode, type ContainerConfig, type ProcessConfig } from '../ocispec/config';
-import { adoptTerminal, execProgram, findExecutable, prepareEnv } from './exec-program';
+import {
+  adoptTerminal,
+  execProgram,
+  findExecutable,
+  prepareEnv,
+  prepareProgram,
+  type ExecOptions,
+  type ProgramTarget,
+} from './exec-program';
 import { runHooks } from '../hooks/run';
 import { waitReadableOrExit } from './copy';
 import { copyStep, copyTiming } from './copy-steps';
@@ -124,29 +132,41 @@ function buildsEarly(plan: InitPlan): boolean {
  * Nothing here starts a process or touches the cgroups.
  */
 function setupEarly(sys: Libc, fds: ChildFds, plan: InitPlan): void {
-  // A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring.
-  if (plan.sessionKeyring) {
-    try {
-      sys.joinSessionKeyring(plan.sessionKeyring);
-    } catch (e) {
-      throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
-    }
-  }
+  joinKeyring(sys, plan);
   if (buildsEarly(plan)) prepareRootfs(sys, plan.config, rootfsContext(plan, fds), 'new', 'early');
 }
 
-/** In its cgroups: the rest. */
-function setup(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan, hookState: Record<string, unknown>): void {
+/** A keyring of its own (runc's default): not the caller's (containerd's, the shim's) session keyring. */
+function joinKeyring(sys: Libc, plan: InitPlan): void {
+  if (!plan.sessionKeyring) return;
+  try {
+    sys.joinSessionKeyring(plan.sessionKeyring);
+  } catch (e) {
+    throw new Error(`joining a new session keyring: ${(e as Error).message} (see --no-new-keyring)`);
+  }
+}
+
+/**
+ * In its cgroups: the rest (all of the rootfs where none was built early). runtimeHooks has the
+ * runtime run the prestart and createRuntime hooks, where the config has them.
+ */
+function setup(
+  sys: Libc,
+  fds: ChildFds,
+  plan: InitPlan,
+  hookState: Record<string, unknown>,
+  builtEarly: boolean,
+  runtimeHooks: () => void,
+): void {
   const cfg = plan.config;
   // The namespace's root is the cgroup init is in now.
   if (plan.newCgroupNs) sys.unshare(C.CLONE_NEWCGROUP);
   const mode = mountNsMode(cfg);
-  prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, buildsEarly(plan) ? 'rest' : 'all');
+  prepareRootfs(sys, cfg, rootfsContext(plan, fds), mode, builtEarly ? 'rest' : 'all');
   copyStep('rootfs mounted');
   if (plan.createHooks) {
     // prestart and createRuntime run in the runtime's namespaces, before pivot_root.
-    ch.send({ type: 'hooks' });
-    if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for the create-time hooks').type !== 'continue') sys.exit(1);
+    runtimeHooks();
     copyStep('prestart, createRuntime hooks ran');
   }
   // In the container's namespaces, with host paths still reachable (before pivot_root), in the
@@ -228,28 +248,47 @@ function startProgram(
   }
   try {
     const launch = readyLaunch ?? launchOf(p, plan);
-    const sc = plan.config.seccomp;
-    const seccomp = sc && {
-      program: launch.seccompProgram!,
-      flags: sc.flags,
-      listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
-    };
-    const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
-    // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
-    return execProgram(sys, { ...p, cpuAffinity: undefined }, launch.exe, {
-      preserveFds: plan.preserveFds,
-      nofileSoft: plan.nofileSoft,
-      env: launch.env,
-      seccomp,
-      container,
-    });
+    const { proc, options } = programOf(p, plan, fds, launch, listenerState);
+    return execProgram(sys, proc, launch.exe, options);
   } catch (e) {
-    // On the container's stderr, as runc's init: a failed execve in runc's words and alone on
-    // its line (scripts compare it); anything else says it is the runtime's.
-    const msg = startFailureText(e);
-    fs.writeSync(2, e instanceof SysError && e.op === 'execve' ? `${msg}\n` : `tsrunc: starting the container process: ${msg}\n`);
-    return sys.exit(/EACCES|permission denied/.test(msg) ? 126 : 127);
+    const failed = startFailure(e);
+    fs.writeSync(2, failed.text);
+    return sys.exit(failed.status);
   }
+}
+
+/** The program's process and execProgram's options, from the config and what was found of it. */
+function programOf(
+  p: ProcessConfig,
+  plan: InitPlan,
+  fds: ChildFds,
+  launch: Launch,
+  listenerState: string | undefined,
+): { proc: ProcessConfig; options: ExecOptions } {
+  const sc = plan.config.seccomp;
+  const seccomp = sc && {
+    program: launch.seccompProgram!,
+    flags: sc.flags,
+    listener: fds.seccompListener !== undefined ? { fd: fds.seccompListener, state: listenerState ?? '' } : undefined,
+  };
+  const container = { personality: plan.config.personality, memoryPolicy: plan.config.memoryPolicy };
+  // execCPUAffinity is not for init (runtime-spec): only the reset to the cgroup's CPUs
+  return {
+    proc: { ...p, cpuAffinity: undefined },
+    options: { preserveFds: plan.preserveFds, nofileSoft: plan.nofileSoft, env: launch.env, seccomp, container },
+  };
+}
+
+/**
+ * A failure once the container is built, on the program's way (credentials, capabilities,
+ * seccomp, execve): what goes to the container's stderr, and init's exit status. As runc's init:
+ * a failed execve in runc's words and alone on its line (scripts compare it); anything else says
+ * it is the runtime's. 126 where the program may not run, as a shell says.
+ */
+export function startFailure(e: unknown): { text: string; status: number } {
+  const msg = startFailureText(e);
+  const text = e instanceof SysError && e.op === 'execve' ? `${msg}\n` : `tsrunc: starting the container process: ${msg}\n`;
+  return { text, status: /EACCES|permission denied/.test(msg) ? 126 : 127 };
 }
 
 /** init's life in the copy. Failures before ready are told to the runtime; create reports them. */
@@ -265,7 +304,10 @@ export function initLife(sys: Libc, ch: ChildEnd, fds: ChildFds, plan: InitPlan)
     copyStep('placed in its cgroups (go)');
     hookState = go.hookState ?? {};
     listenerState = go.listenerState;
-    setup(sys, ch, fds, plan, hookState);
+    setup(sys, fds, plan, hookState, buildsEarly(plan), () => {
+      ch.send({ type: 'hooks' });
+      if (ch.receive(RUNTIME_TIMEOUT_MS, 'waiting for the create-time hooks').type !== 'continue') sys.exit(1);
+    });
     const timing = copyTiming();
     ch.send(timing ? { type: 'ready', timing } : { type: 'ready' });
   } catch (e) {
@@ -312,4 +354,28 @@ function awaitStartOnChannel(sys: Libc, ch: ChildEnd, fds: ChildFds): void {
     // the runtime went away
   }
   sys.exit(1);
+}
+
+/**
+ * run's init born by vfork (process/vfork-birth.ts; container/create.ts says where it fits): PID 1
+ * of its pid namespace from the clone, with no runtime to talk to until it has exec'd. enter
+ * does what the runtime would have done around a forked init (it is recorded, in its cgroups and
+ * namespaces); then its keyring, the whole rootfs, and the program's steps up to its execve,
+ * whose target it returns. built() is called once the container is built: what fails after it is
+ * the program's start's (startFailure), as for a forked init after 'start'. No hooks run here
+ * but poststop (the runtime's).
+ */
+export function initTarget(sys: Libc, fds: ChildFds, plan: InitPlan, enter: () => void, built: () => void): ProgramTarget {
+  sys.setThreadName(INIT_COMM);
+  enter();
+  joinKeyring(sys, plan);
+  copyStep('recorded, placed in its cgroups and namespaces, keyring');
+  setup(sys, fds, plan, {}, false, () => {
+    throw new Error('create-time hooks cannot run in an init born by vfork');
+  });
+  built();
+  const p = plan.config.process!;
+  const launch = launchOf(p, plan);
+  const { proc, options } = programOf(p, plan, fds, launch, undefined);
+  return prepareProgram(sys, proc, launch.exe, { ...options, signalsStayBlocked: true });
 }

@@ -32,9 +32,12 @@ import { closeOthers, openFds, withoutAsync } from './copy';
 import { copyStarts, copyStep, forkBegins } from './copy-steps';
 import type { ProgramTarget } from './exec-program';
 
-/** The child's set-up (or its execve) failed: cause is why; the child is reaped. */
+/** The child's set-up (or its execve: atExec) failed: cause is why; the child is reaped. */
 export class VforkChildFailed extends Error {
-  constructor(override readonly cause: unknown) {
+  constructor(
+    override readonly cause: unknown,
+    readonly atExec = false,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
 }
@@ -84,14 +87,27 @@ export function bearByVfork(sys: Libc, birth: VforkBirth): number | undefined {
     });
   } finally {
     sys.restoreSignalMask(mask);
+    forgetCachedCwd();
   }
   if (failure === undefined && born.execReached && born.execErrno === undefined) return born.pid;
   const status = reapExited(sys, born.pid);
   if (failure !== undefined) throw new VforkChildFailed(failure);
-  if (born.execErrno !== undefined) throw new VforkChildFailed(new SysError('execve', born.execErrno, target?.path));
+  if (born.execErrno !== undefined) throw new VforkChildFailed(new SysError('execve', born.execErrno, target?.path), true);
   // killed on its way, before or after its JavaScript (inside it, sys.vfork ends this process)
   const how = (status & 0x7f) !== 0 ? `was killed by signal ${status & 0x7f}` : `exited with status ${(status >> 8) & 0xff}`;
   throw new VforkChildFailed(new Error(`the process ${how} before its program started`));
+}
+
+/**
+ * Node keeps the cwd it last read (process.cwd): one the child read after its chdir would be taken
+ * for ours. chdir('.') changes nothing of ours and makes Node read it again.
+ */
+function forgetCachedCwd(): void {
+  try {
+    process.chdir('.');
+  } catch {
+    // nothing to forget where even '.' cannot be entered
+  }
 }
 
 /** The child exited already (vfork returns once it has): reaped now; its wait status. */

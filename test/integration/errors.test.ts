@@ -224,6 +224,13 @@ describe('bad configurations', () => {
     expect(r.status).not.toBe(0);
     if (re) expect(r.stderr).toMatch(re);
     expectNothingLeft(id, b);
+    // run's init is born by vfork where that fits (README: How it works): the same error, the same
+    // cleanup, as create's forked init
+    const runId = uniqueId();
+    const byRun = rt.create(runId, b.dir, [], 'run');
+    expect(byRun.status).toBe(r.status);
+    expect(byRun.stderr.replaceAll(runId, id)).toBe(r.stderr);
+    expectNothingLeft(runId, b);
   });
 
   test('invalid JSON', () => {

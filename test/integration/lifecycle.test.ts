@@ -31,6 +31,46 @@ describe('run', () => {
     expect(r.status).toBe(0);
   });
 
+  test("run's init is born by vfork, PID 1 with its OOM score; failures on the program's way are told and given as by a forked init", () => {
+    const b = bundle(['sh', '-c', 'cat /proc/self/oom_score_adj; echo $$']);
+    b.config.process.oomScoreAdj = 100;
+    fs.writeFileSync(join(b.dir, 'rootfs', 'not-a-program'), 'neither ELF nor script\n', { mode: 0o755 });
+    b.write();
+    const log = join(b.dir, 'run.log');
+    const id = uniqueId();
+    const r = rt.run(['--debug', '--log', log, 'run', '--bundle', b.dir, id]);
+    expect(r).toMatchObject({ status: 0, stdout: '100\n1\n', stderr: '' });
+    const said = fs.readFileSync(log, 'utf8');
+    expect(said).toMatch(/create: init born by vfork, program started \(pid \d+\)/);
+    expect(leftovers(id, b.dir)).toEqual([]);
+    // (a prestart hook makes init a forked one: the fork route to compare with)
+    const forked = (c: typeof b.config) => {
+      c.hooks = { prestart: [{ path: '/bin/true' }] };
+    };
+    const cases: [string, (c: typeof b.config) => void][] = [
+      ['a program that is neither ELF nor a script', (c) => (c.process.args = ['/not-a-program'])],
+      ['a hard rlimit this host cannot grant', (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1 << 30 }])],
+    ];
+    for (const [what, edit] of cases) {
+      const results = [false, true].map((fork) => {
+        edit(b.config);
+        if (fork) forked(b.config);
+        else delete b.config.hooks;
+        b.write();
+        const each = uniqueId();
+        const res = rt.run(['--debug', '--log', log, 'run', '--bundle', b.dir, each]);
+        expect(fs.readFileSync(log, 'utf8').includes('init: born by vfork')).toBe(!fork);
+        fs.rmSync(log);
+        expect(leftovers(each, b.dir)).toEqual([]);
+        expect(fs.existsSync(join(rt.root, each))).toBe(false);
+        return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+      });
+      expect({ what, ...results[0] }).toEqual({ what, ...results[1] });
+      expect(results[0].status).toBe(127);
+      expect(results[0].stderr).not.toBe('');
+    }
+  });
+
   test('propagates the exit status', () => {
     const b = bundle(['sh', '-c', 'exit 7']);
     expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).status).toBe(7);
@@ -251,7 +291,7 @@ describe('create / start / state / kill / delete', () => {
     for (const id of [a, b]) rt.ok(['delete', '--force', id]);
   });
 
-  test("--debug shows the forked copy's own steps, init's and exec's, on the runtime's clock", () => {
+  test("--debug shows the child's own steps, init's (born by vfork for run, forked for create) and exec's, on the runtime's clock", () => {
     const b = bundle(['sleep', '30']);
     const id = uniqueId();
     const runLog = join(b.dir, 'run.log');
@@ -280,21 +320,44 @@ describe('create / start / state / kill / delete', () => {
         expect(own[0].at).toBeGreaterThan(at(from));
         expect(own[own.length - 1].at).toBeLessThanOrEqual(at(to));
       };
+      // the CLI's run: init born by vfork (README: How it works)
       expectCopySteps(
         runLog,
         'init',
         [
-          'forked',
-          'said hello',
-          'keyring, rootfs up to its cgroups',
-          'placed in its cgroups (go)',
+          'born by vfork',
+          'recorded, placed in its cgroups and namespaces, keyring',
           'rootfs mounted',
           'pivot_root',
           'rootfs finished, program found',
+          'credentials, capabilities, seccomp: ready to exec',
         ],
         /^ready to fork$/,
-        /^init ready$/,
+        /^init born by vfork/,
       );
+      // create: a forked init, which waits for start
+      const created = uniqueId();
+      const createLog = join(b.dir, 'create.log');
+      expect(rt.create(created, b.dir, [], 'create', ['--debug', '--log', createLog]).status).toBe(0);
+      try {
+        expectCopySteps(
+          createLog,
+          'init',
+          [
+            'forked',
+            'said hello',
+            'keyring, rootfs up to its cgroups',
+            'placed in its cgroups (go)',
+            'rootfs mounted',
+            'pivot_root',
+            'rootfs finished, program found',
+          ],
+          /^ready to fork$/,
+          /^init ready$/,
+        );
+      } finally {
+        rt.ok(['delete', '--force', created]);
+      }
       // the CLI's exec process is born by vfork (README: How it works)
       expectCopySteps(
         execLog,

@@ -6,7 +6,9 @@ import { recordingLibc } from '../fakes/recording-libc';
 import { VforkChildFailed, bearByVfork } from '../../src/process/vfork-birth';
 import { withoutAsync } from '../../src/process/copy';
 import { SysError } from '../../src/sys/errors';
-import { vforkFits, vforkHost, type VforkHost } from '../../src/container/exec';
+import { vforkFits } from '../../src/container/exec';
+import { initFitsVfork } from '../../src/container/create-vfork';
+import { vforkHost, type VforkHost } from '../../src/process/vfork-fits';
 import { RLIMITS } from '../../src/security/rlimits';
 import { compileSeccomp } from '../../src/security/seccomp';
 import type { ContainerConfig, NamespaceConfig, ProcessConfig } from '../../src/ocispec/config';
@@ -188,5 +190,49 @@ describe("exec's choice of vfork (container/exec.ts vforkFits)", () => {
     expect(sets[0] & (1n << 19n)).toBe(1n << 19n);
     expect(host.numa()).toBe(fs.existsSync('/sys/devices/system/node/node1'));
     expect(host.suidDumpable()).toBe(fs.readFileSync('/proc/sys/fs/suid_dumpable', 'latin1'));
+  });
+});
+
+describe("run's choice of vfork for init (container/create-vfork.ts initFitsVfork)", () => {
+  const ns = (types: string[]): NamespaceConfig[] => types.map((type) => ({ type, flag: 0 }) as NamespaceConfig);
+  const base = {
+    namespaces: ns(['pid', 'mount', 'network', 'ipc', 'uts']),
+    hooks: {},
+    netDevices: {},
+    resources: {},
+    process: { rlimits: [], capabilities: { bounding: 0n } },
+  } as unknown as ContainerConfig;
+  const cli = { vfork: true, startAtReady: true, rootless: false, callerFds: false };
+  const quietHost = { numa: () => false, suidDumpable: () => '0\n' };
+  const fits = (edit: Partial<ContainerConfig> = {}, req: Partial<typeof cli> = {}, host: Partial<typeof quietHost> = {}) =>
+    initFitsVfork({ ...base, ...edit }, { ...cli, ...req }, { ...quietHost, ...host });
+
+  test("the CLI's run of a plain container, with a poststop hook too, and without capabilities (no process of the container exists yet to reach init)", () => {
+    expect(fits()).toBe(true);
+    expect(fits({ hooks: { poststop: [{ path: '/bin/true' }] } } as unknown as Partial<ContainerConfig>)).toBe(true);
+    expect(fits({ process: { rlimits: [] } } as unknown as Partial<ContainerConfig>)).toBe(true);
+  });
+
+  test('forks for a caller that lives on, create (no start at ready), rootless, a library caller’s stdio, no process', () => {
+    for (const req of [{ vfork: false }, { startAtReady: false }, { rootless: true }, { callerFds: true }])
+      expect(fits({}, req)).toBe(false);
+    expect(fits({ process: undefined })).toBe(false);
+  });
+
+  test('forks for a joined or shared pid namespace, no mount namespace of its own, a user or time namespace, hooks the runtime or a process would run, network devices to move', () => {
+    expect(fits({ namespaces: ns(['mount', 'network']) })).toBe(false);
+    expect(fits({ namespaces: [...ns(['mount']), { type: 'pid', flag: 0, path: '/proc/1/ns/pid' } as NamespaceConfig] })).toBe(false);
+    expect(fits({ namespaces: ns(['pid', 'network']) })).toBe(false);
+    for (const extra of ['user', 'time']) expect(fits({ namespaces: ns(['pid', 'mount', extra]) })).toBe(false);
+    for (const kind of ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart'])
+      expect(fits({ hooks: { [kind]: [{ path: '/bin/true' }] } } as unknown as Partial<ContainerConfig>)).toBe(false);
+    expect(fits({ netDevices: { eth9: {} } } as unknown as Partial<ContainerConfig>)).toBe(false);
+  });
+
+  test('what any vfork child needs (process/vfork-fits.ts): suid_dumpable 0, one memory node, no RLIMIT_AS', () => {
+    expect(fits({}, {}, { suidDumpable: () => '2\n' })).toBe(false);
+    expect(fits({}, {}, { numa: () => true })).toBe(false);
+    const rlimits = [{ resource: RLIMITS.RLIMIT_AS, soft: 1n << 30n, hard: 1n << 30n }];
+    expect(fits({ process: { rlimits } } as unknown as Partial<ContainerConfig>)).toBe(false);
   });
 });
