@@ -44,6 +44,7 @@ export interface VforkInitRequest {
  *     would start a process from the child (startContainer and poststart need start's own path:
  *     no startAtReady);
  *   - no network devices to move (the runtime moves them into init's network namespace);
+ *   - no cgroup core file in linux.resources.unified (cgroup.freeze would freeze the child);
  *   - cgroups (not rootless), and no stdio or pre-born inits of a library caller.
  */
 export function initFitsVfork(cfg: ContainerConfig, req: VforkInitRequest, host: Pick<VforkHost, 'numa' | 'suidDumpable'>): boolean {
@@ -55,6 +56,8 @@ export function initFitsVfork(cfg: ContainerConfig, req: VforkInitRequest, host:
     return false;
   }
   if (Object.keys(cfg.netDevices).length) return false;
+  // (the resources are on before the child joins: one frozen by them would hold the runtime)
+  if (Object.keys(cfg.resources.unified ?? {}).some((k) => k.startsWith('cgroup.'))) return false;
   return vforkMayBear(cfg, cfg.namespaces, cfg.process, host);
 }
 
@@ -69,6 +72,14 @@ export interface VforkInit {
   recorded: (pid: number) => void;
   deadlineMs: number;
   log: Logger;
+}
+
+const SIGKILL = 9;
+
+/** The parent pid in /proc/PID/stat (its 4th field, after the command in parentheses). */
+function parentOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /** Born: init runs the program; or exited, with the status a forked init would have exited with. */
@@ -91,9 +102,15 @@ export function bearInitByVfork(sys: Libc, v: VforkInit): VforkInitBorn {
   sys.prctl(C.PR_SET_DUMPABLE, 0);
   let built = false;
   let hostPid: number | undefined;
+  const runtimePid = process.pid;
   const enter = (): void => {
-    // /proc is still the host's: /proc/self names the host's pid
+    // Killed with the runtime until it is built (pdeathsig: the runtime's waiting thread is its
+    // parent): a forked init waiting for the runtime's word ends when the runtime does, and so
+    // does this child, which would otherwise run its program with no runtime to see to it.
+    sys.prctl(C.PR_SET_PDEATHSIG, SIGKILL);
+    // /proc is still the host's: /proc/self names the host's pid, its stat the host's ppid
     hostPid = Number(fs.readlinkSync('/proc/self'));
+    if (parentOf(hostPid) !== runtimePid) throw new Error('the runtime exited while init was born');
     v.recorded(hostPid);
     if (cfg.process?.oomScoreAdj !== undefined) {
       try {
@@ -125,6 +142,8 @@ export function bearInitByVfork(sys: Libc, v: VforkInit): VforkInitBorn {
               sys.setsid(); // its own session, as runc's init
               return initTarget(sys, v.fds, v.plan, enter, () => {
                 built = true;
+                // not the program's (it would die with the runtime, and a setresuid clears it only for some)
+                sys.prctl(C.PR_SET_PDEATHSIG, 0);
               });
             },
           }),

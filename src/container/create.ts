@@ -381,8 +381,9 @@ export function createContainer(opts: CreateOptions): Created {
         held.closeAll();
         fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
         if (born.exited === undefined) {
-          opts.whileInitBuilds?.(born.pid);
+          // before run's watch may reap it (the program may be over already): a zombie still has a pidfd
           announceInit(sys, opts, born.pid);
+          opts.whileInitBuilds?.(born.pid);
         }
         state.ready = true;
         state.started = true;

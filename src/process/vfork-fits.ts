@@ -13,6 +13,20 @@ const SIG_BLOCK = 0;
 const SIG_SETMASK = 2;
 const SECCOMP_RET_ACTION_FULL = 0xffff0000;
 
+/**
+ * x86-64's calls the child's JavaScript may make once its filter is loaded (before its
+ * credentials where the process keeps no_new_privs off; at the very end otherwise): V8's and
+ * malloc's memory calls, which nothing may refuse (V8 aborts where they fail) ...
+ */
+const MEMORY_CALLS = [9, 10, 11, 12, 25, 28, 202]; // mmap mprotect munmap brk mremap madvise futex
+/**
+ * ... and the program's last steps (credentials, capabilities, signals, fds) and Node's fs calls,
+ * which may be refused with an errno (a clear error, as in a forked child) but not kill or trap:
+ * read write close fstat lseek rt_sigaction getpid exit fcntl getrusage setgroups setresuid
+ * setresgid capget capset prctl gettid exit_group openat newfstatat statx close_range.
+ */
+const LAST_STEP_CALLS = [0, 1, 3, 5, 8, 13, 39, 60, 72, 98, 116, 117, 119, 125, 126, 157, 186, 231, 257, 262, 332, 436];
+
 /** What a vfork child's birth depends on besides the config: read from the host where it runs. */
 export interface VforkHost {
   /** the bounding sets of the container's processes now (its init's, earlier exec processes') */
@@ -33,7 +47,9 @@ export interface VforkHost {
  *   - joining a cpuset on a host with several memory nodes may move the runtime's memory;
  *   - a seccomp filter must let glibc's rt_sigprocmask through: setcontext calls it between the
  *     child's last contexts, and where that fails its trampoline calls exit() (the runtime's exit
- *     handlers, on its memory).
+ *     handlers, on its memory); nor may it kill the child (or refuse V8 its memory) on a call its
+ *     JavaScript may make after the filter is loaded: a child killed inside its JavaScript aborts
+ *     the runtime, where a forked child's death is a clean error.
  */
 export function vforkMayBear(
   cfg: ContainerConfig,
@@ -47,11 +63,19 @@ export function vforkMayBear(
   if (!cfg.seccomp) return true;
   try {
     const program = Buffer.from(cfg.seccomp.program, 'base64');
-    const passes = (args: bigint[]): boolean => {
-      const full = (seccompVerdict(program, AUDIT_ARCH_X86_64, NR_RT_SIGPROCMASK, args) & SECCOMP_RET_ACTION_FULL) >>> 0;
-      return full === SECCOMP_RET.ALLOW || full === SECCOMP_RET.LOG;
+    const action = (nr: number, args: bigint[] = []): number =>
+      (seccompVerdict(program, AUDIT_ARCH_X86_64, nr, args) & SECCOMP_RET_ACTION_FULL) >>> 0;
+    const passes = (nr: number, args?: bigint[]): boolean => {
+      const a = action(nr, args);
+      return a === SECCOMP_RET.ALLOW || a === SECCOMP_RET.LOG;
     };
-    return passes([BigInt(SIG_SETMASK), 1n, 0n, 8n]) && passes([BigInt(SIG_BLOCK), 0n, 1n, 8n]);
+    const survives = (nr: number): boolean => ![SECCOMP_RET.KILL_PROCESS, SECCOMP_RET.KILL_THREAD, SECCOMP_RET.TRAP].includes(action(nr));
+    return (
+      passes(NR_RT_SIGPROCMASK, [BigInt(SIG_SETMASK), 1n, 0n, 8n]) &&
+      passes(NR_RT_SIGPROCMASK, [BigInt(SIG_BLOCK), 0n, 1n, 8n]) &&
+      MEMORY_CALLS.every((nr) => passes(nr)) &&
+      LAST_STEP_CALLS.every(survives)
+    );
   } catch {
     return false; // an opcode the interpreter does not know: not known to let it through
   }
@@ -72,7 +96,8 @@ export function vforkHost(pids: () => number[]): VforkHost {
         const m = /\nCapBnd:\s*([0-9a-f]+)/.exec(read(`/proc/${pid}/status`) ?? '');
         return m ? [BigInt(`0x${m[1]}`)] : []; // gone: none
       }),
-    numa: () => fs.existsSync('/sys/devices/system/node/node1'),
+    // ("0", or a list: "0-1", "0,2"; none where the kernel has no NUMA)
+    numa: () => /[-,]/.test(read('/sys/devices/system/node/has_memory') ?? ''),
     suidDumpable: () => read('/proc/sys/fs/suid_dumpable') ?? '',
   };
 }
