@@ -265,8 +265,8 @@ describe("run's choice of vfork for init (container/create-vfork.ts initFitsVfor
       expect(fits({ hooks: { [kind]: [{ path: '/bin/true' }] } })).toBe(false);
     expect(fits({ netDevices: { eth9: {} } } as unknown as Partial<ContainerConfig>)).toBe(false);
     // the resources are on before the child joins: frozen by them, it would hold the runtime
-    expect(fits({ resources: { unified: { 'cgroup.freeze': '1' } } } as unknown as Partial<ContainerConfig>)).toBe(false);
-    expect(fits({ resources: { unified: { 'memory.high': '1G' } } } as unknown as Partial<ContainerConfig>)).toBe(true);
+    expect(fits({ resources: { unified: { 'cgroup.freeze': '1' } } })).toBe(false);
+    expect(fits({ resources: { unified: { 'memory.high': '1G' } } })).toBe(true);
   });
 
   test('what any vfork child needs (process/vfork-fits.ts): suid_dumpable 0, one memory node, no RLIMIT_AS', () => {
