@@ -613,4 +613,20 @@ describe("runc's command-line contract, as containerd and podman use it", () => 
     fs.closeSync(fd);
     rt.ok(['delete', '--force', id]);
   });
+
+  test("run --pidfd-socket and --pid-file name init even where its program is over before run's watch begins (init born by vfork)", () => {
+    const b = bundle(['true']);
+    for (let i = 0; i < 5; i++) {
+      const sock = new ConsoleSocket(join(rt.root, `pidfd-${i}.sock`));
+      const pidFile = join(b.dir, `pid-${i}`);
+      const r = rt.run(['run', '--bundle', b.dir, '--pidfd-socket', sock.path, '--pid-file', pidFile, uniqueId()]);
+      expect(r).toMatchObject({ status: 0, stderr: '' });
+      const { fd } = sock.receive();
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      // the pidfd is of init's pid (it has exited and was reaped: the pidfd says -1 then)
+      expect(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')).toMatch(/Pid:\s+-1\n/);
+      expect(pid).toBeGreaterThan(1);
+      fs.closeSync(fd);
+    }
+  });
 });
