@@ -26,7 +26,7 @@ import type { Logger } from '../util/log';
 export interface VforkInitRequest {
   /** the caller runs one command and exits (the CLI) */
   vfork: boolean;
-  /** run starts init at ready (create.ts startAtReady) */
+  /** run starts init at once: a process, no startContainer or poststart hook (create.ts) */
   startAtReady: boolean;
   rootless: boolean;
   /** a library caller's stdio, or its pre-born inits */
@@ -41,8 +41,7 @@ export interface VforkInitRequest {
  *   - a new mount namespace: its mounts go with it should it fail, before the runtime could
  *     record anything;
  *   - no hooks but poststop: prestart and createRuntime run in the runtime, createContainer
- *     would start a process from the child (startContainer and poststart need start's own path:
- *     no startAtReady);
+ *     would start a process from the child, startContainer and poststart need start's own path;
  *   - no network devices to move (the runtime moves them into init's network namespace);
  *   - no cgroup core file in linux.resources.unified (cgroup.freeze would freeze the child);
  *   - cgroups (not rootless), and no stdio or pre-born inits of a library caller.

@@ -205,6 +205,12 @@ function initialState(cfg: ContainerConfig, opts: CreateOptions): StoredState {
   };
 }
 
+/** The caller's terminal's size, for a relayed pty (as proxyConsole sets it), where stdout is one. */
+function callerWindow(): { rows: number; columns: number } | true {
+  const out = process.stdout;
+  return out.isTTY ? { rows: out.rows, columns: out.columns } : true;
+}
+
 /** The exec fifo, open read-write: the open does not block, and start finds a reader for as long as init lives. */
 function makeExecFifo(sys: Libc, store: StateStore, id: string): number {
   const fifoPath = store.fifoPath(id);
@@ -284,13 +290,22 @@ export function createContainer(opts: CreateOptions): Created {
       // then runs the poststart hooks), or where this runtime relays the terminal (its relay must
       // hold the pty, no \r\n and the caller's window size, before the program writes to it).
       const keepsTerminal = terminal && opts.consoleSocket === undefined;
-      const startAtReady =
-        opts.start === true &&
-        cfg.process !== undefined &&
-        !keepsTerminal &&
-        !cfg.hooks.startContainer?.length &&
-        !cfg.hooks.poststart?.length;
-      const fifoFd = startAtReady ? undefined : held.add(makeExecFifo(sys, store, opts.id));
+      const startsAtOnce =
+        opts.start === true && cfg.process !== undefined && !cfg.hooks.startContainer?.length && !cfg.hooks.poststart?.length;
+      const startAtReady = startsAtOnce && !keepsTerminal;
+      // run's init born by vfork where it fits (create-vfork.ts): it sets up the relayed terminal
+      // itself, before its program runs
+      const byVfork = initFitsVfork(
+        cfg,
+        {
+          vfork: opts.vfork === true && sys.vforkSupported(),
+          startAtReady: startsAtOnce,
+          rootless,
+          callerFds: Boolean(opts.stdio || opts.preborn),
+        },
+        vforkHost(() => []),
+      );
+      const fifoFd = startAtReady || byVfork ? undefined : held.add(makeExecFifo(sys, store, opts.id));
       const cgroups = planCgroups(layout, cfg.cgroupsPath, opts.id, { rootless });
       undo.add('the cgroups', () => {
         for (const l of cgroups.destroy(state.cgroup?.createdDirs ?? [])) log.warn(`cleanup: ${l}`);
@@ -316,6 +331,7 @@ export function createContainer(opts: CreateOptions): Created {
         cgroups: cgroups.mountView(),
         newCgroupNs: hasNewNamespace(cfg, 'cgroup'),
         startAtReady,
+        relayTerminal: byVfork && keepsTerminal ? callerWindow() : undefined,
       };
       // init's pid and start time are in the state before init can run in the container (its
       // 'go'), so that delete finds it should this runtime die: saved with the cgroups' record
@@ -353,19 +369,7 @@ export function createContainer(opts: CreateOptions): Created {
         }
         runHooksWarn('poststop', cfg.hooks.poststop, { ...hookState(state), status: 'stopped' }, (m) => log.warn(m));
       };
-      const vforkRequest = {
-        vfork: opts.vfork === true && sys.vforkSupported(),
-        startAtReady,
-        rootless,
-        callerFds: Boolean(opts.stdio || opts.preborn),
-      };
-      if (
-        initFitsVfork(
-          cfg,
-          vforkRequest,
-          vforkHost(() => []),
-        )
-      ) {
+      if (byVfork) {
         makeCgroupsOnce();
         applyResources(cfg, cgroups, rootless, log, true);
         undo.add('init', takeInitAway);
@@ -379,6 +383,9 @@ export function createContainer(opts: CreateOptions): Created {
           log,
         });
         held.closeAll();
+        // (sent before the program's steps: there whenever init was built)
+        const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
+        if (consolePeer !== undefined) fs.closeSync(consolePeer);
         fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
         if (born.exited === undefined) {
           // before run's watch may reap it (the program may be over already): a zombie still has a pidfd
@@ -390,7 +397,7 @@ export function createContainer(opts: CreateOptions): Created {
         store.save(state);
         undo.commit();
         log.step('create: done');
-        return { state, pid: born.pid, attempts: 1, preborn: false, config: cfg, started: true, exited: born.exited };
+        return { state, pid: born.pid, attempts: 1, preborn: false, config: cfg, consoleMaster, started: true, exited: born.exited };
       }
       // (with --debug, init keeps its own steps: process/copy-steps.ts)
       const born = timedForks(log.debugging, () =>

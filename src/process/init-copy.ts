@@ -46,6 +46,12 @@ export interface InitPlan {
    * start's own path (create.ts).
    */
   startAtReady?: boolean;
+  /**
+   * An init born by vfork whose terminal the runtime relays (a foreground run): it clears the
+   * pty's \r\n and gives it the caller's window size (where the caller has a terminal) before its
+   * program can write, as the runtime's relay does before a forked init's start.
+   */
+  relayTerminal?: { rows: number; columns: number } | true;
 }
 
 /** How long init waits for the runtime's words (the runtime may have been killed). */
@@ -89,10 +95,12 @@ function bindConsole(sys: Libc, slave: number, slavePath: string): void {
   }
 }
 
-function setupConsole(sys: Libc, p: ProcessConfig, consoleFd: number): void {
+function setupConsole(sys: Libc, p: ProcessConfig, consoleFd: number, relay: InitPlan['relayTerminal']): void {
   const { master, slavePath } = sys.openPty();
   const slave = fs.openSync(slavePath, C.O_RDWR | C.O_NOCTTY | C.O_CLOEXEC);
   if (p.consoleSize) sys.setWinsize(slave, p.consoleSize.height, p.consoleSize.width);
+  if (relay) sys.clearOnlcr(master);
+  if (relay && relay !== true) sys.setWinsize(slave, relay.rows, relay.columns);
   try {
     bindConsole(sys, slave, slavePath);
   } catch (e) {
@@ -178,7 +186,7 @@ function setup(
   enterRootfs(sys, cfg, plan.noPivot, mode);
   copyStep(plan.noPivot ? 'chroot' : 'pivot_root');
   applySysctls(sys, cfg.sysctl);
-  if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!);
+  if (cfg.process?.terminal) setupConsole(sys, cfg.process, fds.console!, plan.relayTerminal);
   finalizeRootfs(sys, cfg);
   if (cfg.process) checkProgram(cfg.process);
   copyStep('rootfs finished, program found');

@@ -226,9 +226,29 @@ describe('terminal', () => {
       c.process.terminal = true;
       c.process.consoleSize = { height: 24, width: 80 };
     });
-    const r = rt.run(['run', '--bundle', b.dir, uniqueId()]);
+    const log = join(b.dir, 'run.log');
+    const r = rt.run(['--debug', '--log', log, 'run', '--bundle', b.dir, uniqueId()]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
-    // bare \n, as runc relays it (ONLCR cleared)
+    // bare \n, as runc relays it (ONLCR cleared): by init itself, born by vfork, before its program runs
     expect(r.stdout).toBe('/dev/pts/0\n24 80\n');
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/init: born by vfork/);
+  });
+
+  test("a foreground run's relayed terminal has the caller's window size from the program's start", () => {
+    const b = bundle(['stty', 'size'], (c) => {
+      c.process.terminal = true;
+      c.process.consoleSize = { height: 24, width: 80 };
+    });
+    // script(1) gives the runtime a terminal of its own, 33x111
+    const r = spawnSync(
+      'script',
+      ['-qec', `stty rows 33 cols 111; ${rt.binary} --root ${rt.root} run --bundle ${b.dir} ${uniqueId()}`, '/dev/null'],
+      {
+        encoding: 'utf8',
+        timeout: 30000,
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout.replace(/\r/g, '')).toBe('33 111\n');
   });
 });
