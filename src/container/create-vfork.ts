@@ -101,7 +101,8 @@ export function bearInitByVfork(sys: Libc, v: VforkInit): VforkInitBorn {
   sys.prctl(C.PR_SET_DUMPABLE, 0);
   let built = false;
   let hostPid: number | undefined;
-  const runtimePid = process.pid;
+  // as /proc names it (the child reads its parent there)
+  const runtimePid = Number(fs.readlinkSync('/proc/self'));
   const enter = (): void => {
     // Killed with the runtime until it is built (pdeathsig: the runtime's waiting thread is its
     // parent): a forked init waiting for the runtime's word ends when the runtime does, and so
@@ -109,7 +110,7 @@ export function bearInitByVfork(sys: Libc, v: VforkInit): VforkInitBorn {
     sys.prctl(C.PR_SET_PDEATHSIG, SIGKILL);
     // /proc is still the host's: /proc/self names the host's pid, its stat the host's ppid
     hostPid = Number(fs.readlinkSync('/proc/self'));
-    if (parentOf(hostPid) !== runtimePid) throw new Error('the runtime exited while init was born');
+    if (parentOf(hostPid) !== runtimePid) throw new Error("init is no longer the runtime's child (has the runtime exited?)");
     v.recorded(hostPid);
     if (cfg.process?.oomScoreAdj !== undefined) {
       try {

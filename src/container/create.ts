@@ -385,7 +385,7 @@ export function createContainer(opts: CreateOptions): Created {
         held.closeAll();
         // (sent before the program's steps: there whenever init was built)
         const consoleMaster = consolePeer !== undefined ? sys.recvFd(consolePeer).fd : undefined;
-        if (consolePeer !== undefined) fs.closeSync(consolePeer);
+        if (consoleMaster !== undefined) undo.add('the console master', () => fs.closeSync(consoleMaster));
         fs.writeFileSync(join(dir, 'config.json'), encodeJson(cfg), { mode: 0o600 });
         if (born.exited === undefined) {
           // before run's watch may reap it (the program may be over already): a zombie still has a pidfd
@@ -396,6 +396,7 @@ export function createContainer(opts: CreateOptions): Created {
         state.started = true;
         store.save(state);
         undo.commit();
+        if (consolePeer !== undefined) fs.closeSync(consolePeer);
         log.step('create: done');
         return { state, pid: born.pid, attempts: 1, preborn: false, config: cfg, consoleMaster, started: true, exited: born.exited };
       }

@@ -1,3 +1,4 @@
+import { closeSync } from 'fs';
 import { exitStatus, watchExit, type ExitWatch } from '../process/reap';
 import { proxyConsole } from './console-proxy';
 import { StateStore } from '../state/store';
@@ -54,6 +55,7 @@ export async function runContainer(opts: CreateOptions, detach: boolean, keep = 
   if (created.exited !== undefined) {
     // init failed on its program's way (born by vfork): as a forked init's exit then
     stopForwarding();
+    if (created.consoleMaster !== undefined) closeSync(created.consoleMaster);
     if (detach) return 0;
     if (!keep) deleteContainer(opts.sys, store, opts.id, true, opts.log);
     return created.exited;

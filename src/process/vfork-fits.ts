@@ -13,19 +13,60 @@ const SIG_BLOCK = 0;
 const SIG_SETMASK = 2;
 const SECCOMP_RET_ACTION_FULL = 0xffff0000;
 
+type Call = readonly [nr: number, ...argVectors: (readonly bigint[])[]];
+const PROT_RW = 3n;
+const PROT_RX = 5n;
+const PROT_RWX = 7n;
+const MAP_PRIVATE_ANON = 0x22n;
+
 /**
  * x86-64's calls the child's JavaScript may make once its filter is loaded (before its
- * credentials where the process keeps no_new_privs off; at the very end otherwise): V8's and
- * malloc's memory calls, which nothing may refuse (V8 aborts where they fail) ...
+ * credentials where the process keeps no_new_privs off; at the very end otherwise), each with
+ * the arguments it is made with where a filter may look at them (and all zero): V8's and malloc's
+ * memory calls, which nothing may refuse (V8 aborts where they fail) ...
  */
-const MEMORY_CALLS = [9, 10, 11, 12, 25, 28, 202]; // mmap mprotect munmap brk mremap madvise futex
+const MEMORY_CALLS: Record<string, Call> = {
+  mmap: [9, [0n, 4096n, PROT_RW, MAP_PRIVATE_ANON], [0n, 4096n, PROT_RWX, MAP_PRIVATE_ANON]],
+  mprotect: [10, [0n, 4096n, PROT_RW], [0n, 4096n, PROT_RX], [0n, 4096n, PROT_RWX]],
+  munmap: [11],
+  brk: [12],
+  mremap: [25],
+  madvise: [28, [0n, 4096n, 4n], [0n, 4096n, 8n]], // DONTNEED, FREE
+  futex: [202, [0n, 128n], [0n, 129n], [0n, 0n], [0n, 1n]], // WAIT, WAKE: private or not
+  clock_gettime: [228], // where the vDSO has no clock
+};
 /**
  * ... and the program's last steps (credentials, capabilities, signals, fds) and Node's fs calls,
- * which may be refused with an errno (a clear error, as in a forked child) but not kill or trap:
- * read write close fstat lseek rt_sigaction getpid exit fcntl getrusage setgroups setresuid
- * setresgid capget capset prctl gettid exit_group openat newfstatat statx close_range.
+ * which may be refused with an errno (a clear error, as in a forked child) but not kill or trap.
+ * glibc's set*id calls signal every thread it knows (tgkill): the runtime's, in the child.
  */
-const LAST_STEP_CALLS = [0, 1, 3, 5, 8, 13, 39, 60, 72, 98, 116, 117, 119, 125, 126, 157, 186, 231, 257, 262, 332, 436];
+const LAST_STEP_CALLS: Record<string, Call> = {
+  read: [0],
+  write: [1],
+  close: [3],
+  fstat: [5],
+  lseek: [8],
+  rt_sigaction: [13],
+  getpid: [39],
+  exit: [60],
+  fcntl: [72, [0n, 1n], [0n, 2n, 0n], [0n, 2n, 1n]], // F_GETFD, F_SETFD
+  fchown: [93], // stdio made the user's
+  getrusage: [98], // --debug's steps
+  setgroups: [116],
+  setresuid: [117],
+  setresgid: [119],
+  capget: [125],
+  capset: [126],
+  prctl: [157, [24n], [8n, 1n], [8n, 0n], [47n, 2n], [47n, 4n], [38n, 1n, 0n, 0n, 0n]], // CAPBSET_DROP, KEEPCAPS, CAP_AMBIENT, NO_NEW_PRIVS
+  gettid: [186],
+  tkill: [200],
+  exit_group: [231],
+  tgkill: [234],
+  openat: [257],
+  newfstatat: [262],
+  statx: [332],
+  close_range: [436],
+};
 
 /** What a vfork child's birth depends on besides the config: read from the host where it runs. */
 export interface VforkHost {
@@ -63,18 +104,16 @@ export function vforkMayBear(
   if (!cfg.seccomp) return true;
   try {
     const program = Buffer.from(cfg.seccomp.program, 'base64');
-    const action = (nr: number, args: bigint[] = []): number =>
-      (seccompVerdict(program, AUDIT_ARCH_X86_64, nr, args) & SECCOMP_RET_ACTION_FULL) >>> 0;
-    const passes = (nr: number, args?: bigint[]): boolean => {
-      const a = action(nr, args);
-      return a === SECCOMP_RET.ALLOW || a === SECCOMP_RET.LOG;
-    };
-    const survives = (nr: number): boolean => ![SECCOMP_RET.KILL_PROCESS, SECCOMP_RET.KILL_THREAD, SECCOMP_RET.TRAP].includes(action(nr));
+    // every form of each call: all zero, and the arguments listed
+    const actions = ([nr, ...forms]: Call): number[] =>
+      [[], ...forms].map((args) => (seccompVerdict(program, AUDIT_ARCH_X86_64, nr, [...args]) & SECCOMP_RET_ACTION_FULL) >>> 0);
+    const passes = (call: Call): boolean => actions(call).every((a) => a === SECCOMP_RET.ALLOW || a === SECCOMP_RET.LOG);
+    const fatal = [SECCOMP_RET.KILL_PROCESS, SECCOMP_RET.KILL_THREAD, SECCOMP_RET.TRAP];
+    const survives = (call: Call): boolean => actions(call).every((a) => !fatal.includes(a));
     return (
-      passes(NR_RT_SIGPROCMASK, [BigInt(SIG_SETMASK), 1n, 0n, 8n]) &&
-      passes(NR_RT_SIGPROCMASK, [BigInt(SIG_BLOCK), 0n, 1n, 8n]) &&
-      MEMORY_CALLS.every((nr) => passes(nr)) &&
-      LAST_STEP_CALLS.every(survives)
+      passes([NR_RT_SIGPROCMASK, [BigInt(SIG_SETMASK), 1n, 0n, 8n], [BigInt(SIG_BLOCK), 0n, 1n, 8n]]) &&
+      Object.values(MEMORY_CALLS).every(passes) &&
+      Object.values(LAST_STEP_CALLS).every(survives)
     );
   } catch {
     return false; // an opcode the interpreter does not know: not known to let it through

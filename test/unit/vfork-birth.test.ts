@@ -10,7 +10,7 @@ import { vforkFits } from '../../src/container/exec';
 import { initFitsVfork } from '../../src/container/create-vfork';
 import { vforkHost, type VforkHost } from '../../src/process/vfork-fits';
 import { RLIMITS } from '../../src/security/rlimits';
-import { compileSeccomp } from '../../src/security/seccomp';
+import { compileSeccomp, type SeccompArg } from '../../src/security/seccomp';
 import {
   DOCKER_CAPS,
   DOCKER_DEFAULT,
@@ -190,6 +190,22 @@ describe("exec's choice of vfork (container/exec.ts vforkFits)", () => {
     expect(fits({ seccomp: only('mmap', 'SCMP_ACT_ERRNO') })).toBe(false);
     expect(fits({ seccomp: only('futex', 'SCMP_ACT_ERRNO') })).toBe(false);
     expect(fits({ seccomp: only('getrusage', 'SCMP_ACT_KILL') })).toBe(false);
+    // glibc's set*id signals every thread it knows: tgkill, from the child too
+    expect(fits({ seccomp: only('tgkill', 'SCMP_ACT_KILL') })).toBe(false);
+    expect(fits({ seccomp: only('fchown', 'SCMP_ACT_TRAP') })).toBe(false);
+    // a rule on the arguments the child's calls are made with: prctl(PR_SET_KEEPCAPS), an executable mprotect
+    const when = (name: string, action: string, args: SeccompArg[]): ContainerConfig['seccomp'] => {
+      const { program } = compileSeccomp(
+        { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: [name], action, args }] },
+        () => undefined,
+      );
+      return { program: program.toString('base64'), flags: 0 };
+    };
+    expect(fits({ seccomp: when('prctl', 'SCMP_ACT_KILL', [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }]) })).toBe(false);
+    expect(fits({ seccomp: when('prctl', 'SCMP_ACT_KILL', [{ index: 0, value: 15, op: 'SCMP_CMP_EQ' }]) })).toBe(true); // PR_SET_NAME: not made after the filter
+    expect(fits({ seccomp: when('mprotect', 'SCMP_ACT_ERRNO', [{ index: 2, value: 4, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 4 }]) })).toBe(
+      false,
+    );
     for (const type of ['user', 'time'] as const) expect(fits({}, { ns: [{ type, flag: 0, path: '/proc/1/ns/x' }] })).toBe(false);
   });
 
