@@ -71,6 +71,36 @@ describe('run', () => {
     }
   });
 
+  test('a runtime killed while its init builds the container takes init with it: the program never runs', async () => {
+    const host = fs.mkdtempSync(join(rt.root, 'host-'));
+    // 800 mounts: the child spends ~150 ms building the rootfs, recorded in the state from its first step
+    const b = bundle(['touch', '/host/ran'], (c) => {
+      c.mounts.push({ destination: '/host', type: 'bind', source: host, options: ['rbind'] });
+      for (let i = 0; i < 800; i++) c.mounts.push({ destination: `/m/${i}`, type: 'tmpfs', source: 'tmpfs' });
+    });
+    const id = uniqueId();
+    const child = rt.spawnRun(id, b.dir);
+    const ended = new Promise((resolve) => child.on('close', resolve));
+    const stateFile = join(rt.root, id, 'state.json');
+    let initPid: number | undefined;
+    for (let i = 0; i < 2000 && initPid === undefined; i++) {
+      try {
+        initPid = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { pid?: number }).pid;
+      } catch {
+        // not written yet, or being renamed
+      }
+      if (initPid === undefined) await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(initPid).toBeGreaterThan(1);
+    child.kill('SIGKILL');
+    await ended;
+    for (let i = 0; i < 200 && fs.existsSync(`/proc/${initPid}`); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fs.existsSync(`/proc/${initPid}`)).toBe(false);
+    expect(fs.existsSync(join(host, 'ran'))).toBe(false);
+    rt.ok(['delete', '--force', id]);
+    expect(leftovers(id, b.dir)).toEqual([]);
+  });
+
   test('propagates the exit status', () => {
     const b = bundle(['sh', '-c', 'exit 7']);
     expect(rt.run(['run', '--bundle', b.dir, uniqueId()]).status).toBe(7);
