@@ -16,6 +16,9 @@ const IMAGE = 'localhost/tsrunc-e2e-busybox:1';
 let dir: string;
 // podman keeps each runtime's state under /run/<runtime>: what this test made there goes with it
 const RUNTIME_ROOTS = ['/run/tsrunc', '/run/runc'].filter((d) => !fs.existsSync(d));
+// tsrunc's program cache there, made by this test in a root that was there before it
+const SECCOMP_CACHE = '/run/tsrunc/@seccomp';
+const CACHE_MADE_HERE = !fs.existsSync(SECCOMP_CACHE);
 
 function podman(args: string[], opts: { timeout?: number; tty?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
   const argv = [
@@ -81,6 +84,7 @@ afterAll(() => {
     expect(left).toEqual([]);
     fs.rmSync(d, { recursive: true, force: true });
   }
+  if (CACHE_MADE_HERE) fs.rmSync(SECCOMP_CACHE, { recursive: true, force: true });
 }, 60000);
 
 describe.each([['tsrunc'], ['runc']])("podman --runtime %s, podman's default seccomp profile", (runtime) => {
